@@ -1,0 +1,35 @@
+# Set up once, then run. Every target installs what it needs (idempotent; a second run is fast).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+
+.PHONY: setup demo test test-fast bench clean-lake
+
+setup: $(VENV)/.installed .cache/jars/.fetched
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+.cache/jars/.fetched: $(VENV)/.installed
+	$(BIN)/python -m jobs.jars fetch
+	@touch $@
+
+# Quick start 1: set up, generate demo data, run the whole nightly flow, print where to look.
+demo: setup
+	$(BIN)/pathways demo
+
+# Quick start 2: the full default test suite.
+test: setup
+	@scripts/ensure_chromium.sh
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "unit or spark"
+
+bench: setup
+	$(BIN)/pathways bench --scale small

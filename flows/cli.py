@@ -1,0 +1,155 @@
+"""The `pathways` command line. Thin: parses options, loads config once, calls flows/ and jobs/."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from jobs.config import Config, load_config
+
+app = typer.Typer(
+    help="Coercion Pathways: cross-sector pathways around involuntary psychiatric admissions, "
+    "national coercion indicators and the 2030 target, on Spark + Delta Lake.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+
+
+class State:
+    env: Optional[str] = None
+    lake: Optional[str] = None
+    landing: Optional[str] = None
+
+    def config(self, **overrides) -> Config:
+        cfg = load_config(self.env, lake=self.lake, landing=self.landing, **overrides)
+        console.print(f"[bold]lake[/]: {cfg.paths.lake_dir()}   [bold]landing[/]: {cfg.paths.landing_dir()}   "
+                      f"[bold]env[/]: {cfg.env}")
+        return cfg
+
+
+state = State()
+
+
+@app.callback()
+def main(
+    env: Optional[str] = typer.Option(None, "--env", help="Config overlay: local (default), ci, cluster. Env var PATHWAYS_ENV."),
+    lake: Optional[str] = typer.Option(None, "--lake", help="Lake root folder. Env var PATHWAYS_LAKE. Default: ./lake"),
+    landing: Optional[str] = typer.Option(None, "--landing", help="Landing zone folder. Env var PATHWAYS_LANDING. Default: <lake>/landing"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("py4j", "urllib3", "httpx", "great_expectations", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    state.env, state.lake, state.landing = env, lake, landing
+
+
+def _spark(cfg: Config):
+    from jobs.spark import build_spark
+
+    return build_spark(cfg.spark)
+
+
+@app.command()
+def generate(
+    scale: str = typer.Option("demo", help="demo (~120k persons) | small (~300k) | medium (~1.5M) | national (~5.9M)"),
+    seed: int = typer.Option(20240402, help="Random seed; same seed and arguments give byte-identical files."),
+    start: str = typer.Option("2019-01-01", help="First day of data (YYYY-MM-DD)."),
+    end: str = typer.Option("2025-12-31", help="Last day of data (YYYY-MM-DD)."),
+    out: Optional[Path] = typer.Option(None, help="Landing folder to write to. Default: the configured landing zone."),
+    frequency: str = typer.Option("monthly", help="Delivery frequency: daily | monthly."),
+    defects: bool = typer.Option(False, help="Also write contract-breaking deliveries (for ingestion tests)."),
+) -> None:
+    """Generate synthetic provider deliveries (and ground truth beside the landing zone)."""
+    from jobs.generate import run as gen_run
+
+    cfg = state.config()
+    gen_run(cfg, scale=scale, seed=seed, start=start, end=end, out=out, frequency=frequency, defects=defects)
+
+
+@app.command()
+def run(
+    run_date: Optional[str] = typer.Option(None, help="Logical date of the run (YYYY-MM-DD). Default: today."),
+    full_refresh: bool = typer.Option(False, help="Rebuild every derived table from silver instead of incrementally."),
+) -> None:
+    """Run the nightly flow once: ingest, link, events, pathways, indicators, report, Data Docs."""
+    from flows.nightly import nightly
+
+    cfg = state.config()
+    nightly(run_date=run_date, full_refresh=full_refresh, env=cfg.env, lake=str(cfg.paths.lake_dir()),
+            landing=str(cfg.paths.landing_dir()))
+
+
+@app.command()
+def demo(
+    scale: str = typer.Option("demo", help="Scale of the generated demo data."),
+    seed: int = typer.Option(20240402, help="Random seed."),
+) -> None:
+    """Generate demo data, run the whole nightly flow on it, and print where every output is."""
+    from flows.nightly import nightly
+    from jobs.generate import run as gen_run
+
+    cfg = state.config()
+    if not any(cfg.paths.landing_dir().glob("*/*/_manifest.json")):
+        gen_run(cfg, scale=scale, seed=seed, start=cfg.generate.start, end=cfg.generate.end, out=None,
+                frequency=cfg.generate.delivery_frequency, defects=False)
+    else:
+        console.print(f"landing zone already holds deliveries; reusing {cfg.paths.landing_dir()}")
+    nightly(run_date=None, full_refresh=False, env=cfg.env, lake=str(cfg.paths.lake_dir()),
+            landing=str(cfg.paths.landing_dir()))
+    _print_outputs(cfg)
+
+
+def _print_outputs(cfg: Config) -> None:
+    from jobs.lake import list_tables
+
+    console.rule("Where to look")
+    for zone, name in list_tables(cfg.paths):
+        console.print(f"  {zone}.{name:<40} {cfg.paths.lake_dir() / zone / name}")
+    reports = cfg.paths.reports_dir()
+    for html in sorted(reports.glob("*.html")):
+        console.print(f"  report: {html}")
+    index = cfg.paths.data_docs_dir() / "index.html"
+    if index.exists():
+        console.print(f"  data-quality docs: {index}")
+    console.print('  query: .venv/bin/pathways sql "select * from published.target_progress order by year"')
+
+
+@app.command()
+def sql(query: str = typer.Argument(..., help="Spark SQL; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
+        limit: int = typer.Option(50, help="Rows to print."),
+        zones: str = typer.Option("analytics,published", help="Zones to expose (restricted needs data-engineer rights)."),
+        ) -> None:
+    """Run a Spark SQL query against the lake's tables and print the result."""
+    from rich.table import Table as RichTable
+
+    from jobs.lake import register_tables
+
+    cfg = state.config()
+    spark = _spark(cfg)
+    register_tables(spark, cfg.paths, zones.split(","))
+    df = spark.sql(query)
+    rows = df.limit(limit).collect()
+    table = RichTable(*df.columns)
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+
+
+@app.command()
+def validate(stage: str = typer.Option("all", help="Stage whose checks to re-run: ingest, link, events, pathways, indicators, or all.")) -> None:
+    """Re-run the Great Expectations checks of one stage on the current tables."""
+    from jobs.quality import validate_stage
+
+    cfg = state.config()
+    spark = _spark(cfg)
+    ok = validate_stage(spark, cfg, stage)
+    raise typer.Exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,285 @@
+"""Typed, frozen configuration: `conf/base/*.yml` deep-merged with `conf/<env>/*.yml`.
+
+Loaded once per process by `load_config()` and passed down; no job reads a config file
+itself. Precedence (highest first): explicit overrides (CLI `--lake`, `--landing`),
+environment variables (`PATHWAYS_LAKE`, `PATHWAYS_LANDING`, `PATHWAYS_SPARK_MASTER`),
+the env overlay, `conf/base`. Secrets come only from the environment.
+
+Each stage owns one section dataclass below and one file `conf/base/<section>.yml`.
+Unknown keys are errors, so a typo in YAML never silently falls back to a default.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from jobs.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_VAR = "PATHWAYS_ENV"
+DEFAULT_ENV = "local"
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    master: str = "local[*]"
+    app_name: str = "coercion-pathways"
+    driver_memory: str = "8g"
+    log_level: str = "ERROR"
+    jar_cache: str = ".cache/jars"
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    lake: str = "lake"
+    landing: str = ""  # empty = <lake>/landing
+    ground_truth: str = ""  # empty = <lake>/ground_truth (never read by the pipeline)
+    reports: str = ""  # empty = <lake>/reports
+    data_docs: str = ""  # empty = <reports>/data_docs
+    reference: str = "../shared/reference"
+    models: str = ""  # empty = <lake>/restricted/_models
+
+    def lake_dir(self) -> Path:
+        return _abs(self.lake)
+
+    def landing_dir(self) -> Path:
+        return _abs(self.landing) if self.landing else self.lake_dir() / "landing"
+
+    def ground_truth_dir(self) -> Path:
+        return _abs(self.ground_truth) if self.ground_truth else self.lake_dir() / "ground_truth"
+
+    def reports_dir(self) -> Path:
+        return _abs(self.reports) if self.reports else self.lake_dir() / "reports"
+
+    def data_docs_dir(self) -> Path:
+        return _abs(self.data_docs) if self.data_docs else self.reports_dir() / "data_docs"
+
+    def reference_dir(self) -> Path:
+        return _abs(self.reference)
+
+    def models_dir(self) -> Path:
+        return _abs(self.models) if self.models else self.lake_dir() / "restricted" / "_models"
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    scale: str = "demo"
+    seed: int = 20240402
+    start: str = "2019-01-01"
+    end: str = "2025-12-31"
+    delivery_frequency: str = "monthly"
+    hmac_key_env: str = "PATHWAYS_GENERATOR_HMAC_KEY"
+    scales: Mapping[str, float] = field(default_factory=dict)
+    rates: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    min_date: str = "1900-01-01"
+    max_future_days: int = 366
+
+
+@dataclass(frozen=True)
+class LinkageConfig:
+    model_version: str = "fs-1"
+    match_threshold: float = 0.95
+    review_threshold: float = 0.50
+    sensitivity_thresholds: tuple[float, ...] = (0.80, 0.99)
+    engine: str = "duckdb"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EpisodesConfig:
+    merge_gap_minutes: int = 15
+    holding_purposes_counted: tuple[str, ...] = ("independent",)
+    holding_null_purpose_counts: bool = True
+    shielding_min_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class PathwaysConfig:
+    window_before_days: int = 365
+    window_after_days: int = 365
+    readmission_days: int = 30
+    prior_contact_days: int = 90
+    short_admission_hours: float = 24.0
+    police_assist_hours: float = 24.0
+    frequent_admission_count: int = 3
+    frequent_admission_years: int = 3
+    focus_episodes: int = 10
+    critical_episodes: int = 50
+
+
+@dataclass(frozen=True)
+class IndicatorsConfig:
+    definition_version: str = "2025.1"
+    years: tuple[int, ...] = ()  # empty = every calendar year the data covers
+    baseline_years: tuple[int, ...] = (2021, 2022, 2023)
+    target_year: int = 2030
+    target_reductions: tuple[float, ...] = (0.30, 0.40)
+    child_max_age: int = 17
+
+
+@dataclass(frozen=True)
+class DisclosureConfig:
+    min_count: int = 5
+    suppressed_marker: str = "<5"
+    secondary_marker: str = "."
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    enabled: bool = True
+    failing_row_sample: int = 20
+
+
+@dataclass(frozen=True)
+class OrchestrationConfig:
+    retries: int = 1
+    retry_delay_seconds: int = 10
+    lock_timeout_seconds: int = 0
+    cron: str = "0 2 * * *"
+    timezone: str = "Europe/Copenhagen"
+
+
+@dataclass(frozen=True)
+class Config:
+    env: str = DEFAULT_ENV
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    linkage: LinkageConfig = field(default_factory=LinkageConfig)
+    episodes: EpisodesConfig = field(default_factory=EpisodesConfig)
+    pathways: PathwaysConfig = field(default_factory=PathwaysConfig)
+    indicators: IndicatorsConfig = field(default_factory=IndicatorsConfig)
+    disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
+
+    def config_hash(self) -> str:
+        """Stable hash of the effective configuration (recorded in every run manifest)."""
+        payload = json.dumps(to_dict(self), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def with_overrides(self, **sections: Mapping[str, Any]) -> "Config":
+        """A copy with some section fields replaced, e.g. with_overrides(paths={"lake": d})."""
+        merged = _deep_merge(to_dict(self), {k: dict(v) for k, v in sections.items()})
+        return _build(Config, merged, "config")
+
+
+def _abs(path: str) -> Path:
+    p = Path(os.path.expanduser(path))
+    return p if p.is_absolute() else (PROJECT_ROOT / p).resolve()
+
+
+def conf_dir() -> Path:
+    return Path(os.environ.get("PATHWAYS_CONF_DIR", PROJECT_ROOT / "conf"))
+
+
+def load_config(env: str | None = None, **overrides: Any) -> Config:
+    """Load base + overlay + environment variables + overrides into a frozen Config.
+
+    `overrides` accepts `lake=` and `landing=` (CLI options) and whole sections as dicts.
+    """
+    env = env or os.environ.get(ENV_VAR) or DEFAULT_ENV
+    root = conf_dir()
+    if not (root / env).is_dir():
+        known = sorted(p.name for p in root.iterdir() if p.is_dir())
+        raise ConfigError(f"unknown environment {env!r}; expected one of {known} (folders in {root})")
+    data: dict[str, Any] = {}
+    for folder in (root / "base", root / env):
+        for file in sorted(folder.glob("*.yml")):
+            content = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            if not isinstance(content, dict):
+                raise ConfigError(f"{file}: expected a mapping of sections, found {type(content).__name__}")
+            data = _deep_merge(data, content)
+    data["env"] = env
+    data = _deep_merge(data, _from_environment())
+    lake, landing = overrides.pop("lake", None), overrides.pop("landing", None)
+    if lake:
+        data = _deep_merge(data, {"paths": {"lake": str(lake)}})
+    if landing:
+        data = _deep_merge(data, {"paths": {"landing": str(landing)}})
+    data = _deep_merge(data, overrides)
+    return _build(Config, data, "config")
+
+
+def _from_environment() -> dict[str, Any]:
+    env_map = {
+        "PATHWAYS_LAKE": ("paths", "lake"),
+        "PATHWAYS_LANDING": ("paths", "landing"),
+        "PATHWAYS_REPORTS": ("paths", "reports"),
+        "PATHWAYS_SPARK_MASTER": ("spark", "master"),
+        "PATHWAYS_DRIVER_MEMORY": ("spark", "driver_memory"),
+    }
+    out: dict[str, Any] = {}
+    for var, (section, key) in env_map.items():
+        if os.environ.get(var):
+            out.setdefault(section, {})[key] = os.environ[var]
+    return out
+
+
+def _deep_merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def to_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, found {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(names)}")
+    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, found {value!r}")
+        (item,) = typing.get_args(hint)[:1]
+        return tuple(_coerce(item, v, where) for v in value)
+    if origin in (Mapping, dict) or origin is typing.get_origin(Mapping[str, Any]):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, found {value!r}")
+        return types.MappingProxyType(dict(value))
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool) and not isinstance(value, hint):
+        if hint is str and isinstance(value, (int, float)):
+            return str(value)
+        raise ConfigError(f"{where}: expected {hint.__name__}, found {value!r}")
+    return value

@@ -1,0 +1,42 @@
+"""Typed errors. Each says what was expected, what was found, and what to do.
+
+Messages never carry a value that could identify a person: name the file, row and
+rule, not the content.
+"""
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(PipelineError, ValueError):
+    """Configuration is missing, unknown or of the wrong type."""
+
+
+class SetupError(PipelineError, RuntimeError):
+    """The environment is not set up (e.g. Delta jars not fetched)."""
+
+
+class ContractError(PipelineError, ValueError):
+    """Input departs from the landing contract (sources.md)."""
+
+
+class DeliveryRefused(ContractError):
+    """A whole delivery is refused (manifest mismatch, encoding, columns)."""
+
+    def __init__(self, source: str, delivery_id: str, reason: str):
+        self.source, self.delivery_id, self.reason = source, delivery_id, reason
+        super().__init__(f"delivery {source}/{delivery_id} refused: {reason}")
+
+
+class MissingTableError(PipelineError, LookupError):
+    """A table a stage needs has not been written yet."""
+
+
+class ValidationFailed(PipelineError):
+    """A critical data-quality expectation failed; downstream stages must not run."""
+
+
+class ConcurrentRunError(PipelineError, RuntimeError):
+    """Another run holds the lake lock."""

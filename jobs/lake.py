@@ -1,0 +1,141 @@
+"""The lake: zones, table paths, and the only code that reads and writes Delta tables.
+
+Every table is a Delta table at `<lake>/<zone>/<table>/`, readable by any Delta reader.
+Zones: `restricted` (bronze, quarantine, silver, linkage; data engineers only),
+`analytics` (person-level pseudonymised tables; authorised analysts),
+`published` (aggregates after disclosure control).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs.config import PathsConfig
+from jobs.errors import MissingTableError
+
+log = logging.getLogger(__name__)
+
+RESTRICTED, ANALYTICS, PUBLISHED = "restricted", "analytics", "published"
+ZONES = (RESTRICTED, ANALYTICS, PUBLISHED)
+
+
+def table_path(paths: PathsConfig, zone: str, name: str) -> str:
+    if zone not in ZONES:
+        raise ValueError(f"unknown zone {zone!r}; expected one of {ZONES}")
+    return str(paths.lake_dir() / zone / name)
+
+
+def exists(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> bool:
+    path = table_path(paths, zone, name)
+    return Path(path, "_delta_log").is_dir() and DeltaTable.isDeltaTable(spark, path)
+
+
+def read(spark: SparkSession, paths: PathsConfig, zone: str, name: str, version: int | None = None) -> DataFrame:
+    path = table_path(paths, zone, name)
+    if not Path(path, "_delta_log").is_dir():
+        raise MissingTableError(f"table {zone}.{name} does not exist at {path}; run the stage that writes it first")
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    return reader.load(path)
+
+
+def overwrite(
+    df: DataFrame, paths: PathsConfig, zone: str, name: str, partition_by: Sequence[str] = ()
+) -> int:
+    """Replace the table's content atomically (one Delta commit); returns the new version."""
+    path = table_path(paths, zone, name)
+    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.save(path)
+    return current_version(df.sparkSession, path)
+
+
+def append(df: DataFrame, paths: PathsConfig, zone: str, name: str, partition_by: Sequence[str] = ()) -> int:
+    path = table_path(paths, zone, name)
+    writer = df.write.format("delta").mode("append")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.save(path)
+    return current_version(df.sparkSession, path)
+
+
+def replace_where(df: DataFrame, paths: PathsConfig, zone: str, name: str, condition: str) -> int:
+    """Atomically replace the rows matching `condition` (idempotent re-loads of one slice)."""
+    path = table_path(paths, zone, name)
+    if not Path(path, "_delta_log").is_dir():
+        df.write.format("delta").mode("overwrite").save(path)
+    else:
+        df.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(path)
+    return current_version(df.sparkSession, path)
+
+
+def merge_upsert(
+    df: DataFrame,
+    paths: PathsConfig,
+    zone: str,
+    name: str,
+    keys: Sequence[str],
+    *,
+    delete_condition: str | None = None,
+    update_condition: str | None = None,
+) -> int:
+    """MERGE `df` into the table on `keys`: update matched rows (when `update_condition`
+    holds), delete matched rows where `delete_condition` holds, insert the rest (unless
+    they satisfy `delete_condition`). Creates the table on first use."""
+    spark = df.sparkSession
+    path = table_path(paths, zone, name)
+    if not Path(path, "_delta_log").is_dir():
+        initial = df.where(f"NOT ({delete_condition})") if delete_condition else df
+        initial.write.format("delta").mode("overwrite").save(path)
+        return current_version(spark, path)
+    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    builder = DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), on)
+    if delete_condition:
+        builder = builder.whenMatchedDelete(condition=_qualify(delete_condition))
+    builder = builder.whenMatchedUpdateAll(condition=_qualify(update_condition) if update_condition else None)
+    builder = builder.whenNotMatchedInsertAll(
+        condition=f"NOT ({_qualify(delete_condition)})" if delete_condition else None
+    )
+    builder.execute()
+    return current_version(spark, path)
+
+
+def _qualify(condition: str) -> str:
+    """Conditions are written against the source row as `s.<col>` / target `t.<col>`."""
+    return condition
+
+
+def current_version(spark: SparkSession, path: str) -> int:
+    return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
+
+
+def version_of(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> int | None:
+    path = table_path(paths, zone, name)
+    if not Path(path, "_delta_log").is_dir():
+        return None
+    return current_version(spark, path)
+
+
+def list_tables(paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[tuple[str, str]]:
+    out = []
+    for zone in zones:
+        zone_dir = paths.lake_dir() / zone
+        if zone_dir.is_dir():
+            out += [(zone, p.name) for p in sorted(zone_dir.iterdir()) if (p / "_delta_log").is_dir()]
+    return out
+
+
+def register_tables(spark: SparkSession, paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[str]:
+    """Expose every lake table as `<zone>.<table>` in this session's catalog (for SQL)."""
+    names = []
+    for zone, name in list_tables(paths, zones):
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {zone} LOCATION '{paths.lake_dir() / zone}'")
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {zone}.`{name}` USING DELTA LOCATION '{table_path(paths, zone, name)}'")
+        names.append(f"{zone}.{name}")
+    return names

@@ -1,0 +1,68 @@
+"""The only place a SparkSession is built. Everything else receives one."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.config import PROJECT_ROOT, SparkConfig, _abs
+from jobs.jars import jar_paths
+
+log = logging.getLogger(__name__)
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def build_spark(cfg: SparkConfig, *, app_name: str | None = None, extra_conf: dict | None = None) -> SparkSession:
+    """Build (or return the running) SparkSession with Delta configured from `cfg`.
+
+    Delta jars come from the local cache (see jobs/jars.py); on a cluster `spark.jars`
+    ships them to the executors, and our Python packages go along as a zip
+    (`spark.submit.pyFiles`) when the master is not local.
+    """
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", _python()))
+    jars = ",".join(str(p) for p in jar_paths(_abs(cfg.jar_cache)))
+    builder = (
+        SparkSession.builder.master(cfg.master)
+        .appName(app_name or cfg.app_name)
+        .config("spark.driver.memory", cfg.driver_memory)
+        .config("spark.jars", jars)
+    )
+    conf = {**DELTA_CONF, **dict(cfg.conf), **(extra_conf or {})}
+    if not cfg.master.startswith("local"):
+        conf.setdefault("spark.submit.pyFiles", str(code_zip()))
+    for key, value in conf.items():
+        builder = builder.config(key, str(value))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(cfg.log_level)
+    log.info("Spark %s on %s", spark.version, cfg.master)
+    return spark
+
+
+def _python() -> str:
+    import sys
+
+    return sys.executable
+
+
+def code_zip() -> Path:
+    """Zip of jobs/ schemas/ flows/ for executors on a cluster (rebuilt when code changes)."""
+    import zipfile
+
+    target = PROJECT_ROOT / ".cache" / "pathways-code.zip"
+    sources = [p for pkg in ("jobs", "schemas", "flows") for p in (PROJECT_ROOT / pkg).rglob("*.py")]
+    newest = max(p.stat().st_mtime for p in sources)
+    if not target.exists() or target.stat().st_mtime < newest:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(sources):
+                zf.write(path, path.relative_to(PROJECT_ROOT))
+        tmp.replace(target)
+    return target

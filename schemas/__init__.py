@@ -1,0 +1,1 @@
+"""Schemas declared once: landing contracts, tables we write, code lists."""

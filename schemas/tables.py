@@ -1,0 +1,132 @@
+"""Tables we write: zone, name and schema, declared once.
+
+The column names of the `analytics` and `published` tables are part of the contract with
+analysts and acceptance checks (shared/spec/outputs.md). Stages end their transforms with
+`select(*columns(TABLE))` so that contract lives here and nowhere else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import types as T
+
+from schemas.sources import SOURCES
+
+S, L, I, D, B = T.StringType(), T.LongType(), T.IntegerType(), T.DoubleType(), T.BooleanType()
+TS, DT = T.TimestampNTZType(), T.DateType()
+
+
+@dataclass(frozen=True)
+class Table:
+    zone: str
+    name: str
+    schema: T.StructType
+    keys: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.schema.fields]
+
+
+def _schema(*fields: tuple) -> T.StructType:
+    return T.StructType([T.StructField(name, typ, True) for name, typ in fields])
+
+
+# --- ingestion (restricted) -------------------------------------------------------------
+LINEAGE = (("_source_file", S), ("_delivery_id", S), ("_row_number", L), ("_ingest_run_id", S), ("_ingested_at", TS))
+
+
+def bronze(source: str) -> Table:
+    fields = [(f.name, f.dataType) for f in SOURCES[source].spark_schema().fields]
+    return Table("restricted", f"bronze_{source}", _schema(*fields, *LINEAGE), ("_delivery_id", "_source_file", "_row_number"),
+                 f"every accepted row of every delivery of {source}, typed, with lineage")
+
+
+def silver(source: str) -> Table:
+    fields = [(f.name, f.dataType) for f in SOURCES[source].spark_schema().fields]
+    return Table("restricted", f"silver_{source}", _schema(*fields, *LINEAGE), ("record_id",),
+                 f"current state of every active {source} record (latest updated_at; annulled removed)")
+
+
+QUARANTINE = Table("restricted", "quarantine", _schema(
+    ("source", S), ("delivery_id", S), ("source_file", S), ("row_number", L), ("record_id", S),
+    ("rule", S), ("column", S), ("detail", S), ("raw_text", S), ("cpr_masked", B),
+    ("ingest_run_id", S), ("ingested_at", TS),
+), ("source", "delivery_id", "source_file", "row_number", "rule", "column"),
+    "rows that broke a row-level rule, with the rule and the raw text (clear-text CPR masked)")
+
+INGESTION_LOG = Table("restricted", "ingestion_log", _schema(
+    ("source", S), ("delivery_id", S), ("status", S), ("reason", S), ("rows_manifest", L),
+    ("rows_bronze", L), ("rows_quarantined", L), ("reconciled", B), ("cpr_flagged", B),
+    ("files", S), ("ingest_run_id", S), ("started_at", TS), ("finished_at", TS),
+), ("source", "delivery_id"), "one row per delivery seen: loaded or refused, and why; counts reconcile")
+
+# --- linkage ----------------------------------------------------------------------------
+PERSON_LINKS = Table("analytics", "person_links", _schema(
+    ("source", S), ("source_record_id", S), ("person_key", S), ("link_method", S),
+    ("link_probability", D), ("model_version", S), ("linked_at_run", S),
+), ("source", "source_record_id"), "the linkage crosswalk: exactly one row per silver record")
+
+PERSONS = Table("restricted", "persons", _schema(
+    ("person_key", S), ("person_id", S), ("birth_date", DT), ("sex", S), ("death_date", DT),
+    ("in_population", B),
+), ("person_key",), "one row per person key: the register's facts where the person is in it")
+
+# --- events and episodes (restricted silver) --------------------------------------------
+EVENTS = Table("restricted", "events", _schema(
+    ("person_key", S), ("sector", S), ("event_type", S), ("event_start_ts", TS), ("event_end_ts", TS),
+    ("source", S), ("source_record_id", S), ("link_method", S), ("link_probability", D),
+    ("department_code", S), ("provider_region_code", S), ("contact_record_id", S),
+    ("specialty", S), ("priority", S), ("reason", S), ("holding_purpose", S),
+    ("municipality_code", S), ("facility_id", S), ("police_district_code", S),
+), ("source", "source_record_id"), "conformed event model: every linked record of every source")
+
+COERCION_EPISODES = Table("restricted", "coercion_episodes", _schema(
+    ("episode_id", S), ("person_key", S), ("measure", S), ("start_ts", TS), ("end_ts", TS),
+    ("department_code", S), ("provider_region_code", S), ("contact_record_id", S),
+    ("first_record_id", S), ("n_registrations", I), ("counts_as_coercion", B),
+), ("episode_id",), "coercion episodes after merging (jobs/events/episodes.py holds the rules)")
+
+# --- analytics (person-level, pseudonymised) --------------------------------------------
+INVOLUNTARY_ADMISSIONS = Table("analytics", "involuntary_admissions", _schema(
+    ("admission_id", S), ("person_key", S), ("start_ts", TS), ("discharge_ts", TS), ("duration_hours", D),
+    ("papers", S), ("is_short_24h", B), ("age_at_start", I), ("age_group", S),
+    ("residence_municipality_code", S), ("residence_region_code", S), ("health_cluster_code", S),
+    ("provider_region_code", S), ("department_code", S), ("admission_number_for_person", I),
+    ("prior_involuntary_admissions_3y", I), ("psych_contact_90d_before", B),
+    ("days_since_last_psych_contact", D), ("readmitted_involuntary_30d", B), ("has_discharge_plan", B),
+    ("belt_episodes_during", I), ("holding_episodes_during", I), ("sedation_episodes_during", I),
+    ("social_services_active_at_start", T.ArrayType(S)), ("social_force_use_365d_before", I),
+    ("police_events_365d_before", I), ("police_assisted", B),
+), ("admission_id",), "one row per involuntary admission")
+
+ADMISSION_TIMELINE = Table("analytics", "admission_timeline", _schema(
+    ("admission_id", S), ("person_key", S), ("sector", S), ("event_type", S), ("event_start_ts", TS),
+    ("event_end_ts", TS), ("offset_days", D), ("phase", S), ("source", S), ("source_record_id", S),
+    ("link_method", S), ("link_probability", D),
+), ("admission_id", "source", "source_record_id"), "events around each admission")
+
+FOCUS_PERSONS = Table("analytics", "focus_persons", _schema(
+    ("person_key", S), ("year", I), ("coercion_episodes", I), ("involuntary_admissions", I),
+    ("belt_episodes", I), ("holding_episodes", I), ("sedation_episodes", I),
+    ("social_force_use_events", I), ("police_events", I), ("sectors_involved", I),
+    ("is_focus_person", B), ("is_critical_course", B), ("is_frequent_admission", B),
+), ("person_key", "year"), "one row per person and year")
+
+# --- published (after disclosure control) -----------------------------------------------
+INDICATOR_FIELDS = (
+    ("indicator_id", S), ("year", I), ("geo_level", S), ("geo_code", S), ("age_group", S), ("measure", S),
+    ("value", D), ("numerator", L), ("denominator", L), ("per_100k", D), ("suppressed", B),
+    ("display_value", S), ("definition_version", S),
+)
+INDICATOR_KEYS = ("indicator_id", "year", "geo_level", "geo_code", "age_group", "measure")
+MONITORING_INDICATORS = Table("published", "monitoring_indicators", _schema(*INDICATOR_FIELDS), INDICATOR_KEYS,
+                              "national monitoring indicators after disclosure control")
+MONITORING_INDICATORS_UNSUPPRESSED = Table("restricted", "monitoring_indicators_unsuppressed",
+                                           _schema(*INDICATOR_FIELDS), INDICATOR_KEYS,
+                                           "the same before disclosure control; never published")
+TARGET_PROGRESS = Table("published", "target_progress", _schema(
+    ("year", I), ("rate_per_100k", D), ("baseline_rate", D), ("change_vs_baseline_pct", D),
+    ("target_2030_rate_30pct", D), ("target_2030_rate_40pct", D), ("on_track", B),
+), ("year",), "T1 against the 2021-2023 baseline and the 2030 targets")

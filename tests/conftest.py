@@ -1,0 +1,71 @@
+"""Shared fixtures: one tuned SparkSession for the whole run, isolated Prefect and GX homes.
+
+Every test carries exactly one of the markers unit | spark | integration | cluster
+(`slow` may be added on top); the hook below enforces it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+REQUIRED_MARKERS = {"unit", "spark", "integration", "cluster"}
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def pytest_collection_modifyitems(config, items):
+    bad = [item.nodeid for item in items
+           if len(REQUIRED_MARKERS & {m.name for m in item.iter_markers()}) != 1]
+    if bad:
+        raise pytest.UsageError(f"each test needs exactly one of {sorted(REQUIRED_MARKERS)}: {bad[:10]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_homes(tmp_path_factory) -> None:
+    """Prefect state per test run, never the user's ~/.prefect."""
+    home = tmp_path_factory.mktemp("prefect_home")
+    os.environ["PREFECT_HOME"] = str(home)
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory) -> Iterator["SparkSession"]:  # noqa: F821
+    """The one SparkSession of the test run, built by the project's own factory."""
+    from jobs.config import load_config
+    from jobs.spark import build_spark
+
+    scratch = tmp_path_factory.mktemp("spark")
+    cfg = load_config("ci")
+    session = build_spark(cfg.spark, app_name="pathways-tests", extra_conf={
+        "spark.sql.shuffle.partitions": "2",        # tiny data: avoid many empty tasks
+        "spark.default.parallelism": "2",
+        "spark.ui.enabled": "false",                # no port clashes, less overhead
+        "spark.sql.warehouse.dir": str(scratch / "warehouse"),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={scratch}",
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    })
+    yield session
+    session.stop()
+
+
+@pytest.fixture()
+def lake_cfg(tmp_path):
+    """A Config whose lake (and landing, reports) live in this test's tmp folder."""
+    from jobs.config import load_config
+
+    return load_config("ci", lake=str(tmp_path / "lake"))
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Screenshots and reports the tests keep for a human to look at."""
+    path = Path(__file__).resolve().parent.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

@@ -1,0 +1,35 @@
+import pytest
+
+from jobs.config import load_config
+from jobs.errors import ConfigError
+
+pytestmark = pytest.mark.unit
+
+
+def test_overlay_and_overrides_take_precedence(monkeypatch, tmp_path):
+    monkeypatch.delenv("PATHWAYS_LAKE", raising=False)
+    cfg = load_config("ci", lake=str(tmp_path / "L"))
+    assert cfg.spark.master == "local[2]"                       # ci overlay over base local[*]
+    assert cfg.spark.conf["spark.sql.adaptive.enabled"] == "true"  # base key kept by deep merge
+    assert cfg.paths.lake_dir() == tmp_path / "L"
+    assert cfg.paths.landing_dir() == tmp_path / "L" / "landing"
+
+
+def test_environment_variable_sets_lake(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATHWAYS_LAKE", str(tmp_path / "E"))
+    assert load_config("local").paths.lake_dir() == tmp_path / "E"
+
+
+def test_unknown_key_and_env_are_errors(tmp_path):
+    with pytest.raises(ConfigError, match="unknown keys"):
+        load_config("ci", spark={"mastr": "x"})
+    with pytest.raises(ConfigError, match="unknown environment"):
+        load_config("nope")
+
+
+def test_config_is_frozen_and_hash_changes_with_content():
+    a, b = load_config("ci"), load_config("ci", episodes={"merge_gap_minutes": 20})
+    with pytest.raises(Exception):
+        a.env = "x"  # type: ignore[misc]
+    assert a.config_hash() != b.config_hash()
+    assert b.episodes.merge_gap_minutes == 20
