@@ -151,5 +151,42 @@ def validate(stage: str = typer.Option("all", help="Stage whose checks to re-run
     raise typer.Exit(0 if ok else 1)
 
 
+@app.command()
+def bench(
+    scale: str = typer.Option("small", help="demo | small | medium | national"),
+    stages: str = typer.Option(",".join(("ingest", "link", "events", "pathways", "indicators")), help="Comma-separated stages to time."),
+    seed: int = typer.Option(20240402, help="Generator seed."),
+    regenerate: bool = typer.Option(False, help="Regenerate the data even if the bench lake has deliveries."),
+    out: Optional[Path] = typer.Option(None, help="JSON results file. Default: bench-results/<scale>-<time>.json"),
+) -> None:
+    """Benchmark every stage: full build and one incremental night; prints time, rows/s, memory, shuffle."""
+    import json
+    import time as _time
+
+    from rich.table import Table as RichTable
+
+    from jobs.bench import bench as run_bench
+    from jobs.config import PROJECT_ROOT
+
+    if not state.lake and not __import__("os").environ.get("PATHWAYS_LAKE"):
+        state.lake = str(PROJECT_ROOT / "bench-lake" / scale)
+    cfg = state.config()
+    result = run_bench(cfg, scale=scale, seed=seed, stages=tuple(s for s in stages.split(",") if s), regenerate=regenerate)
+    for title in ("full_build", "incremental"):
+        table = RichTable("stage", "seconds", "rows in", "rows out", "rows/s", "peak driver MB", "peak JVM MB",
+                          "shuffle MB", title=f"{title.replace('_', ' ')} ({scale})")
+        for r in result[title]:
+            table.add_row(r["stage"], f"{r['seconds']:.1f}", f"{r['rows_in']:,}", f"{r['rows_out']:,}",
+                          f"{r['rows_per_second']:,.0f}", f"{r['peak_driver_mb']:,.0f}", f"{r['peak_jvm_mb']:,.0f}",
+                          f"{r['shuffle_mb']:,.1f}")
+        console.print(table)
+    console.print(f"full build {result['full_build_seconds']:.1f} s; incremental night "
+                  f"({result['incremental_rows_delivered']:,} rows delivered) {result['incremental_seconds']:.1f} s")
+    out = out or PROJECT_ROOT / "bench-results" / f"{scale}-{_time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
+    console.print(f"results: {out}")
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,197 @@
+"""`pathways bench`: time, throughput, memory and shuffle of every stage, measured not asserted.
+
+Method: generate (or reuse) data of a scale; hold back the newest delivery of every source;
+full build of every stage on a fresh lake; then put the held-back deliveries back and time
+the nightly incremental run. Memory is sampled every 0.2 s from /proc (RSS of this Python
+driver and of its JVM); shuffle bytes come from Spark's status REST API.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs import lake
+from jobs.config import Config
+from jobs.stages import STAGES, stage_runner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageResult:
+    stage: str
+    seconds: float
+    rows_in: int
+    rows_out: int
+    rows_per_second: float
+    peak_driver_mb: float
+    peak_jvm_mb: float
+    shuffle_mb: float
+    detail: dict = field(default_factory=dict)
+
+
+class MemorySampler:
+    """Peak resident memory of a set of pids while the `with` block runs."""
+
+    def __init__(self, pids: dict[str, int], interval: float = 0.2):
+        self.pids, self.interval = pids, interval
+        self.peak = {name: 0 for name in pids}
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "MemorySampler":
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        for name, pid in self.pids.items():
+            self.peak[name] = max(self.peak[name], rss_kb(pid))
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+def jvm_pid(spark: SparkSession) -> int:
+    return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+
+
+def shuffle_bytes(spark: SparkSession) -> int:
+    """Total shuffle write bytes of all completed stages so far (0 if the UI is off)."""
+    url = spark.sparkContext.uiWebUrl
+    if not url:
+        return 0
+    app = spark.sparkContext.applicationId
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=10) as r:
+            return sum(int(s.get("shuffleWriteBytes", 0)) for s in json.load(r))
+    except OSError:
+        return 0
+
+
+def lake_rows(spark: SparkSession, cfg: Config) -> dict[str, int]:
+    return {f"{z}.{n}": lake.read(spark, cfg.paths, z, n).count() for z, n in lake.list_tables(cfg.paths)}
+
+
+def measure(spark: SparkSession, name: str, fn, rows_in: int) -> StageResult:
+    pids = {"driver": os.getpid(), "jvm": jvm_pid(spark)}
+    shuffle_before = shuffle_bytes(spark)
+    start = time.perf_counter()
+    with MemorySampler(pids) as mem:
+        written = fn() or {}
+    seconds = time.perf_counter() - start
+    rows_out = int(sum(v for v in written.values() if isinstance(v, (int, float))))
+    return StageResult(
+        stage=name, seconds=round(seconds, 2), rows_in=rows_in, rows_out=rows_out,
+        rows_per_second=round((rows_in or rows_out) / seconds, 1) if seconds else 0.0,
+        peak_driver_mb=round(mem.peak["driver"] / 1024, 1), peak_jvm_mb=round(mem.peak["jvm"] / 1024, 1),
+        shuffle_mb=round((shuffle_bytes(spark) - shuffle_before) / 2**20, 2),
+        detail={k: v for k, v in written.items() if isinstance(v, (int, float))},
+    )
+
+
+def hold_back_newest(landing: Path, parking: Path) -> int:
+    """Move the newest delivery of every source out of the landing zone; return its rows."""
+    rows = 0
+    for source_dir in sorted(p for p in landing.iterdir() if p.is_dir()):
+        deliveries = sorted(p for p in source_dir.iterdir() if (p / "_manifest.json").is_file())
+        if len(deliveries) < 2:
+            continue
+        newest = deliveries[-1]
+        rows += sum(f["rows"] for f in json.loads((newest / "_manifest.json").read_text())["files"])
+        target = parking / source_dir.name / newest.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(newest), str(target))
+    return rows
+
+
+def restore(landing: Path, parking: Path) -> None:
+    for delivery in sorted(parking.glob("*/*")):
+        shutil.move(str(delivery), str(landing / delivery.parent.name / delivery.name))
+    shutil.rmtree(parking, ignore_errors=True)
+
+
+def landing_rows(landing: Path) -> int:
+    return sum(f["rows"] for m in landing.glob("*/*/_manifest.json") for f in json.loads(m.read_text())["files"])
+
+
+def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str, ...], full_refresh: bool,
+               first_rows_in: int) -> list[StageResult]:
+    results, rows_in = [], first_rows_in
+    for stage in stages:
+        runner = stage_runner(stage)
+        if runner is None:
+            log.warning("stage %s not available yet; not measured", stage)
+            continue
+        result = measure(spark, stage, lambda: runner(spark, cfg, run_id=run_id, full_refresh=full_refresh), rows_in)
+        results.append(result)
+        rows_in = result.rows_out
+    return results
+
+
+def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGES, regenerate: bool = False) -> dict:
+    """Full build then incremental nightly run at `scale`; returns the figures (also as JSON)."""
+    from jobs.spark import build_spark
+
+    landing = cfg.paths.landing_dir()
+    result: dict = {"scale": scale, "seed": seed, "machine": machine(), "stages": stages}
+    if regenerate or not any(landing.glob("*/*/_manifest.json")):
+        from jobs.generate import run as generate
+
+        start = time.perf_counter()
+        generate(cfg, scale=scale, seed=seed, start=cfg.generate.start, end=cfg.generate.end, out=None,
+                 frequency=cfg.generate.delivery_frequency, defects=False)
+        result["generate_seconds"] = round(time.perf_counter() - start, 1)
+    for zone in lake.ZONES:  # a full build starts from an empty lake (landing is kept)
+        shutil.rmtree(cfg.paths.lake_dir() / zone, ignore_errors=True)
+    parking = cfg.paths.lake_dir() / "_bench_held_back"
+    restore(landing, parking)
+    held_rows = hold_back_newest(landing, parking)
+    spark = build_spark(cfg.spark, app_name=f"pathways-bench-{scale}", extra_conf={"spark.ui.enabled": "true"})
+    session_start = time.perf_counter()
+    spark.range(1).count()
+    result["full_build"] = [asdict(r) for r in run_stages(spark, cfg, "bench-full", stages, True, landing_rows(landing))]
+    restore(landing, parking)
+    incremental_start = time.perf_counter()
+    result["incremental"] = [asdict(r) for r in run_stages(spark, cfg, "bench-incr", stages, False, held_rows)]
+    result["incremental_rows_delivered"] = held_rows
+    result["incremental_seconds"] = round(time.perf_counter() - incremental_start, 2)
+    result["full_build_seconds"] = round(sum(r["seconds"] for r in result["full_build"]), 2)
+    result["session_seconds"] = round(incremental_start - session_start - result["full_build_seconds"], 2)
+    result["table_rows"] = lake_rows(spark, cfg)
+    return result
+
+
+def machine() -> dict:
+    import platform
+
+    import pyspark
+
+    mem_kb = next((int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines()
+                   if l.startswith("MemTotal:")), 0)
+    return {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 2**20, 1), "python": platform.python_version(),
+            "pyspark": pyspark.__version__, "platform": platform.platform()}
