@@ -188,5 +188,52 @@ def bench(
     console.print(f"results: {out}")
 
 
+from jobs.cluster.cli import cluster_app  # noqa: E402  (pathways cluster up|down|status)
+
+app.add_typer(cluster_app, name="cluster")
+
+
+@app.command()
+def ingest(
+    source: Optional[list[str]] = typer.Option(None, "--source", help="Only this source (repeatable). Default: all seven."),
+    full_refresh: bool = typer.Option(False, help="Re-read every delivery and rebuild the sources' bronze and silver."),
+    run_id: Optional[str] = typer.Option(None, help="Run id recorded in the lineage columns. Default: ingest-<UTC time>."),
+) -> None:
+    """Ingest pending landing-zone deliveries alone, and print which were loaded or refused, and why."""
+    from datetime import datetime, timezone
+
+    from rich.table import Table as RichTable
+
+    from jobs.ingest import run as ingest_run
+
+    cfg = state.config()
+    spark = _spark(cfg)
+    rid = run_id or "ingest-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    result = ingest_run(spark, cfg, run_id=rid, full_refresh=full_refresh, sources=source or None)
+    table = RichTable("source", "delivery", "status", "manifest", "bronze", "quarantined", "reconciled", "CPR",
+                      "reason", title=f"ingestion {rid}")
+    for d in result.deliveries:
+        status = "[green]loaded[/]" if d.status == "loaded" else "[red]refused[/]"
+        table.add_row(d.source, d.delivery_id, status, str(d.rows_manifest if d.rows_manifest is not None else "-"),
+                      str(d.rows_bronze), str(d.rows_quarantined), "-" if d.reconciled is None else str(d.reconciled),
+                      "[red]flagged[/]" if d.cpr_flagged else "", d.reason or "")
+    console.print(table)
+    console.print(f"{len(result.loaded)} loaded, {len(result.refused)} refused; rows written: {dict(result)}")
+
+
+@app.command("pathways-summary")
+def pathways_summary() -> None:
+    """Print the involuntary-admission distributions next to the figures of calibration.md."""
+    from rich.table import Table as RichTable
+
+    from jobs.pathways import summary_rows
+
+    cfg = state.config()
+    table = RichTable("metric", "value", "n", "calibration.md", title="analytics.involuntary_admissions")
+    for row in summary_rows(_spark(cfg), cfg):
+        table.add_row(row.metric, "n/a" if row.value is None else f"{row.value:.3f}", str(row.n), row.calibration)
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()

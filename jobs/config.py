@@ -86,7 +86,10 @@ class GenerateConfig:
 @dataclass(frozen=True)
 class IngestConfig:
     min_date: str = "1900-01-01"
-    max_future_days: int = 366
+    max_future_days: int = 366  # dates may lie at most this far after the delivery date
+    read_chunk_mb: int = 64  # bytes hashed / UTF-8-checked per read (constant memory)
+    parse_block_mb: int = 16  # Arrow CSV block size
+    sources: tuple[str, ...] = ()  # empty = every source of schemas.sources, in that order
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,18 @@ class LinkageConfig:
     match_threshold: float = 0.95
     review_threshold: float = 0.50
     sensitivity_thresholds: tuple[float, ...] = (0.80, 0.99)
-    engine: str = "duckdb"
+    engine: str = "duckdb"  # duckdb | spark (splink backend; see jobs/link/engine.py)
     options: Mapping[str, Any] = field(default_factory=dict)
+    # the best candidate must beat the second best by this many match-weight units (log2 Bayes factor)
+    min_weight_margin: float = 3.0
+    max_candidates: int = 3  # candidates kept per record (link_candidates, link_review)
+    prior_match_share: float = 0.95  # share of records expected to have their person in the register
+    u_max_pairs: float = 2.0e6  # random pairs sampled to estimate u
+    em_max_iterations: int = 25
+    seed: int = 20240402
+    m_floor: float = 0.0005  # no level may rule a match out entirely (m, u clipped to [floor, 1])
+    duckdb_memory_limit: str = "6GB"
+    duckdb_threads: int = 2
 
 
 @dataclass(frozen=True)
@@ -117,8 +130,12 @@ class PathwaysConfig:
     police_assist_hours: float = 24.0
     frequent_admission_count: int = 3
     frequent_admission_years: int = 3
+    frequent_admission_measures: tuple[str, ...] = (
+        "involuntary_admission_red", "involuntary_admission_yellow", "involuntary_detention")
     focus_episodes: int = 10
     critical_episodes: int = 50
+    prior_admission_days: int = 1095  # 3 x 365 days before the start
+    history_days: int = 365  # social force use and police events before the start
 
 
 @dataclass(frozen=True)
@@ -129,6 +146,8 @@ class IndicatorsConfig:
     target_year: int = 2030
     target_reductions: tuple[float, ...] = (0.30, 0.40)
     child_max_age: int = 17
+    # the on-track line runs from the baseline in path_start_year to the first target in target_year
+    path_start_year: int = 2023
 
 
 @dataclass(frozen=True)
@@ -136,12 +155,20 @@ class DisclosureConfig:
     min_count: int = 5
     suppressed_marker: str = "<5"
     secondary_marker: str = "."
+    missing_marker: str = "-"  # display_value when there is no value (empty median, share of 0)
+    decimals: int = 1  # rates, shares (in %), medians; counts are integers
+    # groups protected by secondary suppression (jobs/indicators/disclosure.py GROUP_KINDS)
+    groups: tuple[str, ...] = ("age", "municipality_region", "health_cluster_region", "municipality_national")
+    mask_small_population: bool = True  # a population denominator of 1..min_count-1 is not shown
+    protect_share_complement: bool = False  # also suppress shares whose denominator - numerator is 1..4
 
 
 @dataclass(frozen=True)
 class QualityConfig:
     enabled: bool = True
     failing_row_sample: int = 20
+    suites_dir: str = "expectations/expectations"  # reviewed JSON suites (relative to the repo root)
+    gx_results: str = ""  # GX validation-result store; empty = <lake>/restricted/_quality/gx_results
 
 
 @dataclass(frozen=True)
@@ -151,6 +178,8 @@ class OrchestrationConfig:
     lock_timeout_seconds: int = 0
     cron: str = "0 2 * * *"
     timezone: str = "Europe/Copenhagen"
+    lock_poll_seconds: float = 2.0
+    deployment_name: str = "nightly"
 
 
 @dataclass(frozen=True)

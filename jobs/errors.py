@@ -40,3 +40,12 @@ class ValidationFailed(PipelineError):
 
 class ConcurrentRunError(PipelineError, RuntimeError):
     """Another run holds the lake lock."""
+
+
+class ClusterError(PipelineError, RuntimeError):
+    """A Spark standalone master or worker did not start, or is not in the expected state."""
+
+
+class InjectedFault(PipelineError, RuntimeError):
+    """Raised on purpose by the nightly flow after a stage's writes when PATHWAYS_FAIL_AFTER_STAGE
+    names that stage (crash-safety tests and drills)."""

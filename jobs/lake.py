@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from jobs.config import PathsConfig
 from jobs.errors import MissingTableError
@@ -91,7 +92,7 @@ def merge_upsert(
     spark = df.sparkSession
     path = table_path(paths, zone, name)
     if not Path(path, "_delta_log").is_dir():
-        initial = df.where(f"NOT ({delete_condition})") if delete_condition else df
+        initial = df.alias("s").where(f"NOT ({delete_condition})") if delete_condition else df
         initial.write.format("delta").mode("overwrite").save(path)
         return current_version(spark, path)
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
@@ -106,6 +107,52 @@ def merge_upsert(
     return current_version(spark, path)
 
 
+def replace_groups(
+    df: DataFrame,
+    paths: PathsConfig,
+    zone: str,
+    name: str,
+    *,
+    group_col: str,
+    groups: DataFrame,
+    row_keys: Sequence[str],
+) -> int:
+    """Atomically (one MERGE commit) make the rows whose `group_col` is in `groups` equal to `df`.
+
+    Rows of those groups absent from `df` are deleted, rows in `df` are updated or inserted
+    (matched on `row_keys`), every other group is left untouched. `df` must hold only rows
+    of `groups` (e.g. the recomputed rows of changed persons) and unique `row_keys`.
+    Creates the table from `df` on first use.
+    """
+    spark = df.sparkSession
+    path = table_path(paths, zone, name)
+    if not Path(path, "_delta_log").is_dir():
+        df.write.format("delta").mode("overwrite").save(path)
+        return current_version(spark, path)
+    target = spark.read.format("delta").load(path)
+    cols = target.columns
+    keys = list(row_keys)
+    stale = (
+        target.join(groups.select(group_col).distinct(), group_col, "left_semi")
+        .select(*keys)
+        .join(df.select(*keys), keys, "left_anti")
+    )
+    op = "__replace_op"
+    source = df.select(*cols).withColumn(op, F.lit("upsert")).unionByName(
+        stale.withColumn(op, F.lit("delete")), allowMissingColumns=True
+    )
+    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    values = {f"`{c}`": f"s.`{c}`" for c in cols}
+    (
+        DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), on)
+        .whenMatchedDelete(condition=f"s.{op} = 'delete'")
+        .whenMatchedUpdate(set=values)
+        .whenNotMatchedInsert(condition=f"s.{op} = 'upsert'", values=values)
+        .execute()
+    )
+    return current_version(spark, path)
+
+
 def _qualify(condition: str) -> str:
     """Conditions are written against the source row as `s.<col>` / target `t.<col>`."""
     return condition
@@ -115,11 +162,31 @@ def current_version(spark: SparkSession, path: str) -> int:
     return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
 
 
+def last_commit_rows(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> int:
+    """Rows the table's latest commit wrote (inserted + updated; from Delta's operation metrics),
+    without recomputing the DataFrame that was written."""
+    metrics = DeltaTable.forPath(spark, table_path(paths, zone, name)).history(1).first()["operationMetrics"] or {}
+    if "numOutputRows" in metrics and "numTargetRowsInserted" not in metrics:
+        return int(metrics["numOutputRows"])
+    return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
+
+
 def version_of(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> int | None:
     path = table_path(paths, zone, name)
     if not Path(path, "_delta_log").is_dir():
         return None
     return current_version(spark, path)
+
+
+def log_version(paths: PathsConfig, zone: str, name: str) -> int | None:
+    """Latest committed version, read from the `_delta_log` listing: no Spark job, so cheap enough
+    to snapshot every table of the lake between stages (the run manifest does). None if absent."""
+    log_dir = Path(table_path(paths, zone, name), "_delta_log")
+    if not log_dir.is_dir():
+        return None
+    versions = [int(p.name[:20]) for p in log_dir.iterdir() if len(p.name) == 25 and p.name.endswith(".json")
+                and p.name[:20].isdigit()]
+    return max(versions) if versions else None
 
 
 def list_tables(paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[tuple[str, str]]:

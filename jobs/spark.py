@@ -26,7 +26,11 @@ def build_spark(cfg: SparkConfig, *, app_name: str | None = None, extra_conf: di
     (`spark.submit.pyFiles`) when the master is not local.
     """
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", _python()))
+    conf = {**DELTA_CONF, **dict(cfg.conf), **(extra_conf or {})}
+    # Executors run PYSPARK_PYTHON (read by PySpark from the driver's environment, not from
+    # the conf): take `spark.pyspark.python` from config (conf/cluster: `python3` on each
+    # worker's PATH), else this interpreter (right when driver and workers share an image).
+    os.environ.setdefault("PYSPARK_PYTHON", conf.get("spark.pyspark.python") or _python())
     jars = ",".join(str(p) for p in jar_paths(_abs(cfg.jar_cache)))
     builder = (
         SparkSession.builder.master(cfg.master)
@@ -34,7 +38,6 @@ def build_spark(cfg: SparkConfig, *, app_name: str | None = None, extra_conf: di
         .config("spark.driver.memory", cfg.driver_memory)
         .config("spark.jars", jars)
     )
-    conf = {**DELTA_CONF, **dict(cfg.conf), **(extra_conf or {})}
     if not cfg.master.startswith("local"):
         conf.setdefault("spark.submit.pyFiles", str(code_zip()))
     for key, value in conf.items():
@@ -42,6 +45,10 @@ def build_spark(cfg: SparkConfig, *, app_name: str | None = None, extra_conf: di
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(cfg.log_level)
     log.info("Spark %s on %s", spark.version, cfg.master)
+    if not cfg.master.startswith("local"):
+        from jobs.cluster.watch import watch_executors
+
+        watch_executors(spark.sparkContext)  # logs executor loss and recovery (jobs/cluster/watch.py)
     return spark
 
 

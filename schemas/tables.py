@@ -49,6 +49,13 @@ def silver(source: str) -> Table:
                  f"current state of every active {source} record (latest updated_at; annulled removed)")
 
 
+def record_state(source: str) -> Table:
+    return Table("restricted", f"record_state_{source}", _schema(
+        ("record_id", S), ("record_status", S), ("updated_at", TS), ("_delivery_id", S), ("_source_file", S),
+        ("_row_number", L),
+    ), ("record_id",), f"winning version of every {source} record_id, deletions included (life-cycle state)")
+
+
 QUARANTINE = Table("restricted", "quarantine", _schema(
     ("source", S), ("delivery_id", S), ("source_file", S), ("row_number", L), ("record_id", S),
     ("rule", S), ("column", S), ("detail", S), ("raw_text", S), ("cpr_masked", B),
@@ -65,13 +72,38 @@ INGESTION_LOG = Table("restricted", "ingestion_log", _schema(
 # --- linkage ----------------------------------------------------------------------------
 PERSON_LINKS = Table("analytics", "person_links", _schema(
     ("source", S), ("source_record_id", S), ("person_key", S), ("link_method", S),
-    ("link_probability", D), ("model_version", S), ("linked_at_run", S),
-), ("source", "source_record_id"), "the linkage crosswalk: exactly one row per silver record")
+    ("link_probability", D), ("model_version", S), ("linked_at_run", S), ("link_status", S),
+), ("source", "source_record_id"), "the linkage crosswalk: exactly one row per silver record "
+    "(link_status linked | review | unlinked; jobs/link/decide.py documents the rules)")
 
 PERSONS = Table("restricted", "persons", _schema(
     ("person_key", S), ("person_id", S), ("birth_date", DT), ("sex", S), ("death_date", DT),
     ("in_population", B),
 ), ("person_key",), "one row per person key: the register's facts where the person is in it")
+
+LINK_CANDIDATES = Table("restricted", "link_candidates", _schema(
+    ("source", S), ("source_record_id", S), ("candidate_key", S), ("candidate_rank", I),
+    ("match_weight", D), ("match_probability", D), ("model_version", S), ("run_id", S),
+), ("source", "source_record_id", "candidate_key"),
+    "the scored register candidates (best few) of every record linked probabilistically in the last run")
+
+LINK_REVIEW = Table("restricted", "link_review", _schema(
+    ("source", S), ("source_record_id", S), ("candidate_key", S), ("candidate_rank", I),
+    ("match_weight", D), ("match_probability", D), ("reason", S), ("model_version", S), ("run_id", S),
+), ("source", "source_record_id", "candidate_key"),
+    "clerical-review queue: candidate pairs of records neither linked nor rejected (no names, no birth dates)")
+
+LINK_HISTORY = Table("restricted", "link_history", _schema(
+    ("run_id", S), ("source", S), ("source_record_id", S), ("old_key", S), ("new_key", S), ("reason", S),
+    ("old_link_status", S), ("new_link_status", S), ("recorded_at", TS),
+), ("run_id", "source", "source_record_id"),
+    "every change of a record's person_key between runs: merge | split | relink | rekey | removed")
+
+LINK_RUNS = Table("restricted", "link_runs", _schema(
+    ("run_id", S), ("model_version", S), ("engine", S), ("trained", B), ("records", L),
+    ("records_deterministic", L), ("records_probabilistic", L), ("pairs_compared", L), ("linked", L),
+    ("review", L), ("unlinked", L), ("population", L), ("seconds_scoring", D), ("finished_at", TS),
+), ("run_id",), "one row per linkage run: volumes, pairs compared, model used")
 
 # --- events and episodes (restricted silver) --------------------------------------------
 EVENTS = Table("restricted", "events", _schema(
@@ -87,6 +119,11 @@ COERCION_EPISODES = Table("restricted", "coercion_episodes", _schema(
     ("department_code", S), ("provider_region_code", S), ("contact_record_id", S),
     ("first_record_id", S), ("n_registrations", I), ("counts_as_coercion", B),
 ), ("episode_id",), "coercion episodes after merging (jobs/events/episodes.py holds the rules)")
+
+PERSON_FINGERPRINTS = Table("restricted", "person_fingerprints", _schema(
+    ("stage", S), ("person_key", S), ("fingerprint", S), ("run_id", S),
+), ("stage", "person_key"), "per stage and person, a hash of the inputs that stage's person-level rows were built from "
+    "(incremental runs recompute only persons whose hash changed)")
 
 # --- analytics (person-level, pseudonymised) --------------------------------------------
 INVOLUNTARY_ADMISSIONS = Table("analytics", "involuntary_admissions", _schema(
@@ -130,3 +167,37 @@ TARGET_PROGRESS = Table("published", "target_progress", _schema(
     ("year", I), ("rate_per_100k", D), ("baseline_rate", D), ("change_vs_baseline_pct", D),
     ("target_2030_rate_30pct", D), ("target_2030_rate_40pct", D), ("on_track", B),
 ), ("year",), "T1 against the 2021-2023 baseline and the 2030 targets")
+
+# --- orchestration and data quality (restricted) ----------------------------------------
+TABLE_VERSION = T.StructType([
+    T.StructField("stage", S), T.StructField("table", S), T.StructField("access", S),
+    T.StructField("version", L), T.StructField("rows", L),
+])
+RUN_MANIFEST = Table("restricted", "run_manifest", _schema(
+    ("run_id", S), ("run_date", DT), ("status", S), ("env", S), ("full_refresh", B),
+    ("started_at", TS), ("finished_at", TS), ("code_version", S), ("config_hash", S),
+    ("linkage_model_version", S), ("prefect_flow_run_id", S), ("stages_completed", T.ArrayType(S)),
+    ("stages_skipped", T.ArrayType(S)), ("failed_stage", S), ("error", S),
+    ("tables", T.ArrayType(TABLE_VERSION)),
+), ("run_id",), "one row per nightly run: status, code and config version, the Delta version of every "
+    "table each stage saw (access 'read') and wrote (access 'written')")
+
+VALIDATION_RESULTS = Table("restricted", "validation_results", _schema(
+    ("run_id", S), ("stage", S), ("suite", S), ("table", S), ("table_version", L), ("input_versions", S),
+    ("expectation_index", I), ("expectation", S), ("column", S), ("severity", S), ("success", B),
+    ("element_count", L), ("unexpected_count", L), ("detail", S), ("docs_page", S), ("evaluated_at", TS),
+), ("run_id", "suite", "expectation_index"), "one row per expectation evaluated, pinned to the Delta version "
+    "validated (derived frames: input_versions); no data values")
+
+VALIDATION_FAILURES = Table("restricted", "validation_failures", _schema(
+    ("run_id", S), ("stage", S), ("suite", S), ("table", S), ("table_version", L),
+    ("expectation_index", I), ("expectation", S), ("column", S), ("severity", S),
+    ("row_key", S), ("row_location", S), ("evaluated_at", TS),
+), ("run_id", "suite", "expectation_index", "row_key"), "a sample of failing rows per failed expectation: "
+    "pseudonymised keys (record ids, person keys) and lineage (delivery, file, row) only")
+
+INDICATOR_RUNS = Table("restricted", "indicator_runs", _schema(
+    ("run_id", S), ("computed_at", TS), ("definition_version", S), ("config_hash", S), ("role", S),
+    ("zone", S), ("table_name", S), ("version", L),
+), ("run_id", "role", "zone", "table_name"),
+    "lineage of every indicator run: the Delta versions of the inputs it read and of the tables it wrote")

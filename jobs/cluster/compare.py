@@ -1,0 +1,93 @@
+"""Compare the Delta tables of two lakes without Spark (delta-rs -> pandas).
+
+Used to prove that a cluster run and a local run (or a run and its re-run) produced the
+same tables. Rows are compared as multisets: each table is sorted on every column first.
+Floating-point columns are compared with a relative tolerance (default 1e-9), because a
+sum over differently partitioned data may differ in its last bits; everything else must be
+exactly equal. Differences are reported by table, column and count, never by value
+(the tables hold pseudonymised person data).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from jobs.lake import ANALYTICS, PUBLISHED
+
+DEFAULT_ZONES = (ANALYTICS, PUBLISHED)
+
+
+def delta_tables(lake_dir: Path, zones: Iterable[str] = DEFAULT_ZONES) -> list[str]:
+    """`zone/table` of every Delta table under the given zones."""
+    out = []
+    for zone in zones:
+        zone_dir = Path(lake_dir) / zone
+        if zone_dir.is_dir():
+            out += [f"{zone}/{p.name}" for p in sorted(zone_dir.iterdir()) if (p / "_delta_log").is_dir()]
+    return out
+
+
+def read_sorted(table_dir: Path) -> pd.DataFrame:
+    """The table's current version as pandas, rows in a canonical order, fresh index."""
+    from deltalake import DeltaTable
+
+    return sort_canonical(DeltaTable(str(table_dir)).to_pandas())
+
+
+def sort_canonical(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted on every column (nulls first, floats at 7 significant digits), fresh index."""
+    if df.empty:
+        return df.reset_index(drop=True)
+    key = df.apply(_canonical_column)
+    order = key.sort_values(by=list(key.columns), kind="mergesort").index
+    return df.loc[order].reset_index(drop=True)
+
+
+def _canonical_column(col: pd.Series) -> pd.Series:
+    """A sortable string per cell; floats rounded so tolerance-level noise sorts alike."""
+    if pd.api.types.is_float_dtype(col):
+        return col.map(lambda v: "" if pd.isna(v) else f"{v:.6e}")
+    return col.map(lambda v: "" if _is_null(v) else repr(v))
+
+
+def _is_null(value) -> bool:
+    return value is None or (not isinstance(value, (list, tuple, dict, np.ndarray)) and pd.isna(value))
+
+
+def diff_tables(left: pd.DataFrame, right: pd.DataFrame, name: str, rtol: float = 1e-9) -> list[str]:
+    """Differences between two sorted frames, described without their values."""
+    if list(left.columns) != list(right.columns):
+        return [f"{name}: columns differ: {list(left.columns)} vs {list(right.columns)}"]
+    if len(left) != len(right):
+        return [f"{name}: {len(left)} rows vs {len(right)} rows"]
+    problems = []
+    for column in left.columns:
+        a, b = left[column], right[column]
+        if pd.api.types.is_float_dtype(a) and pd.api.types.is_float_dtype(b):
+            same = np.isclose(a.to_numpy(float), b.to_numpy(float), rtol=rtol, atol=0.0, equal_nan=True)
+        else:
+            same = np.array([_same(x, y) for x, y in zip(a, b)], dtype=bool)
+        if not same.all():
+            problems.append(f"{name}.{column}: {int((~same).sum())} of {len(a)} rows differ")
+    return problems
+
+
+def _same(x, y) -> bool:
+    if _is_null(x) and _is_null(y):
+        return True
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return repr(list(x)) == repr(list(y))
+    return bool(x == y)
+
+
+def diff_lakes(left: Path, right: Path, zones: Sequence[str] = DEFAULT_ZONES, rtol: float = 1e-9) -> list[str]:
+    """Every difference between the two lakes' tables in `zones`; empty means identical."""
+    left_tables, right_tables = delta_tables(left, zones), delta_tables(right, zones)
+    problems = [f"{t}: only in {left}" for t in sorted(set(left_tables) - set(right_tables))]
+    problems += [f"{t}: only in {right}" for t in sorted(set(right_tables) - set(left_tables))]
+    for table in sorted(set(left_tables) & set(right_tables)):
+        problems += diff_tables(read_sorted(Path(left) / table), read_sorted(Path(right) / table), table, rtol)
+    return problems

@@ -1,0 +1,111 @@
+"""From counting facts to indicator cells, driven by the specs in definitions.py.
+
+One pass over the facts: every row is tagged with each spec it qualifies for and each year
+it belongs to (explode), persons are reduced to their first qualifying row per scope
+(window), every row is placed in its geography cells and age groups (explode), and one
+groupBy gives, per (spec, year, geo level, geo code, age group):
+`n` (persons or episodes), `flagged` (share numerators), `n_duration` and `median`
+(episodes with an end; Spark's exact `percentile` at 0.5 is the mean of the two middle
+values for an even count). Pure transforms; the caller collects the small result.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from jobs.indicators.definitions import (
+    ALL, EPISODES_SOURCE, HEALTH_CLUSTER, MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, NATIONAL_CODE, PERSONS_UNIT, REGION,
+    UNKNOWN_MUNICIPALITY, IndicatorSpec,
+)
+
+CELL_KEYS = ("spec_key", "year", "geo_level", "geo_code", "age_group")
+CELL_COLUMNS = (*CELL_KEYS, "n", "flagged", "n_duration", "median")
+
+
+def _qualifies(spec: IndicatorSpec) -> Column:
+    cond = F.col("source") == spec.source
+    if spec.source == EPISODES_SOURCE:
+        cond = cond & F.col("measure").isin(*spec.measures)
+    if spec.only_flagged:
+        cond = cond & F.coalesce(F.col(spec.flag), F.lit(False))
+    return cond
+
+
+def _tag(spec: IndicatorSpec, threshold: int | None) -> Column:
+    flag = F.coalesce(F.col(spec.flag).cast("long"), F.lit(0)) if spec.flag else F.lit(None).cast("long")
+    seconds = MEDIAN_SECONDS.get(spec.measure)
+    duration = (F.col("duration_seconds") / seconds) if seconds else F.lit(None).cast("double")
+    return F.when(_qualifies(spec), F.struct(
+        F.lit(spec.key).alias("spec_key"),
+        F.col(f"years_{spec.period}").alias("years"),
+        F.lit(spec.unit == PERSONS_UNIT).alias("is_person_unit"),
+        F.lit(threshold).cast("int").alias("min_episodes"),
+        flag.alias("flag"),
+        duration.alias("duration"),
+    ))
+
+
+def explode_spec_rows(
+    facts_df: DataFrame, specs: Sequence[IndicatorSpec], years: Sequence[int], thresholds: Mapping[str, int]
+) -> DataFrame:
+    """One row per (fact, qualifying spec, year of the spec's period within `years`)."""
+    tags = F.filter(F.array(*[_tag(s, thresholds.get(s.min_episodes)) for s in specs]), lambda t: t.isNotNull())
+    return (
+        facts_df.select("*", F.explode(tags).alias("t"))
+        .select("*", F.explode("t.years").alias("year"))
+        .where(F.col("year").isin(*years))
+        .select("t.spec_key", "year", "t.is_person_unit", "t.min_episodes", "t.flag", "t.duration", "unit_id",
+                "person_key", "start_ts", "region", "age_group", "municipality_code", "health_cluster_code")
+    )
+
+
+def _first_in_scope(df: DataFrame, scope: Sequence[str], suffix: str) -> DataFrame:
+    """Mark the row that places a person in a scope (first by start) and whether the person
+    passes the scope's episode threshold (F1/F2: more than `min_episodes` rows in scope)."""
+    part = ["spec_key", "year", *scope]
+    ordered = Window.partitionBy(*part).orderBy("start_ts", "unit_id")
+    whole = Window.partitionBy(*part)
+    passes = F.col("min_episodes").isNull() | (F.count(F.lit(1)).over(whole) > F.col("min_episodes"))
+    counted = ~F.col("is_person_unit") | ((F.row_number().over(ordered) == 1) & passes)
+    return df.withColumn(f"counted_{suffix}", counted)
+
+
+def _placements() -> Column:
+    """(geo_level, geo_code) cells of a row: persons are placed nationally, by residence and by
+    provider region from different rows (their first overall / first in the region)."""
+    def cell(cond: Column, level: str, code: Column) -> Column:
+        return F.when(cond & code.isNotNull(), F.struct(F.lit(level).alias("geo_level"), code.alias("geo_code")))
+
+    overall, in_region = F.col("counted_person"), F.col("counted_region")
+    return F.filter(F.array(
+        cell(overall, NATIONAL, F.lit(NATIONAL_CODE)),
+        cell(overall, MUNICIPALITY, F.coalesce(F.col("municipality_code"), F.lit(UNKNOWN_MUNICIPALITY))),
+        cell(overall, HEALTH_CLUSTER, F.col("health_cluster_code")),
+        cell(in_region, REGION, F.col("region")),
+    ), lambda c: c.isNotNull())
+
+
+def build_cells(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> DataFrame:
+    """Aggregate spec rows into cells, only at each spec's own geography levels."""
+    allowed = [f"{s.key}|{level}" for s in specs for level in s.levels]
+    placed = (
+        spec_rows_df.transform(_first_in_scope, ["person_key"], "person")
+        .transform(_first_in_scope, ["person_key", "region"], "region")
+        .select("*", F.explode(_placements()).alias("cell"))
+        .where(F.concat_ws("|", "spec_key", "cell.geo_level").isin(*allowed))
+    )
+    ages = F.filter(F.array(F.col("age_group"), F.lit(ALL)), lambda a: a.isNotNull())
+    return (
+        placed.select("spec_key", "year", "cell.geo_level", "cell.geo_code", "flag", "duration",
+                      F.explode(ages).alias("age_group"))
+        .groupBy(*CELL_KEYS)
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sum("flag").alias("flagged"),
+            F.count("duration").alias("n_duration"),
+            F.percentile("duration", F.lit(0.5)).alias("median"),
+        )
+        .select(*CELL_COLUMNS)
+    )

@@ -1,0 +1,150 @@
+"""The indicator definitions of outputs.md, declared once as data.
+
+Each `IndicatorSpec` is one row of the table in outputs.md (one measure of one indicator
+pair): what is counted, over which period, at which geography levels, under which ids.
+The same list drives the Spark aggregation (jobs/indicators/cells.py), the completeness
+grid (jobs/indicators/assemble.py), the report's definitions table and the tests.
+
+Counting units:
+- `persons`: a person counts once per cell; for national, municipality and health-cluster
+  cells the person is placed (age, residence) by their first qualifying measure in the
+  period; for region cells by their first qualifying measure in that region.
+  `min_episodes` (F1/F2): only persons with more than that many qualifying episodes in
+  the cell's scope count.
+- `episodes`: every qualifying episode, placed by its own start.
+Measures: counts (`persons`, `episodes`, `episodes_red`, `episodes_yellow`), `share`
+(numerator = episodes/persons whose `flag` is true, denominator = the cohort), medians
+(`median_hours`, `median_minutes` of the duration of episodes with an end) and `rate`
+(T1: episodes per 100,000 inhabitants).
+Sources: `episodes` = restricted.coercion_episodes with counts_as_coercion; `admissions` =
+analytics.involuntary_admissions, whose flags (readmission, prior contact, plan, short)
+are the one definition of those rules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.codes import FORCED_TREATMENT_MEASURES, INVOLUNTARY_ADMISSION_MEASURES, MEASURES, TARGET_MEASURES
+
+NATIONAL, REGION, HEALTH_CLUSTER, MUNICIPALITY = "national", "region", "health_cluster", "municipality"
+GEO_LEVELS = (NATIONAL, REGION, HEALTH_CLUSTER, MUNICIPALITY)
+NATIONAL_CODE, UNKNOWN_MUNICIPALITY = "DK", "unknown"
+ADULT, CHILD, ALL = "adult", "child", "all"
+AGE_GROUPS = (ADULT, CHILD, ALL)
+
+STARTED, STARTED_OR_ONGOING, DISCHARGED = "started", "started_or_ongoing", "discharged"
+EPISODES_SOURCE, ADMISSIONS_SOURCE = "episodes", "admissions"
+PERSONS_UNIT, EPISODES_UNIT = "persons", "episodes"
+COUNT_MEASURES = ("persons", "episodes", "episodes_red", "episodes_yellow")
+SHARE, RATE, MEDIAN_HOURS, MEDIAN_MINUTES = "share", "rate", "median_hours", "median_minutes"
+MEDIAN_SECONDS = {MEDIAN_HOURS: 3600.0, MEDIAN_MINUTES: 60.0}
+
+ALL_MEASURES = tuple(MEASURES)
+BELT, HOLDING, SEDATION, DETENTION = ("belt_restraint",), ("physical_holding",), ("acute_sedation",), (
+    "involuntary_detention",)
+IA = INVOLUNTARY_ADMISSION_MEASURES
+NR, NRH, NRM, NRHM = (NATIONAL, REGION), (NATIONAL, REGION, HEALTH_CLUSTER), (NATIONAL, REGION, MUNICIPALITY), GEO_LEVELS
+FOCUS_THRESHOLD, CRITICAL_THRESHOLD = "focus", "critical"  # resolved from cfg.pathways at run time
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    ids: tuple[str, str, str]  # indicator_id of the (adult, child, all) rows
+    what: str
+    unit: str  # persons | episodes
+    measure: str  # output `measure` column
+    period: str  # started | started_or_ongoing | discharged
+    levels: tuple[str, ...]
+    measures: tuple[str, ...] = ()  # coercion measures counted (episodes source)
+    source: str = EPISODES_SOURCE
+    flag: str | None = None  # share numerator: admissions column that must be true
+    only_flagged: bool = False  # count only rows whose `flag` is true (S1 episodes)
+    min_episodes: str | None = None  # F1/F2: FOCUS_THRESHOLD | CRITICAL_THRESHOLD
+    age_groups: tuple[str, ...] = AGE_GROUPS
+
+    @property
+    def key(self) -> str:
+        """Unique name of this spec (its all-ages id and measure), e.g. `3AB:episodes_red`."""
+        return f"{self.ids[2]}:{self.measure}"
+
+    def indicator_id(self, age_group: str) -> str:
+        return self.ids[AGE_GROUPS.index(age_group)]
+
+    @property
+    def id_label(self) -> str:
+        """How outputs.md names the pair: `1A/1B`, `S1`, `T1`."""
+        adult, child, every = self.ids
+        return every if adult == child == every else f"{adult}/{child}"
+
+
+def _pair(prefix: str, a: str = "A", b: str = "B") -> tuple[str, str, str]:
+    return (f"{prefix}{a}", f"{prefix}{b}", f"{prefix}{a}{b}")
+
+
+def _same(indicator: str) -> tuple[str, str, str]:
+    return (indicator, indicator, indicator)
+
+
+SPECS: tuple[IndicatorSpec, ...] = (
+    IndicatorSpec(_pair("1"), "persons with at least one coercive measure of any kind", PERSONS_UNIT, "persons",
+                  STARTED_OR_ONGOING, NR, ALL_MEASURES),
+    IndicatorSpec(_pair("2"), "persons involuntarily admitted", PERSONS_UNIT, "persons", STARTED_OR_ONGOING, NRHM, IA),
+    IndicatorSpec(_pair("3"), "involuntary admissions (episodes)", EPISODES_UNIT, "episodes", STARTED_OR_ONGOING,
+                  NRHM, IA),
+    IndicatorSpec(_pair("3"), "involuntary admissions on red papers", EPISODES_UNIT, "episodes_red",
+                  STARTED_OR_ONGOING, NRHM, ("involuntary_admission_red",)),
+    IndicatorSpec(_pair("3"), "involuntary admissions on yellow papers", EPISODES_UNIT, "episodes_yellow",
+                  STARTED_OR_ONGOING, NRHM, ("involuntary_admission_yellow",)),
+    IndicatorSpec(_pair("4"), "persons with belt restraint, holding or acute sedation", PERSONS_UNIT, "persons",
+                  STARTED_OR_ONGOING, NR, TARGET_MEASURES),
+    IndicatorSpec(_pair("5"), "episodes of belt restraint, holding and acute sedation", EPISODES_UNIT, "episodes",
+                  STARTED_OR_ONGOING, NRH, TARGET_MEASURES),
+    IndicatorSpec(_pair("7"), "persons involuntarily detained", PERSONS_UNIT, "persons", STARTED_OR_ONGOING, NR,
+                  DETENTION),
+    IndicatorSpec(_pair("7", "C", "D"), "involuntary detentions (episodes)", EPISODES_UNIT, "episodes",
+                  STARTED_OR_ONGOING, NR, DETENTION),
+    IndicatorSpec(_pair("8"), "share of persons involuntarily admitted whose first admission in the year was "
+                  "followed by another within 30 days of discharge", PERSONS_UNIT, SHARE, STARTED, NR,
+                  source=ADMISSIONS_SOURCE, flag="readmitted_involuntary_30d"),
+    IndicatorSpec(_pair("9"), "share of persons involuntarily admitted with a psychiatric contact in the 90 days "
+                  "before their first admission in the year", PERSONS_UNIT, SHARE, STARTED, NRH,
+                  source=ADMISSIONS_SOURCE, flag="psych_contact_90d_before"),
+    IndicatorSpec(_pair("10"), "share of involuntary admissions discharged in the year with a discharge agreement "
+                  "or coordination plan", EPISODES_UNIT, SHARE, DISCHARGED, NRH, source=ADMISSIONS_SOURCE,
+                  flag="has_discharge_plan"),
+    IndicatorSpec(_pair("11"), "persons with belt restraint", PERSONS_UNIT, "persons", STARTED_OR_ONGOING, NR, BELT),
+    IndicatorSpec(_pair("11", "C", "D"), "belt restraint episodes", EPISODES_UNIT, "episodes", STARTED, NR, BELT),
+    IndicatorSpec(_pair("11", "E", "F"), "median duration of belt restraint (hours)", EPISODES_UNIT, MEDIAN_HOURS,
+                  STARTED, NR, BELT),
+    IndicatorSpec(_pair("12"), "persons with physical holding", PERSONS_UNIT, "persons", STARTED, NR, HOLDING),
+    IndicatorSpec(_pair("12", "C", "D"), "physical holding episodes", EPISODES_UNIT, "episodes", STARTED, NR, HOLDING),
+    IndicatorSpec(_pair("12", "E", "F"), "median duration of physical holding (minutes)", EPISODES_UNIT,
+                  MEDIAN_MINUTES, STARTED, NR, HOLDING),
+    IndicatorSpec(_pair("13"), "persons with acute sedation", PERSONS_UNIT, "persons", STARTED, NR, SEDATION),
+    IndicatorSpec(_pair("13", "C", "D"), "acute sedation episodes", EPISODES_UNIT, "episodes", STARTED, NR, SEDATION),
+    IndicatorSpec(_pair("14"), "persons with forced treatment (medication, feeding, ECT, somatic)", PERSONS_UNIT,
+                  "persons", STARTED_OR_ONGOING, NR, FORCED_TREATMENT_MEASURES),
+    IndicatorSpec(_same("S1"), "short involuntary admissions (under 24 hours)", EPISODES_UNIT, "episodes", STARTED,
+                  NRM, source=ADMISSIONS_SOURCE, flag="is_short_24h", only_flagged=True),
+    IndicatorSpec(_same("S1"), "share of involuntary admissions that were short (under 24 hours)", EPISODES_UNIT,
+                  SHARE, STARTED, NRM, source=ADMISSIONS_SOURCE, flag="is_short_24h"),
+    IndicatorSpec(_same("F1"), "focus persons: more than 10 coercion episodes of any kind in the year",
+                  PERSONS_UNIT, "persons", STARTED, NR, ALL_MEASURES, min_episodes=FOCUS_THRESHOLD),
+    IndicatorSpec(_same("F2"), "critical courses: more than 50 coercion episodes of any kind in the year",
+                  PERSONS_UNIT, "persons", STARTED, NR, ALL_MEASURES, min_episodes=CRITICAL_THRESHOLD),
+    IndicatorSpec(_same("T1"), "the national target: belt restraint, holding and acute sedation episodes per "
+                  "100,000 inhabitants", EPISODES_UNIT, RATE, STARTED, NR, TARGET_MEASURES, age_groups=(ALL,)),
+)
+
+SPECS_BY_KEY = {spec.key: spec for spec in SPECS}
+TARGET_SPEC = SPECS_BY_KEY["T1:rate"]
+PERIOD_TEXT = {STARTED: "started in the year", STARTED_OR_ONGOING: "started in the year or ongoing on 1 January",
+               DISCHARGED: "discharged in the year"}
+
+
+def family(indicator_id: str) -> str:
+    """The spec key family of an id, e.g. '7C' -> '7CD' (the all-ages id of its pair)."""
+    for spec in SPECS:
+        if indicator_id in spec.ids:
+            return spec.ids[2]
+    raise KeyError(f"unknown indicator id {indicator_id!r}")

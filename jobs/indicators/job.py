@@ -1,0 +1,118 @@
+"""The indicator stage's thin run(): read inputs (pinned Delta versions), compute, protect, write.
+
+Spark jobs: one for the years the data covers (unless configured), one aggregation of the
+counted episodes into cells, one aggregation of the register into populations (both
+collected as small aggregates), then the writes. Disclosure control and target tracking
+run in pandas on those aggregates (jobs/indicators/disclosure.py explains why).
+The tables are recomputed whole on every run (they are small), so `full_refresh` changes
+nothing here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Mapping, Sequence
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import lake
+from jobs.config import Config
+from jobs.indicators.assemble import assemble, sort_rows
+from jobs.indicators.cells import CELL_COLUMNS, build_cells, explode_spec_rows
+from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, SPECS
+from jobs.indicators.disclosure import apply_disclosure, with_display
+from jobs.indicators.facts import build_facts, build_residence, with_period_years
+from jobs.indicators.geography import Geography
+from jobs.indicators.population import POPULATION_COLUMNS, population_by_municipality
+from jobs.indicators.target import target_progress
+from jobs.reference import municipalities_df
+from schemas.tables import (
+    COERCION_EPISODES, INDICATOR_RUNS, INVOLUNTARY_ADMISSIONS, MONITORING_INDICATORS,
+    MONITORING_INDICATORS_UNSUPPRESSED, PERSONS, TARGET_PROGRESS, Table, silver,
+)
+
+log = logging.getLogger(__name__)
+
+RESIDENCE = silver("residence")
+INPUTS = (COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, RESIDENCE)
+OUTPUTS = (MONITORING_INDICATORS_UNSUPPRESSED, MONITORING_INDICATORS, TARGET_PROGRESS)
+
+
+def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
+    """Compute and write restricted.monitoring_indicators_unsuppressed, published.monitoring_indicators
+    and published.target_progress; record input and output versions in restricted.indicator_runs."""
+    versions = {t.name: lake.version_of(spark, cfg.paths, t.zone, t.name) for t in INPUTS}
+    frames = {t.name: lake.read(spark, cfg.paths, t.zone, t.name, version=versions[t.name]) for t in INPUTS}
+    tables = compute(frames, cfg, municipalities_df(spark, cfg.paths))
+    written = {}
+    for table in OUTPUTS:
+        version = lake.overwrite(to_spark(spark, tables[table.name], table), cfg.paths, table.zone, table.name)
+        versions[table.name] = version
+        written[table.name] = len(tables[table.name])
+    _record_run(spark, cfg, run_id, versions)
+    published = tables[MONITORING_INDICATORS.name]
+    log.info("indicators: %d cells (%d suppressed), %d target rows, definitions %s", len(published),
+             int(published["suppressed"].sum()), len(tables[TARGET_PROGRESS.name]), cfg.indicators.definition_version)
+    return written
+
+
+def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFrame) -> dict[str, pd.DataFrame]:
+    """The three output tables (pandas) from the input frames, keyed by table name.
+
+    Runs the Spark aggregations (actions) and collects their small results.
+    """
+    persons = frames[PERSONS.name]
+    child_max_age = cfg.indicators.child_max_age
+    residence = build_residence(frames[RESIDENCE.name], persons)
+    years = list(cfg.indicators.years) or covered_years(frames[COERCION_EPISODES.name])
+    if years:
+        facts = build_facts(frames[COERCION_EPISODES.name], frames[INVOLUNTARY_ADMISSIONS.name], persons, residence,
+                            municipalities, child_max_age=child_max_age)
+        cells = _cells(facts, years, cfg)
+        pop = population_by_municipality(residence, persons, years, child_max_age=child_max_age).toPandas()
+    else:
+        log.warning("indicators: no counted coercion episode in the lake; writing empty tables")
+        cells, pop = pd.DataFrame(columns=list(CELL_COLUMNS)), pd.DataFrame(columns=list(POPULATION_COLUMNS))
+    geo = Geography.from_reference(cfg.paths)
+    unsuppressed = with_display(assemble(cells, pop, SPECS, years, geo,
+                                         definition_version=cfg.indicators.definition_version), cfg.disclosure)
+    return {
+        MONITORING_INDICATORS_UNSUPPRESSED.name: sort_rows(unsuppressed),
+        MONITORING_INDICATORS.name: sort_rows(apply_disclosure(unsuppressed, cfg.disclosure, geo)),
+        TARGET_PROGRESS.name: target_progress(unsuppressed, cfg.indicators, cfg.disclosure),
+    }
+
+
+def covered_years(episodes_df: DataFrame) -> list[int]:
+    """Every calendar year from the first to the last start of a counted episode."""
+    row = (episodes_df.where(F.coalesce(F.col("counts_as_coercion"), F.lit(False)))
+           .agg(F.min(F.year("start_ts")).alias("lo"), F.max(F.year("start_ts")).alias("hi")).first())
+    return [] if row is None or row["lo"] is None else list(range(int(row["lo"]), int(row["hi"]) + 1))
+
+
+def _cells(facts: DataFrame, years: Sequence[int], cfg: Config) -> pd.DataFrame:
+    thresholds = {FOCUS_THRESHOLD: cfg.pathways.focus_episodes, CRITICAL_THRESHOLD: cfg.pathways.critical_episodes}
+    rows = explode_spec_rows(with_period_years(facts, max(years)), SPECS, years, thresholds)
+    return build_cells(rows, SPECS).toPandas()
+
+
+def to_spark(spark: SparkSession, pdf: pd.DataFrame, table: Table) -> DataFrame:
+    """A pandas frame as a Spark DataFrame of the table's schema (nullable values as None)."""
+    casts = {f.name: _python_type(f.dataType.typeName()) for f in table.schema.fields}
+    rows = [tuple(None if pd.isna(v) else casts[c](v) for c, v in zip(table.columns, rec))
+            for rec in pdf[table.columns].itertuples(index=False, name=None)]
+    return spark.createDataFrame(rows, table.schema)
+
+
+def _python_type(type_name: str):
+    return {"integer": int, "long": int, "double": float, "boolean": bool, "string": str}.get(type_name, lambda v: v)
+
+
+def _record_run(spark: SparkSession, cfg: Config, run_id: str, versions: dict[str, int | None]) -> None:
+    now = dt.datetime.now().replace(microsecond=0)
+    rows = [(run_id, now, cfg.indicators.definition_version, cfg.config_hash(), role, t.zone, t.name, versions[t.name])
+            for role, tables in (("input", INPUTS), ("output", OUTPUTS)) for t in tables]
+    lake.append(spark.createDataFrame(rows, INDICATOR_RUNS.schema), cfg.paths, INDICATOR_RUNS.zone,
+                INDICATOR_RUNS.name)

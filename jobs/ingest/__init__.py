@@ -1,0 +1,10 @@
+"""Ingestion: landing-zone deliveries -> restricted bronze, quarantine, silver (issue 4).
+
+Public entry: `run(spark, cfg, *, run_id, full_refresh=False, sources=None)` returns an
+`IngestResult` (rows written per table, plus `.deliveries`: loaded / refused with reasons).
+Rule names: jobs/ingest/rules.py. Test deliveries: jobs/ingest/testkit.py.
+"""
+from jobs.ingest.job import run
+from jobs.ingest.result import DeliveryResult, IngestResult
+
+__all__ = ["run", "IngestResult", "DeliveryResult"]

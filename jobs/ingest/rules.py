@@ -1,0 +1,36 @@
+"""Row-level rule names: defined once here; quarantine.rule holds exactly these strings.
+
+A data row that breaks several rules gets one quarantine row per (rule, column); the
+reconciliation counts it once (distinct source_file + row_number per delivery).
+"""
+from __future__ import annotations
+
+TYPE_INVALID = "type_invalid"                    # not a date / timestamp in the contract's format
+REQUIRED_MISSING = "required_missing"            # empty field in a non-nullable column
+CODE_NOT_ALLOWED = "code_not_allowed"            # value outside the column's code list
+PATTERN_MISMATCH = "pattern_mismatch"            # string does not full-match the column's pattern
+DATE_OUT_OF_RANGE = "date_out_of_range"          # before ingest.min_date or too far after the delivery date
+END_BEFORE_START = "end_before_start"            # an interval's end lies before its start
+UNKNOWN_MUNICIPALITY = "unknown_municipality"    # well-formed code that is not in shared/reference
+DEPARTMENT_REGION_MISMATCH = "department_region_mismatch"  # department already belongs to another region
+PERSON_ID_INVALID = "person_id_invalid"          # health/population/residence: not 16 lowercase hex
+CLEAR_TEXT_CPR = "clear_text_cpr"                # a field (or one token of it) is a CPR number; masked
+
+ALL_RULES = (
+    TYPE_INVALID, REQUIRED_MISSING, CODE_NOT_ALLOWED, PATTERN_MISMATCH, DATE_OUT_OF_RANGE,
+    END_BEFORE_START, UNKNOWN_MUNICIPALITY, DEPARTMENT_REGION_MISMATCH, PERSON_ID_INVALID, CLEAR_TEXT_CPR,
+)
+
+# Not a rule: two rows of one delivery with the same record_id and updated_at are both kept
+# in bronze (they are accepted rows); silver's tie-break extends "later delivery wins" to
+# "later file, then later row of the same delivery wins", so the outcome is deterministic.
+
+# Intervals checked by END_BEFORE_START, per source: (start column, end column).
+INTERVALS: dict[str, tuple[tuple[str, str], ...]] = {
+    "population": (("birth_date", "death_date"),),
+    "residence": (("valid_from", "valid_to"),),
+    "psych_contacts": (("start_ts", "end_ts"),),
+    "coercion": (("start_ts", "end_ts"),),
+    "social_services": (("start_date", "end_date"),),
+}
+

@@ -1,0 +1,153 @@
+"""Person linkage: every silver record of every linked source gets exactly one person_key.
+
+Reads `restricted.silver_<source>` (the six linked sources, plus population and
+residence), writes `analytics.person_links`, `restricted.persons`,
+`restricted.link_candidates`, `restricted.link_review`, `restricted.link_history` and
+`restricted.link_runs`; keeps the trained model under `cfg.paths.models_dir()/linkage/`.
+
+Modules: prepare (inputs), model (design, guards, artefact), engine (splink backends),
+decide (decision rules and keys), crosswalk (person_links, history, persons), sensitivity
+(other thresholds from stored candidates), evaluate (ground truth; never called here),
+invariants (checks the quality suite can call).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import lake
+from jobs.config import Config
+from jobs.errors import MissingTableError
+from jobs.link import crosswalk, decide, engine, model, prepare
+from schemas.sources import LINKED_SOURCES
+from schemas.tables import LINK_CANDIDATES, LINK_HISTORY, LINK_REVIEW, LINK_RUNS, PERSON_LINKS, PERSONS, silver
+
+log = logging.getLogger(__name__)
+
+__all__ = ["run", "read_silver"]
+
+
+def read_silver(spark: SparkSession, cfg: Config) -> tuple[dict[str, DataFrame], DataFrame, DataFrame | None]:
+    """(linked sources present in the lake, population, residence or None)."""
+    found = {}
+    for source in LINKED_SOURCES:
+        table = silver(source)
+        if lake.exists(spark, cfg.paths, table.zone, table.name):
+            found[source] = lake.read(spark, cfg.paths, table.zone, table.name)
+        else:
+            log.info("no %s.%s yet: no records of %s to link", table.zone, table.name, source)
+    pop_t, res_t = silver("population"), silver("residence")
+    if not lake.exists(spark, cfg.paths, pop_t.zone, pop_t.name):
+        raise MissingTableError(f"linkage needs {pop_t.zone}.{pop_t.name}; run ingestion of population first")
+    population = lake.read(spark, cfg.paths, pop_t.zone, pop_t.name)
+    residence = lake.read(spark, cfg.paths, res_t.zone, res_t.name) if lake.exists(
+        spark, cfg.paths, res_t.zone, res_t.name) else None
+    if not found:
+        raise MissingTableError(f"linkage found none of the silver tables of {list(LINKED_SOURCES)}")
+    return found, population, residence
+
+
+def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, population: DataFrame,
+                residence: DataFrame | None, *, run_id: str, full_refresh: bool) -> tuple[DataFrame, str, dict]:
+    """Train or reuse the model, score; returns (candidates by uid, model version, run stats)."""
+    link_cfg = cfg.linkage
+    stored = model.load_current(cfg.paths.models_dir())
+    started = time.monotonic()
+    backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records),
+                                  prepare.population_frame(population, residence))
+    trained = full_refresh or not model.is_reusable(stored, backend.engine, link_cfg)
+    if trained:
+        settings, fallbacks = engine.train(backend, link_cfg)
+        stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
+            "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
+            "population": backend.population_size, "em_fallbacks": fallbacks,
+            "trained_at": dt.datetime.now().isoformat(timespec="seconds")})
+        log.info("trained linkage model %s on %d records (EM fallbacks: %s)", stored.version,
+                 backend.record_count, fallbacks or "none")
+    candidates, pairs = engine.score(spark, backend, stored.settings, link_cfg.max_candidates)
+    stats = {"engine": backend.engine, "trained": trained, "pairs_compared": pairs,
+             "population": backend.population_size, "seconds_scoring": time.monotonic() - started}
+    return candidates, stored.version, stats
+
+
+def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
+    """Link every current record; write the crosswalk tables. Returns rows written per table."""
+    sources, population, residence = read_silver(spark, cfg)
+    records = prepare.build_link_records(sources).cache()
+    det_records, prob_records = prepare.split_records(records)
+    n_prob = prob_records.count()
+    empty = spark.createDataFrame([], ", ".join(f"{c} {t}" for c, t in (
+        ("unique_id", "string"), ("candidate_key", "string"), ("candidate_rank", "int"),
+        ("match_weight", "double"), ("match_probability", "double"))))
+    if n_prob:
+        candidates, version, stats = _candidates(spark, cfg, prob_records, population, residence,
+                                                 run_id=run_id, full_refresh=full_refresh)
+    else:
+        stored = model.load_current(cfg.paths.models_dir())
+        candidates, version = empty, (stored.version if stored else f"{cfg.linkage.model_version}-untrained")
+        stats = {"engine": cfg.linkage.engine, "trained": False, "pairs_compared": 0, "population": None,
+                 "seconds_scoring": 0.0}
+    candidates = candidates.cache()
+    prob = decide.decide(prob_records, candidates, match_threshold=cfg.linkage.match_threshold,
+                         review_threshold=cfg.linkage.review_threshold,
+                         min_weight_margin=cfg.linkage.min_weight_margin)
+    decisions = decide.deterministic_links(det_records).unionByName(prob).cache()
+    return _write(spark, cfg, records=records, decisions=decisions, candidates=candidates, population=population,
+                  version=version, run_id=run_id, stats={**stats, "records_probabilistic": n_prob})
+
+
+def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: DataFrame, candidates: DataFrame,
+           population: DataFrame, version: str, run_id: str, stats: dict) -> dict[str, int]:
+    paths = cfg.paths
+    prev_version = lake.version_of(spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+    previous = None if prev_version is None else lake.read(
+        spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name, version=prev_version)
+    links = crosswalk.build_person_links(decisions, model_version=version, run_id=run_id, previous=previous).cache()
+    history = crosswalk.link_changes(previous, links, run_id=run_id, recorded_at=dt.datetime.now()).cache()
+    tagged = {"model_version": F.lit(version), "run_id": F.lit(run_id)}
+    cand_rows = decide.with_source_ids(candidates).withColumns(tagged).select(*LINK_CANDIDATES.columns)
+    review_rows = decide.review_pairs(decisions, candidates).withColumns(tagged).select(*LINK_REVIEW.columns)
+    counts = {
+        LINK_HISTORY.name: history.count(),
+        LINK_CANDIDATES.name: _overwrite(cand_rows, paths, LINK_CANDIDATES),
+        LINK_REVIEW.name: _overwrite(review_rows, paths, LINK_REVIEW),
+    }
+    # history first (idempotent per run), so a failure after it never loses a recorded change
+    lake.replace_where(history, paths, LINK_HISTORY.zone, LINK_HISTORY.name, f"run_id = '{run_id}'")
+    counts[PERSON_LINKS.name] = _overwrite(links, paths, PERSON_LINKS)
+    persons = crosswalk.build_persons(population, lake.read(spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name),
+                                      records)
+    counts[PERSONS.name] = _overwrite(persons, paths, PERSONS)
+    by_status = {r["link_status"]: r["n"] for r in links.where(F.col("link_method") == decide.PROBABILISTIC)
+                 .groupBy("link_status").agg(F.count("*").alias("n")).collect()}
+    _record_run(spark, cfg, run_id, version, counts, by_status, stats)
+    log.info("linkage %s: %d records (%d probabilistic: %s), %d pairs compared, %d key changes, model %s",
+             run_id, counts[PERSON_LINKS.name], stats["records_probabilistic"], by_status,
+             stats["pairs_compared"], counts[LINK_HISTORY.name], version)
+    return counts
+
+
+def _overwrite(df: DataFrame, paths, table) -> int:
+    df = df.cache()
+    n = df.count()
+    lake.overwrite(df, paths, table.zone, table.name)
+    df.unpersist()
+    return n
+
+
+def _record_run(spark: SparkSession, cfg: Config, run_id: str, version: str, counts: dict, by_status: dict,
+                stats: dict) -> None:
+    n_links = counts[PERSON_LINKS.name]
+    row = {"run_id": run_id, "model_version": version, "engine": stats["engine"], "trained": bool(stats["trained"]),
+           "records": n_links, "records_deterministic": n_links - stats["records_probabilistic"],
+           "records_probabilistic": stats["records_probabilistic"], "pairs_compared": int(stats["pairs_compared"]),
+           "linked": by_status.get(decide.LINKED, 0), "review": by_status.get(decide.REVIEW, 0),
+           "unlinked": by_status.get(decide.UNLINKED, 0),
+           "population": stats["population"], "seconds_scoring": float(stats["seconds_scoring"]),
+           "finished_at": dt.datetime.now()}
+    df = spark.createDataFrame([tuple(row[c] for c in LINK_RUNS.columns)], LINK_RUNS.schema)
+    lake.merge_upsert(df, cfg.paths, LINK_RUNS.zone, LINK_RUNS.name, ["run_id"])

@@ -1,0 +1,120 @@
+"""Running splink: register the comparison frames, train (EM), score candidate pairs.
+
+Two backends, chosen by `cfg.linkage.engine`:
+- `duckdb` (default): the two comparison frames leave Spark as Arrow tables (`toArrow`),
+  splink trains and scores in an in-process DuckDB, the best candidates per record come
+  back into Spark. On this 2-core machine it is one to two orders of magnitude faster
+  than splink's Spark backend (shared/spec/environment.md; docs/benchmarks.md "Linkage").
+- `spark`: splink's Spark backend on the same SparkSession (no data leaves Spark). Slow on
+  one machine; there for a cluster where the register does not fit one process.
+Only the `max_candidates` best candidates of each record (by match weight, ties by key) are
+returned; the number of pairs compared is counted where the pairs live.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from jobs.config import LinkageConfig
+from jobs.errors import ConfigError
+from jobs.link import model as fs
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("duckdb", "spark")
+CANDIDATE_COLUMNS = ["unique_id", "candidate_key", "candidate_rank", "match_weight", "match_probability"]
+
+
+@dataclass
+class Backend:
+    engine: str
+    db_api: Any
+    records: Any  # SplinkDataFrame
+    population: Any  # SplinkDataFrame
+    population_size: int
+    record_count: int
+
+
+def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, population: DataFrame) -> Backend:
+    """Register both comparison frames with the configured splink backend."""
+    if cfg.engine not in ENGINES:
+        raise ConfigError(f"linkage.engine: expected one of {ENGINES}, found {cfg.engine!r}")
+    if cfg.engine == "duckdb":
+        import duckdb
+        from splink import DuckDBAPI
+
+        con = duckdb.connect(":memory:")
+        con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
+        con.execute(f"SET threads = {int(cfg.duckdb_threads)}")
+        db_api = DuckDBAPI(connection=con)
+        rec_arrow, pop_arrow = records.toArrow(), population.toArrow()
+        return Backend("duckdb", db_api, db_api.register(rec_arrow, table_name="link_records"),
+                       db_api.register(pop_arrow, table_name="link_population"), pop_arrow.num_rows, rec_arrow.num_rows)
+    from splink import SparkAPI
+
+    db_api = SparkAPI(spark_session=spark, register_udfs_automatically=False)
+    records, population = records.cache(), population.cache()
+    return Backend("spark", db_api, db_api.register(records, table_name="link_records"),
+                   db_api.register(population, table_name="link_population"), population.count(), records.count())
+
+
+def _linker(backend: Backend, settings: Any):
+    from splink import Linker
+
+    return Linker([backend.records, backend.population], settings, log_level=logging.WARNING)
+
+
+def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str]]:
+    """EM on the data at hand; returns the guarded splink settings dict and EM fallbacks."""
+    prior = fs.prior_probability(cfg, backend.population_size)
+    linker = _linker(backend, fs.design_settings(backend.engine, prior, cfg))
+    linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=cfg.seed)
+    for rule in fs.training_blocking_rules():
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, fix_probability_two_random_records_match=True)
+    settings = linker.misc.save_model_to_json()
+    settings["probability_two_random_records_match"] = prior
+    return fs.apply_guards(settings, cfg.m_floor)
+
+
+def score(spark: SparkSession, backend: Backend, settings: dict, max_candidates: int) -> tuple[DataFrame, int]:
+    """(best candidates per record as a Spark DataFrame of CANDIDATE_COLUMNS, pairs compared)."""
+    linker = _linker(backend, settings)
+    predictions = linker.inference.predict_between(backend.records, backend.population, warning_mode="never")
+    if backend.engine == "duckdb":
+        return _top_duckdb(spark, backend, predictions.physical_name, max_candidates)
+    pairs = predictions.as_spark_dataframe()
+    return top_candidates(pairs, max_candidates).cache(), pairs.count()
+
+
+def _top_duckdb(spark: SparkSession, backend: Backend, table: str, k: int) -> tuple[DataFrame, int]:
+    con = backend.db_api.duckdb_con
+    pairs = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    top = con.execute(f"""
+        SELECT unique_id_l AS unique_id, unique_id_r AS candidate_key,
+               CAST(row_number() OVER (PARTITION BY unique_id_l ORDER BY match_weight DESC, unique_id_r) AS INTEGER)
+                   AS candidate_rank,
+               CAST(match_weight AS DOUBLE) AS match_weight, CAST(match_probability AS DOUBLE) AS match_probability
+        FROM {table}
+        QUALIFY candidate_rank <= {int(k)}
+        ORDER BY unique_id, candidate_rank""").to_arrow_table()
+    schema = "unique_id string, candidate_key string, candidate_rank int, match_weight double, match_probability double"
+    if top.num_rows == 0:
+        return spark.createDataFrame([], schema), pairs
+    return spark.createDataFrame(top.to_pandas(), schema), pairs
+
+
+def top_candidates(pairs: DataFrame, k: int) -> DataFrame:
+    """The k best register candidates of each record from splink's pairwise predictions."""
+    order = Window.partitionBy("unique_id_l").orderBy(F.col("match_weight").desc(), F.col("unique_id_r"))
+    return (
+        pairs.withColumn("candidate_rank", F.row_number().over(order))
+        .where(F.col("candidate_rank") <= k)
+        .select(F.col("unique_id_l").alias("unique_id"), F.col("unique_id_r").alias("candidate_key"),
+                F.col("candidate_rank").cast("int"), F.col("match_weight").cast("double"),
+                F.col("match_probability").cast("double"))
+    )

@@ -1,0 +1,214 @@
+"""The Fellegi-Sunter model: its design (comparisons, blocking), its training, its artefact.
+
+Design (one comparison per linkage key; splink 5 comparison levels, best first):
+- birth_date: exact | one character off (a digit typo) | day and month swapped |
+  within a year | else.
+- sex: exact | else.
+- name: the token sets of `name_bigrams`: equal | Jaccard >= 0.7 | >= 0.5 | >= 0.3 | else.
+  Jaccard = |A n B| / (|A| + |B| - |A n B|), written per SQL dialect (DuckDB / Spark).
+- municipality: the latest residence | any earlier residence | else.
+Null on either side is splink's null level (weight 0) in every comparison.
+
+Blocking for prediction: equal birth date, OR equal name-token set, OR equal (birth year,
+sex, municipality) -- the last catches a typo'd name together with a typo'd birth date.
+
+Training (EM on the data at hand): u from random record x register pairs; then EM on pairs
+blocked on birth date (trains name, sex, municipality) and on name-token set (trains birth
+date). The prior (`probability_two_random_records_match`) is not estimated: every record
+has at most one register person, so it is `prior_match_share / population size`.
+Guards: a comparison whose EM estimate says its best level is no better than chance (m of
+the best level < 0.5) keeps the design priors instead (logged, and listed in the artefact's
+metadata); every m and u is clipped to at least `m_floor` so no single disagreeing key can
+rule a match out (a wrong sex code must not forbid a link outright).
+
+The artefact is splink's own settings JSON (loadable with `splink.Linker(df, path)`), saved
+under `<models_dir>/linkage/<version>.json` with a `.meta.json` beside it and a
+`current.json` pointer. `version` = `<cfg.linkage.model_version>-<hash of the trained
+parameters>`; files are never overwritten. A stored model whose design hash differs from
+this code's design (or trained for another SQL dialect) is not reused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import ColumnExpression, SettingsCreator, block_on
+
+from jobs.config import LinkageConfig
+
+log = logging.getLogger(__name__)
+
+JACCARD_LEVELS = (0.7, 0.5, 0.3)
+PRIORS = {  # starting m probabilities per comparison, non-null levels in order
+    "birth_date": [0.95, 0.02, 0.005, 0.01, 0.015],
+    "sex": [0.99, 0.01],
+    "name": [0.85, 0.10, 0.03, 0.01, 0.01],
+    "municipality": [0.80, 0.10, 0.10],
+}
+_LEN = {"duckdb": "len", "spark": "size"}
+
+
+def _jaccard_at_least(dialect: str, threshold: float) -> str:
+    size = _LEN[dialect]
+    inter = f"{size}(array_intersect(name_tokens_l, name_tokens_r))"
+    return f"{inter} >= {threshold} * ({size}(name_tokens_l) + {size}(name_tokens_r) - {inter})"
+
+
+def comparisons(dialect: str) -> list:
+    birth = cl.CustomComparison(output_column_name="birth_date", comparison_levels=[
+        cll.NullLevel("birth_date"),
+        cll.ExactMatchLevel("birth_date"),
+        cll.LevenshteinLevel(ColumnExpression("birth_date").cast_to_string(), 1).configure(
+            label_for_charts="one character off"),
+        cll.CustomLevel("year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = day(birth_date_r) "
+                        "AND day(birth_date_l) = month(birth_date_r)", label_for_charts="day and month swapped"),
+        cll.AbsoluteDateDifferenceLevel("birth_date", input_is_string=False, threshold=1, metric="year"),
+        cll.ElseLevel(),
+    ])
+    name = cl.CustomComparison(output_column_name="name", comparison_levels=[
+        cll.NullLevel("name_key"),
+        cll.ExactMatchLevel("name_key").configure(label_for_charts="same name tokens"),
+        *[cll.CustomLevel(_jaccard_at_least(dialect, t), label_for_charts=f"token Jaccard >= {t}")
+          for t in JACCARD_LEVELS],
+        cll.ElseLevel(),
+    ])
+    municipality = cl.CustomComparison(output_column_name="municipality", comparison_levels=[
+        cll.NullLevel("municipality_code"),
+        cll.ExactMatchLevel("municipality_code").configure(label_for_charts="latest residence"),
+        cll.CustomLevel("array_contains(municipality_codes_r, municipality_code_l) OR "
+                        "array_contains(municipality_codes_l, municipality_code_r)",
+                        label_for_charts="an earlier residence"),
+        cll.ElseLevel(),
+    ])
+    sex = cl.ExactMatch("sex")
+    built = {"birth_date": birth, "sex": sex, "name": name, "municipality": municipality}
+    return [c.configure(m_probabilities=PRIORS[k]) for k, c in built.items()]
+
+
+def prediction_blocking_rules() -> list:
+    return [block_on("birth_date"), block_on("name_key"), block_on("birth_year", "sex", "municipality_code")]
+
+
+def training_blocking_rules() -> list:
+    return [block_on("birth_date"), block_on("name_key")]
+
+
+def design_settings(dialect: str, prior: float, cfg: LinkageConfig) -> SettingsCreator:
+    return SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="unique_id",
+        probability_two_random_records_match=prior,
+        comparisons=comparisons(dialect),
+        blocking_rules_to_generate_predictions=prediction_blocking_rules(),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        max_iterations=cfg.em_max_iterations,
+    )
+
+
+def prior_probability(cfg: LinkageConfig, population_size: int) -> float:
+    return min(0.5, cfg.prior_match_share / max(1, population_size))
+
+
+# --- trained parameters: guards, hashing ----------------------------------------------------
+def _non_null_levels(comparison: dict) -> list[dict]:
+    return [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
+
+
+def apply_guards(settings: dict, m_floor: float) -> tuple[dict, list[str]]:
+    """Priors for comparisons EM got wrong, then clip m/u to [m_floor, 1]. Returns a new dict."""
+    out = json.loads(json.dumps(settings))
+    fallbacks = []
+    for comparison in out["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = _non_null_levels(comparison)
+        best_m = levels[0].get("m_probability")
+        if best_m is None or best_m < 0.5:
+            fallbacks.append(name)
+            log.warning("EM estimate for %s not plausible (m of best level %s); keeping the design priors",
+                        name, "unset" if best_m is None else f"{best_m:.3f}")
+            for level, prior in zip(levels, PRIORS[name]):
+                level["m_probability"] = prior
+        for level in levels:
+            for key in ("m_probability", "u_probability"):
+                value = level.get(key)
+                level[key] = min(1.0, max(m_floor, m_floor if value is None else float(value)))
+    return out, fallbacks
+
+
+def parameters_hash(settings: dict) -> str:
+    params = [
+        (c["output_column_name"], [(lvl.get("sql_condition"), lvl.get("m_probability"), lvl.get("u_probability"))
+                                   for lvl in c["comparison_levels"]])
+        for c in settings["comparisons"]
+    ]
+    payload = json.dumps([settings.get("probability_two_random_records_match"), params], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:10]
+
+
+def design_hash(settings: dict) -> str:
+    """Hash of what the code decides (levels' SQL, blocking), not of what training found."""
+    design = [(c["output_column_name"], [lvl.get("sql_condition") for lvl in c["comparison_levels"]])
+              for c in settings["comparisons"]]
+    rules = [r if isinstance(r, str) else r.get("blocking_rule") for r in settings.get("blocking_rules_to_generate_predictions", [])]
+    return hashlib.sha256(json.dumps([design, rules], sort_keys=True).encode()).hexdigest()[:10]
+
+
+# --- the artefact ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredModel:
+    version: str
+    settings: dict
+    meta: dict
+
+
+def model_dir(models_root: Path) -> Path:
+    return models_root / "linkage"
+
+
+def save_model(models_root: Path, cfg: LinkageConfig, settings: dict, meta: dict[str, Any]) -> StoredModel:
+    """Write `<version>.json` (+ `.meta.json`) unless present, then point `current.json` at it."""
+    folder = model_dir(models_root)
+    folder.mkdir(parents=True, exist_ok=True)
+    version = f"{cfg.model_version}-{parameters_hash(settings)}"
+    meta = {**meta, "version": version, "design_hash": design_hash(settings), "parameters_hash": parameters_hash(settings)}
+    target = folder / f"{version}.json"
+    if not target.exists():
+        _atomic_write(target, json.dumps(settings, indent=2, sort_keys=True))
+        _atomic_write(folder / f"{version}.meta.json", json.dumps(meta, indent=2, sort_keys=True))
+    _atomic_write(folder / "current.json", json.dumps({"version": version, "file": target.name}, indent=2))
+    return StoredModel(version, settings, meta)
+
+
+def load_current(models_root: Path) -> StoredModel | None:
+    pointer = model_dir(models_root) / "current.json"
+    if not pointer.exists():
+        return None
+    info = json.loads(pointer.read_text(encoding="utf-8"))
+    path = model_dir(models_root) / info["file"]
+    meta_path = path.with_name(f"{info['version']}.meta.json")
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    return StoredModel(info["version"], json.loads(path.read_text(encoding="utf-8")), meta)
+
+
+def is_reusable(stored: StoredModel | None, dialect: str, cfg: LinkageConfig) -> bool:
+    if stored is None:
+        return False
+    expected = design_hash(design_settings(dialect, 0.001, cfg).get_settings(dialect).as_dict())
+    same = (stored.meta.get("design_hash") == expected and stored.meta.get("dialect") == dialect
+            and stored.version.startswith(f"{cfg.model_version}-"))
+    if not same:
+        log.warning("stored linkage model %s does not fit this design/dialect/version; retraining", stored.version)
+    return same
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

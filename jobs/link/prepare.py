@@ -1,0 +1,128 @@
+"""Linkage inputs as pure transforms: the records to link and the register's linkage keys.
+
+- Every current record of every linked source (schemas.sources.LINKED_SOURCES) becomes one
+  link record: (source, source_record_id, person_id, birth_date, sex, name_bigrams,
+  municipality_code). Health sources carry no linkage keys: those columns are null.
+- A `person_id` of exactly 16 lowercase hex characters is the shared pseudonym and links
+  deterministically. Anything else (null, malformed, replacement `E` + 15 hex) is linked
+  probabilistically on the linkage keys (sources.md, "Person identifiers").
+- The comparison frame fed to splink has one row per record or person: `unique_id`,
+  `birth_date`, `birth_year`, `sex`, `name_tokens` (sorted distinct tokens of
+  `name_bigrams`), `name_key` (the tokens joined: equal for equal token sets),
+  `municipality_code` and `municipality_codes`. For a register person the municipality is
+  the latest residence and `municipality_codes` every municipality they ever lived in, so a
+  source that recorded an earlier address still agrees ("stale municipality").
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from schemas.sources import LINKED_SOURCES, SOURCES
+
+PSEUDONYM_RE = r"^[0-9a-f]{16}$"
+REPLACEMENT_RE = r"^E[0-9a-f]{15}$"
+KEY_COLUMNS = ("birth_date", "sex", "name_bigrams", "municipality_code")
+LINK_RECORD_COLUMNS = ["source", "source_record_id", "person_id", *KEY_COLUMNS]
+FRAME_COLUMNS = ["unique_id", "birth_date", "birth_year", "sex", "name_tokens", "name_key",
+                 "municipality_code", "municipality_codes"]
+UID_SEPARATOR = "|"
+ACTIVE = "A"
+
+KEY_TYPES = {"birth_date": "date", "sex": "string", "name_bigrams": "string", "municipality_code": "string"}
+
+
+def _active(df: DataFrame) -> DataFrame:
+    """Silver holds current active records only; filter again in case a status slipped through."""
+    return df.where(F.col("record_status") == ACTIVE) if "record_status" in df.columns else df
+
+
+def build_link_records(silver: Mapping[str, DataFrame]) -> DataFrame:
+    """One row per current record of each linked source given in `silver` (source -> DataFrame)."""
+    parts = []
+    for source in LINKED_SOURCES:
+        if source not in silver:
+            continue
+        df = _active(silver[source])
+        has_keys = SOURCES[source].has_linkage_keys
+        keys = [(F.col(k) if has_keys else F.lit(None)).cast(KEY_TYPES[k]).alias(k) for k in KEY_COLUMNS]
+        parts.append(df.select(F.lit(source).alias("source"), F.col("record_id").alias("source_record_id"),
+                               F.col("person_id").cast("string").alias("person_id"), *keys))
+    if not parts:
+        raise ValueError(f"build_link_records needs at least one of {list(LINKED_SOURCES)}")
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.unionByName(part)
+    return out.select(*LINK_RECORD_COLUMNS)
+
+
+def has_valid_pseudonym(col: Column) -> Column:
+    return F.coalesce(col.rlike(PSEUDONYM_RE), F.lit(False))
+
+
+def is_replacement_pseudonym(col: Column) -> Column:
+    return F.coalesce(col.rlike(REPLACEMENT_RE), F.lit(False))
+
+
+def split_records(records: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(deterministic, probabilistic): records with a valid pseudonym, and all the others."""
+    valid = has_valid_pseudonym(F.col("person_id"))
+    return records.where(valid), records.where(~valid)
+
+
+def record_uid(source: Column, record_id: Column) -> Column:
+    return F.concat_ws(UID_SEPARATOR, source, record_id)
+
+
+def _tokens(bigrams: Column) -> Column:
+    tokens = F.array_sort(F.array_distinct(F.filter(F.split(F.trim(bigrams), r"\s+"), lambda t: F.length(t) > 0)))
+    return F.when(F.size(tokens) > 0, tokens)
+
+
+def comparison_frame(df: DataFrame, uid: Column, municipality_codes: Column) -> DataFrame:
+    """The columns splink compares (FRAME_COLUMNS) from a frame holding the linkage keys."""
+    return (
+        df.withColumn("name_tokens", _tokens(F.col("name_bigrams")))
+        .select(
+            uid.alias("unique_id"),
+            F.col("birth_date").cast("date").alias("birth_date"),
+            F.year("birth_date").alias("birth_year"),
+            F.col("sex"),
+            F.col("name_tokens"),
+            F.array_join("name_tokens", " ").alias("name_key"),
+            F.col("municipality_code"),
+            municipality_codes.alias("municipality_codes"),
+        )
+        .select(*FRAME_COLUMNS)
+    )
+
+
+def record_frame(records: DataFrame) -> DataFrame:
+    """Comparison frame of the records to link; unique_id = `<source>|<record_id>`."""
+    mun = F.col("municipality_code")
+    return comparison_frame(records, record_uid(F.col("source"), F.col("source_record_id")),
+                            F.when(mun.isNotNull(), F.array(mun)))
+
+
+def population_frame(population: DataFrame, residence: DataFrame | None) -> DataFrame:
+    """Comparison frame of the register: unique_id = person_id, residence history attached."""
+    people = _active(population).select("person_id", "birth_date", "sex", "name_bigrams")
+    if residence is None:
+        keyed = people.withColumn("municipality_code", F.lit(None).cast("string")).withColumn(
+            "municipality_codes", F.lit(None).cast("array<string>"))
+    else:
+        keyed = people.join(residence_summary(residence), "person_id", "left")
+    return comparison_frame(keyed, F.col("person_id"), F.col("municipality_codes"))
+
+
+def residence_summary(residence: DataFrame) -> DataFrame:
+    """Per person: the latest municipality and the sorted set of every municipality lived in."""
+    res = _active(residence).select("person_id", "municipality_code", "valid_from", "valid_to")
+    latest = Window.partitionBy("person_id").orderBy(
+        F.col("valid_to").isNull().desc(), F.col("valid_from").desc_nulls_last(), F.col("municipality_code"))
+    current = (res.withColumn("_rn", F.row_number().over(latest)).where("_rn = 1")
+               .select("person_id", "municipality_code"))
+    history = res.groupBy("person_id").agg(F.array_sort(F.collect_set("municipality_code")).alias("municipality_codes"))
+    return current.join(history, "person_id", "inner")

@@ -1,0 +1,179 @@
+"""Great Expectations plumbing: context, suites, validation, scrubbing, Data Docs pages.
+
+The context is ephemeral (nothing is written into the repository at run time) with two
+stores on disk: validation results in the restricted zone (`quality.gx_results`, default
+`<lake>/restricted/_quality/gx_results`) and a named Data Docs site under
+`<data_docs>/gx/`. Suites come from the reviewed JSON files (jobs/quality/suites.py).
+
+Why a ValidationDefinition per DataFrame rather than one Checkpoint per stage: a GX 1.x
+Checkpoint hands the same batch parameters to all of its validation definitions, and a Spark
+dataframe asset takes its DataFrame from them, so one checkpoint run can only validate one
+DataFrame. Each stage validates several (its tables, each at a pinned Delta version, and
+derived frames); they share one RunIdentifier (run_name = our run id), and the Data Docs are
+built once per stage, after scrubbing - the job a Checkpoint's UpdateDataDocsAction would do.
+
+Privacy: results are requested with the failing rows' `_row_key` / `_where` columns (for the
+restricted failure samples), then scrubbed before they are stored for the Data Docs: only
+counts, percentages, numeric observed values and exception messages remain - never a value
+from a row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from pyspark.sql import DataFrame
+
+from jobs.config import Config, _abs
+
+log = logging.getLogger(__name__)
+
+SITE = "pathways"
+ROW_KEY, WHERE = "_row_key", "_where"
+SAFE_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "missing_percent",
+                    "unexpected_percent_total", "unexpected_percent_nonmissing", "observed_value")
+INDEX_RESULTS_LIMIT = 200  # the GX index page lists this many recent results; ours lists every run
+
+
+@dataclass(frozen=True)
+class Batch:
+    name: str              # the asset: `zone.table@vN` or `derived.<suite>`
+    suite: Mapping[str, Any]
+    frame: DataFrame       # carries ROW_KEY and WHERE columns
+
+
+@dataclass(frozen=True)
+class Validated:
+    batch: Batch
+    result: Any            # ExpectationSuiteValidationResult, before scrubbing (failure samples)
+    docs_page: str | None  # the GX page, relative to the data docs folder
+
+
+def gx_results_dir(cfg: Config) -> Path:
+    q = cfg.quality.gx_results
+    return _abs(q) if q else cfg.paths.lake_dir() / "restricted" / "_quality" / "gx_results"
+
+
+def gx_site_dir(cfg: Config) -> Path:
+    return cfg.paths.data_docs_dir() / "gx"
+
+
+def _context(cfg: Config):
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
+
+    defaults = InMemoryStoreBackendDefaults()
+    stores = dict(defaults.stores)
+    stores[defaults.validation_results_store_name] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_results_dir(cfg))},
+    }
+    site = {
+        "class_name": "SiteBuilder", "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_site_dir(cfg))},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                               "validation_results_limit": INDEX_RESULTS_LIMIT},
+    }
+    config = DataContextConfig(store_backend_defaults=defaults, stores=stores, analytics_enabled=False,
+                               data_docs_sites={SITE: site}, progress_bars=ProgressBarsConfig(globally=False))
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _gx_suite(suite: Mapping[str, Any]):
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    gx_suite = ExpectationSuite(name=suite["name"], meta=dict(suite.get("meta", {})))
+    for index, exp in enumerate(suite["expectations"]):
+        severity = exp["meta"]["severity"]
+        gx_suite.add_expectation_configuration(ExpectationConfiguration(
+            type=exp["type"], kwargs=dict(exp["kwargs"]), meta={**exp["meta"], "expectation_index": index},
+            notes=f"severity: {severity}" + (" (stops the flow)" if severity == "critical" else ""),
+            description=exp.get("description"), severity=FailureSeverity(severity)))
+    return gx_suite
+
+
+def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validated]:
+    """Validate each batch with its suite; store scrubbed results; build their Data Docs pages."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier, ValidationResultIdentifier)
+
+    context = _context(cfg)
+    source = context.data_sources.add_spark("pathways", persist=False)
+    run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
+    result_format = {"result_format": "SUMMARY", "unexpected_index_column_names": [ROW_KEY, WHERE],
+                     "partial_unexpected_count": cfg.quality.failing_row_sample,
+                     "return_unexpected_index_query": False}
+    done: list[tuple[Batch, Any, Any]] = []
+    for batch in batches:
+        suite = context.suites.add(_gx_suite(batch.suite))
+        definition = source.add_dataframe_asset(batch.name).add_batch_definition_whole_dataframe("whole")
+        vd = context.validation_definitions.add(gx.ValidationDefinition(
+            name=f"{batch.suite['name']}@{batch.name}", data=definition, suite=suite))
+        result = vd.run(batch_parameters={"dataframe": batch.frame}, result_format=result_format, run_id=run)
+        key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite.name), run, result.batch_id)
+        context.validation_results_store.set(key, scrubbed(result))
+        done.append((batch, result, key))
+        log.info("validated %s with suite %s: %s", batch.name, suite.name, "passed" if result.success else "FAILED")
+    return _build_docs(cfg, context, done)
+
+
+def _build_docs(cfg: Config, context, done: list[tuple[Batch, Any, Any]]) -> list[Validated]:
+    if not done:
+        return []
+    idents = [key for _, _, key in done] + [key.expectation_suite_identifier for _, _, key in done]
+    context.build_data_docs(site_names=[SITE], resource_identifiers=idents)
+    root = cfg.paths.data_docs_dir()
+    out = []
+    for batch, result, key in done:
+        urls = context.get_docs_sites_urls(resource_identifier=key, site_name=SITE)
+        page = urls[0]["site_url"].removeprefix("file://") if urls and urls[0].get("site_url") else None
+        rel = str(Path(page).relative_to(root)) if page and Path(page).is_relative_to(root) else None
+        out.append(Validated(batch, result, rel))
+    return out
+
+
+def scrubbed(result):
+    """A copy of a suite result without any value taken from a row (see module docstring)."""
+    from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+
+    results = [
+        ExpectationValidationResult(
+            success=er.success, expectation_config=er.expectation_config,
+            result={k: v for k, v in (er.result or {}).items()
+                    if k in SAFE_RESULT_KEYS and (k != "observed_value" or _is_number(v))},
+            exception_info=_exception_summary(er.exception_info))
+        for er in result.results
+    ]
+    return ExpectationSuiteValidationResult(
+        success=result.success, results=results, suite_name=result.suite_name,
+        suite_parameters=result.suite_parameters, statistics=result.statistics, meta=dict(result.meta),
+        batch_id=result.batch_id, id=result.id)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def exception_message(info: Any) -> str | None:
+    """The first exception message of an expectation result (GX nests them per metric)."""
+    if not info:
+        return None
+    items = [info] if "raised_exception" in info else list(info.values())
+    for item in items:
+        if isinstance(item, Mapping) and item.get("raised_exception"):
+            return str(item.get("exception_message") or "exception")[:300]
+    return None
+
+
+def _exception_summary(info: Any) -> dict:
+    message = exception_message(info)
+    return ({"raised_exception": True, "exception_message": message, "exception_traceback": None}
+            if message else {"raised_exception": False, "exception_message": None, "exception_traceback": None})

@@ -1,0 +1,124 @@
+"""Run the checks of a stage: pin table versions, validate, record, publish, stop on critical.
+
+`check_stage` is what the nightly flow calls after each stage (inside the flow's lake lock);
+`validate_stage` is `pathways validate --stage S`: the same checks on the current tables,
+under the lake lock, without raising.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import lake, locks
+from jobs.config import Config
+from jobs.errors import ValidationFailed
+from jobs.quality import gx_run, results
+from jobs.quality.checks import STAGES, Check, checks_for
+from jobs.quality.publish import publish_docs
+from jobs.quality.suites import load_suite
+from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
+
+log = logging.getLogger(__name__)
+
+
+def _labelled(columns: tuple[str, ...]):
+    """`col=value|col=value` (nulls shown as `null`); a null literal when there are no columns."""
+    if not columns:
+        return F.lit(None).cast("string")
+    return F.concat_ws("|", *[F.concat(F.lit(f"{c}="), F.coalesce(F.col(c).cast("string"), F.lit("null")))
+                              for c in columns])
+
+
+def with_sample_columns(df: DataFrame, check: Check) -> DataFrame:
+    return df.select("*", _labelled(check.row_keys).alias(gx_run.ROW_KEY), _labelled(check.where).alias(gx_run.WHERE))
+
+
+def _pinned_read(spark: SparkSession, cfg: Config, zone: str, name: str) -> tuple[DataFrame, int] | None:
+    version = lake.log_version(cfg.paths, zone, name)
+    if version is None:
+        return None
+    return lake.read(spark, cfg.paths, zone, name, version=version), version
+
+
+def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str):
+    """The frame to validate and what it was built from, or None when its tables do not exist."""
+    if check.table is not None:
+        got = _pinned_read(spark, cfg, check.table.zone, check.table.name)
+        if got is None:
+            return None
+        frame, version = got
+        return frame, results.Pinned(stage, check.label, version, {})
+    names = [(tb.zone, tb.name) for tb in check.inputs] + lake.list_tables(cfg.paths, check.input_zones)
+    frames: dict[str, DataFrame] = {}
+    versions: dict[str, int] = {}
+    for zone, name in names:
+        got = _pinned_read(spark, cfg, zone, name)
+        if got is not None:
+            frames[f"{zone}.{name}"], versions[f"{zone}.{name}"] = got
+    if not frames or any(r not in frames for r in check.required):
+        return None
+    return check.derive(frames), results.Pinned(stage, check.label, None, versions)
+
+
+def _write(spark: SparkSession, cfg: Config, stage: str, run_id: str, result_rows, failure_rows) -> None:
+    condition = f"run_id = '{run_id}' AND stage = '{stage}'"
+    for table, rows in ((VALIDATION_RESULTS, result_rows), (VALIDATION_FAILURES, failure_rows)):
+        df = spark.createDataFrame([tuple(r.get(c) for c in table.columns) for r in rows], table.schema)
+        lake.replace_where(df, cfg.paths, table.zone, table.name, condition)
+
+
+def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
+                raise_on_critical: bool = True) -> results.StageReport:
+    """Validate every table the stage wrote (and its cross-table checks); record and publish.
+
+    Raises ValidationFailed when a critical expectation failed (after recording it), so
+    that the caller writes nothing downstream.
+    """
+    if not cfg.quality.enabled:
+        log.info("quality checks disabled (quality.enabled = false); stage %s not checked", stage)
+        return results.StageReport(stage, run_id, 0, (), (), ())
+    batches, pins, skipped = [], [], []
+    for check in checks_for(stage):
+        got = resolve(spark, cfg, check, stage)
+        if got is None:
+            skipped.append(check.label)
+            continue
+        frame, pin = got
+        version = "" if pin.version is None else f"@v{pin.version}"
+        batches.append(gx_run.Batch(f"{check.label}{version}", load_suite(cfg, check.suite),
+                                    with_sample_columns(frame, check)))
+        pins.append(pin)
+    if skipped:
+        log.info("stage %s: %d check(s) skipped, tables not there yet: %s", stage, len(skipped), ", ".join(skipped))
+    validated = gx_run.validate(cfg, run_id, batches)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    result_rows, failure_rows = results.rows(validated, pins, run_id, now)
+    _write(spark, cfg, stage, run_id, result_rows, failure_rows)
+    publish_docs(spark, cfg, run_ids=[run_id])
+    report = results.summarise(stage, run_id, result_rows, skipped)
+    log.info("stage %s checked: %d expectations, %d critical failures, %d warnings", stage, report.evaluated,
+             len(report.critical), len(report.warnings))
+    for line in report.warnings:
+        log.warning("data-quality warning: %s", line)
+    if report.critical and raise_on_critical:
+        raise ValidationFailed(report.message())
+    return report
+
+
+def validate_stage(spark: SparkSession, cfg: Config, stage: str = "all") -> bool:
+    """Re-run the checks of one stage (or all) on the current tables; True when nothing critical failed."""
+    stages = STAGES if stage == "all" else (stage,)
+    run_id = f"validate-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    with locks.lake_lock(cfg.paths, run_id, timeout_seconds=cfg.orchestration.lock_timeout_seconds,
+                         poll_seconds=cfg.orchestration.lock_poll_seconds):
+        reports = [check_stage(spark, cfg, s, run_id=run_id, raise_on_critical=False) for s in stages]
+    for report in reports:
+        for line in report.critical:
+            log.error("critical: %s", line)
+    log.info("validation %s: data docs at %s", run_id, cfg.paths.data_docs_dir() / "index.html")
+    return all(r.passed for r in reports)
+

@@ -1,0 +1,175 @@
+"""events.run + pathways.run end to end on a tiny Delta lake.
+
+1. A first (full) run, then a second delivery state: a registration that merges into an
+   episode, an annulled police record, a relinked force-use report, a residence change, a
+   new person and a vanished person. The incremental run recomputes only the changed
+   persons (checked by rows written) and its tables equal a full rebuild row for row.
+2. The admission table equals the independent plain-Python computation
+   (tests/pathways_reference.py) row for row, and timeline counts per phase and sector agree.
+3. Every SQL block of docs/analyst_queries.md runs through `pathways sql`, and
+   `pathways pathways-summary` prints the distributions.
+"""
+import datetime as dt
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import pathways_reference as ref
+from jobs import events as events_stage
+from jobs import lake, pathways as pathways_stage
+from jobs.reference import municipalities
+from pathways_testdata import as_dicts, links_df, persons_df, silver_df, ts
+from schemas.tables import (ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, FOCUS_PERSONS, INVOLUNTARY_ADMISSIONS,
+                            PERSON_LINKS, PERSONS, silver)
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = (EVENTS, COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, ADMISSION_TIMELINE, FOCUS_PERSONS)
+PID = {f"P{i}": str(i) * 16 for i in range(1, 7)}
+
+
+def _coercion(rid, pk, measure, start, end, contact=None):
+    return dict(record_id=rid, person_id=PID[pk], contact_record_id=contact, department_code="SOR000000001",
+                provider_region_code="1084" if pk != "P2" else "1083", measure=measure, start_ts=ts(start),
+                end_ts=ts(end) if end else None, reason=None, holding_purpose=None)
+
+
+def _state(version: int) -> tuple[dict, list, list]:
+    """(silver rows per source, link rows, person rows) of delivery state 1 or 2."""
+    red, yellow = "involuntary_admission_red", "involuntary_admission_yellow"
+    coercion = [
+        _coercion("A1", "P1", red, "2023-03-01 12:00", "2023-03-05 12:00", "pc1"),
+        _coercion("b1", "P1", "belt_restraint", "2023-03-02 10:00", "2023-03-02 12:00"),
+        _coercion("A2", "P2", yellow, "2023-06-01 10:00", "2023-06-01 20:00"),
+        _coercion("A3", "P3", red, "2022-01-01 10:00", "2022-01-05 10:00"),
+        _coercion("A6", "P6", red, "2024-02-01 10:00", "2024-02-03 10:00"),
+    ]
+    coercion += [_coercion("det1", "P5", "involuntary_detention", "2023-01-01 10:00", "2023-01-02 10:00")] \
+        if version == 1 else [_coercion("b2", "P1", "belt_restraint", "2023-03-02 12:05", "2023-03-02 13:00"),
+                              _coercion("A4", "P4", red, "2023-09-01 10:00", None)]
+    silver_rows = {
+        "coercion": coercion,
+        "psych_contacts": [
+            dict(record_id="pc1", person_id=PID["P1"], department_code="SOR000000001", provider_region_code="1084",
+                 specialty="adult_psychiatry", contact_type="inpatient", priority="acute",
+                 start_ts=ts("2023-03-01 11:00"), end_ts=ts("2023-03-10 09:00")),
+            dict(record_id="pc6", person_id=PID["P6"], department_code="SOR000000001", provider_region_code="1084",
+                 specialty="adult_psychiatry", contact_type="outpatient", priority="planned",
+                 start_ts=ts("2024-01-15 09:00"), end_ts=ts("2024-01-15 10:00"))],
+        "discharge_plans": [dict(record_id="dp1", person_id=PID["P1"], admission_contact_record_id="pc1",
+                                 plan_type="discharge_agreement", created_date=dt.date(2023, 3, 9))],
+        "social_services": [dict(record_id="ss1", person_id=PID["P1"], acting_municipality_code="101",
+                                 section="SEL99", start_date=dt.date(2022, 11, 1))],
+        "social_force_use": [dict(record_id="sf1", facility_id="F1", facility_municipality_code="101",
+                                  event_ts=ts("2023-05-01 10:00"), force_type="other")],
+        "police": [dict(record_id="po1", police_district_code="PK11", event_ts=ts("2023-03-01 11:30"),
+                        event_type="assist_involuntary_admission"),
+                   dict(record_id="po2", police_district_code="PK06", event_ts=ts("2023-05-30 10:00"),
+                        event_type="concern_report", record_status="A" if version == 1 else "D")],
+        "residence": [
+            dict(record_id="r1", person_id=PID["P1"], municipality_code="751", valid_from=dt.date(2010, 1, 1)),
+            dict(record_id="r3", person_id=PID["P3"], municipality_code="101", valid_from=dt.date(2010, 1, 1),
+                 valid_to=None if version == 1 else dt.date(2021, 12, 31))]
+        + ([dict(record_id="r3b", person_id=PID["P3"], municipality_code="461", valid_from=dt.date(2022, 1, 1))]
+           if version == 2 else []),
+    }
+    owner = {r["record_id"]: next(k for k, v in PID.items() if v == r.get("person_id")) for rows in silver_rows.values()
+             for r in rows if r.get("person_id")}
+    owner.update(sf1="P2" if version == 1 else "P4", po1="P1", po2="P2")
+    links = [(s, r["record_id"], owner[r["record_id"]], "deterministic" if r.get("person_id") else "probabilistic",
+              1.0 if r.get("person_id") else 0.98)
+             for s, rows in silver_rows.items() if s != "residence" for r in rows]
+    persons = [(pk, pid, dt.date(1980 + i, 6, 10)) for i, (pk, pid) in enumerate(PID.items())]
+    return silver_rows, links, persons
+
+
+def _write_state(spark, cfg, version: int) -> None:
+    silver_rows, links, persons = _state(version)
+    for source, rows in silver_rows.items():
+        t = silver(source)
+        lake.overwrite(silver_df(spark, source, rows), cfg.paths, t.zone, t.name)
+    lake.overwrite(links_df(spark, links), cfg.paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+    lake.overwrite(persons_df(spark, persons), cfg.paths, PERSONS.zone, PERSONS.name)
+
+
+def _run(spark, cfg, run_id, full_refresh=False) -> dict:
+    written = events_stage.run(spark, cfg, run_id=run_id, full_refresh=full_refresh)
+    written.update(pathways_stage.run(spark, cfg, run_id=run_id, full_refresh=full_refresh))
+    return written
+
+
+def _snapshot(spark, cfg) -> dict:
+    out = {}
+    for t in TABLES:
+        rows = as_dicts(lake.read(spark, cfg.paths, t.zone, t.name))
+        out[t.name] = sorted(rows, key=lambda r: tuple(str(r[k]) for k in t.keys))
+    return out
+
+
+@pytest.fixture(scope="module")
+def lake_after_runs(spark, tmp_path_factory):
+    from jobs.config import load_config
+
+    cfg = load_config("ci", lake=str(tmp_path_factory.mktemp("pw") / "lake"))
+    _write_state(spark, cfg, 1)
+    first = _run(spark, cfg, "run-1")
+    _write_state(spark, cfg, 2)
+    second = _run(spark, cfg, "run-2")
+    incremental = _snapshot(spark, cfg)
+    rebuilt = _run(spark, cfg, "run-3", full_refresh=True)
+    return cfg, first, second, incremental, _snapshot(spark, cfg), rebuilt
+
+
+def test_incremental_equals_full_rebuild(lake_after_runs):
+    _, first, second, incremental, full, rebuilt = lake_after_runs
+    assert first["events"] == 13 and first["involuntary_admissions"] == 4
+    # only the changed persons were rewritten: events of P1, P2, P4; admissions of P1-P4 (P3: residence)
+    assert (second["events"], second["involuntary_admissions"]) == (10, 4)
+    assert (rebuilt["events"], rebuilt["involuntary_admissions"]) == (14, 5)
+    for name, rows in full.items():
+        assert incremental[name] == rows, name
+
+
+def test_admissions_agree_with_plain_python(spark, lake_after_runs):
+    cfg, _, _, incremental, _, _ = lake_after_runs
+    events = incremental["events"]
+    persons = as_dicts(lake.read(spark, cfg.paths, PERSONS.zone, PERSONS.name))
+    key_of = {p["person_id"]: p["person_key"] for p in persons}
+    residence = [dict(person_key=key_of[r["person_id"]], **{k: r[k] for k in ("municipality_code", "valid_from", "valid_to")})
+                 for r in as_dicts(lake.read(spark, cfg.paths, "restricted", "silver_residence"))]
+    geo = {m.municipality_code: (m.region_code, m.health_cluster_code) for m in municipalities(cfg.paths)}
+    episodes = ref.episodes(events)
+    assert sorted(episodes, key=lambda r: r["episode_id"]) == incremental["coercion_episodes"]
+    expected = sorted(ref.admissions(episodes, events, persons, residence, geo), key=lambda r: r["admission_id"])
+    assert incremental["involuntary_admissions"] == expected
+    by_first = {e["episode_id"]: e["first_record_id"] for e in episodes}
+    a = {by_first[r["admission_id"]]: r for r in expected}
+    assert (a["A1"]["has_discharge_plan"], a["A1"]["police_assisted"], a["A1"]["belt_episodes_during"]) == (True, True, 1)
+    assert a["A3"]["residence_municipality_code"] == "461" and a["A4"]["discharge_ts"] is None
+    got = Counter((r["phase"], r["sector"]) for r in incremental["admission_timeline"])
+    assert got == Counter(ref.timeline_counts(expected, events))
+
+
+def test_analyst_queries_and_summary_run_through_the_cli(spark, lake_after_runs):
+    from flows.cli import app
+
+    cfg = lake_after_runs[0]
+    for t in (INVOLUNTARY_ADMISSIONS, ADMISSION_TIMELINE, FOCUS_PERSONS):  # drop names another lake registered
+        spark.sql(f"DROP TABLE IF EXISTS {t.zone}.{t.name}")
+    queries = re.findall(r"```sql\n(.*?)```", (ROOT / "docs" / "analyst_queries.md").read_text(), re.S)
+    assert len(queries) >= 7
+    runner = CliRunner()
+    base = ["--env", "ci", "--lake", str(cfg.paths.lake_dir())]
+    outputs = []
+    for query in queries:
+        result = runner.invoke(app, [*base, "sql", query])
+        assert result.exit_code == 0, (query, result.output, result.exception)
+        outputs.append(result.output)
+    assert "1084" in outputs[0] and "1083" in outputs[0]   # by region
+    assert "2023" in outputs[2]                             # focus persons by year
+    result = runner.invoke(app, [*base, "pathways-summary"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "share_short_24h" in result.output and "share_discharge_plan_of_discharged" in result.output
