@@ -235,5 +235,45 @@ def pathways_summary() -> None:
     console.print(table)
 
 
+@app.command("link")
+def link_cmd(
+    run_id: Optional[str] = typer.Option(None, help="Run id recorded on every link. Default: link-<timestamp>."),
+    full_refresh: bool = typer.Option(False, help="Retrain the linkage model (EM) before linking."),
+) -> None:
+    """Link every silver record to a person (deterministic, then probabilistic with splink)."""
+    import datetime as _dt
+
+    from jobs.link import run as link_run
+
+    cfg = state.config()
+    counts = link_run(_spark(cfg), cfg, run_id=run_id or f"link-{_dt.datetime.now():%Y%m%dT%H%M%S}",
+                      full_refresh=full_refresh)
+    for table, rows in counts.items():
+        console.print(f"  {table:<20} {rows:>10,} rows")
+
+
+@app.command("linkage-report")
+def linkage_report(label: Optional[str] = typer.Option(None, help="Title of the report, e.g. the scale: 'small'.")) -> None:
+    """Evaluate the links against the generator's ground truth; write a Markdown + HTML report."""
+    from jobs.link.report import write_report
+
+    cfg = state.config()
+    md_path, html_path, result = write_report(_spark(cfg), cfg, label)
+    for row in result["metrics"]:
+        console.print(f"  {row['source']:<18} precision {row['precision'] or 0:.4f}  recall {row['recall'] or 0:.4f}  "
+                      f"unlinked {row['unlinked_share'] or 0:.3f}  records {row['records']}")
+    console.print(f"report: {html_path}\n        {md_path}")
+
+
+@app.command("report")
+def report_cmd(year: Optional[int] = typer.Option(None, "--year", help="Year to report on. Default: the latest year with indicators.")) -> None:
+    """Render the Task Force report (self-contained HTML) from the published tables."""
+    from jobs.report import render
+
+    cfg = state.config()
+    path = render(_spark(cfg), cfg, year=year)
+    console.print(f"report: {path}")
+
+
 if __name__ == "__main__":
     app()

@@ -106,8 +106,9 @@ class LinkageConfig:
     prior_match_share: float = 0.95  # share of records expected to have their person in the register
     u_max_pairs: float = 2.0e6  # random pairs sampled to estimate u
     em_max_iterations: int = 25
+    min_training_records: int = 200  # fewer records to link: design priors instead of EM
     seed: int = 20240402
-    m_floor: float = 0.0005  # no level may rule a match out entirely (m, u clipped to [floor, 1])
+    m_floor: float = 0.001  # no level may rule a match out entirely (every m clipped to [floor, 1])
     duckdb_memory_limit: str = "6GB"
     duckdb_threads: int = 2
 

@@ -25,7 +25,8 @@ def build_spark(cfg: SparkConfig, *, app_name: str | None = None, extra_conf: di
     ships them to the executors, and our Python packages go along as a zip
     (`spark.submit.pyFiles`) when the master is not local.
     """
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if cfg.master.startswith("local") or "//127.0.0.1:" in cfg.master or "//localhost:" in cfg.master:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else executors elsewhere must reach us
     conf = {**DELTA_CONF, **dict(cfg.conf), **(extra_conf or {})}
     # Executors run PYSPARK_PYTHON (read by PySpark from the driver's environment, not from
     # the conf): take `spark.pyspark.python` from config (conf/cluster: `python3` on each

@@ -108,7 +108,8 @@ def handmade() -> dict[str, list[dict]]:
     return {"episodes": eps, "admissions": adms, "persons": persons, "residence": res}
 
 
-def random_lake(seed: int, n_persons: int = 40, n_episodes: int = 320) -> dict[str, list[dict]]:
+def random_lake(seed: int, n_persons: int = 40, n_episodes: int = 320, spread: float = 8.0) -> dict[str, list[dict]]:
+    """`spread`: mean person index of an episode (small = coercion concentrated on a few persons)."""
     rnd = random.Random(seed)
     munis = list(MUNIS) + ["999"]  # one code outside the reference: counted as unknown
     persons, res = [], []
@@ -125,7 +126,7 @@ def random_lake(seed: int, n_persons: int = 40, n_episodes: int = 320) -> dict[s
             res.append(residence(i, 2, rnd.choice(munis), moved if rnd.random() < 0.3 else moved + dt.timedelta(1)))
     eps = []
     for k in range(n_episodes):
-        i = min(int(rnd.expovariate(1 / 8)), n_persons - 1)  # heavy concentration on a few persons
+        i = min(int(rnd.expovariate(1 / spread)), n_persons - 1)  # heavy concentration on a few persons
         measure = rnd.choice(MEASURES)
         start = dt.datetime(2020, 12, 1) + dt.timedelta(minutes=rnd.randint(0, 3 * 366 * 24 * 60))
         end = start + dt.timedelta(minutes=rnd.choice([1, 3, 7, 30, 90, 300, 1500, 4000, 40000]))

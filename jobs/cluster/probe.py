@@ -6,7 +6,7 @@ Python step that imports `jobs.person_facts` *on the executor* (so the code zip 
 been shipped) and sleeps a little (so a worker can be killed mid-stage), writes the result
 to a Delta table in the lake, MERGEs updates into it and reads it back.
 
-Each Python task drops a marker file (`<markers>/<stage>.<attempt>-<partition>.<attempt>-<pid>.json`)
+Each Python task drops a marker file (`<markers>/<stage>-<partition>-<attempt>-tid<N>.json`)
 with the file its `jobs` package came from and the interpreter that ran it. Tests wait for
 markers to time a kill, and read them to check that executors imported the shipped zip.
 
@@ -81,11 +81,9 @@ def touch_and_sleep(marker_dir: str, sleep_s: float, rows: Iterable) -> Iterator
     import jobs.person_facts as facts
 
     ctx = TaskContext.get()
-    name = (f"{ctx.stageId()}.{ctx.stageAttemptNumber()}-{ctx.partitionId()}.{ctx.attemptNumber()}"
-            f"-{os.getpid()}.json")
+    name = f"{ctx.stageId()}-{ctx.partitionId()}-{ctx.attemptNumber()}-tid{ctx.taskAttemptId()}.json"
     marker = {"origin": facts.__file__, "python": sys.executable, "stage": ctx.stageId(),
-              "stage_attempt": ctx.stageAttemptNumber(), "partition": ctx.partitionId(),
-              "attempt": ctx.attemptNumber()}
+              "partition": ctx.partitionId(), "attempt": ctx.attemptNumber(), "tid": ctx.taskAttemptId()}
     Path(marker_dir, name).write_text(json.dumps(marker), encoding="utf-8")
     time.sleep(sleep_s)
     yield from rows

@@ -173,5 +173,5 @@ def hex_matrix(values: np.ndarray, width: int = 16) -> np.ndarray:
 def scramble(numbers: np.ndarray, salt: int, modulus: int = 10**12) -> np.ndarray:
     """A bijection of 0..modulus-1 (affine map with a multiplier coprime to 10), so sequence
     numbers turn into unique, random-looking record numbers."""
-    multiplier = 1_000_000_007
+    multiplier = 6_364_136_223
     return (numbers.astype(np.int64) * multiplier + salt) % modulus

@@ -86,7 +86,7 @@ def _contacts(world: World, v: dict) -> dict[str, pa.Array]:
 def _coercion(world: World, v: dict) -> dict[str, pa.Array]:
     contact = record_ids("psych_contacts", np.maximum(v["contact"], 0))
     return {"record_id": record_ids("coercion", v["rec"]), "person_id": _pid(world, v["person"]),
-            "contact_record_id": pc.if_else(pa.array(v["contact"] < 0), pa.nulls(contact.length(), pa.string()), contact),
+            "contact_record_id": pc.if_else(pa.array(v["contact"] < 0), pa.nulls(len(contact), pa.string()), contact),
             "department_code": _codes(world.depts.code, v["dept"]),
             "provider_region_code": _codes(REGION_CODES, v["region"]), "measure": _codes(tuple(MEASURES), v["measure"]),
             "start_ts": format_timestamps(v["start"]), "end_ts": format_timestamps(v["end"]),
@@ -134,9 +134,10 @@ def to_table(world: World, source: str, versions: dict) -> pa.Table:
 
 
 def csv_bytes(table: pa.Table) -> bytes:
+    """Header (unquoted; pyarrow would quote it) then rows, never quoted."""
     sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink, pacsv.WriteOptions(delimiter=";", include_header=True, quoting_style="none"))
-    return sink.getvalue().to_pybytes()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(delimiter=";", include_header=False, quoting_style="none"))
+    return (";".join(table.column_names) + "\n").encode("utf-8") + sink.getvalue().to_pybytes()
 
 
 def write_manifest(folder: Path, source: str, delivery_id: str, files: list[dict]) -> None:

@@ -79,7 +79,9 @@ def build_course(params: Params, people: People) -> tuple[Course, tuple[str, ...
         cls[rows] = gen.choice(3, size=rows.size, p=np.array(ps.class_share[group]) / sum(ps.class_share[group]))
     focus = (cls == COERCION) & (gen.random(person.size) < ps.focus_share)
     shape = params.rates.coercion.person_shape
-    z = gen.gamma(shape, 1 / shape, person.size) * np.where(focus, params.rates.coercion.focus_factor, 1.0)
+    # capped heavy tail for most; focus persons a high, less dispersed intensity (keeps samples stable)
+    z = np.where(focus, params.rates.coercion.focus_factor * gen.gamma(4.0, 0.25, person.size),
+                 np.minimum(gen.gamma(shape, 1 / shape, person.size), params.rates.coercion.person_max))
     codes: list[str] = []
     diag = np.empty(person.size, np.int64)
     for flag, group in ((True, "child"), (False, "adult")):

@@ -111,7 +111,7 @@ def with_identity(gen: np.random.Generator, frame: dict, people: People, geo: Ge
     person = frame["person"]
     n = person.size
     kinds = key_rates.unusable_kinds
-    w = np.array([kinds["null"], kinds["malformed"], kinds["replacement"]], float)
+    w = np.array([kinds["missing"], kinds["malformed"], kinds["replacement"]], float)
     unusable = (gen.random(n) < float(rates["unusable"])) | ~people.registered[person]
     kind = np.where(unusable, 1 + gen.choice(3, size=n, p=w / w.sum()), 0)
     kind = np.where(~people.registered[person] & (kind == MALFORMED), REPLACEMENT, kind)

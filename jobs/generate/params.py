@@ -61,6 +61,7 @@ class CoercionRates:
     detention_per_stay: Table
     detention_days_mean: float
     person_shape: float
+    person_max: float
     focus_factor: float
     voluntary_stay_factor: float
     inpatient_class_factor: float

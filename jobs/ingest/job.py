@@ -77,7 +77,7 @@ def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, r
                                          block_bytes=cfg.ingest.parse_block_mb << 20) for d in pending]
         for check in checks:
             if not check.ok:
-                log.warning("%s refused", check.reason)
+                log.warning("refused %s", check.reason)
         accepted = [c for c in checks if c.ok]
         counts = BatchCounts()
         if accepted or full_refresh:

@@ -59,11 +59,12 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, popul
     started = time.monotonic()
     backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records),
                                   prepare.population_frame(population, residence))
-    trained = full_refresh or not model.is_reusable(stored, backend.engine, link_cfg)
+    trained = full_refresh or not model.is_reusable(stored, backend.engine, link_cfg, backend.record_count)
     if trained:
         settings, fallbacks = engine.train(backend, link_cfg)
         stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
             "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
+            "trained": backend.record_count >= link_cfg.min_training_records,
             "population": backend.population_size, "em_fallbacks": fallbacks,
             "trained_at": dt.datetime.now().isoformat(timespec="seconds")})
         log.info("trained linkage model %s on %d records (EM fallbacks: %s)", stored.version,
@@ -96,8 +97,13 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
                          review_threshold=cfg.linkage.review_threshold,
                          min_weight_margin=cfg.linkage.min_weight_margin)
     decisions = decide.deterministic_links(det_records).unionByName(prob).cache()
-    return _write(spark, cfg, records=records, decisions=decisions, candidates=candidates, population=population,
-                  version=version, run_id=run_id, stats={**stats, "records_probabilistic": n_prob})
+    try:
+        return _write(spark, cfg, records=records, decisions=decisions, candidates=candidates,
+                      population=population, version=version, run_id=run_id,
+                      stats={**stats, "records_probabilistic": n_prob})
+    finally:
+        for df in (decisions, candidates, records):
+            df.unpersist()
 
 
 def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: DataFrame, candidates: DataFrame,
@@ -124,6 +130,8 @@ def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: D
     counts[PERSONS.name] = _overwrite(persons, paths, PERSONS)
     by_status = {r["link_status"]: r["n"] for r in links.where(F.col("link_method") == decide.PROBABILISTIC)
                  .groupBy("link_status").agg(F.count("*").alias("n")).collect()}
+    links.unpersist()
+    history.unpersist()
     _record_run(spark, cfg, run_id, version, counts, by_status, stats)
     log.info("linkage %s: %d records (%d probabilistic: %s), %d pairs compared, %d key changes, model %s",
              run_id, counts[PERSON_LINKS.name], stats["records_probabilistic"], by_status,

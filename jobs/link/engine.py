@@ -69,8 +69,15 @@ def _linker(backend: Backend, settings: Any):
 
 
 def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str]]:
-    """EM on the data at hand; returns the guarded splink settings dict and EM fallbacks."""
+    """EM on the data at hand; returns the guarded splink settings dict and EM fallbacks.
+
+    With fewer than `cfg.min_training_records` records EM cannot be trusted: the design
+    priors are returned instead, and every comparison is listed as a fallback."""
     prior = fs.prior_probability(cfg, backend.population_size)
+    if backend.record_count < cfg.min_training_records:
+        log.warning("only %d records to link (< %d): using the design priors, not EM", backend.record_count,
+                    cfg.min_training_records)
+        return fs.prior_settings(backend.engine, prior, cfg), list(fs.PRIORS)
     linker = _linker(backend, fs.design_settings(backend.engine, prior, cfg))
     linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=cfg.seed)
     for rule in fs.training_blocking_rules():
@@ -93,8 +100,8 @@ def score(spark: SparkSession, backend: Backend, settings: dict, max_candidates:
 
 def _top_duckdb(spark: SparkSession, backend: Backend, table: str, k: int) -> tuple[DataFrame, int]:
     con = backend.db_api.duckdb_con
-    pairs = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-    top = con.execute(f"""
+    pairs = int(con.sql(f"SELECT count(*) FROM {table}").fetchone()[0])
+    top = con.sql(f"""
         SELECT unique_id_l AS unique_id, unique_id_r AS candidate_key,
                CAST(row_number() OVER (PARTITION BY unique_id_l ORDER BY match_weight DESC, unique_id_r) AS INTEGER)
                    AS candidate_rank,

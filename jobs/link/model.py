@@ -18,8 +18,9 @@ date). The prior (`probability_two_random_records_match`) is not estimated: ever
 has at most one register person, so it is `prior_match_share / population size`.
 Guards: a comparison whose EM estimate says its best level is no better than chance (m of
 the best level < 0.5) keeps the design priors instead (logged, and listed in the artefact's
-metadata); every m and u is clipped to at least `m_floor` so no single disagreeing key can
-rule a match out (a wrong sex code must not forbid a link outright).
+metadata); a level random sampling never met takes its design u prior; every m is clipped
+to at least `m_floor` so no single disagreeing key rules a match out (a wrong sex code must
+not forbid a link outright), and every u to at least U_FLOOR.
 
 The artefact is splink's own settings JSON (loadable with `splink.Linker(df, path)`), saved
 under `<models_dir>/linkage/<version>.json` with a `.meta.json` beside it and a
@@ -51,6 +52,13 @@ PRIORS = {  # starting m probabilities per comparison, non-null levels in order
     "name": [0.85, 0.10, 0.03, 0.01, 0.01],
     "municipality": [0.80, 0.10, 0.10],
 }
+U_PRIORS = {  # used only where random sampling never saw a level (u would be unknown)
+    "birth_date": [3e-5, 1e-3, 1e-4, 0.02, 0.98],
+    "sex": [0.5, 0.5],
+    "name": [1e-4, 1e-3, 0.01, 0.1, 0.89],
+    "municipality": [0.02, 0.02, 0.96],
+}
+U_FLOOR = 1e-8  # u is a frequency among non-matches: tiny is right (equal birth dates), zero is not
 _LEN = {"duckdb": "len", "spark": "size"}
 
 
@@ -112,6 +120,13 @@ def design_settings(dialect: str, prior: float, cfg: LinkageConfig) -> SettingsC
     )
 
 
+def prior_settings(dialect: str, prior: float, cfg: LinkageConfig) -> dict:
+    """The design's own m and u priors as a complete model: used while there are too few
+    records to train on (`cfg.min_training_records`), e.g. on the first tiny deliveries."""
+    settings = design_settings(dialect, prior, cfg).get_settings(dialect).as_dict()
+    return apply_guards(settings, cfg.m_floor)[0]
+
+
 def prior_probability(cfg: LinkageConfig, population_size: int) -> float:
     return min(0.5, cfg.prior_match_share / max(1, population_size))
 
@@ -122,7 +137,8 @@ def _non_null_levels(comparison: dict) -> list[dict]:
 
 
 def apply_guards(settings: dict, m_floor: float) -> tuple[dict, list[str]]:
-    """Priors for comparisons EM got wrong, then clip m/u to [m_floor, 1]. Returns a new dict."""
+    """Priors for comparisons EM got wrong or levels never observed; m clipped to [m_floor, 1],
+    u to [U_FLOOR, 1]. Returns a new dict and the comparisons that fell back to priors."""
     out = json.loads(json.dumps(settings))
     fallbacks = []
     for comparison in out["comparisons"]:
@@ -135,10 +151,10 @@ def apply_guards(settings: dict, m_floor: float) -> tuple[dict, list[str]]:
                         name, "unset" if best_m is None else f"{best_m:.3f}")
             for level, prior in zip(levels, PRIORS[name]):
                 level["m_probability"] = prior
-        for level in levels:
-            for key in ("m_probability", "u_probability"):
-                value = level.get(key)
-                level[key] = min(1.0, max(m_floor, m_floor if value is None else float(value)))
+        for level, m_prior, u_prior in zip(levels, PRIORS[name], U_PRIORS[name]):
+            m, u = level.get("m_probability"), level.get("u_probability")
+            level["m_probability"] = min(1.0, max(m_floor, m_prior if m is None else float(m)))
+            level["u_probability"] = min(1.0, max(U_FLOOR, u_prior if u is None else float(u)))
     return out, fallbacks
 
 
@@ -197,8 +213,13 @@ def load_current(models_root: Path) -> StoredModel | None:
     return StoredModel(info["version"], json.loads(path.read_text(encoding="utf-8")), meta)
 
 
-def is_reusable(stored: StoredModel | None, dialect: str, cfg: LinkageConfig) -> bool:
+def is_reusable(stored: StoredModel | None, dialect: str, cfg: LinkageConfig, record_count: int = 0) -> bool:
+    """A stored model is reused when it fits this design, dialect and configured version; a
+    model of design priors only while there are still too few records to train on."""
     if stored is None:
+        return False
+    if not stored.meta.get("trained", True) and record_count >= cfg.min_training_records:
+        log.info("stored linkage model %s holds design priors; enough records now to train", stored.version)
         return False
     expected = design_hash(design_settings(dialect, 0.001, cfg).get_settings(dialect).as_dict())
     same = (stored.meta.get("design_hash") == expected and stored.meta.get("dialect") == dialect

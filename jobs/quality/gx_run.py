@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from jobs.config import Config, _abs
@@ -108,7 +109,7 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
     context = _context(cfg)
     source = context.data_sources.add_spark("pathways", persist=False)
     run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
-    result_format = {"result_format": "SUMMARY", "unexpected_index_column_names": [ROW_KEY, WHERE],
+    result_format = {"result_format": "BASIC", "unexpected_index_column_names": [ROW_KEY, WHERE],
                      "partial_unexpected_count": cfg.quality.failing_row_sample,
                      "return_unexpected_index_query": False}
     done: list[tuple[Batch, Any, Any]] = []
@@ -117,7 +118,11 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
         definition = source.add_dataframe_asset(batch.name).add_batch_definition_whole_dataframe("whole")
         vd = context.validation_definitions.add(gx.ValidationDefinition(
             name=f"{batch.suite['name']}@{batch.name}", data=definition, suite=suite))
-        result = vd.run(batch_parameters={"dataframe": batch.frame}, result_format=result_format, run_id=run)
+        frame = batch.frame.persist(StorageLevel.MEMORY_AND_DISK)  # GX scans it once per metric
+        try:
+            result = vd.run(batch_parameters={"dataframe": frame}, result_format=result_format, run_id=run)
+        finally:
+            frame.unpersist()
         key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite.name), run, result.batch_id)
         context.validation_results_store.set(key, scrubbed(result))
         done.append((batch, result, key))

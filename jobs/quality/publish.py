@@ -1,92 +1,114 @@
 """Write the Data Docs landing page and run pages (jobs/quality/docs.py renders them).
 
-Reads `restricted.validation_results`, the `row_location` of `restricted.validation_failures`
-and, where it exists, `restricted.run_manifest`; collects only per-run aggregates and the rows
-of the runs being rendered.
+Each run keeps a small JSON record beside its page, `<data_docs>/runs/<run_id>.json`: the
+run's facts (from the flow's run manifest) and, per stage, the expectation results (counts
+only) with the non-identifying `row_location` of failing rows. Pages are rendered from these
+records, so refreshing the docs needs no Spark job; the Delta tables
+`restricted.validation_results` / `validation_failures` / `run_manifest` stay the source of
+truth for SQL. A record never holds a row key (person key, record id) or a data value.
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from jobs import lake
 from jobs.config import Config
 from jobs.quality import docs
 from jobs.quality.checks import STAGES
-from schemas.tables import RUN_MANIFEST, VALIDATION_FAILURES, VALIDATION_RESULTS
 
 log = logging.getLogger(__name__)
 
-MANIFEST_FACTS = ("run_id", "run_date", "status", "env", "full_refresh", "started_at", "finished_at", "code_version",
-                  "config_hash", "linkage_model_version", "failed_stage", "error")
+FACTS = ("run_id", "run_date", "status", "env", "full_refresh", "started_at", "finished_at", "code_version",
+         "config_hash", "linkage_model_version", "stages_completed", "stages_skipped", "failed_stage", "error")
 
 
-def _table(spark: SparkSession, cfg: Config, table) -> DataFrame | None:
-    if lake.log_version(cfg.paths, table.zone, table.name) is None:
-        return None
-    return lake.read(spark, cfg.paths, table.zone, table.name)
+def _runs_dir(cfg: Config) -> Path:
+    return cfg.paths.data_docs_dir() / "runs"
+
+
+def _json_default(value: Any) -> str:
+    return value.isoformat(sep=" ", timespec="seconds") if isinstance(value, (dt.datetime, dt.date)) else str(value)
 
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 
-def _run_summaries(results: DataFrame | None, manifest: DataFrame | None) -> list[dict]:
-    failed = ~F.col("success")
-    summary = None if results is None else results.groupBy("run_id").agg(
-        F.min("evaluated_at").alias("first_checked"),
-        F.concat_ws(", ", F.array_sort(F.collect_set("stage"))).alias("stages"),
-        F.count(F.lit(1)).alias("evaluated"),
-        F.sum((failed & (F.col("severity") == "critical")).cast("int")).alias("critical_failed"),
-        F.sum((failed & (F.col("severity") == "warning")).cast("int")).alias("warnings_failed"))
-    runs = None if manifest is None else manifest.select(
-        "run_id", "run_date", F.col("status").alias("run_status"), "started_at")
-    if summary is not None and runs is not None:
-        joined = runs.join(summary, "run_id", "full")
-    else:
-        joined = summary if summary is not None else runs
-    if joined is None:
-        return []
-    cols = set(joined.columns)
-    order = F.coalesce(*[F.col(c) for c in ("started_at", "first_checked") if c in cols])
-    return [r.asDict() for r in joined.orderBy(order.desc_nulls_last(), F.col("run_id").desc()).collect()]
+def _load(cfg: Config, run_id: str) -> dict:
+    path = _runs_dir(cfg) / f"{run_id}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"run_id": run_id, "facts": {},
+                                                                                  "stages": {}}
 
 
-def _run_page(run_id: str, results: DataFrame | None, failures: DataFrame | None,
-              manifest: DataFrame | None) -> str:
-    facts = {"run_id": run_id}
-    if manifest is not None:
-        row = manifest.where(F.col("run_id") == run_id).select(*MANIFEST_FACTS).first()
-        facts = row.asDict() if row else facts
-    stage_order = F.array_position(F.array(*[F.lit(s) for s in STAGES]), F.col("stage"))
-    rows = [] if results is None else [
-        r.asDict() for r in results.where(F.col("run_id") == run_id)
-        .orderBy(stage_order, "suite", "expectation_index").collect()]
-    locations: dict[tuple, list[str]] = {}
-    if failures is not None:
-        for r in (failures.where((F.col("run_id") == run_id) & F.col("row_location").isNotNull())
-                  .select("suite", "expectation_index", "row_location").orderBy("row_location").collect()):
-            locations.setdefault((r.suite, r.expectation_index), []).append(r.row_location)
+def _save(cfg: Config, record: Mapping[str, Any]) -> None:
+    _write(_runs_dir(cfg) / f"{record['run_id']}.json", json.dumps(record, default=_json_default, indent=1))
+
+
+def record_stage(cfg: Config, run_id: str, stage: str, result_rows: Sequence[Mapping[str, Any]],
+                 failure_rows: Sequence[Mapping[str, Any]]) -> None:
+    """Put one stage's results into the run's record (a re-check of the stage replaces them)."""
+    record = _load(cfg, run_id)
+    locations: dict[str, list[str]] = {}
+    for f in failure_rows:
+        if f.get("row_location"):
+            locations.setdefault(f"{f['suite']}#{f['expectation_index']}", []).append(f["row_location"])
+    results = [{k: v for k, v in r.items() if k not in ("run_id", "row_key")} for r in result_rows]
+    record["stages"][stage] = {"results": results, "locations": locations}
+    _save(cfg, json.loads(json.dumps(record, default=_json_default)))
+
+
+def record_facts(cfg: Config, run_id: str, facts: Mapping[str, Any]) -> None:
+    """Put the run's facts (status, dates, code and config version) into its record."""
+    record = _load(cfg, run_id)
+    record["facts"] = {k: facts.get(k) for k in FACTS if facts.get(k) is not None}
+    _save(cfg, json.loads(json.dumps(record, default=_json_default)))
+
+
+def _summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    facts = record.get("facts", {})
+    rows = [r for s in record.get("stages", {}).values() for r in s["results"]]
+    failed = [r for r in rows if not r["success"]]
+    return {
+        "run_id": record["run_id"], "run_date": facts.get("run_date"), "run_status": facts.get("status"),
+        "started_at": facts.get("started_at") or min((r["evaluated_at"] for r in rows), default=None),
+        "stages": ", ".join(s for s in STAGES if s in record.get("stages", {})),
+        "evaluated": len(rows), "critical_failed": sum(r["severity"] == "critical" for r in failed),
+        "warnings_failed": sum(r["severity"] == "warning" for r in failed),
+    }
+
+
+def _run_page(record: Mapping[str, Any]) -> str:
+    stages = record.get("stages", {})
+    rows = [r for s in STAGES if s in stages for r in stages[s]["results"]]
+    rows += [r for s, v in stages.items() if s not in STAGES for r in v["results"]]
+    locations = {}
+    for stage in stages.values():
+        for key, locs in stage["locations"].items():
+            suite, index = key.rsplit("#", 1)
+            locations[(suite, int(index))] = locs
+    facts = {"run_id": record["run_id"], **record.get("facts", {})}
     return docs.render_run(facts, rows, locations)
 
 
-def publish_docs(spark: SparkSession, cfg: Config, run_ids: Sequence[str] | None = None) -> Path:
+def publish_docs(cfg: Config, run_ids: Sequence[str] | None = None) -> Path:
     """Rewrite index.html (every run) and the pages of `run_ids` (None: of every run)."""
     root = cfg.paths.data_docs_dir()
-    results = _table(spark, cfg, VALIDATION_RESULTS)
-    failures = _table(spark, cfg, VALIDATION_FAILURES)
-    manifest = _table(spark, cfg, RUN_MANIFEST)
-    runs = _run_summaries(results, manifest)
-    for run_id in run_ids if run_ids is not None else [r["run_id"] for r in runs]:
-        _write(root / "runs" / f"{run_id}.html", _run_page(run_id, results, failures, manifest))
+    records = {}
+    for path in sorted(_runs_dir(cfg).glob("*.json")) if _runs_dir(cfg).is_dir() else []:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        records[record["run_id"]] = record
+    for run_id in run_ids if run_ids is not None else list(records):
+        if run_id in records:
+            _write(_runs_dir(cfg) / f"{run_id}.html", _run_page(records[run_id]))
+    summaries = sorted((_summary(r) for r in records.values()),
+                       key=lambda s: (s["started_at"] or "", s["run_id"]), reverse=True)
     index = root / "index.html"
-    _write(index, docs.render_index(runs))
-    log.info("data docs: %s (%d runs)", index, len(runs))
+    _write(index, docs.render_index(summaries))
+    log.info("data docs: %s (%d runs)", index, len(summaries))
     return index

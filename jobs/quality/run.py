@@ -18,7 +18,7 @@ from jobs.config import Config
 from jobs.errors import ValidationFailed
 from jobs.quality import gx_run, results
 from jobs.quality.checks import STAGES, Check, checks_for
-from jobs.quality.publish import publish_docs
+from jobs.quality.publish import publish_docs, record_stage
 from jobs.quality.suites import load_suite
 from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
 
@@ -98,7 +98,8 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     result_rows, failure_rows = results.rows(validated, pins, run_id, now)
     _write(spark, cfg, stage, run_id, result_rows, failure_rows)
-    publish_docs(spark, cfg, run_ids=[run_id])
+    record_stage(cfg, run_id, stage, result_rows, failure_rows)
+    publish_docs(cfg, run_ids=[run_id])
     report = results.summarise(stage, run_id, result_rows, skipped)
     log.info("stage %s checked: %d expectations, %d critical failures, %d warnings", stage, report.evaluated,
              len(report.critical), len(report.warnings))

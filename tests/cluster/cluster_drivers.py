@@ -59,9 +59,13 @@ def run_driver(args: list[str], log_file: Path, env: dict[str, str]) -> None:
     assert rc == 0, f"driver {args[:3]} exited {rc}; log: {log_file}\n{tail(log_file)}"
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.25,
+             driver: subprocess.Popen | None = None):
+    """Poll `predicate` until truthy; fail early if `driver` exits meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if driver is not None and driver.poll() is not None:
+            raise AssertionError(f"driver exited ({driver.returncode}) while waiting for {what}")
         value = predicate()
         if value:
             return value

@@ -29,7 +29,7 @@ def test_losing_a_worker_mid_stage_still_gives_identical_results(standalone_clus
     try:
         # Kill when both executors are inside the slow (post-shuffle) stage: the lost
         # executor takes running tasks and shuffle output with it.
-        wait_for(lambda: len(_markers(markers)) >= 2, 600, "two probe tasks to start")
+        wait_for(lambda: len(_markers(markers)) >= 2, 600, "two probe tasks to start", driver=proc)
         kill_worker(standalone_cluster, 1)
         wait_for(lambda: victim.port not in alive_worker_ports(standalone_cluster), 60,
                  "the master to mark the killed worker DEAD")
@@ -61,7 +61,7 @@ def test_killing_the_driver_mid_run_then_rerunning_gives_identical_tables(standa
     env = driver_env(standalone_cluster.master_url)
     proc = start_driver(args, tmp_path / "killed.log", env)
     try:
-        wait_for(lambda: _markers(tmp_path / "markers"), 600, "the first probe task to start")
+        wait_for(lambda: _markers(tmp_path / "markers"), 600, "the first probe task to start", driver=proc)
     finally:
         kill_driver(proc)
     # The master notices the driver is gone and ends its application (executors released).

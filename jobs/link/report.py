@@ -1,0 +1,127 @@
+"""The linkage report (`pathways linkage-report`): Markdown and HTML under cfg.paths.reports_dir().
+
+Shows the evaluation of jobs/link/evaluate.py: precision, recall, F1, pairs compared, the
+share of records left unlinked, per source and at each threshold, and a histogram of the
+best candidate's match weight (true person vs other), embedded as a base64 PNG.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.config import Config
+
+REPORT_NAME = "linkage_report"
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _table(rows: list[dict], columns: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |" for r in rows]
+    return lines
+
+
+def histogram_png(weights: list[tuple[float, bool]]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    true_w = [w for w, t in weights if t and w is not None]
+    other_w = [w for w, t in weights if not t and w is not None]
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    if true_w or other_w:
+        low, high = min(true_w + other_w), max(true_w + other_w)
+        bins = [low + (high - low) * i / 40 for i in range(41)] if high > low else 10
+        ax.hist([true_w, other_w], bins=bins, stacked=True, color=["#2a7ab9", "#d9534f"],
+                label=[f"true person ({len(true_w)})", f"another person ({len(other_w)})"])
+        ax.legend()
+    ax.set_xlabel("match weight of the best candidate (log2 Bayes factor)")
+    ax.set_ylabel("records")
+    ax.set_title("Best register candidate per record needing probabilistic linkage")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def render_markdown(result: dict, label: str) -> str:
+    run = result.get("run", {})
+    cols = ["source", "records", "in_register", "linked", "correct", "wrong", "review", "unlinked_share",
+            "precision", "recall", "f1", "deterministic_records", "deterministic_mismatch"]
+    lines = [f"# Linkage report — {label}", "",
+             f"Generated {dt.datetime.now():%Y-%m-%d %H:%M}. Model `{run.get('model_version', '?')}` "
+             f"(engine {run.get('engine', '?')}, run `{run.get('run_id', '?')}`), register of "
+             f"{run.get('population', '?')} persons, {run.get('pairs_compared', '?')} candidate pairs compared, "
+             f"scoring {_fmt(run.get('seconds_scoring'))} s. Main match threshold {result['main_threshold']}.", "",
+             "## Records that needed probabilistic linkage, per source", "",
+             *_table(result["metrics"], cols), "",
+             "## At other thresholds (re-decided from the stored candidates, no retraining)", ""]
+    by_t = [{"threshold": t, **m} for t, m in sorted(result["by_threshold"].items())]
+    lines += _table(by_t, ["threshold", "linked", "correct", "wrong", "review", "unlinked_share", "precision",
+                           "recall", "f1"])
+    lines += ["", "Precision = correct links / links made; recall = correct links / records whose true person is "
+              "in the register; unlinked share = records not linked (review or unlinked) / records.", ""]
+    return "\n".join(lines)
+
+
+def render_html(markdown: str, png: bytes, label: str) -> str:
+    body = []
+    in_table = False
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            if set("".join(cells)) <= set("-"):
+                continue
+            tag = "th" if not in_table else "td"
+            body.append(("<table>" if not in_table else "") + "<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
+            in_table = True
+            continue
+        if in_table:
+            body.append("</table>")
+            in_table = False
+        if line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    if in_table:
+        body.append("</table>")
+    img = base64.b64encode(png).decode("ascii")
+    body.append(f'<h2>Match weights</h2><img alt="match weight histogram" src="data:image/png;base64,{img}">')
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+             "th{background:#f3f3f3}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Linkage report — {html.escape(label)}</title>"
+            f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+
+
+def write_report(spark: SparkSession, cfg: Config, label: str | None = None) -> tuple[Path, Path, dict]:
+    """Evaluate against ground truth and write `<reports>/linkage_report.{md,html}`."""
+    from jobs.link.evaluate import evaluate
+
+    result = evaluate(spark, cfg)
+    label = label or f"register of {result.get('run', {}).get('population', '?')} persons"
+    markdown = render_markdown(result, label)
+    png = histogram_png(result["weights"])
+    out = cfg.paths.reports_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    md_path, html_path = out / f"{REPORT_NAME}.md", out / f"{REPORT_NAME}.html"
+    (out / f"{REPORT_NAME}_weights.png").write_bytes(png)
+    md_path.write_text(markdown + f"\n![match weights]({REPORT_NAME}_weights.png)\n", encoding="utf-8")
+    html_path.write_text(render_html(markdown, png, label), encoding="utf-8")
+    return md_path, html_path, result

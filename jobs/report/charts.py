@@ -1,0 +1,119 @@
+"""Charts of the report as inline SVG strings (matplotlib, no pyplot state, no network).
+
+Every chart takes published rows (pandas) and returns `<svg ...>...</svg>`. Suppressed
+cells have no value: lines show a gap, ranked bars show the marker instead of a bar.
+"""
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+
+from jobs.reference import REGION_NAMES
+
+INK, MUTED, GRID = "#1f2933", "#7b8794", "#e4e7eb"
+BLUE, ORANGE, GREEN, RED, PURPLE = "#2463a6", "#d9822b", "#3f8f5a", "#c23b3b", "#7a4fa3"
+
+
+def _svg(fig: Figure, name: str) -> str:
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE (no external DTD)
+
+
+def _figure(width: float, height: float) -> tuple[Figure, object]:
+    fig = Figure(figsize=(width, height), dpi=100)
+    ax = fig.add_subplot()
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(colors=INK, labelsize=9)
+    ax.grid(axis="y", color=GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def _series(df: pd.DataFrame, ident: str, measure: str, column: str = "value", level: str = "national",
+            code: str = "DK") -> pd.Series:
+    rows = df[(df.indicator_id == ident) & (df.measure == measure) & (df.geo_level == level) & (df.geo_code == code)]
+    return pd.Series(rows[column].astype("float64").to_numpy(), index=rows["year"].astype(int)).sort_index()
+
+
+def target_trend(target: pd.DataFrame, path: Sequence[tuple[int, float]], target_40: float | None) -> str:
+    fig, ax = _figure(7.2, 3.4)
+    years = target["year"].astype(int).to_numpy()
+    ax.plot(years, target["rate_per_100k"].astype("float64"), marker="o", color=BLUE, linewidth=2.2,
+            label="T1: episodes per 100,000")
+    baseline = target["baseline_rate"].astype("float64").dropna()
+    if len(baseline):
+        ax.axhline(baseline.iloc[0], color=MUTED, linestyle="--", linewidth=1, label="baseline 2021-2023")
+    if path:
+        (x0, y0), (x1, y1) = path
+        ax.plot([x0, x1], [y0, y1], color=GREEN, linewidth=1.6, label="path to -30 % in 2030")
+        ax.scatter([x1], [y1], color=GREEN, zorder=3)
+        if target_40 is not None:
+            ax.scatter([x1], [target_40], color=PURPLE, marker="v", zorder=3, label="ambition -40 %")
+        ax.set_xlim(min(years.min(initial=x0), x0) - 0.5, x1 + 0.5)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("per 100,000 inhabitants", fontsize=9, color=INK)
+    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    return _svg(fig, "target")
+
+
+def national_lines(df: pd.DataFrame, lines: Sequence[tuple[str, str, str]], name: str, ylabel: str,
+                   column: str = "per_100k") -> str:
+    """One line per (indicator_id, measure, label) across years, national cells."""
+    fig, ax = _figure(7.2, 3.2)
+    for (ident, measure, label), color in zip(lines, (BLUE, ORANGE, GREEN, RED, PURPLE)):
+        s = _series(df, ident, measure, column)
+        ax.plot(s.index, s.to_numpy(), marker="o", color=color, linewidth=2, label=label)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(ylabel, fontsize=9, color=INK)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=8, frameon=False, loc="best")
+    return _svg(fig, name)
+
+
+def grouped_bars(labels: Sequence[str], groups: Sequence[tuple[str, Sequence[float]]], name: str, ylabel: str) -> str:
+    """Bars side by side: one group per label, one bar per (series name, values)."""
+    fig, ax = _figure(7.2, 3.2)
+    width = 0.8 / max(len(groups), 1)
+    for k, ((series, values), color) in enumerate(zip(groups, (BLUE, ORANGE, GREEN, RED))):
+        xs = [i + (k - (len(groups) - 1) / 2) * width for i in range(len(labels))]
+        vals = [0.0 if pd.isna(v) else float(v) for v in values]
+        ax.bar(xs, vals, width=width * 0.95, color=color, label=series)
+        for x, v in zip(xs, values):
+            if pd.isna(v):
+                ax.annotate("n/a", (x, 0), ha="center", va="bottom", fontsize=7, color=MUTED)
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=9, color=INK)
+    ax.legend(fontsize=8, frameon=False)
+    return _svg(fig, name)
+
+
+def ranked_bars(names: Sequence[str], values: Sequence[float], markers: Sequence[str], name: str, xlabel: str,
+                highlight: float | None = None) -> str:
+    """Horizontal bars, largest first; suppressed cells at the end with their marker."""
+    rows = sorted(zip(names, values, markers), key=lambda r: (pd.isna(r[1]), -(0 if pd.isna(r[1]) else r[1])))
+    fig, ax = _figure(7.2, 0.6 + 0.2 * len(rows))
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color=GRID, linewidth=0.8)
+    ys = list(range(len(rows)))[::-1]
+    ax.barh(ys, [0 if pd.isna(v) else v for _, v, _ in rows], color=BLUE, height=0.7)
+    for y, (_, v, marker) in zip(ys, rows):
+        ax.annotate(marker, (0 if pd.isna(v) else v, y), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=7, color=INK if not pd.isna(v) else RED)
+    if highlight is not None and not pd.isna(highlight):
+        ax.axvline(highlight, color=ORANGE, linestyle="--", linewidth=1)
+    ax.set_yticks(ys, [n for n, _, _ in rows], fontsize=7)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlabel(xlabel, fontsize=9, color=INK)
+    return _svg(fig, name)
+
+
+def region_label(code: str) -> str:
+    return REGION_NAMES.get(code, code).replace("Region ", "")

@@ -1,0 +1,115 @@
+"""The chart sections of the report: each returns (title, html) from published rows only."""
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from jobs.config import IndicatorsConfig
+from jobs.indicators.target import target_path_points
+from jobs.report import charts
+from jobs.report.charts import region_label
+
+
+def _rows(df: pd.DataFrame, ident: str, measure: str, level: str, year: int) -> pd.DataFrame:
+    return df[(df.indicator_id == ident) & (df.measure == measure) & (df.geo_level == level) & (df.year == year)]
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{html.escape(text)}</p>'
+
+
+def target_section(target: pd.DataFrame, cfg: IndicatorsConfig, year: int) -> tuple[str, str]:
+    baseline = target["baseline_rate"].astype("float64").dropna()
+    if not len(target):
+        return "The 2030 target", _note("No T1 rates yet.")
+    path = target_path_points(float(baseline.iloc[0]), cfg) if len(baseline) else []
+    t40 = float(target["target_2030_rate_40pct"].astype("float64").dropna().iloc[0]) if len(baseline) else None
+    svg = charts.target_trend(target, path, t40)
+    row = target[target.year == year]
+    text = "Baseline not available (a baseline year is missing or suppressed)."
+    if len(baseline) and len(row) and not pd.isna(row["rate_per_100k"].iloc[0]):
+        r = row.iloc[0]
+        status = "on track" if bool(r["on_track"]) else "not on track"
+        text = (f"{year}: {r['rate_per_100k']:.1f} episodes of belt restraint, holding and acute sedation per "
+                f"100,000 inhabitants, {r['change_vs_baseline_pct']:+.1f} % against the 2021-2023 baseline of "
+                f"{r['baseline_rate']:.1f}; target 2030: {r['target_2030_rate_30pct']:.1f} (-30 %), ambition "
+                f"{r['target_2030_rate_40pct']:.1f} (-40 %). {status.capitalize()} on the straight line to 2030.")
+    return "The 2030 target (T1)", svg + _note(text)
+
+
+def forms_section(df: pd.DataFrame) -> tuple[str, str]:
+    svg = charts.national_lines(df, [("11CD", "episodes", "belt restraint"), ("12CD", "episodes", "physical holding"),
+                                     ("13CD", "episodes", "acute sedation")], "forms", "episodes per 100,000")
+    return "Belt restraint, holding and sedation separately", svg + _note(
+        "Episodes started in the year per 100,000 inhabitants, national (11C/D, 12C/D, 13C/D, all ages). "
+        "A fall in one form with a rise in another is substitution, which the target must not hide.")
+
+
+def regions_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
+    regions = sorted(_rows(df, "T1", "rate", "region", year)["geo_code"])
+    labels = [region_label(r) for r in regions]
+
+    def per_region(ident: str, measure: str, column: str) -> list[float]:
+        rows = _rows(df, ident, measure, "region", year).set_index("geo_code")
+        return [rows[column].astype("float64").get(r, float("nan")) for r in regions]
+
+    svg = charts.grouped_bars(labels, [("T1: belt, holding, sedation episodes", per_region("T1", "rate", "value")),
+                                       ("3: involuntary admissions", per_region("3AB", "episodes", "per_100k"))],
+                              "regions", "per 100,000 inhabitants")
+    return f"Regions side by side, {year}", svg + _note(
+        "Region = the provider region of the department that applied the measure; the denominator is the "
+        "region's whole population on 1 January.")
+
+
+def age_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
+    pairs = [("1", "any coercion"), ("2", "involuntarily admitted"), ("4", "belt/holding/sedation"),
+             ("11", "belt restraint"), ("12", "holding"), ("13", "acute sedation"), ("14", "forced treatment")]
+
+    def value(ident: str) -> float:
+        rows = _rows(df, ident, "persons", "national", year)
+        return float(rows["per_100k"].astype("float64").iloc[0]) if len(rows) else float("nan")
+
+    svg = charts.grouped_bars([label for _, label in pairs], [
+        ("adults (A)", [value(f"{p}A") for p, _ in pairs]), ("children 0-17 (B)", [value(f"{p}B") for p, _ in pairs])],
+        "ages", "persons per 100,000 of the age group")
+    return f"Children and adults, {year}", svg + _note(
+        "Persons per 100,000 inhabitants of the same age group, national. n/a = suppressed or no population.")
+
+
+def admissions_section(df: pd.DataFrame, year: int, names: dict[str, str]) -> tuple[str, str]:
+    parts = []
+    for level, title in (("health_cluster", "health cluster"), ("municipality", "municipality of residence")):
+        rows = _rows(df, "3AB", "episodes", level, year)
+        rows = rows[rows.geo_code != "unknown"]
+        national = _rows(df, "3AB", "episodes", "national", year)["per_100k"].astype("float64")
+        markers = [d if s else f"{v:.0f}" for d, s, v in
+                   zip(rows["display_value"], rows["suppressed"], rows["per_100k"].astype("float64").fillna(0))]
+        parts.append(f"<h3>By {html.escape(title)}</h3>" + charts.ranked_bars(
+            [names.get(c, c) for c in rows["geo_code"]], rows["per_100k"].astype("float64").tolist(), markers,
+            f"admissions_{level}", "involuntary admissions per 100,000 inhabitants",
+            highlight=national.iloc[0] if len(national) else None))
+    return f"Involuntary admissions by health cluster and municipality, {year}", "".join(parts) + _note(
+        "Indicator 3 (A+B), episodes started in the year or ongoing on 1 January, placed by residence at their "
+        "start; dashed line = national rate. <5 and . mark suppressed cells (no bar).")
+
+
+def short_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
+    trend = charts.national_lines(df, [("S1", "share", "short admissions (< 24 h), share")], "short", "share",
+                                  column="value")
+    rows = _rows(df, "S1", "share", "region", year)
+    rows = rows[rows.age_group == "all"].sort_values("geo_code")
+    bars = charts.grouped_bars([region_label(c) for c in rows["geo_code"]],
+                               [("share of admissions under 24 h", rows["value"].astype("float64").tolist())],
+                               "short_regions", f"share, {year}")
+    return "Short involuntary admissions (S1)", trend + bars + _note(
+        "Involuntary admissions started in the year with a duration under 24 hours (discharge - start), as a "
+        "share of all involuntary admissions started in the year.")
+
+
+def focus_section(df: pd.DataFrame) -> tuple[str, str]:
+    svg = charts.national_lines(df, [("F1", "persons", "focus persons (> 10 episodes)"),
+                                     ("F2", "persons", "critical courses (> 50 episodes)")],
+                                "focus", "persons", column="value")
+    return "Focus persons (F1, F2)", svg + _note(
+        "Persons with more than 10 (F1) or 50 (F2) coercion episodes of any kind started in the year, all ages.")

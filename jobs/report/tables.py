@@ -1,0 +1,88 @@
+"""The report's tables: every indicator with its suppression markers, the definitions, and the
+data-quality status of the run the numbers came from."""
+from __future__ import annotations
+
+import html
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from jobs.config import Config
+from jobs.indicators.definitions import PERIOD_TEXT, SPECS
+from jobs.report.charts import region_label
+from jobs.report.data import ReportData
+
+AGE_ORDER = {"adult": 0, "child": 1, "all": 2}
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]], cls: str = "") -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def indicator_table(df: pd.DataFrame, year: int, levels: Sequence[str], names: dict[str, str] | None = None) -> str:
+    """display_value per indicator row (id, measure, age) and geo code column, for one year."""
+    rows = df[(df.year == year) & df.geo_level.isin(levels)]
+    if not len(rows):
+        return "<p>No rows.</p>"
+    order = {spec.key: i for i, spec in enumerate(SPECS)}
+    wide = rows.pivot_table(index=["indicator_id", "measure", "age_group"], columns="geo_code",
+                            values="display_value", aggfunc="first")
+    codes = sorted(wide.columns, key=lambda c: (c == "unknown", c != "DK", c))
+    lookup = {(spec.indicator_id(a), spec.measure): (order[spec.key], AGE_ORDER[a]) for spec in SPECS
+              for a in spec.age_groups}
+    keys = sorted(wide.index, key=lambda k: lookup.get((k[0], k[1]), (999, 0)))
+    label = {"DK": "Denmark"} | {c: region_label(c) for c in codes if c.isdigit() and len(c) == 4}
+    label |= names or {}
+    body = [[k[0], k[1], k[2], *[wide.loc[k].get(c, "") if not pd.isna(wide.loc[k].get(c)) else "" for c in codes]]
+            for k in keys]
+    return _table(["id", "measure", "age", *[label.get(c, c) for c in codes]], body, "num")
+
+
+def definitions_table() -> str:
+    rows = [(spec.id_label, spec.what, spec.measure, PERIOD_TEXT[spec.period], ", ".join(spec.levels))
+            for spec in SPECS]
+    return _table(["id", "what", "measure", "period", "levels"], rows)
+
+
+def choices_table(cfg: Config) -> str:
+    ind, dis, eps = cfg.indicators, cfg.disclosure, cfg.episodes
+    rows = [
+        ("definition version", ind.definition_version),
+        ("baseline years", ", ".join(map(str, ind.baseline_years))),
+        ("targets for " + str(ind.target_year), ", ".join(f"-{r:.0%}" for r in ind.target_reductions)),
+        ("child", f"0-{ind.child_max_age} years at the start of the (first qualifying) measure"),
+        ("focus persons", f"> {cfg.pathways.focus_episodes} episodes (F1), > {cfg.pathways.critical_episodes} (F2)"),
+        ("episode merge gap", f"{eps.merge_gap_minutes} minutes"),
+        ("primary suppression", f"counts 1-{dis.min_count - 1} shown as {dis.suppressed_marker}"),
+        ("secondary suppression", f"shown as {dis.secondary_marker}; groups: {', '.join(dis.groups)}"),
+    ]
+    return _table(["choice", "value"], rows)
+
+
+def quality_section(data: ReportData) -> str:
+    run = data.run
+    if len(run):
+        first = run.iloc[0]
+        head = (f"<p>Indicator run <code>{html.escape(str(first['run_id']))}</code> at "
+                f"{html.escape(str(first['computed_at']))}, definitions {html.escape(str(first['definition_version']))}, "
+                f"configuration {html.escape(str(first['config_hash']))}.</p>")
+        rows = [(r.role, f"{r.zone}.{r.table_name}", "" if pd.isna(r.version) else int(r.version))
+                for r in run.sort_values(["role", "table_name"]).itertuples()]
+        head += _table(["role", "table", "Delta version"], rows)
+        outputs = {r.table_name: r.version for r in run.itertuples() if r.role == "output"}
+        stale = [n for n, v in data.published_versions.items() if n in outputs and v != outputs[n]]
+        if stale:
+            head += f'<p class="warn">Published tables changed after that run: {html.escape(", ".join(stale))}.</p>'
+    else:
+        head = '<p class="warn">No indicator run metadata (restricted.indicator_runs) in this lake.</p>'
+    if data.validation is None:
+        return head + f'<p class="warn">Data quality: {html.escape(data.validation_note)}.</p>'
+    val = data.validation
+    cols = [c for c in ("stage", "suite", "table", "table_version", "expectations", "failed", "critical_failed")
+            if c in val.columns]
+    status = "passed" if int(val["failed"].fillna(0).sum()) == 0 else "failures present"
+    return head + f"<p>Data quality ({html.escape(data.validation_note)}): <b>{status}</b>.</p>" + _table(
+        cols, val[cols].itertuples(index=False))

@@ -1,0 +1,85 @@
+"""Generator unit tests: determinism on the hidden `tiny` scale, keys, formatting, layout."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import numpy as np
+import pytest
+
+from jobs.config import load_config
+from jobs.errors import ConfigError
+from jobs.generate import LandingNotEmptyError, run
+from jobs.generate.arrays import NO_TIME, format_dates, format_timestamps, parse_day, schedule_without_overlap
+from jobs.generate.keys import bigram_tokens, misspell
+
+pytestmark = pytest.mark.unit
+
+
+def _digest(landing):
+    files = sorted(p for p in landing.rglob("*") if p.is_file())
+    return {str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+@pytest.fixture()
+def cfg(monkeypatch):
+    monkeypatch.delenv("PATHWAYS_GENERATOR_HMAC_KEY", raising=False)
+    return load_config("ci")
+
+
+def _gen(cfg, out, seed, **kw):
+    return run(cfg, scale="tiny", seed=seed, start="2022-01-01", end="2022-12-31", out=out, progress=False, **kw)
+
+
+def test_same_seed_gives_identical_bytes_and_other_seed_differs(cfg, tmp_path):
+    _gen(cfg, tmp_path / "a" / "landing", 11, defects=True)
+    _gen(cfg, tmp_path / "b" / "landing", 11, defects=True)
+    _gen(cfg, tmp_path / "c" / "landing", 12, defects=True)
+    a, b, c = (_digest(tmp_path / x / "landing") for x in "abc")
+    assert len(a) > 100 and a == b
+    assert a != c
+    truth = [_digest(tmp_path / x / "ground_truth") for x in "ab"]
+    assert truth[0] == truth[1] and set(truth[0]) == {"true_persons.parquet", "defects.json"}
+
+
+def test_layout_manifest_and_ground_truth_beside_landing(cfg, tmp_path):
+    summary = _gen(cfg, tmp_path / "zone" / "landing", 3)
+    landing = tmp_path / "zone" / "landing"
+    assert summary["ground_truth"] == str(tmp_path / "zone" / "ground_truth")
+    manifests = sorted(landing.glob("*/*/_manifest.json"))
+    assert {m.parent.parent.name for m in manifests} == {"population", "residence", "psych_contacts", "coercion",
+                                                          "discharge_plans", "social_services", "social_force_use",
+                                                          "police"}
+    m = json.loads((landing / "coercion" / "2022-07-01" / "_manifest.json").read_text())
+    assert m["created_at"] == "2022-07-01T03:00:00" and m["delivery_id"] == "2022-07-01"
+    data = (landing / "coercion" / "2022-07-01" / m["files"][0]["name"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == m["files"][0]["sha256"]
+    assert data.count(b"\n") == m["files"][0]["rows"] + 1 and b'"' not in data
+    with pytest.raises(LandingNotEmptyError):
+        _gen(cfg, landing, 3)
+
+
+def test_bigram_tokens_follow_the_contract():
+    key = b"k"
+    expected = [hmac.new(key, g.encode(), hashlib.sha256).hexdigest()[:8] for g in ("_a", "an", "nn", "n_")]
+    assert bigram_tokens(key, "Ann") == " ".join(expected)
+    assert bigram_tokens(key, "ANN") == bigram_tokens(key, "ann")       # lower-cased
+    assert len(bigram_tokens(key, "Anna Anna").split()) == 7  # _a an nn na "a " " a" a_ (repeats dropped)
+    assert misspell("Søren Jørgensen", 1) == "Soeren Joergensen" and misspell("Bo", 3) == "Bo"
+
+
+def test_formatting_and_scheduling_helpers():
+    ts = np.array([parse_day("2024-02-29") * 86400 + 3661, NO_TIME])
+    assert format_timestamps(ts).to_pylist() == ["2024-02-29T01:01:01", None]
+    assert format_dates(np.array([parse_day("1921-03-01"), NO_TIME])).to_pylist() == ["1921-03-01", None]
+    start = np.array([0, 5, 6, 0, 1])
+    out = schedule_without_overlap(start, np.array([10, 1, 1, 3, 3]), np.zeros(5, np.int64), np.array([0, 0, 0, 1, 1]))
+    assert out.tolist() == [0, 10, 11, 0, 3]
+
+
+def test_unknown_scale_and_bad_dates_are_config_errors(cfg, tmp_path):
+    with pytest.raises(ConfigError, match="unknown scale"):
+        run(cfg, scale="huge", seed=1, start="2022-01-01", end="2022-12-31", out=tmp_path / "l", progress=False)
+    with pytest.raises(ConfigError, match="before start"):
+        run(cfg, scale="tiny", seed=1, start="2022-01-01", end="2021-12-31", out=tmp_path / "l", progress=False)

@@ -1,0 +1,92 @@
+"""The linkage model's design, guards and artefact (no JVM)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import duckdb
+import pytest
+
+from jobs.config import load_config
+from jobs.link import model
+from linkage_synth import TEST_KEY, name_tokens
+
+pytestmark = pytest.mark.unit
+
+
+def test_name_tokens_follow_the_contract():
+    # "_ann" -> padded "_ann_" -> bigrams _a an nn n_ (sources.md), 8 hex chars each
+    expected = [hmac.new(TEST_KEY, b, hashlib.sha256).hexdigest()[:8] for b in (b"_a", b"an", b"nn", b"n_")]
+    assert name_tokens("Ann") == " ".join(expected)
+    assert len(name_tokens("anna").split()) == 5  # _a an nn na a_
+    assert name_tokens("aaaa").split() == [hmac.new(TEST_KEY, b, hashlib.sha256).hexdigest()[:8]
+                                           for b in (b"_a", b"aa", b"a_")]  # duplicates removed
+    assert name_tokens(None) is None
+
+
+@pytest.mark.parametrize("left,right", [
+    (["a", "b", "c"], ["a", "b", "c"]), (["a", "b", "c", "d"], ["a", "b", "c"]), (["a", "b"], ["c", "d"]),
+    (["a", "b", "c", "d"], ["c", "d", "e", "f"]), (["a"], None),
+])
+def test_jaccard_levels_in_duckdb_agree_with_python(left, right):
+    con = duckdb.connect()
+    for threshold in model.JACCARD_LEVELS:
+        sql = model._jaccard_at_least("duckdb", threshold)
+        got = con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR[] AS name_tokens_l, ?::VARCHAR[] AS name_tokens_r)",
+                          [left, right]).fetchone()[0]
+        if right is None:
+            assert got is None  # null never reaches a similarity level (splink's null level comes first)
+        else:
+            jaccard = len(set(left) & set(right)) / len(set(left) | set(right))
+            assert got == (jaccard >= threshold), (left, right, threshold)
+
+
+def _trained_like(cfg, **m_override):
+    settings = model.design_settings("duckdb", 0.001, cfg.linkage).get_settings("duckdb").as_dict()
+    for comparison in settings["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
+        for i, level in enumerate(levels):
+            level["u_probability"] = None if (name == "municipality" and i == 1) else 0.1
+            if name in m_override:
+                level["m_probability"] = m_override[name][i]
+    return settings
+
+
+def test_guards_fall_back_to_priors_and_clip():
+    cfg = load_config("ci")
+    bad_birth = [0.2, 0.0, 0.0, 0.1, 0.7]  # EM put most matches in "else": not plausible
+    guarded, fallbacks = model.apply_guards(_trained_like(cfg, birth_date=bad_birth, sex=[1.0, 0.0]), 0.001)
+    assert fallbacks == ["birth_date"]
+    by_name = {c["output_column_name"]: [lvl for lvl in c["comparison_levels"] if not lvl.get("is_null_level")]
+               for c in guarded["comparisons"]}
+    assert [lvl["m_probability"] for lvl in by_name["birth_date"]] == model.PRIORS["birth_date"]
+    assert [lvl["m_probability"] for lvl in by_name["sex"]] == [1.0, 0.001]  # m = 0 clipped to the floor
+    assert by_name["municipality"][1]["u_probability"] == model.U_PRIORS["municipality"][1]  # unseen u: prior
+
+
+def test_hashes_and_versioned_artefact(tmp_path):
+    cfg = load_config("ci")
+    a = model.apply_guards(_trained_like(cfg), 0.001)[0]
+    b = model.apply_guards(_trained_like(cfg, sex=[0.97, 0.03]), 0.001)[0]
+    assert model.parameters_hash(a) != model.parameters_hash(b)
+    assert model.design_hash(a) == model.design_hash(b)  # same design, other parameters
+    assert model.load_current(tmp_path) is None
+    first = model.save_model(tmp_path, cfg.linkage, a, {"dialect": "duckdb", "trained": True})
+    second = model.save_model(tmp_path, cfg.linkage, b, {"dialect": "duckdb", "trained": True})
+    assert first.version == f"fs-1-{model.parameters_hash(a)}" and first.version != second.version
+    assert (tmp_path / "linkage" / f"{first.version}.json").exists()  # earlier version kept
+    current = model.load_current(tmp_path)
+    assert current.version == second.version and current.settings == b
+    assert model.is_reusable(current, "duckdb", cfg.linkage, record_count=10_000)
+    assert not model.is_reusable(current, "spark", cfg.linkage)  # trained for another dialect
+    other = load_config("ci", linkage={"model_version": "fs-2"})
+    assert not model.is_reusable(current, "duckdb", other.linkage)  # version bumped in config
+
+
+def test_prior_model_is_replaced_once_there_is_enough_data(tmp_path):
+    cfg = load_config("ci")
+    settings = model.prior_settings("duckdb", 0.001, cfg.linkage)
+    stored = model.save_model(tmp_path, cfg.linkage, settings, {"dialect": "duckdb", "trained": False})
+    assert model.is_reusable(stored, "duckdb", cfg.linkage, record_count=cfg.linkage.min_training_records - 1)
+    assert not model.is_reusable(stored, "duckdb", cfg.linkage, record_count=cfg.linkage.min_training_records)
