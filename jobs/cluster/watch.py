@@ -8,10 +8,13 @@ ERROR level on the driver's stderr; the watcher's lines say the same in our log 
 add the recovery ("stage 7 attempt 1 re-running lost work", "recovered: ...").
 
 `jobs.spark.build_spark` starts one watcher per SparkContext when the master is not local.
-The thread ends by itself when the SparkContext stops.
+The thread ends by itself when the SparkContext stops. It runs in a copy of the starting
+thread's context variables, so inside a Prefect flow run its records carry the run's id:
+with `PREFECT_LOGGING_EXTRA_LOGGERS=jobs` they appear in the flow run's log on the server.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 
@@ -38,7 +41,14 @@ class ExecutorWatcher(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
 
+    def start(self) -> None:
+        self._context = contextvars.copy_context()  # the starter's Prefect run context, if any
+        super().start()
+
     def run(self) -> None:
+        self._context.run(self._loop)
+
+    def _loop(self) -> None:
         while not self._stop_event.wait(self._interval):
             if self._sc._jsc is None:  # context stopped
                 return
@@ -78,7 +88,8 @@ class ExecutorWatcher(threading.Thread):
         driver = self._sc._jvm.org.apache.spark.SparkEnv.get().blockManager().blockManagerId()
         driver_hp = f"{driver.host()}:{driver.port()}"
         infos = jsc.statusTracker().getExecutorInfos()
-        return {f"{i.host()}:{i.port()}" for i in infos} - {driver_hp}
+        # port 0: an executor whose block manager has not registered yet; not an executor to watch
+        return {f"{i.host()}:{i.port()}" for i in infos if i.port() > 0} - {driver_hp}
 
     def _event(self, level: int, message: str) -> None:
         self.events.append(message)

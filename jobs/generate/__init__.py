@@ -22,7 +22,7 @@ from jobs.config import Config
 from jobs.errors import ConfigError
 from jobs.generate import coercion as coercion_model
 from jobs.generate import health, police, records, social
-from jobs.generate.arrays import DAY, rng
+from jobs.generate.arrays import DAY, hex_matrix, rng, strings_from_matrix
 from jobs.generate.defects import inject_all
 from jobs.generate.deliveries import World, record_ids, to_table, write_delivery
 from jobs.generate.params import Params, build_params
@@ -30,7 +30,6 @@ from jobs.generate.persons import Geography, build_people
 from jobs.generate.places import build_departments, build_facilities
 from jobs.generate.progress import Reporter
 from jobs.generate.versions import Schedule, build_schedule, life_cycle
-from jobs.generate.arrays import hex_matrix, strings_from_matrix
 from schemas.sources import LINKED_SOURCES
 
 log = logging.getLogger(__name__)
@@ -69,8 +68,9 @@ def run(cfg: Config, *, scale: str, seed: int, start: str, end: str, out: Path |
     return summary
 
 
-def _sources(params: Params, world: World):
-    """(source, Prepared) in delivery-writing order; frames are built lazily to bound memory."""
+def _sources(params: Params, world: World, extras: dict):
+    """(source, Prepared) in delivery-writing order; frames are built lazily to bound memory.
+    Coercion realism counts (overlaps, open measures, missing links) go into `extras`."""
     gen = rng(params.seed, 50)
     people, geo = world.people, world.geo
     yield "population", records.population(gen, params, people)
@@ -79,7 +79,7 @@ def _sources(params: Params, world: World):
     contacts = health.build_contacts(params, people, geo, world.depts, course, codes)
     yield "psych_contacts", records.contacts(gen, params, contacts.cols, len(codes))
     regs, extra = coercion_model.build_coercion(params, people, geo, course, contacts)
-    _sources.realism = extra  # type: ignore[attr-defined]
+    extras.update(extra)
     yield "coercion", records.coercion(gen, params, regs)
     del regs
     yield "discharge_plans", records.plans(gen, params, coercion_model.build_discharge_plans(params, contacts))
@@ -101,13 +101,11 @@ def _generate(params: Params, landing: Path, truth_dir: Path, reporter, defects:
     people = build_people(params, geo)
     world = World(people, geo, build_departments(params.seed),
                   build_facilities(params.seed, geo, params.rates.social.facilities_per_municipality),
-                  (), params.hmac_key)
+                  _diagnoses(params), params.hmac_key)
     schedule = build_schedule(params)
-    rows, deliveries, realism, base, base_truth = {}, {}, {}, {}, {}
+    rows, deliveries, realism, base, base_truth, extras = {}, {}, {}, {}, {}, {}
     with pq.ParquetWriter(truth_dir / "true_persons.parquet", TRUTH_SCHEMA) as truth:
-        for source, prep in _sources(params, world):
-            if source == "psych_contacts":
-                world = World(people, geo, world.depts, world.facilities, _diagnoses(params), params.hmac_key)
+        for source, prep in _sources(params, world, extras):
             versions, counts = life_cycle(rng(params.seed, 60, len(rows)), prep.frame, created=prep.created,
                                           final=prep.final, open_cols=prep.open_cols, perturb=prep.perturb,
                                           schedule=schedule, params=params, realism=prep.realism)
@@ -117,7 +115,7 @@ def _generate(params: Params, landing: Path, truth_dir: Path, reporter, defects:
             base[source], base_truth[source] = _defect_base(world, source, versions, schedule, written)
             if source in LINKED_SOURCES:
                 truth.write_table(_truth_table(world, source, versions))
-        realism["coercion"].update(getattr(_sources, "realism", {}))
+        realism["coercion"].update(extras)
         defect_log = None
         if defects:
             defect_log = inject_all(landing, base, base_truth, int(people.birth[0]))

@@ -120,7 +120,6 @@ def _stays(gen, params: Params, course: Course) -> dict[str, np.ndarray]:
     owner = np.concatenate([v_owner, i_owner])
     invol = np.r_[np.zeros(v_owner.size, bool), np.ones(i_owner.size, bool)]
     start = (np.concatenate([v_day, i_day]) * DAY + gen.integers(0, DAY, owner.size))
-    kind = np.where(invol, "involuntary", "voluntary")
     median = np.where(invol, ps.stay_days_median["involuntary"], ps.stay_days_median["voluntary"])
     short = gen.random(owner.size) < np.where(invol, ps.short_stay_share["involuntary"],
                                               ps.short_stay_share["voluntary"])
@@ -128,7 +127,6 @@ def _stays(gen, params: Params, course: Course) -> dict[str, np.ndarray]:
     days *= np.where(course.focus[owner], ps.focus_stay_factor, 1.0)
     length = np.where(short, gen.integers(2 * HOUR, 23 * HOUR, owner.size),
                       np.maximum(days * DAY, 25 * HOUR)).astype(np.int64)
-    del kind
     order = np.lexsort((start, owner))
     owner, invol, start, length = owner[order], invol[order], start[order], length[order]
     gap = (1 * DAY + gen.exponential(45 * DAY, owner.size)).astype(np.int64)

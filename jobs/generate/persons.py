@@ -15,7 +15,7 @@ import numpy as np
 
 from jobs.config import PathsConfig
 from jobs.generate import names
-from jobs.generate.arrays import NO_TIME, YEAR_DAYS, rng
+from jobs.generate.arrays import NO_TIME, YEAR_DAYS, group_cummax, rng
 from jobs.generate.params import Params
 from jobs.reference import municipalities
 from schemas.codes import POLICE_DISTRICTS, REGION_CODES
@@ -198,8 +198,6 @@ def _with_residence(gen, params: Params, geo: Geography, people: People) -> Peop
 
 
 def _strictly_increasing(day: np.ndarray, rank: np.ndarray, group: np.ndarray) -> np.ndarray:
-    from jobs.generate.arrays import group_cummax
-
     return group_cummax(day - rank, group) + rank
 
 

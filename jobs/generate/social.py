@@ -71,7 +71,7 @@ def build_services(params: Params, people: People, geo: Geography, course: Cours
     f["end"] = np.where(f["end"] > alive_to, np.where(people.death[f["person"]] == NO_TIME, NO_TIME, alive_to), f["end"])
     f["end"] = np.where(f["end"] > params.end_day, NO_TIME, f["end"])
     keep = ((f["end"] == NO_TIME) | (f["end"] >= params.start_day)) & (f["start"] <= params.end_day)
-    keep &= f["start"] >= people.birth[f["person"]] + 16 * 365
+    keep &= (f["start"] >= people.birth[f["person"]] + 16 * 365) & (f["start"] <= alive_to)
     f = {k: v[keep] for k, v in f.items()}
     home = people.municipality_at(f["person"], np.maximum(f["start"], params.start_day))
     elsewhere = gen.random(home.size) < sr.facility_elsewhere_share

@@ -99,20 +99,20 @@ def score(spark: SparkSession, backend: Backend, settings: dict, max_candidates:
 
 
 def _top_duckdb(spark: SparkSession, backend: Backend, table: str, k: int) -> tuple[DataFrame, int]:
-    con = backend.db_api.duckdb_con
-    pairs = int(con.sql(f"SELECT count(*) FROM {table}").fetchone()[0])
-    top = con.sql(f"""
+    top = backend.db_api.duckdb_con.sql(f"""
         SELECT unique_id_l AS unique_id, unique_id_r AS candidate_key,
                CAST(row_number() OVER (PARTITION BY unique_id_l ORDER BY match_weight DESC, unique_id_r) AS INTEGER)
                    AS candidate_rank,
-               CAST(match_weight AS DOUBLE) AS match_weight, CAST(match_probability AS DOUBLE) AS match_probability
+               CAST(match_weight AS DOUBLE) AS match_weight, CAST(match_probability AS DOUBLE) AS match_probability,
+               count(*) OVER () AS pairs_compared
         FROM {table}
         QUALIFY candidate_rank <= {int(k)}
         ORDER BY unique_id, candidate_rank""").to_arrow_table()
+    pairs = int(top.column("pairs_compared")[0].as_py()) if top.num_rows else 0
     schema = "unique_id string, candidate_key string, candidate_rank int, match_weight double, match_probability double"
     if top.num_rows == 0:
         return spark.createDataFrame([], schema), pairs
-    return spark.createDataFrame(top.to_pandas(), schema), pairs
+    return spark.createDataFrame(top.drop_columns(["pairs_compared"]).to_pandas(), schema), pairs
 
 
 def top_candidates(pairs: DataFrame, k: int) -> DataFrame:

@@ -12,10 +12,11 @@ DataFrame. Each stage validates several (its tables, each at a pinned Delta vers
 derived frames); they share one RunIdentifier (run_name = our run id), and the Data Docs are
 built once per stage, after scrubbing - the job a Checkpoint's UpdateDataDocsAction would do.
 
-Privacy: results are requested with the failing rows' `_row_key` / `_where` columns (for the
-restricted failure samples), then scrubbed before they are stored for the Data Docs: only
-counts, percentages, numeric observed values and exception messages remain - never a value
-from a row.
+Privacy: results are scrubbed before they are stored for the Data Docs: only counts,
+percentages, numeric observed values and exception messages remain, never a value from a
+row. The keys of failing rows (`_row_key` / `_where` columns, for the restricted
+`validation_failures` samples) come from a second, in-memory pass over the failed
+expectations only.
 """
 from __future__ import annotations
 
@@ -49,8 +50,9 @@ class Batch:
 @dataclass(frozen=True)
 class Validated:
     batch: Batch
-    result: Any            # ExpectationSuiteValidationResult, before scrubbing (failure samples)
+    result: Any            # ExpectationSuiteValidationResult (BASIC format; scrubbed copy stored)
     docs_page: str | None  # the GX page, relative to the data docs folder
+    samples: Mapping[int, list[dict]]  # expectation index -> failing rows' ROW_KEY / WHERE
 
 
 def gx_results_dir(cfg: Config) -> Path:
@@ -62,35 +64,40 @@ def gx_site_dir(cfg: Config) -> Path:
     return cfg.paths.data_docs_dir() / "gx"
 
 
-def _context(cfg: Config):
+def _context(cfg: Config, *, on_disk: bool = True):
+    """The project context (results store on disk, Data Docs site), or an all-in-memory one."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
 
     defaults = InMemoryStoreBackendDefaults()
-    stores = dict(defaults.stores)
-    stores[defaults.validation_results_store_name] = {
-        "class_name": "ValidationResultsStore",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_results_dir(cfg))},
-    }
-    site = {
-        "class_name": "SiteBuilder", "show_how_to_buttons": False,
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_site_dir(cfg))},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
-                               "validation_results_limit": INDEX_RESULTS_LIMIT},
-    }
+    stores, sites = dict(defaults.stores), {}
+    if on_disk:
+        stores[defaults.validation_results_store_name] = {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_results_dir(cfg))},
+        }
+        sites[SITE] = {
+            "class_name": "SiteBuilder", "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_site_dir(cfg))},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                                   "validation_results_limit": INDEX_RESULTS_LIMIT},
+        }
     config = DataContextConfig(store_backend_defaults=defaults, stores=stores, analytics_enabled=False,
-                               data_docs_sites={SITE: site}, progress_bars=ProgressBarsConfig(globally=False))
-    return gx.get_context(mode="ephemeral", project_config=config)
+                               data_docs_sites=sites, progress_bars=ProgressBarsConfig(globally=False))
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    context.data_sources.add_spark("pathways", persist=False)
+    return context
 
 
-def _gx_suite(suite: Mapping[str, Any]):
+def _gx_suite(suite: Mapping[str, Any], name: str, indices: Sequence[int]):
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
     from great_expectations.expectations.metadata_types import FailureSeverity
 
-    gx_suite = ExpectationSuite(name=suite["name"], meta=dict(suite.get("meta", {})))
-    for index, exp in enumerate(suite["expectations"]):
+    gx_suite = ExpectationSuite(name=name, meta=dict(suite.get("meta", {})))
+    for index in indices:
+        exp = suite["expectations"][index]
         severity = exp["meta"]["severity"]
         gx_suite.add_expectation_configuration(ExpectationConfiguration(
             type=exp["type"], kwargs=dict(exp["kwargs"]), meta={**exp["meta"], "expectation_index": index},
@@ -99,49 +106,75 @@ def _gx_suite(suite: Mapping[str, Any]):
     return gx_suite
 
 
+def _run(context, batch: Batch, frame: DataFrame, run, result_format: Mapping[str, Any],
+         indices: Sequence[int], suffix: str = ""):
+    import great_expectations as gx
+
+    suite = context.suites.add(_gx_suite(batch.suite, batch.suite["name"] + suffix, indices))
+    data = context.data_sources.get("pathways").add_dataframe_asset(batch.name).add_batch_definition_whole_dataframe(
+        "whole")
+    vd = context.validation_definitions.add(gx.ValidationDefinition(name=f"{suite.name}@{batch.name}", data=data,
+                                                                    suite=suite))
+    return vd.run(batch_parameters={"dataframe": frame}, result_format=dict(result_format), run_id=run)
+
+
+def _failing_rows(context, batch: Batch, frame: DataFrame, result, run, sample: int) -> dict[int, list[dict]]:
+    """Row keys of up to `sample` failing rows per failed row-level expectation.
+
+    A second pass over only the failed expectations, in an in-memory context: nothing of it
+    is stored or rendered. (Asking for row keys in the first pass would cost two more Spark
+    jobs per expectation, failed or not.)
+    """
+    failed = sorted(int(er.expectation_config.meta["expectation_index"]) for er in result.results
+                    if not er.success and (er.result or {}).get("unexpected_count"))
+    if not failed:
+        return {}
+    fmt = {"result_format": "SUMMARY", "unexpected_index_column_names": [ROW_KEY, WHERE],
+           "partial_unexpected_count": sample, "return_unexpected_index_query": False}
+    again = _run(context, batch, frame, run, fmt, failed, suffix="__failing_rows")
+    return {int(er.expectation_config.meta["expectation_index"]): list(
+        (er.result or {}).get("partial_unexpected_index_list") or []) for er in again.results}
+
+
 def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validated]:
     """Validate each batch with its suite; store scrubbed results; build their Data Docs pages."""
-    import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier, ValidationResultIdentifier)
 
-    context = _context(cfg)
-    source = context.data_sources.add_spark("pathways", persist=False)
+    context, scratch = _context(cfg), None
     run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
-    result_format = {"result_format": "BASIC", "unexpected_index_column_names": [ROW_KEY, WHERE],
-                     "partial_unexpected_count": cfg.quality.failing_row_sample,
-                     "return_unexpected_index_query": False}
-    done: list[tuple[Batch, Any, Any]] = []
+    done: list[tuple[Batch, Any, Any, dict]] = []
     for batch in batches:
-        suite = context.suites.add(_gx_suite(batch.suite))
-        definition = source.add_dataframe_asset(batch.name).add_batch_definition_whole_dataframe("whole")
-        vd = context.validation_definitions.add(gx.ValidationDefinition(
-            name=f"{batch.suite['name']}@{batch.name}", data=definition, suite=suite))
         frame = batch.frame.persist(StorageLevel.MEMORY_AND_DISK)  # GX scans it once per metric
         try:
-            result = vd.run(batch_parameters={"dataframe": frame}, result_format=result_format, run_id=run)
+            result = _run(context, batch, frame, run, {"result_format": "BASIC"}, range(len(batch.suite["expectations"])))
+            samples = {}
+            if not result.success:
+                scratch = scratch or _context(cfg, on_disk=False)
+                samples = _failing_rows(scratch, batch, frame, result, run, cfg.quality.failing_row_sample)
         finally:
             frame.unpersist()
-        key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite.name), run, result.batch_id)
+        key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=batch.suite["name"]), run, result.batch_id)
         context.validation_results_store.set(key, scrubbed(result))
-        done.append((batch, result, key))
-        log.info("validated %s with suite %s: %s", batch.name, suite.name, "passed" if result.success else "FAILED")
+        done.append((batch, result, key, samples))
+        log.info("validated %s with suite %s: %s", batch.name, batch.suite["name"],
+                 "passed" if result.success else "FAILED")
     return _build_docs(cfg, context, done)
 
 
-def _build_docs(cfg: Config, context, done: list[tuple[Batch, Any, Any]]) -> list[Validated]:
+def _build_docs(cfg: Config, context, done: list[tuple[Batch, Any, Any, dict]]) -> list[Validated]:
     if not done:
         return []
-    idents = [key for _, _, key in done] + [key.expectation_suite_identifier for _, _, key in done]
+    idents = [key for _, _, key, _ in done] + [key.expectation_suite_identifier for _, _, key, _ in done]
     context.build_data_docs(site_names=[SITE], resource_identifiers=idents)
     root = cfg.paths.data_docs_dir()
     out = []
-    for batch, result, key in done:
+    for batch, result, key, samples in done:
         urls = context.get_docs_sites_urls(resource_identifier=key, site_name=SITE)
         page = urls[0]["site_url"].removeprefix("file://") if urls and urls[0].get("site_url") else None
         rel = str(Path(page).relative_to(root)) if page and Path(page).is_relative_to(root) else None
-        out.append(Validated(batch, result, rel))
+        out.append(Validated(batch, result, rel, samples))
     return out
 
 

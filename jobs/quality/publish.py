@@ -30,7 +30,9 @@ def _runs_dir(cfg: Config) -> Path:
 
 
 def _json_default(value: Any) -> str:
-    return value.isoformat(sep=" ", timespec="seconds") if isinstance(value, (dt.datetime, dt.date)) else str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def _write(path: Path, text: str) -> None:

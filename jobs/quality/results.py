@@ -74,7 +74,7 @@ def rows(validated: Sequence[Validated], pinned: Sequence[Pinned], run_id: str,
             if er.success:
                 continue
             seen = set()
-            for sample in res.get("partial_unexpected_index_list") or []:
+            for sample in item.samples.get(index, []):
                 key = sample.get(ROW_KEY)
                 if key in seen:
                     continue

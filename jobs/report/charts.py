@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from jobs.reference import REGION_NAMES
 
+NO_METADATA = {"Date": None, "Format": None, "Type": None, "Creator": None}  # no RDF block, no dates
 INK, MUTED, GRID = "#1f2933", "#7b8794", "#e4e7eb"
 BLUE, ORANGE, GREEN, RED, PURPLE = "#2463a6", "#d9822b", "#3f8f5a", "#c23b3b", "#7a4fa3"
 
@@ -21,7 +22,7 @@ BLUE, ORANGE, GREEN, RED, PURPLE = "#2463a6", "#d9822b", "#3f8f5a", "#c23b3b", "
 def _svg(fig: Figure, name: str) -> str:
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata=NO_METADATA)
     text = buf.getvalue()
     return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE (no external DTD)
 

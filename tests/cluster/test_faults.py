@@ -21,7 +21,7 @@ def _markers(folder):
 
 
 def test_losing_a_worker_mid_stage_still_gives_identical_results(standalone_cluster, tmp_path):
-    rows, markers, lake = 2_000_000, tmp_path / "markers", tmp_path / "lake"
+    rows, markers, lake = 1_000_000, tmp_path / "markers", tmp_path / "lake"
     victim = standalone_cluster.workers[1]
     proc = start_driver(probe_args("cluster", lake, tmp_path / "report.json", rows=rows, sleep=3.0,
                                    markers=markers, partitions=PARTITIONS, buckets=BUCKETS),

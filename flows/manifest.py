@@ -1,0 +1,117 @@
+"""The run manifest, `restricted.run_manifest`: one row per nightly run.
+
+Written when the run starts (status `running`) and when it ends (`completed` or `failed`);
+a run killed in between stays `running`, which backfill treats as not done. For auditors it
+records the code version (package version + `git describe`), the config hash, the linkage
+model version, and per stage the Delta version of every lake table when the stage started
+(access `read`: what the stage could see, a superset of what it read) and of every table
+whose version the stage moved (access `written`, with the rows the stage reported). Versions
+come from the `_delta_log` listing (jobs.lake.log_version), so a snapshot costs no Spark job.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobs import lake
+from jobs.config import PROJECT_ROOT, Config
+from jobs.errors import PipelineError
+from jobs.quality import record_facts
+from schemas.tables import RUN_MANIFEST, VALIDATION_FAILURES, VALIDATION_RESULTS
+
+BOOKKEEPING = {f"{tb.zone}.{tb.name}" for tb in (RUN_MANIFEST, VALIDATION_RESULTS, VALIDATION_FAILURES)}
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    try:
+        version = importlib.metadata.version("coercion-pathways")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    try:
+        described = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=PROJECT_ROOT,
+                                   capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        described = ""
+    return f"{version}+{described}" if described else version
+
+
+def error_text(exc: BaseException) -> str:
+    """Our own errors carry no personal data (a project rule), so their message is kept; other
+    exceptions (Spark's may quote a data value) are recorded by class only."""
+    if isinstance(exc, PipelineError):
+        return f"{type(exc).__name__}: {exc}"[:2000]
+    return f"{type(exc).__name__} (message withheld from the manifest; see the flow run's log)"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@dataclass
+class RunTracker:
+    """Collects what a run did and writes its manifest row. Lives for one flow run."""
+    spark: SparkSession
+    cfg: Config
+    run_id: str
+    run_date: dt.date
+    full_refresh: bool
+    flow_run_id: str | None = None
+    started_at: dt.datetime = field(default_factory=_now)
+    completed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    tables: list[tuple] = field(default_factory=list)
+    _before: dict[str, int] = field(default_factory=dict)
+
+    def versions(self) -> dict[str, int]:
+        found = {f"{z}.{n}": lake.log_version(self.cfg.paths, z, n) for z, n in lake.list_tables(self.cfg.paths)}
+        return {k: v for k, v in found.items() if k not in BOOKKEEPING and v is not None}
+
+    def start(self) -> None:
+        self._write("running")
+
+    def before(self, stage: str) -> None:
+        self._before = self.versions()
+        self.tables += [(stage, t, "read", v, None) for t, v in sorted(self._before.items())]
+
+    def after(self, stage: str, rows: dict[str, int]) -> None:
+        for table, version in sorted(self.versions().items()):
+            if self._before.get(table) != version:
+                count = rows.get(table, rows.get(table.split(".", 1)[1]))
+                self.tables.append((stage, table, "written", version, count))
+        self.completed.append(stage)
+
+    def skip(self, stage: str) -> None:
+        self.skipped.append(stage)
+
+    def finish(self, exc: BaseException | None = None, failed_stage: str | None = None) -> None:
+        self._write("completed" if exc is None else "failed", _now(), failed_stage,
+                    None if exc is None else error_text(exc))
+
+    def _write(self, status: str, finished_at: dt.datetime | None = None, failed_stage: str | None = None,
+               error: str | None = None) -> None:
+        row = {
+            "run_id": self.run_id, "run_date": self.run_date, "status": status, "env": self.cfg.env,
+            "full_refresh": self.full_refresh, "started_at": self.started_at, "finished_at": finished_at,
+            "code_version": code_version(), "config_hash": self.cfg.config_hash(),
+            "linkage_model_version": self.cfg.linkage.model_version, "prefect_flow_run_id": self.flow_run_id,
+            "stages_completed": list(self.completed), "stages_skipped": list(self.skipped),
+            "failed_stage": failed_stage, "error": error, "tables": list(self.tables),
+        }
+        df = self.spark.createDataFrame([tuple(row[c] for c in RUN_MANIFEST.columns)], RUN_MANIFEST.schema)
+        lake.merge_upsert(df, self.cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name, ["run_id"])
+        record_facts(self.cfg, self.run_id, row)
+
+
+def completed_dates(spark: SparkSession, cfg: Config) -> set[dt.date]:
+    """Run dates with at least one completed run."""
+    if lake.log_version(cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name) is None:
+        return set()
+    df = lake.read(spark, cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name)
+    return {r.run_date for r in df.where(F.col("status") == "completed").select("run_date").distinct().collect()}

@@ -1,0 +1,189 @@
+"""The nightly flow: one Prefect task per stage, a quality check after each, a run manifest.
+
+    ingest (per source when the stage supports it) -> check -> link -> check -> events -> check
+    -> pathways -> check -> indicators -> check -> report -> Data Docs
+
+Wiring only; the work is in jobs/. Decisions worth knowing:
+
+- One SparkSession per flow run, built here by jobs.spark.build_spark and passed to every
+  task. Tasks are called directly, so Prefect runs them one after the other in the flow's
+  own thread (no task runner, no process boundary): the session is shared and never crosses
+  a process. Task caching is off (a session cannot be hashed, and stages must really run).
+- One run at a time per lake: the flow holds the lake lock (jobs/locks.py) from before the
+  first write to after the last; a second run waits `orchestration.lock_timeout_seconds`
+  (default 0) and is then refused with ConcurrentRunError naming the holder.
+- Retries (`orchestration.retries`) only where a retry can help: not after a failed
+  validation, a contract or config error, a missing table, a lock conflict, or an injected
+  fault.
+- A critical data-quality failure raises ValidationFailed in the stage's check: the flow
+  stops, nothing downstream is written, the manifest says `failed` and where, and the Data
+  Docs show what failed. Warnings are logged and recorded; the flow goes on.
+- Crash safety: every stage is idempotent (each writes with one atomic Delta commit per
+  table, or re-derives what it writes from its inputs), so a run that died anywhere is
+  simply started again, from the beginning; it ends with the tables an uninterrupted run
+  would have written. `PATHWAYS_FAIL_AFTER_STAGE=<stage>` makes the flow raise InjectedFault
+  right after that stage's writes, for tests and drills.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from pyspark.sql import SparkSession
+
+from flows import stages
+from flows.manifest import RunTracker
+from jobs import locks
+from jobs.config import Config, load_config
+from jobs.errors import (ConcurrentRunError, ConfigError, ContractError, InjectedFault, MissingTableError,
+                         ValidationFailed)
+from jobs.quality import check_stage, publish_docs
+from jobs.spark import build_spark
+from schemas.sources import SOURCES
+
+NOT_RETRYABLE = (ValidationFailed, ContractError, ConfigError, MissingTableError, ConcurrentRunError, InjectedFault)
+
+
+def _retry_helps(task_, task_run, state) -> bool:
+    try:
+        state.result()
+    except NOT_RETRYABLE:
+        return False
+    except Exception:  # noqa: BLE001 - anything else may be transient (I/O, a lost executor)
+        return True
+    return False
+
+
+@task(name="stage", cache_policy=NO_CACHE, retry_condition_fn=_retry_helps)
+def run_stage(name: str, spark: SparkSession, cfg: Config, run_id: str, full_refresh: bool, run_date: dt.date,
+              source: str | None = None) -> dict[str, int]:
+    rows = stages.call(stages.find(name), spark, cfg, run_id=run_id, full_refresh=full_refresh, run_date=run_date,
+                       source=source)
+    written = ", ".join(f"{table}={n}" for table, n in sorted(rows.items())) or "nothing"
+    get_run_logger().info("stage %s%s wrote %s", name, f" [{source}]" if source else "", written)
+    return rows
+
+
+@task(name="check", cache_policy=NO_CACHE)
+def check(name: str, spark: SparkSession, cfg: Config, run_id: str) -> dict[str, int]:
+    report = check_stage(spark, cfg, name, run_id=run_id)
+    return {"expectations": report.evaluated, "warnings": len(report.warnings)}
+
+
+@task(name="report", cache_policy=NO_CACHE, retry_condition_fn=_retry_helps)
+def render_report(spark: SparkSession, cfg: Config) -> str:
+    path = stages.find(stages.REPORT, "render").fn(spark, cfg, year=None)
+    get_run_logger().info("report written: %s", path)
+    return str(path)
+
+
+@task(name="data-docs", cache_policy=NO_CACHE)
+def data_docs(cfg: Config, run_id: str) -> str:
+    index = publish_docs(cfg, run_ids=[run_id])
+    get_run_logger().info("data docs: %s", index)
+    return str(index)
+
+
+def new_run_id(run_date: dt.date) -> str:
+    return f"{run_date:%Y%m%d}-{dt.datetime.now(dt.timezone.utc):%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def parse_run_date(value: str | None, cfg: Config) -> dt.date:
+    if not value:
+        return dt.datetime.now(ZoneInfo(cfg.orchestration.timezone)).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"run_date {value!r} is not a date; expected YYYY-MM-DD") from exc
+
+
+def _fail_if_asked(stage: str) -> None:
+    if os.environ.get(stages.FAIL_AFTER_ENV) == stage:
+        raise InjectedFault(f"{stages.FAIL_AFTER_ENV}={stage}: failing on purpose after stage {stage}'s writes")
+
+
+def _data_stage(name: str, upstream_ok: bool, spark: SparkSession, cfg: Config, tracker: RunTracker) -> bool:
+    """Run one stage (and its check); False when it is skipped (it or an upstream stage is missing)."""
+    logger = get_run_logger()
+    stage = stages.find(name)
+    if not (upstream_ok and stage.ok):
+        why = stage.why_not if upstream_ok else "an upstream stage is not available yet"
+        logger.warning("stage %s not available yet (%s); skipped", name, why)
+        tracker.skip(name)
+        return False
+    args = dict(spark=spark, cfg=cfg, run_id=tracker.run_id, full_refresh=tracker.full_refresh,
+                run_date=tracker.run_date)
+    retrying = dict(retries=cfg.orchestration.retries, retry_delay_seconds=cfg.orchestration.retry_delay_seconds)
+    tracker.before(name)
+    if name == "ingest" and stage.accepts("sources"):
+        rows: dict[str, int] = {}
+        for source in SOURCES:
+            rows.update(run_stage.with_options(name=f"ingest[{source}]", **retrying)(name, source=source, **args))
+    else:
+        rows = run_stage.with_options(name=name, **retrying)(name, **args)
+    tracker.after(name, rows)
+    _fail_if_asked(name)
+    check.with_options(name=f"check-{name}")(name, spark, cfg, tracker.run_id)
+    return True
+
+
+def _report_stage(upstream_ok: bool, spark: SparkSession, cfg: Config, tracker: RunTracker) -> None:
+    stage = stages.find(stages.REPORT, "render")
+    if not (upstream_ok and stage.ok):
+        why = stage.why_not if upstream_ok else "an upstream stage is not available yet"
+        get_run_logger().warning("stage report not available yet (%s); skipped", why)
+        tracker.skip(stages.REPORT)
+        return
+    tracker.before(stages.REPORT)
+    render_report.with_options(retries=cfg.orchestration.retries,
+                               retry_delay_seconds=cfg.orchestration.retry_delay_seconds)(spark, cfg)
+    tracker.after(stages.REPORT, {})
+    _fail_if_asked(stages.REPORT)
+
+
+def _publish_after_failure(cfg: Config, run_id: str) -> None:
+    """Show the failure in the Data Docs too; never hide the original error behind a docs error."""
+    try:
+        data_docs(cfg, run_id)
+    except Exception:  # noqa: BLE001
+        get_run_logger().exception("data docs could not be refreshed after the failure")
+
+
+@flow(name="nightly", log_prints=False)
+def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | None = None,
+            lake: str | None = None, landing: str | None = None) -> dict[str, Any]:
+    """Ingest, link, build events, pathways and indicators, render the report, publish Data Docs."""
+    cfg = load_config(env, lake=lake, landing=landing)
+    day = parse_run_date(run_date, cfg)
+    run_id = new_run_id(day)
+    logger = get_run_logger()
+    logger.info("run %s for %s: lake %s, landing %s, env %s, full_refresh=%s", run_id, day, cfg.paths.lake_dir(),
+                cfg.paths.landing_dir(), cfg.env, full_refresh)
+    spark = build_spark(cfg.spark)
+    orch = cfg.orchestration
+    with locks.lake_lock(cfg.paths, run_id, timeout_seconds=orch.lock_timeout_seconds,
+                         poll_seconds=orch.lock_poll_seconds):
+        tracker = RunTracker(spark, cfg, run_id, day, full_refresh, str(flow_run.id) if flow_run.id else None)
+        tracker.start()
+        current, upstream_ok = None, True
+        try:
+            for current in stages.DATA_STAGES:
+                upstream_ok = _data_stage(current, upstream_ok, spark, cfg, tracker)
+            current = stages.REPORT
+            _report_stage(upstream_ok, spark, cfg, tracker)
+        except BaseException as exc:
+            tracker.finish(exc, failed_stage=current)
+            _publish_after_failure(cfg, run_id)
+            raise
+        tracker.finish()
+        data_docs(cfg, run_id)
+    logger.info("run %s completed: stages %s; skipped %s", run_id, tracker.completed or "none",
+                tracker.skipped or "none")
+    return {"run_id": run_id, "run_date": day.isoformat(), "stages_completed": list(tracker.completed),
+            "stages_skipped": list(tracker.skipped)}

@@ -1,0 +1,96 @@
+"""Static checks of docker/: no engine runs here, so check what can be checked without one."""
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jobs.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.unit
+
+DOCKER = PROJECT_ROOT / "docker"
+SERVICES = {"postgres", "prefect-server", "spark-master", "spark-worker-1", "spark-worker-2", "pathways-flow"}
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((DOCKER / "compose.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[str]:
+    text = (DOCKER / "job.Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _env(service: dict) -> dict:
+    return {k: str(v) for k, v in (service.get("environment") or {}).items()}
+
+
+def test_compose_has_every_service_each_with_a_health_check(compose):
+    services = compose["services"]
+    assert set(services) == SERVICES
+    for name, service in services.items():
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no health check"
+        for dep, spec in (service.get("depends_on") or {}).items():
+            assert dep in services and spec["condition"] == "service_healthy", (name, dep)
+
+
+def test_compose_holds_no_secret_values(compose):
+    for name, service in compose["services"].items():
+        for key, value in _env(service).items():
+            if SECRET_NAME.search(key):
+                assert value == "" or value.startswith("${"), f"{name}.{key} must come from the environment"
+    assert "${PREFECT_DB_PASSWORD:?" in (DOCKER / "compose.yml").read_text()
+    assert (DOCKER / ".gitignore").read_text().split() == [".env"]
+    assert "PREFECT_DB_PASSWORD=" in (DOCKER / "env.example").read_text()
+
+
+def test_driver_and_workers_share_image_lake_and_master(compose):
+    services = compose["services"]
+    flow, master = services["pathways-flow"], services["spark-master"]
+    spark_side = [services[n] for n in ("spark-master", "spark-worker-1", "spark-worker-2", "pathways-flow")]
+    assert len({s["image"] for s in spark_side}) == 1
+    assert {s["build"]["dockerfile"] for s in spark_side} == {"docker/job.Dockerfile"}
+    env = _env(flow)
+    assert env["PATHWAYS_ENV"] == "cluster" and env["PREFECT_API_URL"] == "http://prefect-server:4200/api"
+    assert env["PATHWAYS_SPARK_MASTER"] == "spark://spark-master:7077"
+    assert master["command"][1] == "org.apache.spark.deploy.master.Master"
+    assert master["command"][master["command"].index("--port") + 1] == "7077"
+    lake_mounts = {n: [v for v in services[n]["volumes"] if v.startswith("lake:")]
+                   for n in ("spark-worker-1", "spark-worker-2", "pathways-flow")}
+    assert all(m == [f"lake:{env['PATHWAYS_LAKE']}"] for m in lake_mounts.values()), lake_mounts
+    for n in ("spark-worker-1", "spark-worker-2"):
+        cmd = services[n]["command"]
+        assert cmd[1:3] == ["org.apache.spark.deploy.worker.Worker", "spark://spark-master:7077"]
+        assert cmd[cmd.index("--host") + 1] == services[n]["hostname"] == n
+
+
+def test_dockerfile_installs_dependencies_before_code(dockerfile):
+    assert dockerfile[0].startswith("ARG PYTHON_IMAGE=python:3.11-")
+    assert any("openjdk-17-jre-headless" in line for line in dockerfile)
+    deps = next(i for i, l in enumerate(dockerfile) if "--require-hashes -r /tmp/requirements.lock" in l)
+    jars = next(i for i, l in enumerate(dockerfile) if "python -m jobs.jars fetch" in l)
+    first_code = next(i for i, l in enumerate(dockerfile) if l.startswith("COPY") and "jobs/ jobs/" in l)
+    assert deps < jars < first_code
+
+
+def test_dockerfile_copies_one_directory_per_copy_and_every_source_is_in_the_context(dockerfile):
+    ignore = (DOCKER / "job.Dockerfile.dockerignore").read_text().split()
+    allowed = {p.lstrip("!").rstrip("/") for p in ignore if p.startswith("!")}
+    for line in (l for l in dockerfile if l.startswith("COPY")):
+        words = [w for w in shlex.split(line)[1:] if not w.startswith("--")]
+        if any(w.startswith("--from") for w in shlex.split(line)):
+            continue
+        sources = words[:-1]
+        dirs = [s for s in sources if s.endswith("/")]
+        assert len(dirs) <= 1 and not (dirs and len(sources) > 1), f"one COPY per directory: {line}"
+        for source in sources:
+            assert (PROJECT_ROOT / source).exists(), f"{source} (in `{line}`) does not exist"
+            assert source.split("/")[0].rstrip("/") in allowed, f"{source} is excluded by the .dockerignore"
