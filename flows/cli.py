@@ -275,5 +275,27 @@ def report_cmd(year: Optional[int] = typer.Option(None, "--year", help="Year to 
     console.print(f"report: {path}")
 
 
+@app.command()
+def backfill(
+    date_from: str = typer.Option(..., "--from", help="First run date (YYYY-MM-DD)."),
+    date_to: str = typer.Option(..., "--to", help="Last run date (YYYY-MM-DD), inclusive."),
+    full_refresh: bool = typer.Option(False, help="Rebuild every derived table from silver on each date."),
+) -> None:
+    """Run the nightly flow for each date in order; skip dates already completed, resume after a failure."""
+    from flows.backfill import backfill as backfill_flow
+
+    cfg = state.config()
+    backfill_flow(date_from=date_from, date_to=date_to, full_refresh=full_refresh, env=cfg.env,
+                  lake=str(cfg.paths.lake_dir()), landing=str(cfg.paths.landing_dir()))
+
+
+@app.command()
+def serve() -> None:
+    """Serve the nightly flow as a Prefect deployment on its cron schedule (docs/orchestration.md)."""
+    from flows.serve import serve_nightly
+
+    serve_nightly(state.config())
+
+
 if __name__ == "__main__":
     app()

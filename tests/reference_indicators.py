@@ -127,6 +127,9 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
                                                 "has_discharge_plan", "is_short_24h")}))
     for t in things:
         t["age_group"] = age_group_of(age_on(birth.get(t["person"]), t["start"]), child_max)
+    # no birth date, no age: such persons are left out everywhere, so that adult + child = all
+    things = [t for t in things if t["age_group"] is not None]
+    for t in things:
         t["mun"] = home(t["person"], t["start"])
         t["cluster"] = munis[t["mun"]][1] if t["mun"] else None
 

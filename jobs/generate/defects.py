@@ -155,4 +155,5 @@ def inject_all(landing: Path, base: dict[str, str], truth_of: dict[str, dict[str
                     None, mismatch)
     log.defects[-3]["detail"], log.defects[-2]["detail"], log.defects[-1]["detail"] = (
         "wrong row count", "wrong sha256", "listed file missing")
+    log.defects[-1]["file"] = "part-00001.csv"  # the file the manifest lists but the delivery lacks
     return log

@@ -21,6 +21,7 @@ from jobs.indicators.definitions import (
 )
 
 CELL_KEYS = ("spec_key", "year", "geo_level", "geo_code", "age_group")
+UNKNOWN_AGE = "unknown"
 CELL_COLUMNS = (*CELL_KEYS, "n", "flagged", "n_duration", "median")
 
 
@@ -96,7 +97,9 @@ def build_cells(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> Data
         .select("*", F.explode(_placements()).alias("cell"))
         .where(F.concat_ws("|", "spec_key", "cell.geo_level").isin(*allowed))
     )
-    ages = F.filter(F.array(F.col("age_group"), F.lit(ALL)), lambda a: a.isNotNull())
+    # no birth date, no age group: kept apart (`unknown`, dropped by the grid) so adult + child = all
+    ages = F.when(F.col("age_group").isNull(), F.array(F.lit(UNKNOWN_AGE))).otherwise(
+        F.array(F.col("age_group"), F.lit(ALL)))
     return (
         placed.select("spec_key", "year", "cell.geo_level", "cell.geo_code", "flag", "duration",
                       F.explode(ages).alias("age_group"))

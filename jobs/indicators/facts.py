@@ -8,7 +8,9 @@ shared ones in jobs/person_facts.py; which episodes count at all was decided ups
 Choices where the spec is silent (documented here, used everywhere):
 - A residence municipality that is not one of the reference codes is treated as unknown
   (national cells only, plus the `unknown` municipality cell).
-- A person without a birth date has no age group: counted in `all` cells only.
+- A person without a birth date (not in the register) has no age group and is left out of
+  every cell, so that adult + child = all holds everywhere (outputs.md); the stage logs
+  how many counted episodes that concerns.
 - "Ongoing at the start of year Y" uses the episode's own `end_ts` (for involuntary
   admissions the end of the deprivation of liberty), as outputs.md words it for every
   measure; the discharge time is used only where a rule says "discharged" (10A/10B).

@@ -20,8 +20,8 @@ from pyspark.sql import functions as F
 from jobs import lake
 from jobs.config import Config
 from jobs.indicators.assemble import assemble, sort_rows
-from jobs.indicators.cells import CELL_COLUMNS, build_cells, explode_spec_rows
-from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, SPECS
+from jobs.indicators.cells import CELL_COLUMNS, UNKNOWN_AGE, build_cells, explode_spec_rows
+from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, NATIONAL, SPECS
 from jobs.indicators.disclosure import apply_disclosure, with_display
 from jobs.indicators.facts import build_facts, build_residence, with_period_years
 from jobs.indicators.geography import Geography
@@ -71,6 +71,7 @@ def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFr
         facts = build_facts(frames[COERCION_EPISODES.name], frames[INVOLUNTARY_ADMISSIONS.name], persons, residence,
                             municipalities, child_max_age=child_max_age)
         cells = _cells(facts, years, cfg)
+        _log_unknown_ages(cells)
         pop = population_by_municipality(residence, persons, years, child_max_age=child_max_age).toPandas()
     else:
         log.warning("indicators: no counted coercion episode in the lake; writing empty tables")
@@ -83,6 +84,16 @@ def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFr
         MONITORING_INDICATORS.name: sort_rows(apply_disclosure(unsuppressed, cfg.disclosure, geo)),
         TARGET_PROGRESS.name: target_progress(unsuppressed, cfg.indicators, cfg.disclosure),
     }
+
+
+def _log_unknown_ages(cells: pd.DataFrame) -> None:
+    """How many persons with any coercion were left out for want of a birth date (counts only)."""
+    unknown = cells[(cells["age_group"] == UNKNOWN_AGE) & (cells["geo_level"] == NATIONAL)
+                    & (cells["spec_key"] == SPECS[0].key)]
+    if len(unknown):
+        per_year = ", ".join(f"{int(y)}: {int(n)}" for y, n in sorted(zip(unknown["year"], unknown["n"])))
+        log.warning("indicators: persons without a birth date left out of every cell (%s), by year: %s",
+                    SPECS[0].key, per_year)
 
 
 def covered_years(episodes_df: DataFrame) -> list[int]:

@@ -11,11 +11,14 @@ from typing import Sequence
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
 
 from jobs.reference import REGION_NAMES
 
 NO_METADATA = {"Date": None, "Format": None, "Type": None, "Creator": None}  # no RDF block, no dates
 INK, MUTED, GRID = "#1f2933", "#7b8794", "#e4e7eb"
+WIDTH = 9.6  # inches; the page scales the SVG down to the column width
+SUPPRESSED_MARKERS = ("<5", ".")
 BLUE, ORANGE, GREEN, RED, PURPLE = "#2463a6", "#d9822b", "#3f8f5a", "#c23b3b", "#7a4fa3"
 
 
@@ -25,6 +28,17 @@ def _svg(fig: Figure, name: str) -> str:
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata=NO_METADATA)
     text = buf.getvalue()
     return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE (no external DTD)
+
+
+def _y_format(ax, kind: str) -> None:
+    """Thousands separators for rates and counts, percentages for shares, whole persons for counts."""
+    if kind == "share":
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    else:
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    if kind == "count":
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(0, max(5, ax.get_ylim()[1]))
 
 
 def _figure(width: float, height: float) -> tuple[Figure, object]:
@@ -39,13 +53,14 @@ def _figure(width: float, height: float) -> tuple[Figure, object]:
 
 
 def _series(df: pd.DataFrame, ident: str, measure: str, column: str = "value", level: str = "national",
-            code: str = "DK") -> pd.Series:
-    rows = df[(df.indicator_id == ident) & (df.measure == measure) & (df.geo_level == level) & (df.geo_code == code)]
+            code: str = "DK", age: str = "all") -> pd.Series:
+    rows = df[(df.indicator_id == ident) & (df.measure == measure) & (df.geo_level == level) & (df.geo_code == code)
+              & (df.age_group == age)]
     return pd.Series(rows[column].astype("float64").to_numpy(), index=rows["year"].astype(int)).sort_index()
 
 
 def target_trend(target: pd.DataFrame, path: Sequence[tuple[int, float]], target_40: float | None) -> str:
-    fig, ax = _figure(7.2, 3.4)
+    fig, ax = _figure(WIDTH, 3.6)
     years = target["year"].astype(int).to_numpy()
     ax.plot(years, target["rate_per_100k"].astype("float64"), marker="o", color=BLUE, linewidth=2.2,
             label="T1: episodes per 100,000")
@@ -60,28 +75,32 @@ def target_trend(target: pd.DataFrame, path: Sequence[tuple[int, float]], target
             ax.scatter([x1], [target_40], color=PURPLE, marker="v", zorder=3, label="ambition -40 %")
         ax.set_xlim(min(years.min(initial=x0), x0) - 0.5, x1 + 0.5)
     ax.set_ylim(bottom=0)
+    _y_format(ax, "rate")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("per 100,000 inhabitants", fontsize=9, color=INK)
-    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4)
     return _svg(fig, "target")
 
 
 def national_lines(df: pd.DataFrame, lines: Sequence[tuple[str, str, str]], name: str, ylabel: str,
-                   column: str = "per_100k") -> str:
-    """One line per (indicator_id, measure, label) across years, national cells."""
-    fig, ax = _figure(7.2, 3.2)
+                   column: str = "per_100k", kind: str = "rate") -> str:
+    """One line per (indicator_id, measure, label) across years, national all-ages cells."""
+    fig, ax = _figure(WIDTH, 3.2)
     for (ident, measure, label), color in zip(lines, (BLUE, ORANGE, GREEN, RED, PURPLE)):
         s = _series(df, ident, measure, column)
         ax.plot(s.index, s.to_numpy(), marker="o", color=color, linewidth=2, label=label)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.08)  # headroom for the top marker
+    _y_format(ax, kind)
     ax.set_ylabel(ylabel, fontsize=9, color=INK)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize=8, frameon=False, loc="best")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     return _svg(fig, name)
 
 
-def grouped_bars(labels: Sequence[str], groups: Sequence[tuple[str, Sequence[float]]], name: str, ylabel: str) -> str:
+def grouped_bars(labels: Sequence[str], groups: Sequence[tuple[str, Sequence[float]]], name: str, ylabel: str,
+                 kind: str = "rate") -> str:
     """Bars side by side: one group per label, one bar per (series name, values)."""
-    fig, ax = _figure(7.2, 3.2)
+    fig, ax = _figure(WIDTH, 3.2)
     width = 0.8 / max(len(groups), 1)
     for k, ((series, values), color) in enumerate(zip(groups, (BLUE, ORANGE, GREEN, RED))):
         xs = [i + (k - (len(groups) - 1) / 2) * width for i in range(len(labels))]
@@ -90,9 +109,11 @@ def grouped_bars(labels: Sequence[str], groups: Sequence[tuple[str, Sequence[flo
         for x, v in zip(xs, values):
             if pd.isna(v):
                 ax.annotate("n/a", (x, 0), ha="center", va="bottom", fontsize=7, color=MUTED)
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xticks(range(len(labels)), [label.replace(" ", "\n", 1) if len(label) > 14 else label for label in labels],
+                  fontsize=8)
+    _y_format(ax, kind)
     ax.set_ylabel(ylabel, fontsize=9, color=INK)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(groups))
     return _svg(fig, name)
 
 
@@ -100,16 +121,19 @@ def ranked_bars(names: Sequence[str], values: Sequence[float], markers: Sequence
                 highlight: float | None = None) -> str:
     """Horizontal bars, largest first; suppressed cells at the end with their marker."""
     rows = sorted(zip(names, values, markers), key=lambda r: (pd.isna(r[1]), -(0 if pd.isna(r[1]) else r[1])))
-    fig, ax = _figure(7.2, 0.6 + 0.2 * len(rows))
+    fig, ax = _figure(WIDTH, 0.7 + 0.17 * len(rows))
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color=GRID, linewidth=0.8)
     ys = list(range(len(rows)))[::-1]
     ax.barh(ys, [0 if pd.isna(v) else v for _, v, _ in rows], color=BLUE, height=0.7)
     for y, (_, v, marker) in zip(ys, rows):
+        color = RED if marker in SUPPRESSED_MARKERS else (MUTED if pd.isna(v) else INK)
         ax.annotate(marker, (0 if pd.isna(v) else v, y), xytext=(3, 0), textcoords="offset points",
-                    va="center", fontsize=7, color=INK if not pd.isna(v) else RED)
+                    va="center", fontsize=7, color=color)
     if highlight is not None and not pd.isna(highlight):
-        ax.axvline(highlight, color=ORANGE, linestyle="--", linewidth=1)
+        ax.axvline(highlight, color=ORANGE, linestyle="--", linewidth=1, label="national")
+        ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_yticks(ys, [n for n, _, _ in rows], fontsize=7)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.set_xlabel(xlabel, fontsize=9, color=INK)

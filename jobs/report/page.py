@@ -36,7 +36,7 @@ def build_page(data: ReportData, cfg: Config, names: dict[str, str]) -> str:
         sections.age_section(df, year),
         sections.admissions_section(df, year, names),
         sections.short_section(df, year),
-        sections.focus_section(df),
+        sections.focus_section(df, cfg.pathways.focus_episodes, cfg.pathways.critical_episodes),
     ]
     blocks = [_section(f"s{i}", title, body) for i, (title, body) in enumerate(charts)]
     blocks.append(_section("indicators", f"Every indicator, {year}", _indicator_tables(data, names)))

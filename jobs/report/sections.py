@@ -83,8 +83,9 @@ def admissions_section(df: pd.DataFrame, year: int, names: dict[str, str]) -> tu
         rows = _rows(df, "3AB", "episodes", level, year)
         rows = rows[rows.geo_code != "unknown"]
         national = _rows(df, "3AB", "episodes", "national", year)["per_100k"].astype("float64")
-        markers = [d if s else f"{v:.0f}" for d, s, v in
-                   zip(rows["display_value"], rows["suppressed"], rows["per_100k"].astype("float64").fillna(0))]
+        rates = rows["per_100k"].astype("float64")
+        markers = [d if s else ("n/a" if pd.isna(v) else f"{v:,.0f}")
+                   for d, s, v in zip(rows["display_value"], rows["suppressed"], rates)]
         parts.append(f"<h3>By {html.escape(title)}</h3>" + charts.ranked_bars(
             [names.get(c, c) for c in rows["geo_code"]], rows["per_100k"].astype("float64").tolist(), markers,
             f"admissions_{level}", "involuntary admissions per 100,000 inhabitants",
@@ -95,21 +96,22 @@ def admissions_section(df: pd.DataFrame, year: int, names: dict[str, str]) -> tu
 
 
 def short_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
-    trend = charts.national_lines(df, [("S1", "share", "short admissions (< 24 h), share")], "short", "share",
-                                  column="value")
+    trend = charts.national_lines(df, [("S1", "share", "short admissions (< 24 h), share of all, national")],
+                                  "short", "share", column="value", kind="share")
     rows = _rows(df, "S1", "share", "region", year)
     rows = rows[rows.age_group == "all"].sort_values("geo_code")
     bars = charts.grouped_bars([region_label(c) for c in rows["geo_code"]],
                                [("share of admissions under 24 h", rows["value"].astype("float64").tolist())],
-                               "short_regions", f"share, {year}")
+                               "short_regions", f"share, {year}", kind="share")
     return "Short involuntary admissions (S1)", trend + bars + _note(
         "Involuntary admissions started in the year with a duration under 24 hours (discharge - start), as a "
         "share of all involuntary admissions started in the year.")
 
 
-def focus_section(df: pd.DataFrame) -> tuple[str, str]:
-    svg = charts.national_lines(df, [("F1", "persons", "focus persons (> 10 episodes)"),
-                                     ("F2", "persons", "critical courses (> 50 episodes)")],
-                                "focus", "persons", column="value")
+def focus_section(df: pd.DataFrame, focus: int, critical: int) -> tuple[str, str]:
+    svg = charts.national_lines(df, [("F1", "persons", f"focus persons (> {focus} episodes)"),
+                                     ("F2", "persons", f"critical courses (> {critical} episodes)")],
+                                "focus", "persons", column="value", kind="count")
     return "Focus persons (F1, F2)", svg + _note(
-        "Persons with more than 10 (F1) or 50 (F2) coercion episodes of any kind started in the year, all ages.")
+        f"Persons with more than {focus} (F1) or {critical} (F2) coercion episodes of any kind started in the year, "
+        "all ages, national.")

@@ -1,0 +1,108 @@
+"""The lake lock: one holder at a time, across threads and processes; stale locks taken over."""
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from jobs import locks
+from jobs.config import load_config
+from jobs.errors import ConcurrentRunError
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture()
+def paths(tmp_path):
+    return load_config("ci", lake=str(tmp_path / "lake")).paths
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_second_run_is_refused_with_the_holder_named(paths):
+    with locks.lake_lock(paths, "run-a") as path:
+        holder = json.loads(path.read_text())
+        assert holder["run_id"] == "run-a" and holder["pid"] == os.getpid()
+        with pytest.raises(ConcurrentRunError, match="locked by run 'run-a'.*run 'run-b' was refused"):
+            locks.acquire(paths, "run-b")
+    assert not path.exists()
+    with locks.lake_lock(paths, "run-b"):  # free again
+        pass
+
+
+def test_waiting_run_gets_the_lock_when_the_holder_finishes(paths):
+    first = locks.acquire(paths, "run-a")
+    threading.Timer(0.5, locks.release, args=(first, "run-a")).start()
+    started = time.monotonic()
+    second = locks.acquire(paths, "run-b", timeout_seconds=10, poll_seconds=0.1)
+    assert 0.4 < time.monotonic() - started < 10
+    assert json.loads(second.read_text())["run_id"] == "run-b"
+    locks.release(second, "run-b")
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(paths):
+    path = locks.lock_path(paths)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname(), "run_id": "killed"}))
+    with locks.lake_lock(paths, "run-b") as got:
+        assert json.loads(got.read_text())["run_id"] == "run-b"
+
+
+def test_lock_of_another_host_is_not_taken_over(paths):
+    path = locks.lock_path(paths)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"pid": _dead_pid(), "host": "another-host", "run_id": "elsewhere"}))
+    with pytest.raises(ConcurrentRunError, match="elsewhere.*another-host"):
+        locks.acquire(paths, "run-b")
+
+
+def test_unreadable_lock_is_stale_only_after_a_grace_period(paths):
+    path = locks.lock_path(paths)
+    path.parent.mkdir(parents=True)
+    path.write_text("")  # holder killed between creating and writing the file
+    with pytest.raises(ConcurrentRunError):
+        locks.acquire(paths, "run-b")
+    old = time.time() - locks.EMPTY_LOCK_GRACE_SECONDS - 5
+    os.utime(path, (old, old))
+    locks.release(locks.acquire(paths, "run-b"), "run-b")
+
+
+def test_release_never_removes_someone_elses_lock(paths):
+    path = locks.acquire(paths, "run-a")
+    locks.release(path, "run-b")
+    assert path.exists()
+    locks.release(path, "run-a")
+    assert not path.exists()
+
+
+def _contend(lake: str, run_id: str, barrier, results) -> None:
+    paths = load_config("ci", lake=lake).paths
+    barrier.wait()
+    try:
+        locks.acquire(paths, run_id)
+        results.put(run_id)
+        time.sleep(1.0)  # hold it while the others try
+    except ConcurrentRunError:
+        results.put(None)
+
+
+def test_exactly_one_of_several_processes_gets_the_lock(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_contend, args=(str(tmp_path / "lake"), f"run-{i}", barrier, results))
+             for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    winners = [r for r in (results.get(timeout=5) for _ in procs) if r]
+    assert len(winners) == 1

@@ -1,0 +1,64 @@
+"""The reviewed suite files: complete, well-formed, and in step with the landing contracts."""
+import json
+
+import pytest
+
+from jobs.config import load_config
+from jobs.errors import ConfigError
+from jobs.quality.checks import STAGES, checks_for
+from jobs.quality.suites import contract_suites, describe, load_suite, render, suites_dir
+
+pytestmark = pytest.mark.unit
+
+
+def test_generated_suites_match_the_contracts():
+    """`python -m jobs.quality write-suites` output is what is committed (no drift)."""
+    folder = suites_dir(load_config("ci"))
+    for name, suite in contract_suites().items():
+        assert (folder / f"{name}.json").read_text(encoding="utf-8") == render(suite), name
+
+
+def test_every_check_has_a_loadable_suite_with_severities():
+    cfg = load_config("ci")
+    names = {c.suite for stage in STAGES for c in checks_for(stage)}
+    assert len(names) == 32
+    for name in names:
+        suite = load_suite(cfg, name)
+        assert suite["expectations"], name
+        assert {e["meta"]["severity"] for e in suite["expectations"]} <= {"critical", "warning"}
+
+
+def test_silver_suite_checks_codes_keys_and_status():
+    silver = contract_suites()["silver_coercion"]
+    labels = [describe(e) for e in silver["expectations"]]
+    assert "expect_column_values_to_be_unique(record_id)" in labels
+    assert "expect_column_values_to_be_in_set(measure)" in labels
+    assert "expect_column_values_to_match_regex(person_id)" in labels
+    measure = next(e for e in silver["expectations"] if e["kwargs"].get("column") == "measure"
+                   and e["type"].endswith("in_set"))
+    assert len(measure["kwargs"]["value_set"]) == 12
+    status = next(e for e in silver["expectations"] if e["kwargs"].get("column") == "record_status")
+    assert status["kwargs"]["value_set"] == ["A"]
+    # social and police sources may carry an unusable person_id: no pattern there
+    police = [describe(e) for e in contract_suites()["silver_police"]["expectations"]]
+    assert not any("person_id" in label for label in police)
+
+
+def test_describe_names_columns_and_condition():
+    exp = {"type": "expect_column_values_to_be_between",
+           "kwargs": {"column": "offset_days", "max_value": 0, "row_condition": "phase = 'before'"}}
+    assert describe(exp) == "expect_column_values_to_be_between(offset_days) where phase = 'before'"
+    pair = {"type": "expect_column_pair_values_to_be_equal", "kwargs": {"column_A": "a", "column_B": "b"}}
+    assert describe(pair) == "expect_column_pair_values_to_be_equal(a, b)"
+    assert describe({"type": "expect_table_row_count_to_be_between", "kwargs": {}}) == \
+        "expect_table_row_count_to_be_between"
+
+
+def test_suite_without_severity_is_refused(tmp_path):
+    (tmp_path / "bad.json").write_text(json.dumps({"name": "bad", "expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x"}, "meta": {}}]}))
+    cfg = load_config("ci", quality={"suites_dir": str(tmp_path)})
+    with pytest.raises(ConfigError, match="severity None"):
+        load_suite(cfg, "bad")
+    with pytest.raises(ConfigError, match="not found"):
+        load_suite(cfg, "missing")
