@@ -23,7 +23,7 @@ from jobs import lake
 from jobs.config import PROJECT_ROOT, Config
 from jobs.errors import PipelineError
 from jobs.quality import record_facts
-from schemas.tables import RUN_MANIFEST, VALIDATION_FAILURES, VALIDATION_RESULTS
+from schemas.tables import PERSON_LINKS, RUN_MANIFEST, VALIDATION_FAILURES, VALIDATION_RESULTS
 
 BOOKKEEPING = {f"{tb.zone}.{tb.name}" for tb in (RUN_MANIFEST, VALIDATION_RESULTS, VALIDATION_FAILURES)}
 
@@ -94,13 +94,24 @@ class RunTracker:
         self._write("completed" if exc is None else "failed", _now(), failed_stage,
                     None if exc is None else error_text(exc))
 
+    def linkage_model_version(self) -> str:
+        """The model version(s) the crosswalk was built with (person_links.model_version), else
+        the configured one (before the first link run)."""
+        links = PERSON_LINKS
+        if self.completed and lake.log_version(self.cfg.paths, links.zone, links.name) is not None:
+            found = sorted(r[0] for r in lake.read(self.spark, self.cfg.paths, links.zone, links.name)
+                           .select("model_version").distinct().limit(5).collect() if r[0])
+            if found:
+                return ",".join(found)
+        return self.cfg.linkage.model_version
+
     def _write(self, status: str, finished_at: dt.datetime | None = None, failed_stage: str | None = None,
                error: str | None = None) -> None:
         row = {
             "run_id": self.run_id, "run_date": self.run_date, "status": status, "env": self.cfg.env,
             "full_refresh": self.full_refresh, "started_at": self.started_at, "finished_at": finished_at,
             "code_version": code_version(), "config_hash": self.cfg.config_hash(),
-            "linkage_model_version": self.cfg.linkage.model_version, "prefect_flow_run_id": self.flow_run_id,
+            "linkage_model_version": self.linkage_model_version(), "prefect_flow_run_id": self.flow_run_id,
             "stages_completed": list(self.completed), "stages_skipped": list(self.skipped),
             "failed_stage": failed_stage, "error": error, "tables": list(self.tables),
         }

@@ -123,7 +123,7 @@ def _data_stage(name: str, upstream_ok: bool, spark: SparkSession, cfg: Config, 
     tracker.before(name)
     if name == "ingest" and stage.accepts("sources"):
         rows: dict[str, int] = {}
-        for source in SOURCES:
+        for source in cfg.ingest.sources or SOURCES:
             rows.update(run_stage.with_options(name=f"ingest[{source}]", **retrying)(name, source=source, **args))
     else:
         rows = run_stage.with_options(name=name, **retrying)(name, **args)

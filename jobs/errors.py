@@ -49,3 +49,7 @@ class ClusterError(PipelineError, RuntimeError):
 class InjectedFault(PipelineError, RuntimeError):
     """Raised on purpose by the nightly flow after a stage's writes when PATHWAYS_FAIL_AFTER_STAGE
     names that stage (crash-safety tests and drills)."""
+
+
+class DisclosureError(PipelineError):
+    """A table about to be published would reveal a small count; it is not written."""

@@ -161,6 +161,7 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
     for adult_id, child_id, all_id, measure, kind, what, period, levels in INDICATORS:
         ages = ["all"] if child_id is None else ["adult", "child", "all"]
         for year in years:
+            chosen = _chosen(things, kind, what, period, year)
             for level in levels:
                 codes = {N: ["DK"], R: regions, H: sorted(clusters), M: sorted(munis)}[level]
                 if level == M:
@@ -168,7 +169,7 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
                 for code in codes:
                     for age in ages:
                         ident = {"adult": adult_id, "child": child_id, "all": all_id}[age]
-                        cell = _cell(things, kind, what, measure, period, year, level, code, age, focus, critical)
+                        cell = _cell(chosen, kind, what, measure, level, code, age, focus, critical)
                         if cell is None:
                             continue
                         out[(ident, year, level, code, age, measure)] = _finish(
@@ -211,10 +212,15 @@ def _qualifies(t, kind, what):
     return t["kind"] == "admission"
 
 
-def _cell(things, kind, what, measure, period, year, level, code, age, focus, critical):
+def _chosen(things, kind, what, period, year):
+    """The rows an indicator counts in a year (before placing them in cells)."""
     chosen = [t for t in things if _qualifies(t, kind, what) and in_period(t["start"], t["end"], year, period)]
     if kind == "SHORT":
         chosen = [t for t in chosen if t["is_short_24h"]]
+    return chosen
+
+
+def _cell(chosen, kind, what, measure, level, code, age, focus, critical):
     if kind in ("P", "PS", "FOCUS"):
         # persons: scope = the person's rows in the region for region cells, else all their rows
         by_person = {}

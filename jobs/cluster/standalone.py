@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from jobs.cluster import processes
 from jobs.errors import ClusterError
 
 log = logging.getLogger(__name__)
@@ -119,10 +119,8 @@ def start_cluster(root: Path, *, workers: int = 2, cores: int = 1, memory: str =
 
 
 def _spawn(args: list[str], log_file: Path, env_extra: dict[str, str]) -> subprocess.Popen:
-    env = {**os.environ, "SPARK_LOCAL_IP": HOST, **env_extra}
-    with open(log_file, "ab") as out:
-        return subprocess.Popen([str(spark_class()), *args], stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    return processes.spawn([str(spark_class()), *args], log_file,
+                           {**os.environ, "SPARK_LOCAL_IP": HOST, **env_extra})
 
 
 def _start_master(root: Path, daemon_memory: str, timeout: float) -> Daemon:
@@ -196,8 +194,8 @@ def kill_worker(state: ClusterState, index: int) -> int:
     daemon = state.workers[index]
     if not _is_ours(daemon):
         raise ClusterError(f"{daemon.role} (pid {daemon.pid}) is not running")
-    os.killpg(daemon.pid, signal.SIGKILL)
-    _wait_gone(daemon.pid, 10.0)
+    processes.kill_group(daemon.pid)
+    processes.wait_gone(daemon.pid, 10.0)
     log.warning("killed %s (pid %d) and its executors", daemon.role, daemon.pid)
     return daemon.pid
 
@@ -216,49 +214,17 @@ def running_daemons(state: ClusterState) -> list[Daemon]:
     return [d for d in [state.master, *state.workers] if _is_ours(d)]
 
 
-def _terminate(daemon: Daemon, timeout: float = 30.0) -> bool:
-    """Stop one daemon's process group if the pid is still the daemon we started."""
-    if not _is_ours(daemon):
-        return False
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(daemon.pid, sig)
-        except ProcessLookupError:
-            return True
-        if _wait_gone(daemon.pid, timeout):
-            return True
-    return not _alive(daemon.pid)
+def _markers(daemon: Daemon) -> list[str]:
+    return [MASTER_CLASS if daemon.role == "master" else WORKER_CLASS, str(daemon.port)]
 
 
 def _is_ours(daemon: Daemon) -> bool:
-    """True when the pid is alive and still runs our Spark daemon (guards against pid reuse)."""
-    try:
-        cmdline = Path(f"/proc/{daemon.pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    klass = MASTER_CLASS if daemon.role == "master" else WORKER_CLASS
-    return klass.encode() in cmdline and str(daemon.port).encode() in cmdline
+    """The pid is alive and still runs the daemon we started (never a reused pid)."""
+    return processes.runs(daemon.pid, _markers(daemon))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:  # reap it if it is our child (pytest fixture), otherwise just poll /proc
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        if not _alive(pid):
-            return True
-        time.sleep(0.2)
-    return False
+def _terminate(daemon: Daemon, timeout: float = 30.0) -> bool:
+    return processes.terminate_group(daemon.pid, _markers(daemon), timeout)
 
 
 def _get_json(url: str) -> dict | None:

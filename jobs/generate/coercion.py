@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jobs.generate.arrays import DAY, HOUR, MINUTE, NO_TIME, YEAR_DAYS, rng, schedule_without_overlap, year_of_day
+from jobs.generate.arrays import DAY, HOUR, MINUTE, NO_TIME, rng, schedule_without_overlap, year_of_day
 from jobs.generate.health import COERCION, INPATIENT, Contacts, Course, is_child
 from jobs.generate.params import Params
 from jobs.generate.persons import Geography, People

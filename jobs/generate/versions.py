@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from jobs.generate.arrays import DAY, NO_TIME, parse_day
+from jobs.generate.arrays import DAY, NO_TIME
 from jobs.generate.params import Params
 
 Frame = dict[str, np.ndarray]
@@ -86,7 +86,7 @@ def life_cycle(gen: np.random.Generator, frame: Frame, *, created: np.ndarray, f
         for col in open_cols:
             wrong[col] = np.where(two[rows], NO_TIME, wrong[col])
         parts.append(dict(wrong, updated=created[rows], status=np.zeros(rows.size, np.int64)))
-    counts = {"corrections": int(rows.size)}
+    counts = {"corrections": int(rows.size), "updates_open_then_closed": int(two.sum())}
     if realism:
         twin = np.flatnonzero(gen.random(n) < dr.annulment_share)
         ghost = _take(frame, twin)
@@ -114,7 +114,3 @@ def life_cycle(gen: np.random.Generator, frame: Frame, *, created: np.ndarray, f
     counts["versions"] = int(v["deliv"].size)
     order = np.lexsort((v["rec"], v["updated"], v["deliv"]))
     return _take(v, order), counts
-
-
-def day_seconds(text: str) -> int:
-    return parse_day(text) * DAY

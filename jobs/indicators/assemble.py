@@ -17,7 +17,6 @@ The `unknown` municipality has no population: denominator and per_100k null.
 """
 from __future__ import annotations
 
-import itertools
 from typing import Sequence
 
 import numpy as np
@@ -118,7 +117,3 @@ def sort_rows(df: pd.DataFrame) -> pd.DataFrame:
     keyed = df.assign(_lvl=df["geo_level"].map(order))
     return keyed.sort_values(["indicator_id", "measure", "year", "_lvl", "geo_code", "age_group"]).drop(
         columns="_lvl").reset_index(drop=True)
-
-
-def all_combinations(*axes: Sequence) -> list[tuple]:
-    return list(itertools.product(*axes))

@@ -141,10 +141,3 @@ TARGET_SPEC = SPECS_BY_KEY["T1:rate"]
 PERIOD_TEXT = {STARTED: "started in the year", STARTED_OR_ONGOING: "started in the year or ongoing on 1 January",
                DISCHARGED: "discharged in the year"}
 
-
-def family(indicator_id: str) -> str:
-    """The spec key family of an id, e.g. '7C' -> '7CD' (the all-ages id of its pair)."""
-    for spec in SPECS:
-        if indicator_id in spec.ids:
-            return spec.ids[2]
-    raise KeyError(f"unknown indicator id {indicator_id!r}")

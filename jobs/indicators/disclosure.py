@@ -32,7 +32,7 @@ import pandas as pd
 from jobs.config import DisclosureConfig
 from jobs.indicators.definitions import (
     ADULT, ALL, CHILD, COUNT_MEASURES, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, NATIONAL_CODE, RATE, REGION, SHARE,
-    SPECS, UNKNOWN_MUNICIPALITY,
+    SPECS,
 )
 from jobs.indicators.geography import Geography
 

@@ -21,6 +21,7 @@ from jobs import lake
 from jobs.config import Config
 from jobs.indicators.assemble import assemble, sort_rows
 from jobs.indicators.cells import CELL_COLUMNS, UNKNOWN_AGE, build_cells, explode_spec_rows
+from jobs.indicators.checks import assert_publishable
 from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, NATIONAL, SPECS
 from jobs.indicators.disclosure import apply_disclosure, with_display
 from jobs.indicators.facts import build_facts, build_residence, with_period_years
@@ -79,9 +80,11 @@ def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFr
     geo = Geography.from_reference(cfg.paths)
     unsuppressed = with_display(assemble(cells, pop, SPECS, years, geo,
                                          definition_version=cfg.indicators.definition_version), cfg.disclosure)
+    published = apply_disclosure(unsuppressed, cfg.disclosure, geo)
+    assert_publishable(published, geo, cfg.disclosure)
     return {
         MONITORING_INDICATORS_UNSUPPRESSED.name: sort_rows(unsuppressed),
-        MONITORING_INDICATORS.name: sort_rows(apply_disclosure(unsuppressed, cfg.disclosure, geo)),
+        MONITORING_INDICATORS.name: sort_rows(published),
         TARGET_PROGRESS.name: target_progress(unsuppressed, cfg.indicators, cfg.disclosure),
     }
 

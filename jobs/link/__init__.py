@@ -81,15 +81,13 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
     records = prepare.build_link_records(sources).cache()
     det_records, prob_records = prepare.split_records(records)
     n_prob = prob_records.count()
-    empty = spark.createDataFrame([], ", ".join(f"{c} {t}" for c, t in (
-        ("unique_id", "string"), ("candidate_key", "string"), ("candidate_rank", "int"),
-        ("match_weight", "double"), ("match_probability", "double"))))
     if n_prob:
         candidates, version, stats = _candidates(spark, cfg, prob_records, population, residence,
                                                  run_id=run_id, full_refresh=full_refresh)
     else:
         stored = model.load_current(cfg.paths.models_dir())
-        candidates, version = empty, (stored.version if stored else f"{cfg.linkage.model_version}-untrained")
+        candidates = spark.createDataFrame([], engine.CANDIDATE_SCHEMA)
+        version = stored.version if stored else f"{cfg.linkage.model_version}-untrained"
         stats = {"engine": cfg.linkage.engine, "trained": False, "pairs_compared": 0, "population": None,
                  "seconds_scoring": 0.0}
     candidates = candidates.cache()

@@ -26,7 +26,8 @@ from jobs.link import model as fs
 log = logging.getLogger(__name__)
 
 ENGINES = ("duckdb", "spark")
-CANDIDATE_COLUMNS = ["unique_id", "candidate_key", "candidate_rank", "match_weight", "match_probability"]
+CANDIDATE_SCHEMA = ("unique_id string, candidate_key string, candidate_rank int, match_weight double, "
+                    "match_probability double")
 
 
 @dataclass
@@ -89,7 +90,7 @@ def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str]]:
 
 
 def score(spark: SparkSession, backend: Backend, settings: dict, max_candidates: int) -> tuple[DataFrame, int]:
-    """(best candidates per record as a Spark DataFrame of CANDIDATE_COLUMNS, pairs compared)."""
+    """(best candidates per record as a Spark DataFrame of CANDIDATE_SCHEMA, pairs compared)."""
     linker = _linker(backend, settings)
     predictions = linker.inference.predict_between(backend.records, backend.population, warning_mode="never")
     if backend.engine == "duckdb":
@@ -109,10 +110,9 @@ def _top_duckdb(spark: SparkSession, backend: Backend, table: str, k: int) -> tu
         QUALIFY candidate_rank <= {int(k)}
         ORDER BY unique_id, candidate_rank""").to_arrow_table()
     pairs = int(top.column("pairs_compared")[0].as_py()) if top.num_rows else 0
-    schema = "unique_id string, candidate_key string, candidate_rank int, match_weight double, match_probability double"
     if top.num_rows == 0:
-        return spark.createDataFrame([], schema), pairs
-    return spark.createDataFrame(top.drop_columns(["pairs_compared"]).to_pandas(), schema), pairs
+        return spark.createDataFrame([], CANDIDATE_SCHEMA), pairs
+    return spark.createDataFrame(top.drop_columns(["pairs_compared"]).to_pandas(), CANDIDATE_SCHEMA), pairs
 
 
 def top_candidates(pairs: DataFrame, k: int) -> DataFrame:

@@ -30,7 +30,8 @@ def ingest_reconciliation(log_df: DataFrame, bronze_by_source: Mapping[str, Data
     """One row per loaded delivery: what the manifest promised against what the lake holds.
 
     `rows_accounted` = bronze + quarantined rows as logged; `*_found` are counted in the
-    tables themselves (a quarantined source row counts once, however many rules it broke).
+    tables themselves (a quarantined source row counts once, however many rules it broke);
+    `quarantined_share` = quarantined / manifest rows (a mostly broken delivery stands out).
     Refused deliveries are left out: nothing of them is loaded, by design.
     """
     spark = log_df.sparkSession
@@ -51,6 +52,8 @@ def ingest_reconciliation(log_df: DataFrame, bronze_by_source: Mapping[str, Data
             (F.col("rows_bronze") + F.col("rows_quarantined")).alias("rows_accounted"),
             F.coalesce("rows_bronze_found", F.lit(0)).cast("long").alias("rows_bronze_found"),
             F.coalesce("rows_quarantined_found", F.lit(0)).cast("long").alias("rows_quarantined_found"),
+            F.when(F.col("rows_manifest") > 0, F.col("rows_quarantined") / F.col("rows_manifest"))
+            .alias("quarantined_share"),
             "reconciled",
         )
     )

@@ -8,7 +8,6 @@ Everything here is small; it is collected to pandas.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,8 +18,6 @@ from jobs import lake
 from jobs.config import Config
 from jobs.errors import MissingTableError
 from schemas.tables import INDICATOR_RUNS, MONITORING_INDICATORS, TARGET_PROGRESS
-
-log = logging.getLogger(__name__)
 
 VALIDATION_RESULTS = ("restricted", "validation_results")
 

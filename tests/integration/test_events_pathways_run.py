@@ -6,8 +6,8 @@
    persons (checked by rows written) and its tables equal a full rebuild row for row.
 2. The admission table equals the independent plain-Python computation
    (tests/pathways_reference.py) row for row, and timeline counts per phase and sector agree.
-3. Every SQL block of docs/analyst_queries.md runs through `pathways sql`, and
-   `pathways pathways-summary` prints the distributions.
+3. Every SQL block of docs/analyst_queries.md runs against the registered tables as
+   `pathways sql` runs it, and the summary `pathways pathways-summary` prints is right.
 """
 import datetime as dt
 import re
@@ -15,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import pathways_reference as ref
 from jobs import events as events_stage
@@ -179,23 +178,30 @@ def test_admissions_agree_with_plain_python(spark, lake_after_runs):
     assert got == Counter(ref.timeline_counts(expected, events))
 
 
-def test_analyst_queries_and_summary_run_through_the_cli(spark, lake_after_runs):
-    from flows.cli import app
+def test_analyst_queries_and_summary_run(spark, lake_after_runs):
+    """What `pathways sql` does (register_tables, then spark.sql), for every query of the doc;
+    and the rows `pathways pathways-summary` prints."""
+    from jobs.lake import register_tables
+    from jobs.pathways import summary_rows
 
     cfg = lake_after_runs[0]
-    for t in (INVOLUNTARY_ADMISSIONS, ADMISSION_TIMELINE, FOCUS_PERSONS):  # drop names another lake registered
+    for t in (INVOLUNTARY_ADMISSIONS, ADMISSION_TIMELINE, FOCUS_PERSONS):  # names another test's lake registered
         spark.sql(f"DROP TABLE IF EXISTS {t.zone}.{t.name}")
+    register_tables(spark, cfg.paths, ["analytics", "published"])
     queries = re.findall(r"```sql\n(.*?)```", (ROOT / "docs" / "analyst_queries.md").read_text(), re.S)
-    assert len(queries) >= 7
-    runner = CliRunner()
-    base = ["--env", "ci", "--lake", str(cfg.paths.lake_dir())]
-    outputs = []
-    for query in queries:
-        result = runner.invoke(app, [*base, "sql", query])
-        assert result.exit_code == 0, (query, result.output, result.exception)
-        outputs.append(result.output)
-    assert "1084" in outputs[0] and "1083" in outputs[0]   # by region
-    assert "2023" in outputs[2]                             # focus persons by year
-    result = runner.invoke(app, [*base, "pathways-summary"])
-    assert result.exit_code == 0, (result.output, result.exception)
-    assert "share_short_24h" in result.output and "share_discharge_plan_of_discharged" in result.output
+    assert len(queries) == 7
+    results = [[r.asDict() for r in spark.sql(q).collect()] for q in queries]
+    by_region = {r["region"]: (r["admissions"], r["with_police_7d_before"]) for r in results[0]}
+    assert by_region == {"1083": (1, 0), "1084": (4, 1)}   # A1's police assistance 30 minutes before
+    assert results[2] == [
+        dict(year=2022, persons_with_coercion=1, focus_persons=0, critical_courses=0, frequent_admission=0,
+             episodes_of_focus_persons=0, all_episodes=1),
+        dict(year=2023, persons_with_coercion=3, focus_persons=0, critical_courses=0, frequent_admission=0,
+             episodes_of_focus_persons=0, all_episodes=4),
+        dict(year=2024, persons_with_coercion=1, focus_persons=0, critical_courses=0, frequent_admission=0,
+             episodes_of_focus_persons=0, all_episodes=1)]
+    assert results[6] == [{"section": "SEL99", "admissions": 1}]
+    summary = {r.metric: (r.value, r.n) for r in summary_rows(spark, cfg)}
+    assert summary["share_short_24h"] == (0.2, 5)          # A2 lasted 10 h
+    assert summary["share_discharge_plan_of_discharged"] == (0.25, 4)
+    assert summary["share_police_assisted"] == (0.2, 5)

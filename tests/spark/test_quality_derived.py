@@ -36,6 +36,8 @@ def test_ingest_reconciliation_counts_what_the_tables_hold(spark):
         (5, 3, 2)
     assert (got["d2"]["rows_manifest"], got["d2"]["rows_accounted"], got["d2"]["rows_bronze_found"]) == (4, 3, 2)
     assert (got["d4"]["rows_accounted"], got["d4"]["rows_bronze_found"]) == (None, 0)
+    assert (got["d1"]["quarantined_share"], got["d2"]["quarantined_share"], got["d4"]["quarantined_share"]) == \
+        (2 / 5, 0.0, None)
     # no quarantine table yet: zero found
     none = derived.ingest_reconciliation(log, {}, None).where("delivery_id = 'd1'").first()
     assert (none.rows_bronze_found, none.rows_quarantined_found) == (0, 0)

@@ -13,6 +13,9 @@ import pandas as pd
 import pytest
 
 from jobs.config import DisclosureConfig, load_config
+from jobs.errors import DisclosureError
+from jobs.indicators.checks import assert_publishable, missing_cells, recoverable_cells, visible_small_counts
+from jobs.indicators.definitions import SPECS
 from jobs.indicators.disclosure import apply_disclosure, format_value
 from jobs.indicators.geography import Geography
 from schemas.tables import MONITORING_INDICATORS
@@ -182,3 +185,22 @@ def _assert_no_recovery(out):
         assert len(hidden) != 1, (
             f"{out.loc[hidden[0], ['indicator_id', 'year', 'geo_level', 'geo_code', 'age_group', 'measure']].tolist()} "
             f"= {out.loc[total, 'indicator_id']} total - shown members")
+
+
+def test_invariant_checks_pass_on_protected_table_and_catch_tampering():
+
+    out = apply_disclosure(reference_table(3), CFG, geo())
+    assert_publishable(out, geo(), CFG)
+    tampered = out.copy()
+    i = tampered.index[(tampered.display_value == "<5")][0]
+    tampered.loc[i, ["suppressed", "numerator", "value"]] = [False, 3, 3.0]
+    assert visible_small_counts(tampered, CFG)
+    with pytest.raises(DisclosureError, match="disclosure problems"):
+        assert_publishable(tampered, geo(), CFG)
+    lone = out.copy()
+    j = lone.index[(lone.display_value == ".") & (lone.geo_level == "municipality")][0]
+    lone.loc[j, "suppressed"] = False  # undo one secondary suppression: its partner becomes recoverable
+    assert any("recoverable" in p for p in recoverable_cells(lone, geo(), CFG.groups))
+    years = sorted(out.year.unique())
+    assert missing_cells(out, SPECS, years, geo()) == []
+    assert missing_cells(out[out.geo_code != "SK01"], SPECS, years, geo())

@@ -1,0 +1,74 @@
+"""Invariant checks of the indicator tables (pandas), for run() and the data-quality stage.
+
+Each returns a list of problems (cell keys and the rule broken; cells are aggregates,
+never persons). `assert_publishable` is the last gate before writing `published`.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from jobs.config import DisclosureConfig
+from jobs.errors import DisclosureError
+from jobs.indicators.definitions import COUNT_MEASURES, MUNICIPALITY, SHARE, UNKNOWN_MUNICIPALITY, IndicatorSpec
+from jobs.indicators.disclosure import build_groups, with_spec_key
+from jobs.indicators.geography import Geography
+
+CELL = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
+
+
+def _key(df: pd.DataFrame, i) -> str:
+    return "/".join(str(df.at[i, c]) for c in CELL)
+
+
+def visible_small_counts(published: pd.DataFrame, cfg: DisclosureConfig) -> list[str]:
+    """Shown cells whose count (or a share's numerator or denominator) is 1..min_count-1."""
+    shown = published[~published["suppressed"].astype(bool)]
+    small = lambda s: ((s >= 1) & (s < cfg.min_count)).fillna(False).astype(bool)  # noqa: E731
+    bad = small(shown["numerator"]) | (small(shown["denominator"]) & (shown["measure"] == SHARE))
+    bad |= small(shown["value"]) & shown["measure"].isin(COUNT_MEASURES)
+    return [f"{_key(shown, i)}: count 1-{cfg.min_count - 1} visible" for i in shown.index[bad.to_numpy()]]
+
+
+def suppressed_values_present(published: pd.DataFrame) -> list[str]:
+    hidden = published[published["suppressed"].astype(bool)]
+    bad = hidden[["value", "numerator", "denominator", "per_100k"]].notna().any(axis=1)
+    return [f"{_key(hidden, i)}: suppressed cell carries a value" for i in hidden.index[bad.to_numpy()]]
+
+
+def recoverable_cells(published: pd.DataFrame, geo: Geography, kinds: Sequence[str]) -> list[str]:
+    """Suppressed cells that are the only hidden member of a group whose total is shown."""
+    hidden = published["suppressed"].astype(bool)
+    out = []
+    for group in build_groups(published, geo, tuple(kinds)):
+        if hidden[group.total]:
+            continue
+        members = [m for m in group.members if hidden[m]]
+        if len(members) == 1:
+            out.append(f"{_key(published, members[0])}: recoverable from {group.kind} total {_key(published, group.total)}")
+    return out
+
+
+def missing_cells(table: pd.DataFrame, specs: Sequence[IndicatorSpec], years: Sequence[int], geo: Geography) -> list[str]:
+    """Cells the completeness rule requires that are absent (first few per spec)."""
+    present = set(zip(with_spec_key(table), table["year"].astype(int), table["geo_level"], table["geo_code"],
+                      table["age_group"]))
+    out = []
+    for spec in specs:
+        missing = [(y, level, code, age) for y in years for level in spec.levels for code in geo.codes(level)
+                   for age in spec.age_groups if (spec.key, y, level, code, age) not in present]
+        out += [f"{spec.key} {m}: missing" for m in missing[:5]]
+    unknown = table[(table["geo_level"] == MUNICIPALITY) & (table["geo_code"] == UNKNOWN_MUNICIPALITY)
+                    & (table["age_group"] == "all") & (table["numerator"].fillna(0) == 0)
+                    & (table["denominator"].fillna(0) == 0) & ~table["suppressed"].astype(bool)]
+    out += [f"{_key(unknown, i)}: zero unknown-municipality cell present" for i in unknown.index]
+    return out
+
+
+def assert_publishable(published: pd.DataFrame, geo: Geography, cfg: DisclosureConfig) -> None:
+    problems = (visible_small_counts(published, cfg) + suppressed_values_present(published)
+                + recoverable_cells(published, geo, cfg.groups))
+    if problems:
+        raise DisclosureError(f"{len(problems)} disclosure problems in published.monitoring_indicators; nothing "
+                              f"was published. First: {problems[:5]}")

@@ -1,0 +1,57 @@
+"""The pathway tables of a real (demo-scale) lake against the plain-Python computation.
+
+Runs only when PATHWAYS_DEMO_LAKE names a lake on which ingest, link, events and pathways
+have run (e.g. after `pathways --lake DIR demo`); it reads that lake, never writes it.
+Checks, row for row, restricted.coercion_episodes and analytics.involuntary_admissions,
+and the admission_timeline counts per (phase, sector), against tests/pathways_reference.py
+computed from restricted.events, restricted.persons and silver_residence of the same lake.
+"""
+import os
+from collections import Counter
+
+import pytest
+
+import pathways_reference as ref
+from jobs import lake
+from jobs.config import load_config
+from jobs.reference import municipalities
+from schemas.tables import ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, INVOLUNTARY_ADMISSIONS, PERSONS
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+DEMO_LAKE = os.environ.get("PATHWAYS_DEMO_LAKE")
+
+
+def _rows(spark, cfg, table, cols=None):
+    df = lake.read(spark, cfg.paths, table.zone, table.name)
+    return [r.asDict(recursive=True) for r in (df.select(*cols) if cols else df).toLocalIterator()]
+
+
+@pytest.mark.skipif(not DEMO_LAKE, reason="set PATHWAYS_DEMO_LAKE to a lake the pipeline has run on")
+def test_demo_lake_agrees_with_plain_python(spark):
+    cfg = load_config("ci", lake=DEMO_LAKE)
+    events = _rows(spark, cfg, EVENTS)
+    persons = _rows(spark, cfg, PERSONS, ["person_key", "person_id", "birth_date"])
+    key_of = {p["person_id"]: p["person_key"] for p in persons if p["person_id"]}
+    residence = [dict(person_key=key_of[r["person_id"]], municipality_code=r["municipality_code"],
+                      valid_from=r["valid_from"], valid_to=r["valid_to"])
+                 for r in _rows(spark, cfg, lake_table("silver_residence")) if r["person_id"] in key_of]
+    geo = {m.municipality_code: (m.region_code, m.health_cluster_code) for m in municipalities(cfg.paths)}
+    c = cfg.episodes
+    episodes = ref.episodes(events, gap_minutes=c.merge_gap_minutes, holding_counted=c.holding_purposes_counted,
+                            null_counts=c.holding_null_purpose_counts, shielding_hours=c.shielding_min_hours)
+    got_episodes = {r["episode_id"]: r for r in _rows(spark, cfg, COERCION_EPISODES)}
+    assert got_episodes == {r["episode_id"]: r for r in episodes}
+    expected = {r["admission_id"]: r for r in ref.admissions(episodes, events, persons, residence, geo)}
+    got = {r["admission_id"]: r for r in _rows(spark, cfg, INVOLUNTARY_ADMISSIONS)}
+    assert set(got) == set(expected) and len(got) > 0
+    for admission_id, row in got.items():
+        for col, value in expected[admission_id].items():
+            assert row[col] == (pytest.approx(value) if isinstance(value, float) else value), col
+    timeline = Counter((r["phase"], r["sector"]) for r in _rows(spark, cfg, ADMISSION_TIMELINE, ["phase", "sector"]))
+    assert timeline == Counter(ref.timeline_counts(list(expected.values()), events))
+
+
+def lake_table(name):
+    from schemas.tables import silver
+
+    return silver(name.removeprefix("silver_"))
