@@ -181,3 +181,46 @@ def police_rows(records: pd.DataFrame) -> list[dict]:
              "sex": val(r.sex), "name_bigrams": val(r.name_bigrams), "municipality_code": val(r.municipality_code),
              "police_district_code": "PK01", "event_ts": dt.datetime(2023, 5, 1, 12), "event_type": "concern_report"}
             for r in records.itertuples()]
+
+
+def silver_from_landing(spark, cfg, sources=None) -> dict[str, int]:
+    """A quick stand-in for ingestion, for linkage benchmarks on generated deliveries only:
+    every CSV of a source read with pyarrow, the latest version of each record kept (ties:
+    the later delivery), annulled records dropped, typed as schemas.tables.silver(source).
+    No contract checks: use jobs.ingest for anything real."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
+
+    from jobs import lake
+    from schemas.sources import SOURCES
+    from schemas.tables import silver
+
+    written = {}
+    for source in sources or ["population", "residence", "social_services", "social_force_use", "police",
+                              "coercion", "psych_contacts", "discharge_plans"]:
+        contract = SOURCES[source]
+        parts = []
+        for i, path in enumerate(sorted(cfg.paths.landing_dir().glob(f"{source}/*/part-*.csv"))):
+            opts = pacsv.ConvertOptions(column_types={c: pa.string() for c in contract.column_names},
+                                        strings_can_be_null=True)
+            tbl = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=";"), convert_options=opts)
+            parts.append(tbl.append_column("_delivery_id", pa.array([path.parent.name] * tbl.num_rows, pa.string()))
+                         .append_column("_order", pa.array([i] * tbl.num_rows, pa.int64())))
+        if not parts:
+            continue
+        df = pa.concat_tables(parts).to_pandas()
+        df = df.sort_values(["record_id", "updated_at", "_order"]).drop_duplicates("record_id", keep="last")
+        df = df[df.record_status == "A"]
+        table = silver(source)
+        for field in table.schema.fields:
+            if field.name not in df.columns:
+                df[field.name] = None
+            elif field.dataType.typeName() == "date":
+                df[field.name] = pd.to_datetime(df[field.name]).dt.date.astype(object).where(df[field.name].notna(), None)
+            elif field.dataType.typeName() == "timestamp_ntz":
+                df[field.name] = pd.to_datetime(df[field.name]).astype(object).where(df[field.name].notna(), None)
+        sdf = spark.createDataFrame(df[table.columns].astype(object).where(df[table.columns].notna(), None), table.schema)
+        lake.overwrite(sdf, cfg.paths, table.zone, table.name)
+        written[source] = len(df)
+    return written

@@ -18,6 +18,8 @@ import pandas as pd
 from jobs.lake import ANALYTICS, PUBLISHED
 
 DEFAULT_ZONES = (ANALYTICS, PUBLISHED)
+# Columns that say which run wrote a row, so they differ between any two runs by design.
+RUN_COLUMNS = ("linked_at_run", "run_id", "computed_at")
 
 
 def delta_tables(lake_dir: Path, zones: Iterable[str] = DEFAULT_ZONES) -> list[str]:
@@ -30,11 +32,12 @@ def delta_tables(lake_dir: Path, zones: Iterable[str] = DEFAULT_ZONES) -> list[s
     return out
 
 
-def read_sorted(table_dir: Path) -> pd.DataFrame:
-    """The table's current version as pandas, rows in a canonical order, fresh index."""
+def read_sorted(table_dir: Path, ignore_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """The table's current version as pandas (less `ignore_columns`), rows in a canonical order."""
     from deltalake import DeltaTable
 
-    return sort_canonical(DeltaTable(str(table_dir)).to_pandas())
+    df = DeltaTable(str(table_dir)).to_pandas()
+    return sort_canonical(df.drop(columns=[c for c in ignore_columns if c in df.columns]))
 
 
 def sort_canonical(df: pd.DataFrame) -> pd.DataFrame:
@@ -83,11 +86,14 @@ def _same(x, y) -> bool:
     return bool(x == y)
 
 
-def diff_lakes(left: Path, right: Path, zones: Sequence[str] = DEFAULT_ZONES, rtol: float = 1e-9) -> list[str]:
-    """Every difference between the two lakes' tables in `zones`; empty means identical."""
+def diff_lakes(left: Path, right: Path, zones: Sequence[str] = DEFAULT_ZONES, rtol: float = 1e-9,
+               ignore_columns: Sequence[str] = RUN_COLUMNS) -> list[str]:
+    """Every difference between the two lakes' tables in `zones`; empty means identical.
+    `ignore_columns` (wherever they occur) are left out: by default the run-identifying ones."""
     left_tables, right_tables = delta_tables(left, zones), delta_tables(right, zones)
     problems = [f"{t}: only in {left}" for t in sorted(set(left_tables) - set(right_tables))]
     problems += [f"{t}: only in {right}" for t in sorted(set(right_tables) - set(left_tables))]
     for table in sorted(set(left_tables) & set(right_tables)):
-        problems += diff_tables(read_sorted(Path(left) / table), read_sorted(Path(right) / table), table, rtol)
+        a, b = (read_sorted(Path(lake) / table, ignore_columns) for lake in (left, right))
+        problems += diff_tables(a, b, table, rtol)
     return problems

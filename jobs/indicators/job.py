@@ -73,7 +73,8 @@ def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFr
                             municipalities, child_max_age=child_max_age)
         cells = _cells(facts, years, cfg)
         _log_unknown_ages(cells)
-        pop = population_by_municipality(residence, persons, years, child_max_age=child_max_age).toPandas()
+        pop = population_by_municipality(frames[RESIDENCE.name], persons, years,
+                                         child_max_age=child_max_age).toPandas()
     else:
         log.warning("indicators: no counted coercion episode in the lake; writing empty tables")
         cells, pop = pd.DataFrame(columns=list(CELL_COLUMNS)), pd.DataFrame(columns=list(POPULATION_COLUMNS))

@@ -12,7 +12,6 @@ import json
 from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from jobs import lake
 from jobs.config import PathsConfig
@@ -21,13 +20,16 @@ from jobs.ingest.result import LOADED, REFUSED, BatchCounts, DeliveryResult
 from schemas.tables import INGESTION_LOG
 
 
-def loaded_deliveries(spark: SparkSession, paths: PathsConfig, source: str) -> set[str]:
-    """delivery_ids of `source` the log records as loaded (these are never re-read)."""
+def logged_deliveries(spark: SparkSession, paths: PathsConfig) -> dict[str, dict[str, tuple[str, str | None]]]:
+    """source -> delivery_id -> (status, reason) as the log records them. Loaded deliveries are
+    never re-read; refused ones are checked again on every run (a provider may fix them in place)."""
     if not lake.exists(spark, paths, INGESTION_LOG.zone, INGESTION_LOG.name):
-        return set()
-    rows = (lake.read(spark, paths, INGESTION_LOG.zone, INGESTION_LOG.name)
-            .where((F.col("source") == source) & (F.col("status") == LOADED)).select("delivery_id").collect())
-    return {r["delivery_id"] for r in rows}
+        return {}
+    out: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for r in lake.read(spark, paths, INGESTION_LOG.zone, INGESTION_LOG.name).select(
+            "source", "delivery_id", "status", "reason").collect():
+        out.setdefault(r["source"], {})[r["delivery_id"]] = (r["status"], r["reason"])
+    return out
 
 
 def delivery_result(check: DeliveryCheck, counts: BatchCounts) -> DeliveryResult:

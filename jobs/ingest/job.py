@@ -55,16 +55,19 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
     if unknown:
         raise ConfigError(f"unknown sources {unknown}; expected some of {list(SOURCES)}")
     result = IngestResult()
+    logged = {} if full_refresh else ingestion_log.logged_deliveries(spark, cfg.paths)
     for name in names:
-        _ingest_source(spark, cfg, SOURCES[name], result, run_id=run_id, full_refresh=full_refresh,
-                       hook=fault_hook or (lambda step: None))
+        _ingest_source(spark, cfg, SOURCES[name], result, logged.get(name, {}), run_id=run_id,
+                       full_refresh=full_refresh, hook=fault_hook or (lambda step: None))
     return result
 
 
-def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, result: IngestResult, *,
-                   run_id: str, full_refresh: bool, hook: FaultHook) -> None:
+def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, result: IngestResult,
+                   logged: dict[str, tuple[str, str | None]], *, run_id: str, full_refresh: bool,
+                   hook: FaultHook) -> None:
+    """`logged`: this source's ingestion-log entries, delivery_id -> (status, reason)."""
     source, paths = contract.name, cfg.paths
-    loaded = set() if full_refresh else ingestion_log.loaded_deliveries(spark, paths, source)
+    loaded = {d for d, (status, _) in logged.items() if status == LOADED}
     pending = [d for d in landing.discover(paths.landing_dir(), source) if d.delivery_id not in loaded]
     if not pending and not full_refresh:
         log.info("%s: no new deliveries", source)
@@ -84,14 +87,19 @@ def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, r
             counts = _load_batch(spark, cfg, contract, accepted, result, run_id=run_id, at=started,
                                  full_refresh=full_refresh, hook=hook)
         deliveries = [ingestion_log.delivery_result(c, counts) for c in checks]
-        log_df = ingestion_log.build_log_frame(spark, deliveries, checks, run_id, started)
-        ids = [c.delivery.delivery_id for c in checks]
-        condition = f"source = '{source}'" if full_refresh else f"source = '{source}' AND {_in('delivery_id', ids)}"
-        lake.replace_where(log_df, paths, INGESTION_LOG.zone, INGESTION_LOG.name, condition)
-        hook(f"{source}:{INGESTION_LOG.name}")
+        # A delivery refused again for the same reason keeps its log row (saves a commit a night).
+        changed = [(d, c) for d, c in zip(deliveries, checks)
+                   if logged.get(d.delivery_id) != (d.status, d.reason) or d.status == LOADED]
+        if changed:
+            log_df = ingestion_log.build_log_frame(spark, [d for d, _ in changed], [c for _, c in changed],
+                                                   run_id, started)
+            ids = [d.delivery_id for d, _ in changed]
+            condition = f"source = '{source}'" + ("" if full_refresh else f" AND {_in('delivery_id', ids)}")
+            lake.replace_where(log_df, paths, INGESTION_LOG.zone, INGESTION_LOG.name, condition)
+            hook(f"{source}:{INGESTION_LOG.name}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    result.add_rows(INGESTION_LOG.name, len(deliveries))
+    result.add_rows(INGESTION_LOG.name, len(changed))
     result.deliveries.extend(deliveries)
     for d in deliveries:
         if d.status == LOADED:

@@ -1,8 +1,8 @@
 """The Fellegi-Sunter model: its design (comparisons, blocking), its training, its artefact.
 
 Design (one comparison per linkage key; splink 5 comparison levels, best first):
-- birth_date: exact | one character off (a digit typo) | day and month swapped |
-  within a year | else.
+- birth_date: exact | one character off (a digit typo) | day and month swapped | same day
+  and month (a year typo) | within a year | else.
 - sex: exact | else.
 - name: the token sets of `name_bigrams`: equal | Jaccard >= 0.7 | >= 0.5 | >= 0.3 | else.
   Jaccard = |A n B| / (|A| + |B| - |A n B|), written per SQL dialect (DuckDB / Spark).
@@ -47,13 +47,13 @@ log = logging.getLogger(__name__)
 
 JACCARD_LEVELS = (0.7, 0.5, 0.3)
 PRIORS = {  # starting m probabilities per comparison, non-null levels in order
-    "birth_date": [0.95, 0.02, 0.005, 0.01, 0.015],
+    "birth_date": [0.95, 0.02, 0.005, 0.005, 0.01, 0.01],
     "sex": [0.99, 0.01],
     "name": [0.85, 0.10, 0.03, 0.01, 0.01],
     "municipality": [0.80, 0.10, 0.10],
 }
 U_PRIORS = {  # used only where random sampling never saw a level (u would be unknown)
-    "birth_date": [3e-5, 1e-3, 1e-4, 0.02, 0.98],
+    "birth_date": [3e-5, 1e-3, 1e-4, 0.01, 0.02, 0.97],
     "sex": [0.5, 0.5],
     "name": [1e-4, 1e-3, 0.01, 0.1, 0.89],
     "municipality": [0.02, 0.02, 0.96],
@@ -76,6 +76,8 @@ def comparisons(dialect: str) -> list:
             label_for_charts="one character off"),
         cll.CustomLevel("year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = day(birth_date_r) "
                         "AND day(birth_date_l) = month(birth_date_r)", label_for_charts="day and month swapped"),
+        cll.CustomLevel("month(birth_date_l) = month(birth_date_r) AND day(birth_date_l) = day(birth_date_r)",
+                        label_for_charts="same day and month (year typo)"),
         cll.AbsoluteDateDifferenceLevel("birth_date", input_is_string=False, threshold=1, metric="year"),
         cll.ElseLevel(),
     ])

@@ -104,6 +104,10 @@ def render_run(run: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
             f"<h2 id='{_e(stage)}'>Stage {_e(stage)} {_badge(check_status(crit, len(failed) - crit))}</h2>"
             f"<p>{_e(summary)}</p>{fail_table}<details><summary>{len(passed)} passed expectations</summary>"
             f"<table>{HEADER}{''.join(_result_row(r, locations) for r in passed)}</table></details>")
-    body = (f"<p><a href='../index.html'>&larr; all runs</a></p><h1>Run {_e(run.get('run_id'))}</h1>"
+    banner = ""
+    if run.get("status") == "failed":
+        banner = (f"<p class='critical'>The run failed at stage {_e(run.get('failed_stage'))}: {_e(run.get('error'))}"
+                  "</p>")
+    body = (f"<p><a href='../index.html'>&larr; all runs</a></p><h1>Run {_e(run.get('run_id'))}</h1>{banner}"
             f"<table>{facts}</table>{''.join(sections) or '<p>No checks recorded for this run.</p>'}")
     return _page(f"Run {run.get('run_id')}", body)

@@ -213,5 +213,5 @@ def exception_message(info: Any) -> str | None:
 
 def _exception_summary(info: Any) -> dict:
     message = exception_message(info)
-    return ({"raised_exception": True, "exception_message": message, "exception_traceback": None}
-            if message else {"raised_exception": False, "exception_message": None, "exception_traceback": None})
+    return ({"raised_exception": True, "exception_message": message, "exception_traceback": "(not kept)"}
+            if message else {"raised_exception": False, "exception_message": None, "exception_traceback": ""})

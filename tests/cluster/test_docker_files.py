@@ -94,3 +94,19 @@ def test_dockerfile_copies_one_directory_per_copy_and_every_source_is_in_the_con
         for source in sources:
             assert (PROJECT_ROOT / source).exists(), f"{source} (in `{line}`) does not exist"
             assert source.split("/")[0].rstrip("/") in allowed, f"{source} is excluded by the .dockerignore"
+
+
+def test_flow_service_serves_the_nightly_flow_on_the_configured_schedule(compose):
+    """The serve command compiles and names what exists: the flow, and the cron in config."""
+    command = compose["services"]["pathways-flow"]["command"]
+    assert command[:2] == ["python", "-c"]
+    code = compile(command[2], "<compose pathways-flow>", "exec")
+    assert {"nightly", "serve", "Cron", "load_config", "orchestration"} <= set(code.co_names)
+    from flows.nightly import nightly
+    from jobs.config import load_config
+
+    assert callable(nightly.serve)
+    orchestration = load_config("cluster").orchestration
+    assert orchestration.cron and orchestration.timezone
+    env = compose["services"]["pathways-flow"]["environment"]
+    assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "jobs" and env["PREFECT_RUNNER_SERVER_ENABLE"] == "true"
