@@ -51,6 +51,10 @@ def residence(gen, params: Params, people: People) -> Prepared:
              "from": people.res_from[rows], "to": people.res_to[rows]}
     close = np.where(frame["to"] == NO_TIME, NO_TIME, (frame["to"] + 1) * DAY)
     created, final = _times(gen, params, "residence", frame["from"] * DAY, close)
+    # a move is one registration: the old interval closes when the new one is created, so the
+    # delivered intervals never overlap (no realism noise on residence for the same reason)
+    moved = np.r_[frame["person"][1:] == frame["person"][:-1], False]
+    final = np.where(moved, np.r_[created[1:], 0], final)
     return Prepared(frame, created, final, ("to",), None, realism=False)
 
 

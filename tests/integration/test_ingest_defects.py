@@ -194,3 +194,18 @@ def test_rerun_changes_nothing_but_retries_refusals(ingested, spark):
     assert after == before
     log = _table(spark, cfg, "ingestion_log")
     assert log.count() == 12 and log.select("source", "delivery_id").distinct().count() == 12
+
+
+def test_cli_ingest_prints_loaded_and_refused(ingested):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    cfg, _, _ = ingested
+    out = CliRunner().invoke(app, ["--env", "ci", "--lake", str(cfg.paths.lake_dir()), "--landing",
+                                   str(cfg.paths.landing_dir()), "ingest", "--source", "police", "--run-id", "cli-1"],
+                             env={"COLUMNS": "250"})
+    assert out.exit_code == 0, out.output
+    assert "police/2025-01-01: part-00000.csv has 1 data rows, manifest says 7" in out.output
+    assert "0 loaded, 1 refused" in out.output
+    assert "0303905678" not in out.output

@@ -67,7 +67,7 @@ def test_critical_failure_raises_and_the_docs_show_what_and_where(spark, cfg, ar
     docs = cfg.paths.data_docs_dir()
     page = (docs / "runs" / "run-bad.html").read_text()
     assert "expect_column_values_to_be_unique(record_id)" in page
-    assert f"restricted.silver_police @ v{version}" in page and "2 of 5 rows" in page
+    assert f"restricted.silver_police @ v{version}" in page and "2 of 6 rows" in page
     assert "_delivery_id=2024-02-01|_source_file=part-00000.csv|_row_number=2" in page
     index = (docs / "index.html").read_text()
     assert "runs/run-bad.html" in index and "runs/run-warn.html" in index

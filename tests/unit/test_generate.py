@@ -83,3 +83,45 @@ def test_unknown_scale_and_bad_dates_are_config_errors(cfg, tmp_path):
         run(cfg, scale="huge", seed=1, start="2022-01-01", end="2022-12-31", out=tmp_path / "l", progress=False)
     with pytest.raises(ConfigError, match="before start"):
         run(cfg, scale="tiny", seed=1, start="2022-01-01", end="2021-12-31", out=tmp_path / "l", progress=False)
+
+
+def _read(landing, source):
+    import pandas as pd
+
+    frames = [pd.read_csv(f, sep=";", dtype=str, keep_default_na=False, na_values=[""])
+              for f in sorted((landing / source).glob("*/part-*.csv"))]
+    df = pd.concat(frames, ignore_index=True).sort_values(["record_id", "updated_at"])
+    last = df.drop_duplicates("record_id", keep="last")
+    return df, last[last["record_status"] == "A"]
+
+
+def test_structure_of_generated_records(cfg, tmp_path):
+    import pandas as pd
+
+    landing = tmp_path / "s" / "landing"
+    run(cfg, scale="tiny", seed=5, start="2021-01-01", end="2023-12-31", out=landing, progress=False)
+    _, res = _read(landing, "residence")
+    res = res.sort_values(["person_id", "valid_from"])
+    same = res["person_id"].eq(res["person_id"].shift(-1))
+    nxt = pd.to_datetime(res["valid_from"].shift(-1))
+    assert (nxt[same] == pd.to_datetime(res["valid_to"][same]) + pd.Timedelta(days=1)).all()
+    _, contacts = _read(landing, "psych_contacts")
+    all_coercion, coercion = _read(landing, "coercion")
+    sed = coercion[coercion["measure"] == "acute_sedation"]
+    assert (sed["end_ts"].isna() | (sed["end_ts"] == sed["start_ts"])).all()
+    assert coercion.loc[coercion["holding_purpose"].notna(), "measure"].eq("physical_holding").all()
+    assert coercion.loc[coercion["reason"].notna(), "measure"].isin(["belt_restraint", "acute_sedation"]).all()
+    kinds = contacts.set_index("record_id")["contact_type"]
+    linked = coercion["contact_record_id"].dropna()
+    assert 0 < len(linked) < len(coercion) and kinds.reindex(linked).eq("inpatient").all()
+    _, plans = _read(landing, "discharge_plans")
+    assert kinds.reindex(plans["admission_contact_record_id"]).eq("inpatient").all()
+    truth = pd.read_parquet(tmp_path / "s" / "ground_truth" / "true_persons.parquet")
+    assert set(all_coercion["record_id"]) <= set(truth.loc[truth["source"] == "coercion", "record_id"])
+    assert truth.duplicated(["source", "record_id"]).sum() == 0
+    _, pop = _read(landing, "population")
+    assert len(pop) > 10_000 and set(coercion["person_id"]) <= set(pop["person_id"])
+    assert set(coercion["person_id"]) <= set(truth["true_person_id"])
+    _, police = _read(landing, "police")
+    unusable = ~police["person_id"].fillna("").str.fullmatch(r"[0-9a-f]{16}")
+    assert police.loc[unusable, ["birth_date", "sex", "name_bigrams", "municipality_code"]].notna().any(axis=1).all()
