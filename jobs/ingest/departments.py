@@ -9,7 +9,9 @@ How a department's region is judged (a choice the spec leaves open):
    frequent region; ties go to the region of the earliest row (delivery_id, file, row).
 Rows whose (well-formed) region differs from the judged region are quarantined with
 `department_region_mismatch`. Because silver only ever receives rows that agreed with
-the judgement, re-running a batch (e.g. after a crash) judges it the same way.
+the judgement, re-running a batch (e.g. after a crash) judges it the same way. A full
+refresh of one source ignores that source's own silver but still consults the other's, so
+in rare clashes it may judge differently from the original incremental history.
 """
 from __future__ import annotations
 

@@ -12,6 +12,10 @@ are tried again, since a provider may fix a delivery in place) form one batch:
    ">= state" merge make that converge to the tables of one clean run.
 Counts in the log are read back from the written tables (distinct source_file+row_number
 for quarantine), so reconciliation is provable from the tables themselves.
+
+Known limit: if a delivery loaded by a killed run is changed in the landing zone so that it
+is refused on the re-run, its bronze/quarantine rows are removed with the next loaded batch,
+but silver keeps what the killed run merged until a `full_refresh`.
 """
 from __future__ import annotations
 
@@ -84,8 +88,8 @@ def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, r
         accepted = [c for c in checks if c.ok]
         counts = BatchCounts()
         if accepted or full_refresh:
-            counts = _load_batch(spark, cfg, contract, accepted, result, run_id=run_id, at=started,
-                                 full_refresh=full_refresh, hook=hook)
+            counts = _load_batch(spark, cfg, contract, accepted, [c.delivery.delivery_id for c in checks], result,
+                                 run_id=run_id, at=started, full_refresh=full_refresh, hook=hook)
         deliveries = [ingestion_log.delivery_result(c, counts) for c in checks]
         # A delivery refused again for the same reason keeps its log row (saves a commit a night).
         changed = [(d, c) for d, c in zip(deliveries, checks)
@@ -108,8 +112,10 @@ def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, r
                      "" if d.reconciled else " (NOT RECONCILED)")
 
 
-def _load_batch(spark: SparkSession, cfg: Config, contract: SourceContract, accepted: list, result: IngestResult,
-                *, run_id: str, at: datetime, full_refresh: bool, hook: FaultHook) -> BatchCounts:
+def _load_batch(spark: SparkSession, cfg: Config, contract: SourceContract, accepted: list, pending_ids: list[str],
+                result: IngestResult, *, run_id: str, at: datetime, full_refresh: bool, hook: FaultHook) -> BatchCounts:
+    """Rows of the accepted deliveries to bronze/quarantine (replacing whatever rows any pending
+    delivery has there, e.g. from a killed run), then silver and record_state."""
     source, paths = contract.name, cfg.paths
     ids = [c.delivery.delivery_id for c in accepted]
     files = [f for c in accepted for f in c.staged]
@@ -123,8 +129,8 @@ def _load_batch(spark: SparkSession, cfg: Config, contract: SourceContract, acce
         validated = with_department_violations(validated, expected_regions(validated, reference))
     validated = validated.persist()
     try:
-        _write_bronze_quarantine(validated, cfg, contract, ids, run_id=run_id, at=at, full_refresh=full_refresh,
-                                 hook=hook)
+        _write_bronze_quarantine(validated, cfg, contract, pending_ids, run_id=run_id, at=at,
+                                 full_refresh=full_refresh, hook=hook)
     finally:
         validated.unpersist()
     bronze_t = bronze(source)

@@ -1,8 +1,10 @@
 """The Fellegi-Sunter model: its design (comparisons, blocking), its training, its artefact.
 
 Design (one comparison per linkage key; splink 5 comparison levels, best first):
-- birth_date: exact | one character off (a digit typo) | day and month swapped | same day
-  and month (a year typo) | within a year | else.
+- birth_date: exact | one day apart | day and month swapped | one digit of the year off
+  (same day and month) | another single character off | within a year | else. The
+  specific typo levels are far rarer among strangers than "within a year", so a typo'd
+  birth date still counts as strong evidence.
 - sex: exact | else.
 - name: the token sets of `name_bigrams`: equal | Jaccard >= 0.7 | >= 0.5 | >= 0.3 | else.
   Jaccard = |A n B| / (|A| + |B| - |A n B|), written per SQL dialect (DuckDB / Spark).
@@ -47,19 +49,21 @@ log = logging.getLogger(__name__)
 
 JACCARD_LEVELS = (0.7, 0.5, 0.3)
 PRIORS = {  # starting m probabilities per comparison, non-null levels in order
-    "birth_date": [0.95, 0.02, 0.005, 0.005, 0.01, 0.01],
+    "birth_date": [0.95, 0.01, 0.005, 0.01, 0.005, 0.01, 0.01],
     "sex": [0.99, 0.01],
     "name": [0.85, 0.10, 0.03, 0.01, 0.01],
     "municipality": [0.80, 0.10, 0.10],
 }
 U_PRIORS = {  # used only where random sampling never saw a level (u would be unknown)
-    "birth_date": [3e-5, 1e-3, 1e-4, 0.01, 0.02, 0.97],
+    "birth_date": [3e-5, 6e-5, 2e-5, 1e-4, 1e-3, 0.02, 0.97],
     "sex": [0.5, 0.5],
     "name": [1e-4, 1e-3, 0.01, 0.1, 0.89],
     "municipality": [0.02, 0.02, 0.96],
 }
 U_FLOOR = 1e-8  # u is a frequency among non-matches: tiny is right (equal birth dates), zero is not
 _LEN = {"duckdb": "len", "spark": "size"}
+_SAME_YEAR = "year(birth_date_l) = year(birth_date_r)"
+_SAME_DAY_MONTH = "month(birth_date_l) = month(birth_date_r) AND day(birth_date_l) = day(birth_date_r)"
 
 
 def _jaccard_at_least(dialect: str, threshold: float) -> str:
@@ -72,12 +76,14 @@ def comparisons(dialect: str) -> list:
     birth = cl.CustomComparison(output_column_name="birth_date", comparison_levels=[
         cll.NullLevel("birth_date"),
         cll.ExactMatchLevel("birth_date"),
-        cll.LevenshteinLevel(ColumnExpression("birth_date").cast_to_string(), 1).configure(
-            label_for_charts="one character off"),
-        cll.CustomLevel("year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = day(birth_date_r) "
+        cll.AbsoluteDateDifferenceLevel("birth_date", input_is_string=False, threshold=1, metric="day").configure(
+            label_for_charts="one day apart"),
+        cll.CustomLevel(f"{_SAME_YEAR} AND month(birth_date_l) = day(birth_date_r) "
                         "AND day(birth_date_l) = month(birth_date_r)", label_for_charts="day and month swapped"),
-        cll.CustomLevel("month(birth_date_l) = month(birth_date_r) AND day(birth_date_l) = day(birth_date_r)",
-                        label_for_charts="same day and month (year typo)"),
+        cll.CustomLevel(f"{_SAME_DAY_MONTH} AND levenshtein(CAST(year(birth_date_l) AS STRING), "
+                        "CAST(year(birth_date_r) AS STRING)) = 1", label_for_charts="one year digit off"),
+        cll.LevenshteinLevel(ColumnExpression("birth_date").cast_to_string(), 1).configure(
+            label_for_charts="another single character off"),
         cll.AbsoluteDateDifferenceLevel("birth_date", input_is_string=False, threshold=1, metric="year"),
         cll.ElseLevel(),
     ])

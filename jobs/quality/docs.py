@@ -69,14 +69,14 @@ def _where(locations: Iterable[str], shown: int = 5) -> str:
 
 
 def _result_row(r: Mapping[str, Any], locations: Mapping[tuple, list[str]]) -> str:
-    status = "passed" if r["success"] else r["severity"]
+    result = "<span class='ok'>passed</span>" if r["success"] else f"<span class='{_e(r['severity'])}'>failed</span>"
     table = f"{r['table']}" + (f" @ v{r['table_version']}" if r.get("table_version") is not None else "")
     inputs = f"<br><span class='muted'>inputs {_e(r['input_versions'])}</span>" if r.get("input_versions") else ""
     counts = ("" if r.get("unexpected_count") is None
               else f"{r['unexpected_count']} of {r.get('element_count')} rows")
     link = f"<a href='../{_e(r['docs_page'])}'>GX result</a>" if r.get("docs_page") else ""
     where = _where(locations.get((r["suite"], r["expectation_index"]), []))
-    return (f"<tr><td>{_badge(status)}</td><td>{_e(r['severity'])}</td><td>{_e(r['suite'])}</td>"
+    return (f"<tr><td>{result}</td><td>{_e(r['severity'])}</td><td>{_e(r['suite'])}</td>"
             f"<td><code>{_e(table)}</code>{inputs}</td><td><code>{_e(r['expectation'])}</code></td>"
             f"<td>{_e(counts)} {_e(r.get('detail'))}</td><td>{where}</td><td>{link}</td></tr>")
 

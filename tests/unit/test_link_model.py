@@ -55,7 +55,7 @@ def _trained_like(cfg, **m_override):
 
 def test_guards_fall_back_to_priors_and_clip():
     cfg = load_config("ci")
-    bad_birth = [0.2, 0.0, 0.0, 0.0, 0.1, 0.7]  # EM put most matches in "else": not plausible
+    bad_birth = [0.2, 0.0, 0.0, 0.0, 0.0, 0.1, 0.7]  # EM put most matches in "else": not plausible
     guarded, fallbacks = model.apply_guards(_trained_like(cfg, birth_date=bad_birth, sex=[1.0, 0.0]), 0.001)
     assert fallbacks == ["birth_date"]
     by_name = {c["output_column_name"]: [lvl for lvl in c["comparison_levels"] if not lvl.get("is_null_level")]
