@@ -27,6 +27,8 @@ class Column:
     allowed: tuple[str, ...] | None = None
     pattern: str | None = None  # full-match regex for strings
     description: str = ""
+    # a planned date (e.g. the end of a granted support) may lie far in the future
+    future_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,9 @@ class SourceContract:
         return T.StructType([T.StructField(c.name, T.StringType(), True) for c in self.columns])
 
 
-def _c(name, kind="string", nullable=False, allowed=None, pattern=None, description=""):
-    return Column(name, kind, nullable, tuple(allowed) if allowed is not None else None, pattern, description)
+def _c(name, kind="string", nullable=False, allowed=None, pattern=None, description="", future_ok=False):
+    return Column(name, kind, nullable, tuple(allowed) if allowed is not None else None, pattern, description,
+                  future_ok)
 
 
 LIFECYCLE = (
@@ -84,7 +87,7 @@ POPULATION = SourceContract(
 RESIDENCE = SourceContract(
     "residence", "address history (a person's intervals do not overlap)",
     (RID, PID, _c("municipality_code", pattern=codes.MUNICIPALITY_RE, description="official kommune code"),
-     _c("valid_from", "date"), _c("valid_to", "date", nullable=True, description="null = current"), *LIFECYCLE),
+     _c("valid_from", "date"), _c("valid_to", "date", nullable=True, description="null = current", future_ok=True), *LIFECYCLE),
 )
 PSYCH_CONTACTS = SourceContract(
     "psych_contacts", "psychiatric hospital contacts (LPR3-like)",
@@ -111,7 +114,7 @@ SOCIAL_SERVICES = SourceContract(
     "social_services", "Social Services Act support (serviceloven) from municipal case systems",
     (RID, PID_OPTIONAL, *LINKAGE_KEYS,
      _c("acting_municipality_code", pattern=codes.MUNICIPALITY_RE), _c("section", allowed=tuple(codes.SECTIONS)),
-     _c("start_date", "date"), _c("end_date", "date", nullable=True, description="null = ongoing"),
+     _c("start_date", "date"), _c("end_date", "date", nullable=True, description="null = ongoing; may be a planned end", future_ok=True),
      _c("facility_id", nullable=True, description="set for residential sections"), *LIFECYCLE),
     has_linkage_keys=True, person_id_optional=True,
 )

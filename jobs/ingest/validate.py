@@ -7,7 +7,8 @@ else). Details never quote a value; the raw text (CPR-masked upstream) is in qua
 
 Formats are strict: dates `yyyy-MM-dd`, timestamps `yyyy-MM-ddTHH:mm:ss`, and the value
 must also be a real calendar moment. Dates are in range from `ingest.min_date` up to the
-delivery date (from `delivery_id`) plus `ingest.max_future_days`; judging against the
+delivery date (from `delivery_id`) plus `ingest.max_future_days` (planned dates marked
+`future_ok` in the contract, such as a support's end date, have no upper bound); judging against the
 delivery date, not the run date, keeps re-runs deterministic.
 """
 from __future__ import annotations
@@ -79,9 +80,11 @@ def _column_checks(contract: SourceContract, col: ContractColumn, ctx: RuleConte
         checks.append((rules.TYPE_INVALID, present & ~_well_formed(col), f"not a valid {col.kind} ({fmt})"))
         day = typed(col).cast("date")
         limit = F.date_add(F.substring("_delivery_id", 1, 10).try_cast("date"), ctx.max_future_days)
-        out_of_range = (day < F.lit(ctx.min_date).cast("date")) | (day > limit)
-        checks.append((rules.DATE_OUT_OF_RANGE, _well_formed(col) & out_of_range,
-                       f"before {ctx.min_date} or more than {ctx.max_future_days} days after the delivery date"))
+        too_early = day < F.lit(ctx.min_date).cast("date")
+        out_of_range = too_early if col.future_ok else too_early | (day > limit)
+        detail = (f"before {ctx.min_date}" if col.future_ok
+                  else f"before {ctx.min_date} or more than {ctx.max_future_days} days after the delivery date")
+        checks.append((rules.DATE_OUT_OF_RANGE, _well_formed(col) & out_of_range, detail))
     if col.allowed is not None:
         checks.append((rules.CODE_NOT_ALLOWED, present & ~value.isin(list(col.allowed)),
                        f"not one of {', '.join(col.allowed)}"))

@@ -133,3 +133,12 @@ def test_bronze_is_typed_and_quarantine_keeps_raw_text(spark):
     assert {r["raw_text"] for r in q} == {expected_raw}
     assert {(r["source"], r["delivery_id"], r["source_file"], r["cpr_masked"]) for r in q} == {
         ("psych_contacts", DELIVERY, "part-00000.csv", False)}
+
+
+def test_planned_end_dates_may_lie_far_ahead_but_event_dates_may_not(spark):
+    rows = [sample_row("social_services", "planned", start_date="2025-01-01", end_date="2030-12-31"),
+            sample_row("social_services", "future", start_date="2027-06-01", end_date=None),
+            sample_row("social_services", "ancient", start_date="1850-01-01", end_date="1850-02-01")]
+    got = broken(with_violations(staged(spark, "social_services", rows), SOURCES["social_services"], CTX))
+    assert got == {1: set(), 2: {(R.DATE_OUT_OF_RANGE, "start_date")},
+                   3: {(R.DATE_OUT_OF_RANGE, "start_date"), (R.DATE_OUT_OF_RANGE, "end_date")}}
