@@ -89,7 +89,8 @@ def comparisons(dialect: str) -> list:
     ])
     name = cl.CustomComparison(output_column_name="name", comparison_levels=[
         cll.NullLevel("name_key"),
-        cll.ExactMatchLevel("name_key").configure(label_for_charts="same name tokens"),
+        cll.ExactMatchLevel("name_key").configure(label_for_charts="same name tokens",
+                                                  tf_adjustment_column="name_key", tf_adjustment_weight=1.0),
         *[cll.CustomLevel(_jaccard_at_least(dialect, t), label_for_charts=f"token Jaccard >= {t}")
           for t in JACCARD_LEVELS],
         cll.ElseLevel(),

@@ -33,7 +33,8 @@ def _svg(fig: Figure, name: str) -> str:
 def _y_format(ax, kind: str) -> None:
     """Thousands separators for rates and counts, percentages for shares, whole persons for counts."""
     if kind == "share":
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.yaxis.set_major_locator(MaxNLocator(steps=[1, 2, 5, 10]))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
     else:
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     if kind == "count":
@@ -107,8 +108,8 @@ def grouped_bars(labels: Sequence[str], groups: Sequence[tuple[str, Sequence[flo
         vals = [0.0 if pd.isna(v) else float(v) for v in values]
         ax.bar(xs, vals, width=width * 0.95, color=color, label=series)
         for x, v in zip(xs, values):
-            if pd.isna(v):
-                ax.annotate("n/a", (x, 0), ha="center", va="bottom", fontsize=7, color=MUTED)
+            if pd.isna(v) or v == 0:
+                ax.annotate("n/a" if pd.isna(v) else "0", (x, 0), ha="center", va="bottom", fontsize=7, color=MUTED)
     ax.set_xticks(range(len(labels)), [label.replace(" ", "\n", 1) if len(label) > 14 else label for label in labels],
                   fontsize=8)
     _y_format(ax, kind)
@@ -128,7 +129,8 @@ def ranked_bars(names: Sequence[str], values: Sequence[float], markers: Sequence
     ax.barh(ys, [0 if pd.isna(v) else v for _, v, _ in rows], color=BLUE, height=0.7)
     for y, (_, v, marker) in zip(ys, rows):
         color = RED if marker in SUPPRESSED_MARKERS else (MUTED if pd.isna(v) else INK)
-        ax.annotate(marker, (0 if pd.isna(v) else v, y), xytext=(3, 0), textcoords="offset points",
+        text = f"{marker} (suppressed)" if marker in SUPPRESSED_MARKERS else marker
+        ax.annotate(text, (0 if pd.isna(v) else v, y), xytext=(3, 0), textcoords="offset points",
                     va="center", fontsize=7, color=color)
     if highlight is not None and not pd.isna(highlight):
         ax.axvline(highlight, color=ORANGE, linestyle="--", linewidth=1, label="national")

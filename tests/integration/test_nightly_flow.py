@@ -1,0 +1,207 @@
+"""The nightly flow through Prefect, with the real stages, on a tiny landing (tests/flow_landing.py).
+
+One temporary Prefect API for the module (prefect_test_harness). Proves:
+- an uninterrupted run completes every stage and records its manifest (versions read and
+  written, code and config version) and its Data Docs;
+- a run killed at three different stages (ingest, events, indicators; via
+  PATHWAYS_FAIL_AFTER_STAGE, which raises right after the stage's writes) and started again
+  ends with tables identical to the uninterrupted run's; the reruns go through `backfill`,
+  which also skips completed dates and resumes at the failed one;
+- a critical expectation failure stops the flow before anything downstream is written,
+  while a failed warning does not;
+- a second run while another process holds the lake is refused and changes nothing.
+Quality checks are switched off (conf overlay) in the crash runs only, to keep them cheap;
+the comparison is of stage outputs, which do not depend on them.
+
+Compared: every table except the per-run logs (BOOKKEEPING) and the run-id / timestamp
+columns (VOLATILE), which differ between any two runs by design.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flow_landing import write_tiny_landing
+from jobs import lake as lk
+from jobs.config import PROJECT_ROOT, load_config
+from jobs.errors import ConcurrentRunError, InjectedFault, ValidationFailed
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DAY, NEXT_DAY = "2024-02-02", "2024-02-03"
+ALL_STAGES = ["ingest", "link", "events", "pathways", "indicators", "report"]
+BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results", "restricted.validation_failures",
+               "restricted.link_runs", "restricted.indicator_runs"}
+VOLATILE = {"_ingest_run_id", "_ingested_at", "ingest_run_id", "ingested_at", "started_at", "finished_at",
+            "linked_at_run", "run_id", "recorded_at", "computed_at"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_api():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=None):  # PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+        yield
+
+
+def _new_lake(tmp_path_factory, name: str) -> Path:
+    lake = tmp_path_factory.mktemp(name) / "lake"
+    write_tiny_landing(lake / "landing")
+    return lake
+
+
+def _conf_overlay(tmp_path: Path, sections: dict) -> Path:
+    """A copy of conf/ whose ci overlay also sets `sections` (used via PATHWAYS_CONF_DIR)."""
+    conf = tmp_path / "conf"
+    shutil.copytree(PROJECT_ROOT / "conf", conf)
+    (conf / "ci" / "zz_test.yml").write_text(json.dumps(sections))
+    return conf
+
+
+def _normal(value):
+    if isinstance(value, float):
+        return round(value, 9)
+    if isinstance(value, list):
+        return sorted((_normal(v) for v in value), key=repr)
+    if hasattr(value, "asDict"):
+        return {k: _normal(v) for k, v in value.asDict().items()}
+    return value
+
+
+def snapshot(spark, lake: Path) -> dict[str, list[str]]:
+    paths = load_config("ci", lake=str(lake)).paths
+    out = {}
+    for zone, name in lk.list_tables(paths):
+        if f"{zone}.{name}" in BOOKKEEPING:
+            continue
+        df = lk.read(spark, paths, zone, name)
+        df = df.select(*[c for c in df.columns if c not in VOLATILE])
+        out[f"{zone}.{name}"] = sorted(repr(_normal(r.asDict())) for r in df.collect())
+    return out
+
+
+def _manifest(spark, lake: Path) -> list[dict]:
+    paths = load_config("ci", lake=str(lake)).paths
+    rows = lk.read(spark, paths, "restricted", "run_manifest").orderBy("started_at").collect()
+    return [r.asDict(recursive=True) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def clean(spark, tmp_path_factory):
+    """One uninterrupted run, every check on: the reference lake."""
+    from flows.nightly import nightly
+
+    lake = _new_lake(tmp_path_factory, "clean")
+    result = nightly(run_date=DAY, env="ci", lake=str(lake))
+    return lake, result, snapshot(spark, lake)
+
+
+def test_uninterrupted_run_completes_and_records_its_manifest(spark, clean):
+    lake, result, tables = clean
+    cfg = load_config("ci", lake=str(lake))
+    assert result["stages_completed"] == ALL_STAGES and result["stages_skipped"] == []
+    (run,) = _manifest(spark, lake)
+    assert (run["run_id"], str(run["run_date"]), run["status"]) == (result["run_id"], DAY, "completed")
+    assert run["config_hash"] == cfg.config_hash() and run["code_version"].startswith("0.1.0")
+    assert run["linkage_model_version"].startswith(cfg.linkage.model_version) and run["prefect_flow_run_id"]
+    written = {(t["stage"], t["table"]): t for t in run["tables"] if t["access"] == "written"}
+    silver = written[("ingest", "restricted.silver_coercion")]
+    assert silver["version"] == lk.log_version(cfg.paths, "restricted", "silver_coercion") and silver["rows"] == 3
+    assert ("indicators", "published.monitoring_indicators") in written
+    assert ("link", "analytics.person_links") in written and ("events", "restricted.events") in written
+    read = {(t["stage"], t["table"]) for t in run["tables"] if t["access"] == "read"}
+    assert ("link", "restricted.silver_population") in read and ("ingest", "restricted.silver_population") not in read
+    assert len(tables["analytics.involuntary_admissions"]) == 2 and len(tables["restricted.silver_population"]) == 4
+    results = lk.read(spark, cfg.paths, "restricted", "validation_results").where(f"run_id = '{run['run_id']}'")
+    assert {r.stage for r in results.select("stage").distinct().collect()} == set(ALL_STAGES[:-1])
+    assert results.where("NOT success AND severity = 'critical'").count() == 0
+    index = (cfg.paths.data_docs_dir() / "index.html").read_text()
+    assert f"runs/{run['run_id']}.html" in index
+    assert not (lake / "_locks" / "nightly.lock").exists()
+
+
+def test_killed_anywhere_then_rerun_gives_identical_tables_and_backfill_resumes(
+        spark, clean, tmp_path_factory, monkeypatch):
+    from flows.backfill import backfill
+
+    lake = _new_lake(tmp_path_factory, "crash")
+    conf = _conf_overlay(tmp_path_factory.mktemp("conf-crash"), {"quality": {"enabled": False}})
+    monkeypatch.setenv("PATHWAYS_CONF_DIR", str(conf))
+    for stage in ("ingest", "events", "indicators"):
+        monkeypatch.setenv("PATHWAYS_FAIL_AFTER_STAGE", stage)
+        with pytest.raises(InjectedFault, match=stage):
+            backfill(date_from=DAY, date_to=NEXT_DAY, env="ci", lake=str(lake))
+        last = _manifest(spark, lake)[-1]
+        assert (str(last["run_date"]), last["status"], last["failed_stage"]) == (DAY, "failed", stage)
+        assert not (lake / "_locks" / "nightly.lock").exists()
+    monkeypatch.delenv("PATHWAYS_FAIL_AFTER_STAGE")
+
+    assert backfill(date_from=DAY, date_to=NEXT_DAY, env="ci", lake=str(lake)) == {"ran": [DAY, NEXT_DAY],
+                                                                                  "skipped": []}
+    assert snapshot(spark, lake) == clean[2]
+    assert backfill(date_from=DAY, date_to=NEXT_DAY, env="ci", lake=str(lake)) == {"ran": [],
+                                                                                  "skipped": [DAY, NEXT_DAY]}
+    runs = [(str(r["run_date"]), r["status"], r["failed_stage"]) for r in _manifest(spark, lake)]
+    assert runs == [(DAY, "failed", "ingest"), (DAY, "failed", "events"), (DAY, "failed", "indicators"),
+                    (DAY, "completed", None), (NEXT_DAY, "completed", None)]
+
+
+def test_critical_failure_stops_downstream_writes_but_a_warning_does_not(spark, tmp_path_factory, monkeypatch):
+    from flows.nightly import nightly
+
+    lake = _new_lake(tmp_path_factory, "critical")
+    suites = tmp_path_factory.mktemp("suites")
+    shutil.copytree(PROJECT_ROOT / "expectations" / "expectations", suites, dirs_exist_ok=True)
+    _add_expectation(suites / "silver_police.json", "expect_table_row_count_to_be_between", "warning", max_value=0)
+    _add_expectation(suites / "person_links.json", "expect_column_values_to_be_between", "critical",
+                     column="link_probability", max_value=-1)
+    conf = _conf_overlay(tmp_path_factory.mktemp("conf-critical"), {"quality": {"suites_dir": str(suites)}})
+    monkeypatch.setenv("PATHWAYS_CONF_DIR", str(conf))
+
+    with pytest.raises(ValidationFailed, match=r"stage link: 1 critical .*person_links: "
+                                               r"expect_column_values_to_be_between\(link_probability\)"):
+        nightly(run_date=DAY, env="ci", lake=str(lake))
+    cfg = load_config("ci", lake=str(lake))
+    tables = {f"{z}.{n}" for z, n in lk.list_tables(cfg.paths)}
+    assert "analytics.person_links" in tables and "restricted.silver_police" in tables
+    assert not tables & {"restricted.events", "restricted.coercion_episodes", "analytics.involuntary_admissions",
+                         "published.monitoring_indicators"}
+    (run,) = _manifest(spark, lake)
+    assert (run["status"], run["failed_stage"], list(run["stages_completed"])) == ("failed", "link", ["ingest", "link"])
+    failed = {(r.suite, r.severity) for r in lk.read(spark, cfg.paths, "restricted", "validation_results")
+              .where("NOT success").collect()}
+    assert failed == {("silver_police", "warning"), ("person_links", "critical")}
+    page = (cfg.paths.data_docs_dir() / "runs" / f"{run['run_id']}.html").read_text()
+    assert "The run failed at stage link" in page and "expect_table_row_count_to_be_between" in page
+
+
+def _add_expectation(path: Path, type_: str, severity: str, **kwargs) -> None:
+    suite = json.loads(path.read_text())
+    suite["expectations"].append({"type": type_, "kwargs": kwargs, "meta": {"severity": severity}})
+    path.write_text(json.dumps(suite))
+
+
+def test_second_run_is_refused_while_another_process_holds_the_lake(spark, clean):
+    from flows.nightly import nightly
+
+    lake = clean[0]
+    paths = load_config("ci", lake=str(lake)).paths
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from jobs import locks; from jobs.config import load_config; "
+         f"locks.acquire(load_config('ci', lake={str(lake)!r}).paths, 'other-run'); print('held', flush=True); "
+         "time.sleep(300)"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = {t: lk.log_version(paths, *t) for t in lk.list_tables(paths)}
+        with pytest.raises(ConcurrentRunError, match="locked by run 'other-run'"):
+            nightly(run_date=NEXT_DAY, env="ci", lake=str(lake))
+        assert {t: lk.log_version(paths, *t) for t in lk.list_tables(paths)} == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(_manifest(spark, lake)) == 1
