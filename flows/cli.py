@@ -16,7 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-console = Console()
+console = Console(soft_wrap=True)  # never wrap paths: users copy them
 
 
 class State:

@@ -57,8 +57,9 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, popul
     link_cfg = cfg.linkage
     stored = model.load_current(cfg.paths.models_dir())
     started = time.monotonic()
-    backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records),
-                                  prepare.population_frame(population, residence))
+    register = prepare.population_frame(population, residence)
+    backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records), register,
+                                  prepare.name_frequencies(register))
     trained = full_refresh or not model.is_reusable(stored, backend.engine, link_cfg, backend.record_count)
     if trained:
         settings, fallbacks = engine.train(backend, link_cfg)

@@ -38,10 +38,12 @@ class Backend:
     population: Any  # SplinkDataFrame
     population_size: int
     record_count: int
+    name_tf: Any = None  # SplinkDataFrame: (name_key, tf_name_key) of the register
 
 
-def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, population: DataFrame) -> Backend:
-    """Register both comparison frames with the configured splink backend."""
+def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, population: DataFrame,
+                 name_tf: DataFrame) -> Backend:
+    """Register both comparison frames and the register's name frequencies with the backend."""
     if cfg.engine not in ENGINES:
         raise ConfigError(f"linkage.engine: expected one of {ENGINES}, found {cfg.engine!r}")
     if cfg.engine == "duckdb":
@@ -54,19 +56,26 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
         db_api = DuckDBAPI(connection=con)
         rec_arrow, pop_arrow = records.toArrow(), population.toArrow()
         return Backend("duckdb", db_api, db_api.register(rec_arrow, table_name="link_records"),
-                       db_api.register(pop_arrow, table_name="link_population"), pop_arrow.num_rows, rec_arrow.num_rows)
+                       db_api.register(pop_arrow, table_name="link_population"), pop_arrow.num_rows, rec_arrow.num_rows,
+                       db_api.register(name_tf.toArrow(), table_name="link_name_tf"))
     from splink import SparkAPI
 
     db_api = SparkAPI(spark_session=spark, register_udfs_automatically=False)
     records, population = records.cache(), population.cache()
     return Backend("spark", db_api, db_api.register(records, table_name="link_records"),
-                   db_api.register(population, table_name="link_population"), population.count(), records.count())
+                   db_api.register(population, table_name="link_population"), population.count(), records.count(),
+                   db_api.register(name_tf.cache(), table_name="link_name_tf"))
 
 
 def _linker(backend: Backend, settings: Any):
     from splink import Linker
 
-    return Linker([backend.records, backend.population], settings, log_level=logging.WARNING)
+    linker = Linker([backend.records, backend.population], settings, log_level=logging.WARNING)
+    if backend.name_tf is not None:
+        # registered per linker: splink 5.0.0's predict_between ignores tf_* columns on the
+        # input and always joins a term-frequency table
+        linker.table_management.register_term_frequency_lookup(backend.name_tf, "name_key")
+    return linker
 
 
 def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str]]:

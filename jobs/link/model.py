@@ -8,6 +8,8 @@ Design (one comparison per linkage key; splink 5 comparison levels, best first):
 - sex: exact | else.
 - name: the token sets of `name_bigrams`: equal | Jaccard >= 0.7 | >= 0.5 | >= 0.3 | else.
   Jaccard = |A n B| / (|A| + |B| - |A n B|), written per SQL dialect (DuckDB / Spark).
+  An equal name is weighed by how common that name is in the register (splink's term
+  frequency adjustment; frequencies from jobs.link.prepare.name_frequencies).
 - municipality: the latest residence | any earlier residence | else.
 Null on either side is splink's null level (weight 0) in every comparison.
 

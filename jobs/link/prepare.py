@@ -12,6 +12,8 @@
   `municipality_code` and `municipality_codes`. For a register person the municipality is
   the latest residence and `municipality_codes` every municipality they ever lived in, so a
   source that recorded an earlier address still agrees ("stale municipality").
+- `name_frequencies`: how common each name-token set is in the register (splink's term
+  frequency adjustment of an exact name match).
 """
 from __future__ import annotations
 
@@ -115,6 +117,17 @@ def population_frame(population: DataFrame, residence: DataFrame | None) -> Data
     else:
         keyed = people.join(residence_summary(residence), "person_id", "left")
     return comparison_frame(keyed, F.col("person_id"), F.col("municipality_codes"))
+
+
+def name_frequencies(population_frame: DataFrame) -> DataFrame:
+    """Term frequency of each name-token set in the register: (name_key, tf_name_key).
+
+    splink weighs an exact name match by it (a shared rare name says more than a shared
+    common one)."""
+    named = population_frame.where(F.col("name_key").isNotNull())
+    total = named.agg(F.count("*").alias("_n"))
+    return (named.groupBy("name_key").agg(F.count("*").alias("_c")).crossJoin(total)
+            .select("name_key", (F.col("_c") / F.col("_n")).cast("double").alias("tf_name_key")))
 
 
 def residence_summary(residence: DataFrame) -> DataFrame:

@@ -53,9 +53,9 @@ def kill_driver(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def run_driver(args: list[str], log_file: Path, env: dict[str, str]) -> None:
+def run_driver(args: list[str], log_file: Path, env: dict[str, str], timeout: float = DRIVER_TIMEOUT) -> None:
     proc = start_driver(args, log_file, env)
-    rc = wait_driver(proc)
+    rc = wait_driver(proc, timeout)
     assert rc == 0, f"driver {args[:3]} exited {rc}; log: {log_file}\n{tail(log_file)}"
 
 

@@ -18,7 +18,14 @@ from cluster_drivers import (driver_env, kill_driver, run_driver, start_driver, 
 from jobs.cluster.compare import delta_tables, diff_lakes
 from jobs.cluster.standalone import alive_worker_ports, kill_worker, restart_worker
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+FULL_FLOW_ENV = "PATHWAYS_CLUSTER_FULL_FLOW"
+pytestmark = [
+    pytest.mark.cluster, pytest.mark.slow,
+    # Four to six whole nightly runs: 25-60 min each on the shared 2-core machine, beyond
+    # CI's budget. Opt in with PATHWAYS_CLUSTER_FULL_FLOW=1 (docs/cluster.md, "Tests").
+    pytest.mark.skipif(os.environ.get(FULL_FLOW_ENV) != "1", reason=f"opt-in: set {FULL_FLOW_ENV}=1"),
+]
+FLOW_TIMEOUT = 7200  # seconds per whole-flow run
 
 RUN_DATE = "2024-01-15"
 START, END = "2022-01-01", "2023-12-31"
@@ -56,7 +63,7 @@ def landing(tmp_path_factory) -> Path:
 def local_lake(landing, tmp_path_factory) -> Path:
     lake = tmp_path_factory.mktemp("local") / "lake"
     started = time.monotonic()
-    run_driver(flow_args("ci", lake, landing), lake.parent / "flow.log", driver_env())
+    run_driver(flow_args("ci", lake, landing), lake.parent / "flow.log", driver_env(), timeout=FLOW_TIMEOUT)
     (lake.parent / "seconds.txt").write_text(f"{time.monotonic() - started:.0f}")
     assert delta_tables(lake), "the local run wrote no analytics or published table"
     return lake
@@ -65,7 +72,8 @@ def local_lake(landing, tmp_path_factory) -> Path:
 def test_nightly_flow_on_the_cluster_equals_a_local_run(standalone_cluster, landing, local_lake, tmp_path):
     lake = tmp_path / "lake"
     started = time.monotonic()
-    run_driver(flow_args("cluster", lake, landing), tmp_path / "flow.log", driver_env(standalone_cluster.master_url))
+    run_driver(flow_args("cluster", lake, landing), tmp_path / "flow.log", driver_env(standalone_cluster.master_url),
+               timeout=FLOW_TIMEOUT)
     (tmp_path / "seconds.txt").write_text(f"{time.monotonic() - started:.0f}")
     log_text = (tmp_path / "flow.log").read_text(errors="replace")
     assert f"Spark 4.1.4 on {standalone_cluster.master_url}" in log_text
@@ -79,11 +87,11 @@ def test_flow_survives_losing_a_worker_mid_run(standalone_cluster, landing, loca
     victim = standalone_cluster.workers[1]
     proc = start_driver(flow_args("cluster", lake, landing), log_file, driver_env(standalone_cluster.master_url))
     try:
-        wait_for(lambda: KILL_WHEN in log_file.read_text(errors="replace"), 1800, KILL_WHEN, driver=proc)
+        wait_for(lambda: KILL_WHEN in log_file.read_text(errors="replace"), FLOW_TIMEOUT, KILL_WHEN, driver=proc)
         time.sleep(KILL_DELAY_S)
         kill_worker(standalone_cluster, 1)
         wait_for(lambda: victim.port not in alive_worker_ports(standalone_cluster), 60, "the worker to be DEAD")
-        rc = wait_driver(proc, timeout=3600)
+        rc = wait_driver(proc, timeout=FLOW_TIMEOUT)
     finally:
         if proc.poll() is None:
             kill_driver(proc)
@@ -99,9 +107,9 @@ def test_rerun_after_killing_the_driver_gives_identical_tables(standalone_cluste
     killed_log = tmp_path / "killed.log"
     proc = start_driver(flow_args("cluster", lake, landing), killed_log, env)
     try:
-        wait_for(lambda: DRIVER_KILL_WHEN in killed_log.read_text(errors="replace"), 1800, DRIVER_KILL_WHEN,
+        wait_for(lambda: DRIVER_KILL_WHEN in killed_log.read_text(errors="replace"), FLOW_TIMEOUT, DRIVER_KILL_WHEN,
                  driver=proc)
     finally:
         kill_driver(proc)
-    run_driver(flow_args("cluster", lake, landing), tmp_path / "rerun.log", env)
+    run_driver(flow_args("cluster", lake, landing), tmp_path / "rerun.log", env, timeout=FLOW_TIMEOUT)
     assert diff_lakes(local_lake, lake) == []
