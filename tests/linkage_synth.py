@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -185,42 +186,34 @@ def police_rows(records: pd.DataFrame) -> list[dict]:
 
 def silver_from_landing(spark, cfg, sources=None) -> dict[str, int]:
     """A quick stand-in for ingestion, for linkage benchmarks on generated deliveries only:
-    every CSV of a source read with pyarrow, the latest version of each record kept (ties:
-    the later delivery), annulled records dropped, typed as schemas.tables.silver(source).
+    every CSV of a source read by DuckDB, the latest version of each record kept (ties: the
+    later delivery), annulled records dropped, cast to schemas.tables.silver(source).
     No contract checks: use jobs.ingest for anything real."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    from pyarrow import csv as pacsv
+    import tempfile
+
+    import duckdb
+    from pyspark.sql import functions as F
 
     from jobs import lake
-    from schemas.sources import SOURCES
     from schemas.tables import silver
 
     written = {}
+    con = duckdb.connect()
+    scratch = Path(tempfile.mkdtemp(prefix="silver_from_landing_"))
     for source in sources or ["population", "residence", "social_services", "social_force_use", "police",
                               "coercion", "psych_contacts", "discharge_plans"]:
-        contract = SOURCES[source]
-        parts = []
-        for i, path in enumerate(sorted(cfg.paths.landing_dir().glob(f"{source}/*/part-*.csv"))):
-            opts = pacsv.ConvertOptions(column_types={c: pa.string() for c in contract.column_names},
-                                        strings_can_be_null=True)
-            tbl = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=";"), convert_options=opts)
-            parts.append(tbl.append_column("_delivery_id", pa.array([path.parent.name] * tbl.num_rows, pa.string()))
-                         .append_column("_order", pa.array([i] * tbl.num_rows, pa.int64())))
-        if not parts:
+        files = f"{cfg.paths.landing_dir()}/{source}/*/part-*.csv"
+        if not list(cfg.paths.landing_dir().glob(f"{source}/*/part-*.csv")):
             continue
-        df = pa.concat_tables(parts).to_pandas()
-        df = df.sort_values(["record_id", "updated_at", "_order"]).drop_duplicates("record_id", keep="last")
-        df = df[df.record_status == "A"]
+        out = scratch / f"{source}.parquet"
+        con.execute(f"""COPY (SELECT * EXCLUDE (rn, filename) FROM (
+            SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY updated_at DESC, filename DESC) rn
+            FROM read_csv('{files}', delim=';', header=true, all_varchar=true, filename=true)) t
+            WHERE rn = 1 AND record_status = 'A') TO '{out}' (FORMAT parquet)""")
         table = silver(source)
-        for field in table.schema.fields:
-            if field.name not in df.columns:
-                df[field.name] = None
-            elif field.dataType.typeName() == "date":
-                df[field.name] = pd.to_datetime(df[field.name]).dt.date.astype(object).where(df[field.name].notna(), None)
-            elif field.dataType.typeName() == "timestamp_ntz":
-                df[field.name] = pd.to_datetime(df[field.name]).astype(object).where(df[field.name].notna(), None)
-        sdf = spark.createDataFrame(df[table.columns].astype(object).where(df[table.columns].notna(), None), table.schema)
-        lake.overwrite(sdf, cfg.paths, table.zone, table.name)
-        written[source] = len(df)
+        raw = spark.read.parquet(str(out))
+        df = raw.select(*[(F.col(f.name) if f.name in raw.columns else F.lit(None)).cast(f.dataType).alias(f.name)
+                          for f in table.schema.fields])
+        lake.overwrite(df, cfg.paths, table.zone, table.name)
+        written[source] = lake.read(spark, cfg.paths, table.zone, table.name).count()
     return written

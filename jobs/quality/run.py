@@ -18,7 +18,7 @@ from jobs.config import Config
 from jobs.errors import ValidationFailed
 from jobs.quality import gx_run, results
 from jobs.quality.checks import STAGES, Check, checks_for
-from jobs.quality.publish import publish_docs, record_stage
+from jobs.quality.publish import publish_docs, record_facts, record_stage
 from jobs.quality.suites import load_suite
 from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
 
@@ -113,10 +113,15 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
 def validate_stage(spark: SparkSession, cfg: Config, stage: str = "all") -> bool:
     """Re-run the checks of one stage (or all) on the current tables; True when nothing critical failed."""
     stages = STAGES if stage == "all" else (stage,)
-    run_id = f"validate-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    started = dt.datetime.now(dt.timezone.utc)
+    run_id = f"validate-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     with locks.lake_lock(cfg.paths, run_id, timeout_seconds=cfg.orchestration.lock_timeout_seconds,
                          poll_seconds=cfg.orchestration.lock_poll_seconds):
         reports = [check_stage(spark, cfg, s, run_id=run_id, raise_on_critical=False) for s in stages]
+        record_facts(cfg, run_id, {"status": "passed" if all(r.passed for r in reports) else "failed",
+                                   "env": cfg.env, "started_at": started.replace(tzinfo=None),
+                                   "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)})
+        publish_docs(cfg, run_ids=[run_id])
     for report in reports:
         for line in report.critical:
             log.error("critical: %s", line)

@@ -26,6 +26,7 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get(FULL_FLOW_ENV) != "1", reason=f"opt-in: set {FULL_FLOW_ENV}=1"),
 ]
 FLOW_TIMEOUT = 7200  # seconds per whole-flow run
+REFERENCE_ENV = "PATHWAYS_CLUSTER_REFERENCE_LAKE"
 
 RUN_DATE = "2024-01-15"
 START, END = "2022-01-01", "2023-12-31"
@@ -61,6 +62,10 @@ def landing(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def local_lake(landing, tmp_path_factory) -> Path:
+    """The reference: a local[2] run. PATHWAYS_CLUSTER_REFERENCE_LAKE=<lake> reuses one made
+    earlier from the same generated data (generation is deterministic), saving one run."""
+    if os.environ.get(REFERENCE_ENV):
+        return Path(os.environ[REFERENCE_ENV])
     lake = tmp_path_factory.mktemp("local") / "lake"
     started = time.monotonic()
     run_driver(flow_args("ci", lake, landing), lake.parent / "flow.log", driver_env(), timeout=FLOW_TIMEOUT)

@@ -7,6 +7,8 @@ One temporary Prefect API for the module (prefect_test_harness). Proves:
   PATHWAYS_FAIL_AFTER_STAGE, which raises right after the stage's writes) and started again
   ends with tables identical to the uninterrupted run's; the reruns go through `backfill`,
   which also skips completed dates and resumes at the failed one;
+- a run SIGKILLed in the middle of ingestion leaves its lock and a `running` manifest row;
+  the next run takes the stale lock over and ends with the same tables;
 - a critical expectation failure stops the flow before anything downstream is written,
   while a failed warning does not;
 - a second run while another process holds the lake is refused and changes nothing.
@@ -19,9 +21,12 @@ columns (VOLATILE), which differ between any two runs by design.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,6 +154,34 @@ def test_killed_anywhere_then_rerun_gives_identical_tables_and_backfill_resumes(
     runs = [(str(r["run_date"]), r["status"], r["failed_stage"]) for r in _manifest(spark, lake)]
     assert runs == [(DAY, "failed", "ingest"), (DAY, "failed", "events"), (DAY, "failed", "indicators"),
                     (DAY, "completed", None), (NEXT_DAY, "completed", None)]
+
+
+def test_hard_kill_mid_ingest_leaves_a_stale_lock_that_the_next_run_takes_over(
+        spark, clean, tmp_path_factory, monkeypatch):
+    """SIGKILL (no chance to clean up) between two of ingestion's writes, then a normal run."""
+    from flows.nightly import nightly
+
+    lake = _new_lake(tmp_path_factory, "killed")
+    conf = _conf_overlay(tmp_path_factory.mktemp("conf-killed"), {"quality": {"enabled": False}})
+    monkeypatch.setenv("PATHWAYS_CONF_DIR", str(conf))
+    paths = load_config("ci", lake=str(lake)).paths
+    child = subprocess.Popen([sys.executable, "-m", "flows.cli", "--env", "ci", "--lake", str(lake), "run",
+                              "--run-date", DAY], cwd=PROJECT_ROOT, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 900
+        while lk.log_version(paths, "restricted", "silver_residence") is None:  # ingest under way
+            assert child.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+            time.sleep(0.5)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)  # the run, its JVM and its Prefect server: our own process group
+        child.wait()
+    assert (lake / "_locks" / "nightly.lock").exists()
+    assert [r["status"] for r in _manifest(spark, lake)] == ["running"]
+
+    assert nightly(run_date=DAY, env="ci", lake=str(lake))["stages_completed"] == ALL_STAGES
+    assert snapshot(spark, lake) == clean[2]
+    assert [r["status"] for r in _manifest(spark, lake)] == ["running", "completed"]
 
 
 def test_critical_failure_stops_downstream_writes_but_a_warning_does_not(spark, tmp_path_factory, monkeypatch):
