@@ -108,14 +108,21 @@ def _fail_if_asked(stage: str) -> None:
         raise InjectedFault(f"{stages.FAIL_AFTER_ENV}={stage}: failing on purpose after stage {stage}'s writes")
 
 
+def _available(name: str, attr: str, upstream_ok: bool, tracker: RunTracker) -> stages.Available | None:
+    """The stage, or None (logged, recorded) when it or a stage before it is not available yet."""
+    stage = stages.find(name, attr)
+    if upstream_ok and stage.ok:
+        return stage
+    why = stage.why_not if upstream_ok else "an upstream stage is not available yet"
+    get_run_logger().warning("stage %s not available yet (%s); skipped", name, why)
+    tracker.skip(name)
+    return None
+
+
 def _data_stage(name: str, upstream_ok: bool, spark: SparkSession, cfg: Config, tracker: RunTracker) -> bool:
-    """Run one stage (and its check); False when it is skipped (it or an upstream stage is missing)."""
-    logger = get_run_logger()
-    stage = stages.find(name)
-    if not (upstream_ok and stage.ok):
-        why = stage.why_not if upstream_ok else "an upstream stage is not available yet"
-        logger.warning("stage %s not available yet (%s); skipped", name, why)
-        tracker.skip(name)
+    """Run one stage and its check; False when it is skipped."""
+    stage = _available(name, "run", upstream_ok, tracker)
+    if stage is None:
         return False
     args = dict(spark=spark, cfg=cfg, run_id=tracker.run_id, full_refresh=tracker.full_refresh,
                 run_date=tracker.run_date)
@@ -124,7 +131,9 @@ def _data_stage(name: str, upstream_ok: bool, spark: SparkSession, cfg: Config, 
     if name == "ingest" and stage.accepts("sources"):
         rows: dict[str, int] = {}
         for source in cfg.ingest.sources or SOURCES:
-            rows.update(run_stage.with_options(name=f"ingest[{source}]", **retrying)(name, source=source, **args))
+            for table, n in run_stage.with_options(name=f"ingest[{source}]", **retrying)(
+                    name, source=source, **args).items():
+                rows[table] = rows.get(table, 0) + n
     else:
         rows = run_stage.with_options(name=name, **retrying)(name, **args)
     tracker.after(name, rows)
@@ -134,11 +143,7 @@ def _data_stage(name: str, upstream_ok: bool, spark: SparkSession, cfg: Config, 
 
 
 def _report_stage(upstream_ok: bool, spark: SparkSession, cfg: Config, tracker: RunTracker) -> None:
-    stage = stages.find(stages.REPORT, "render")
-    if not (upstream_ok and stage.ok):
-        why = stage.why_not if upstream_ok else "an upstream stage is not available yet"
-        get_run_logger().warning("stage report not available yet (%s); skipped", why)
-        tracker.skip(stages.REPORT)
+    if _available(stages.REPORT, "render", upstream_ok, tracker) is None:
         return
     tracker.before(stages.REPORT)
     render_report.with_options(retries=cfg.orchestration.retries,
@@ -147,12 +152,13 @@ def _report_stage(upstream_ok: bool, spark: SparkSession, cfg: Config, tracker: 
     _fail_if_asked(stages.REPORT)
 
 
-def _publish_after_failure(cfg: Config, run_id: str) -> None:
-    """Show the failure in the Data Docs too; never hide the original error behind a docs error."""
+def _record_failure(tracker: RunTracker, exc: BaseException, stage: str | None) -> None:
+    """Mark the run failed in the manifest and the Data Docs; never hide the original error."""
     try:
-        data_docs(cfg, run_id)
+        tracker.finish(exc, failed_stage=stage)
+        data_docs(tracker.cfg, tracker.run_id)
     except Exception:  # noqa: BLE001
-        get_run_logger().exception("data docs could not be refreshed after the failure")
+        get_run_logger().exception("the failure could not be recorded in the manifest or the Data Docs")
 
 
 @flow(name="nightly", log_prints=False)
@@ -178,8 +184,7 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
             current = stages.REPORT
             _report_stage(upstream_ok, spark, cfg, tracker)
         except BaseException as exc:
-            tracker.finish(exc, failed_stage=current)
-            _publish_after_failure(cfg, run_id)
+            _record_failure(tracker, exc, current)
             raise
         tracker.finish()
         data_docs(cfg, run_id)

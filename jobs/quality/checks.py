@@ -11,7 +11,7 @@ date, CPR number or free text.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from pyspark.sql import DataFrame
@@ -34,7 +34,7 @@ class Check:
     derive: Callable[[Mapping[str, DataFrame]], DataFrame] | None = None
     keys: tuple[str, ...] = ()
     where: tuple[str, ...] = ()
-    required: tuple[str, ...] = field(default=())  # inputs without which the check is skipped
+    required: tuple[str, ...] = ()  # inputs without which the check is skipped
 
     @property
     def label(self) -> str:

@@ -37,6 +37,8 @@ SITE = "pathways"
 ROW_KEY, WHERE = "_row_key", "_where"
 SAFE_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "missing_percent",
                     "unexpected_percent_total", "unexpected_percent_nonmissing", "observed_value")
+# counts only: no sample of values is even computed (row keys come from a second pass, on failure)
+FIRST_PASS = {"result_format": "BASIC", "partial_unexpected_count": 0}
 INDEX_RESULTS_LIMIT = 200  # the GX index page lists this many recent results; ours lists every run
 
 
@@ -148,7 +150,7 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
     for batch in batches:
         frame = batch.frame.persist(StorageLevel.MEMORY_AND_DISK)  # GX scans it once per metric
         try:
-            result = _run(context, batch, frame, run, {"result_format": "BASIC"}, range(len(batch.suite["expectations"])))
+            result = _run(context, batch, frame, run, FIRST_PASS, range(len(batch.suite["expectations"])))
             samples = {}
             if not result.success:
                 scratch = scratch or _context(cfg, on_disk=False)
