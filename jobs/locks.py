@@ -51,12 +51,12 @@ def read_holder(path: Path) -> dict | None:
 
 def _is_stale(path: Path) -> bool:
     holder = read_holder(path)
-    if holder is None:
+    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int) or holder["pid"] <= 0:
         try:
             return time.time() - path.stat().st_mtime > EMPTY_LOCK_GRACE_SECONDS
         except FileNotFoundError:
             return False
-    return holder.get("host") == socket.gethostname() and not _pid_alive(int(holder.get("pid", -1)))
+    return holder.get("host") == socket.gethostname() and not _pid_alive(holder["pid"])
 
 
 def _try_create(path: Path, holder: dict) -> bool:

@@ -62,14 +62,14 @@ def record_stage(cfg: Config, run_id: str, stage: str, result_rows: Sequence[Map
             locations.setdefault(f"{f['suite']}#{f['expectation_index']}", []).append(f["row_location"])
     results = [{k: v for k, v in r.items() if k not in ("run_id", "row_key")} for r in result_rows]
     record["stages"][stage] = {"results": results, "locations": locations}
-    _save(cfg, json.loads(json.dumps(record, default=_json_default)))
+    _save(cfg, record)
 
 
 def record_facts(cfg: Config, run_id: str, facts: Mapping[str, Any]) -> None:
     """Put the run's facts (status, dates, code and config version) into its record."""
     record = _load(cfg, run_id)
     record["facts"] = {k: facts.get(k) for k in FACTS if facts.get(k) is not None}
-    _save(cfg, json.loads(json.dumps(record, default=_json_default)))
+    _save(cfg, record)
 
 
 def _summary(record: Mapping[str, Any]) -> dict[str, Any]:
