@@ -157,10 +157,11 @@ def bench(
     stages: str = typer.Option(",".join(("ingest", "link", "events", "pathways", "indicators")), help="Comma-separated stages to time."),
     seed: int = typer.Option(20240402, help="Generator seed."),
     regenerate: bool = typer.Option(False, help="Regenerate the data even if the bench lake has deliveries."),
-    out: Optional[Path] = typer.Option(None, help="JSON results file. Default: bench-results/<scale>-<time>.json"),
+    out: Optional[Path] = typer.Option(None, help="JSON results file, rewritten after every step. "
+                                                  "Default: bench-results/<scale>-<time>.json"),
+    incremental: bool = typer.Option(True, help="After the full build, time the incremental night too."),
 ) -> None:
     """Benchmark every stage: full build and one incremental night; prints time, rows/s, memory, shuffle."""
-    import json
     import time as _time
 
     from rich.table import Table as RichTable
@@ -171,8 +172,13 @@ def bench(
     if not state.lake and not __import__("os").environ.get("PATHWAYS_LAKE"):
         state.lake = str(PROJECT_ROOT / "bench-lake" / scale)
     cfg = state.config()
-    result = run_bench(cfg, scale=scale, seed=seed, stages=tuple(s for s in stages.split(",") if s), regenerate=regenerate)
+    out = out or PROJECT_ROOT / "bench-results" / f"{scale}-{_time.strftime('%Y%m%dT%H%M%S')}.json"
+    console.print(f"figures so far, after every step: {out}")
+    result = run_bench(cfg, scale=scale, seed=seed, stages=tuple(s for s in stages.split(",") if s),
+                       regenerate=regenerate, progress=out, incremental=incremental)
     for title in ("full_build", "incremental"):
+        if title not in result:
+            continue
         table = RichTable("stage", "seconds", "rows in", "rows out", "rows/s", "peak driver MB", "peak JVM MB",
                           "shuffle MB", title=f"{title.replace('_', ' ')} ({scale})")
         for r in result[title]:
@@ -180,11 +186,11 @@ def bench(
                           f"{r['rows_per_second']:,.0f}", f"{r['peak_driver_mb']:,.0f}", f"{r['peak_jvm_mb']:,.0f}",
                           f"{r['shuffle_mb']:,.1f}")
         console.print(table)
-    console.print(f"full build {result['full_build_seconds']:.1f} s; incremental night "
-                  f"({result['incremental_rows_delivered']:,} rows delivered) {result['incremental_seconds']:.1f} s")
-    out = out or PROJECT_ROOT / "bench-results" / f"{scale}-{_time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str))
+    console.print(f"session start {result['session_seconds']:.1f} s; full build {result['full_build_seconds']:.1f} s "
+                  f"({result['full_build_rows_delivered']:,} rows delivered)")
+    if "incremental" in result:
+        console.print(f"incremental night ({result['incremental_rows_delivered']:,} rows delivered) "
+                      f"{result['incremental_seconds']:.1f} s")
     console.print(f"results: {out}")
 
 

@@ -1,9 +1,12 @@
 """`pathways bench`: time, throughput, memory and shuffle of every stage, measured not asserted.
 
 Method: generate (or reuse) data of a scale; hold back the newest delivery of every source;
-full build of every stage on a fresh lake; then put the held-back deliveries back and time
-the nightly incremental run. Memory is sampled every 0.2 s from /proc (RSS of this Python
-driver and of its JVM); shuffle bytes come from Spark's status REST API.
+full build of every stage on a fresh lake, each stage followed by its Great Expectations
+checks (timed as `<stage>:check`, as the nightly flow runs them) and, last, the report; then
+put the held-back deliveries back and time the nightly incremental run the same way. Memory
+is sampled every 0.2 s from /proc (RSS of this Python driver and of its JVM); shuffle bytes
+come from Spark's status REST API. The figures so far are written to `progress` (JSON)
+after every step, so a run that dies still leaves what it measured.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from pyspark.sql import SparkSession
 
@@ -140,21 +144,44 @@ def landing_rows(landing: Path) -> int:
 
 
 def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str, ...], full_refresh: bool,
-               first_rows_in: int) -> list[StageResult]:
-    results, rows_in = [], first_rows_in
+               first_rows_in: int, on_step: Callable[[list[StageResult]], None] = lambda results: None
+               ) -> list[StageResult]:
+    """Each stage, then its checks (when quality is enabled), then the report; `on_step` gets
+    the results so far after every step."""
+    from jobs.quality import check_stage
+    from jobs.report import render
+
+    results: list[StageResult] = []
+    rows_in = first_rows_in
+
+    def step(result: StageResult) -> None:
+        results.append(result)
+        on_step(results)
+
     for stage in stages:
         runner = stage_runner(stage)
         if runner is None:
             log.warning("stage %s not available yet; not measured", stage)
             continue
         result = measure(spark, stage, lambda: runner(spark, cfg, run_id=run_id, full_refresh=full_refresh), rows_in)
-        results.append(result)
+        step(result)
         rows_in = result.rows_out
+        if cfg.quality.enabled:
+            step(measure(spark, f"{stage}:check", lambda: _checked(check_stage(spark, cfg, stage, run_id=run_id)),
+                         rows_in))
+    if "indicators" in stages:
+        step(measure(spark, "report", lambda: {"report": int(render(spark, cfg, year=None).exists())}, 0))
     return results
 
 
-def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGES, regenerate: bool = False) -> dict:
-    """Full build then incremental nightly run at `scale`; returns the figures (also as JSON)."""
+def _checked(report) -> dict[str, int]:
+    return {"expectations": report.evaluated, "warnings": len(report.warnings)}
+
+
+def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGES, regenerate: bool = False,
+          progress: Path | None = None, incremental: bool = True) -> dict:
+    """Full build then (unless `incremental` is False) the incremental nightly run at `scale`;
+    returns the figures, also written to `progress` after every step."""
     from jobs.spark import build_spark
 
     landing = cfg.paths.landing_dir()
@@ -171,19 +198,35 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     parking = cfg.paths.lake_dir() / "_bench_held_back"
     restore(landing, parking)
     held_rows = hold_back_newest(landing, parking)
-    spark = build_spark(cfg.spark, app_name=f"pathways-bench-{scale}", extra_conf={"spark.ui.enabled": "true"})
     session_start = time.perf_counter()
+    spark = build_spark(cfg.spark, app_name=f"pathways-bench-{scale}", extra_conf={"spark.ui.enabled": "true"})
     spark.range(1).count()
-    result["full_build"] = [asdict(r) for r in run_stages(spark, cfg, "bench-full", stages, True, landing_rows(landing))]
+    result["session_seconds"] = round(time.perf_counter() - session_start, 2)
+
+    def saver(key: str) -> Callable[[list[StageResult]], None]:
+        def save(results: list[StageResult]) -> None:
+            result[key] = [asdict(r) for r in results]
+            result[f"{key}_seconds"] = round(sum(r.seconds for r in results), 2)
+            _write_progress(result, progress)
+        return save
+
+    result["full_build_rows_delivered"] = landing_rows(landing)
+    run_stages(spark, cfg, "bench-full", stages, True, result["full_build_rows_delivered"], saver("full_build"))
     restore(landing, parking)
-    incremental_start = time.perf_counter()
-    result["incremental"] = [asdict(r) for r in run_stages(spark, cfg, "bench-incr", stages, False, held_rows)]
     result["incremental_rows_delivered"] = held_rows
-    result["incremental_seconds"] = round(time.perf_counter() - incremental_start, 2)
-    result["full_build_seconds"] = round(sum(r["seconds"] for r in result["full_build"]), 2)
-    result["session_seconds"] = round(incremental_start - session_start - result["full_build_seconds"], 2)
+    if incremental:
+        run_stages(spark, cfg, "bench-incr", stages, False, held_rows, saver("incremental"))
     result["table_rows"] = lake_rows(spark, cfg)
+    _write_progress(result, progress)
     return result
+
+
+def _write_progress(result: dict, progress: Path | None) -> None:
+    if progress is not None:
+        progress.parent.mkdir(parents=True, exist_ok=True)
+        tmp = progress.with_name(progress.name + ".tmp")
+        tmp.write_text(json.dumps(result, indent=2, default=str))
+        tmp.replace(progress)
 
 
 def machine() -> dict:
