@@ -31,5 +31,13 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -m "unit or spark"
 
+# The whole nightly flow on a 2-worker standalone cluster against a local run, a worker
+# killed mid-run and the driver killed and re-run (tests/cluster/test_full_flow.py): too
+# long for `make test`, so CI runs it as its own step (docs/cluster.md, "Tests and timings").
+# Fails when a test fails, is skipped, or nothing is collected. PYTEST_ARGS: extra options.
+.PHONY: test-cluster-flow
+test-cluster-flow: setup
+	PATHWAYS_CLUSTER_FULL_FLOW=1 $(BIN)/python -m pytest tests/cluster/test_full_flow.py $(PYTEST_ARGS)
+
 bench: setup
 	$(BIN)/pathways bench --scale small

@@ -6,6 +6,9 @@ no analytics or tracking calls, and a 90 s start-up allowance for Prefect's temp
 server on busy machines. PREFECT_HOME is left alone: Prefect's default (~/.prefect) unless
 you set it. PREFECT_API_URL decides where flow runs are recorded: unset = the temporary
 local server Prefect starts by itself; set = that server (docs/orchestration.md).
+Spark's bind address (SPARK_LOCAL_IP) is not set here: jobs/spark.py defaults it to
+127.0.0.1 only for a local or loopback master, so a driver on a multi-host cluster binds
+where its environment says (docs/cluster.md, "Networking").
 """
 import os
 
@@ -14,7 +17,6 @@ ENV_DEFAULTS = {
     "DO_NOT_TRACK": "1",
     "GX_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    "SPARK_LOCAL_IP": "127.0.0.1",
 }
 for _name, _value in ENV_DEFAULTS.items():
     os.environ.setdefault(_name, _value)

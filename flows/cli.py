@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from jobs.config import Config, load_config
+from jobs.stages import STAGES
 
 app = typer.Typer(
     help="Coercion Pathways: cross-sector pathways around involuntary psychiatric admissions, "
@@ -154,12 +155,14 @@ def validate(stage: str = typer.Option("all", help="Stage whose checks to re-run
 @app.command()
 def bench(
     scale: str = typer.Option("small", help="demo | small | medium | national"),
-    stages: str = typer.Option(",".join(("ingest", "link", "events", "pathways", "indicators")), help="Comma-separated stages to time."),
+    stages: str = typer.Option(",".join(STAGES), help="Comma-separated stages to time."),
     seed: int = typer.Option(20240402, help="Generator seed."),
     regenerate: bool = typer.Option(False, help="Regenerate the data even if the bench lake has deliveries."),
     out: Optional[Path] = typer.Option(None, help="JSON results file, rewritten after every step. "
                                                   "Default: bench-results/<scale>-<time>.json"),
     incremental: bool = typer.Option(True, help="After the full build, time the incremental night too."),
+    resume: bool = typer.Option(False, help="Continue an interrupted full build on the lake as it is, from the "
+                                            "first stage without a figure in --out (figures kept)."),
 ) -> None:
     """Benchmark every stage: full build and one incremental night; prints time, rows/s, memory, shuffle."""
     import time as _time
@@ -175,7 +178,7 @@ def bench(
     out = out or PROJECT_ROOT / "bench-results" / f"{scale}-{_time.strftime('%Y%m%dT%H%M%S')}.json"
     console.print(f"figures so far, after every step: {out}")
     result = run_bench(cfg, scale=scale, seed=seed, stages=tuple(s for s in stages.split(",") if s),
-                       regenerate=regenerate, progress=out, incremental=incremental)
+                       regenerate=regenerate, progress=out, incremental=incremental, resume=resume)
     for title in ("full_build", "incremental"):
         if title not in result:
             continue
@@ -204,18 +207,25 @@ def ingest(
     source: Optional[list[str]] = typer.Option(None, "--source", help="Only this source (repeatable). Default: all seven."),
     full_refresh: bool = typer.Option(False, help="Re-read every delivery and rebuild the sources' bronze and silver."),
     run_id: Optional[str] = typer.Option(None, help="Run id recorded in the lineage columns. Default: ingest-<UTC time>."),
+    run_date: Optional[str] = typer.Option(None, help="Only deliveries dated on or before this date (YYYY-MM-DD). "
+                                                      "Default: every pending delivery."),
 ) -> None:
     """Ingest pending landing-zone deliveries alone, and print which were loaded or refused, and why."""
-    from datetime import datetime, timezone
+    from datetime import date, datetime, timezone
 
     from rich.table import Table as RichTable
 
+    from jobs.errors import ConfigError
     from jobs.ingest import run as ingest_run
 
+    try:
+        day = date.fromisoformat(run_date) if run_date else None
+    except ValueError as exc:
+        raise ConfigError(f"--run-date {run_date!r} is not a date; expected YYYY-MM-DD") from exc
     cfg = state.config()
     spark = _spark(cfg)
     rid = run_id or "ingest-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    result = ingest_run(spark, cfg, run_id=rid, full_refresh=full_refresh, sources=source or None)
+    result = ingest_run(spark, cfg, run_id=rid, full_refresh=full_refresh, sources=source or None, run_date=day)
     table = RichTable("source", "delivery", "status", "manifest", "bronze", "quarantined", "reconciled", "CPR",
                       "reason", title=f"ingestion {rid}")
     for d in result.deliveries:

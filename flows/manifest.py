@@ -65,7 +65,6 @@ class RunTracker:
     flow_run_id: str | None = None
     started_at: dt.datetime = field(default_factory=_now)
     completed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
     tables: list[tuple] = field(default_factory=list)
     _before: dict[str, int] = field(default_factory=dict)
 
@@ -86,9 +85,6 @@ class RunTracker:
                 count = rows.get(table, rows.get(table.split(".", 1)[1]))
                 self.tables.append((stage, table, "written", version, count))
         self.completed.append(stage)
-
-    def skip(self, stage: str) -> None:
-        self.skipped.append(stage)
 
     def finish(self, exc: BaseException | None = None, failed_stage: str | None = None) -> None:
         self._write("completed" if exc is None else "failed", _now(), failed_stage,
@@ -112,7 +108,8 @@ class RunTracker:
             "full_refresh": self.full_refresh, "started_at": self.started_at, "finished_at": finished_at,
             "code_version": code_version(), "config_hash": self.cfg.config_hash(),
             "linkage_model_version": self.linkage_model_version(), "prefect_flow_run_id": self.flow_run_id,
-            "stages_completed": list(self.completed), "stages_skipped": list(self.skipped),
+            "stages_completed": list(self.completed),
+            "stages_skipped": [],  # kept in the schema for older manifests; every stage now always runs
             "failed_stage": failed_stage, "error": error, "tables": list(self.tables),
         }
         df = self.spark.createDataFrame([tuple(row[c] for c in RUN_MANIFEST.columns)], RUN_MANIFEST.schema)

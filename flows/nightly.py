@@ -63,8 +63,8 @@ def _retry_helps(task_, task_run, state) -> bool:
 @task(name="stage", cache_policy=NO_CACHE, retry_condition_fn=_retry_helps)
 def run_stage(name: str, spark: SparkSession, cfg: Config, run_id: str, full_refresh: bool, run_date: dt.date,
               source: str | None = None) -> dict[str, int]:
-    rows = stages.call(stages.find(name), spark, cfg, run_id=run_id, full_refresh=full_refresh, run_date=run_date,
-                       source=source)
+    rows = stages.call(stages.entry_point(name), spark, cfg, run_id=run_id, full_refresh=full_refresh,
+                       run_date=run_date, source=source)
     written = ", ".join(f"{table}={n}" for table, n in sorted(rows.items())) or "nothing"
     get_run_logger().info("stage %s%s wrote %s", name, f" [{source}]" if source else "", written)
     return rows
@@ -78,7 +78,7 @@ def check(name: str, spark: SparkSession, cfg: Config, run_id: str) -> dict[str,
 
 @task(name="report", cache_policy=NO_CACHE, retry_condition_fn=_retry_helps)
 def render_report(spark: SparkSession, cfg: Config) -> str:
-    path = stages.find(stages.REPORT, "render").fn(spark, cfg, year=None)
+    path = stages.entry_point(stages.REPORT)(spark, cfg, year=None)
     get_run_logger().info("report written: %s", path)
     return str(path)
 
@@ -108,27 +108,14 @@ def _fail_if_asked(stage: str) -> None:
         raise InjectedFault(f"{stages.FAIL_AFTER_ENV}={stage}: failing on purpose after stage {stage}'s writes")
 
 
-def _available(name: str, attr: str, upstream_ok: bool, tracker: RunTracker) -> stages.Available | None:
-    """The stage, or None (logged, recorded) when it or a stage before it is not available yet."""
-    stage = stages.find(name, attr)
-    if upstream_ok and stage.ok:
-        return stage
-    why = stage.why_not if upstream_ok else "an upstream stage is not available yet"
-    get_run_logger().warning("stage %s not available yet (%s); skipped", name, why)
-    tracker.skip(name)
-    return None
-
-
-def _data_stage(name: str, upstream_ok: bool, spark: SparkSession, cfg: Config, tracker: RunTracker) -> bool:
-    """Run one stage and its check; False when it is skipped."""
-    stage = _available(name, "run", upstream_ok, tracker)
-    if stage is None:
-        return False
+def _data_stage(name: str, spark: SparkSession, cfg: Config, tracker: RunTracker) -> None:
+    """Run one stage (ingest: one task per source) and its check."""
+    run = stages.entry_point(name)
     args = dict(spark=spark, cfg=cfg, run_id=tracker.run_id, full_refresh=tracker.full_refresh,
                 run_date=tracker.run_date)
     retrying = dict(retries=cfg.orchestration.retries, retry_delay_seconds=cfg.orchestration.retry_delay_seconds)
     tracker.before(name)
-    if name == "ingest" and stage.accepts("sources"):
+    if name == "ingest" and stages.accepts(run, "sources"):
         rows: dict[str, int] = {}
         for source in cfg.ingest.sources or SOURCES:
             for table, n in run_stage.with_options(name=f"ingest[{source}]", **retrying)(
@@ -139,12 +126,9 @@ def _data_stage(name: str, upstream_ok: bool, spark: SparkSession, cfg: Config, 
     tracker.after(name, rows)
     _fail_if_asked(name)
     check.with_options(name=f"check-{name}")(name, spark, cfg, tracker.run_id)
-    return True
 
 
-def _report_stage(upstream_ok: bool, spark: SparkSession, cfg: Config, tracker: RunTracker) -> None:
-    if _available(stages.REPORT, "render", upstream_ok, tracker) is None:
-        return
+def _report_stage(spark: SparkSession, cfg: Config, tracker: RunTracker) -> None:
     tracker.before(stages.REPORT)
     render_report.with_options(retries=cfg.orchestration.retries,
                                retry_delay_seconds=cfg.orchestration.retry_delay_seconds)(spark, cfg)
@@ -177,18 +161,18 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
                          poll_seconds=orch.lock_poll_seconds):
         tracker = RunTracker(spark, cfg, run_id, day, full_refresh, str(flow_run.id) if flow_run.id else None)
         tracker.start()
-        current, upstream_ok = None, True
+        current = None
         try:
-            for current in stages.DATA_STAGES:
-                upstream_ok = _data_stage(current, upstream_ok, spark, cfg, tracker)
+            for current in (*stages.STAGES, stages.REPORT):  # a broken stage package fails before any stage writes
+                stages.entry_point(current)
+            for current in stages.STAGES:
+                _data_stage(current, spark, cfg, tracker)
             current = stages.REPORT
-            _report_stage(upstream_ok, spark, cfg, tracker)
+            _report_stage(spark, cfg, tracker)
         except BaseException as exc:
             _record_failure(tracker, exc, current)
             raise
         tracker.finish()
         data_docs(cfg, run_id)
-    logger.info("run %s completed: stages %s; skipped %s", run_id, tracker.completed or "none",
-                tracker.skipped or "none")
-    return {"run_id": run_id, "run_date": day.isoformat(), "stages_completed": list(tracker.completed),
-            "stages_skipped": list(tracker.skipped)}
+    logger.info("run %s completed: stages %s", run_id, tracker.completed or "none")
+    return {"run_id": run_id, "run_date": day.isoformat(), "stages_completed": list(tracker.completed)}

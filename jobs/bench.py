@@ -25,7 +25,7 @@ from pyspark.sql import SparkSession
 
 from jobs import lake
 from jobs.config import Config
-from jobs.stages import STAGES, stage_runner
+from jobs.stages import STAGES, entry_point
 
 log = logging.getLogger(__name__)
 
@@ -159,10 +159,7 @@ def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str,
         on_step(results)
 
     for stage in stages:
-        runner = stage_runner(stage)
-        if runner is None:
-            log.warning("stage %s not available yet; not measured", stage)
-            continue
+        runner = entry_point(stage)
         result = measure(spark, stage, lambda: runner(spark, cfg, run_id=run_id, full_refresh=full_refresh), rows_in)
         step(result)
         rows_in = result.rows_out
@@ -179,9 +176,16 @@ def _checked(report) -> dict[str, int]:
 
 
 def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGES, regenerate: bool = False,
-          progress: Path | None = None, incremental: bool = True) -> dict:
+          progress: Path | None = None, incremental: bool = True, resume: bool = False) -> dict:
     """Full build then (unless `incremental` is False) the incremental nightly run at `scale`;
-    returns the figures, also written to `progress` after every step."""
+    returns the figures, also written to `progress` after every step.
+
+    `resume`: continue an interrupted full build on the lake as it is, from the first of
+    `stages` without a figure in `progress` (whose figures are kept; a half-done check of the
+    last measured stage is not re-run). The held-back deliveries stay held back until then.
+    """
+    if resume:
+        return _resume(cfg, stages=stages, progress=progress, incremental=incremental)
     from jobs.spark import build_spark
 
     landing = cfg.paths.landing_dir()
@@ -202,20 +206,51 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     spark = build_spark(cfg.spark, app_name=f"pathways-bench-{scale}", extra_conf={"spark.ui.enabled": "true"})
     spark.range(1).count()
     result["session_seconds"] = round(time.perf_counter() - session_start, 2)
-
-    def saver(key: str) -> Callable[[list[StageResult]], None]:
-        def save(results: list[StageResult]) -> None:
-            result[key] = [asdict(r) for r in results]
-            result[f"{key}_seconds"] = round(sum(r.seconds for r in results), 2)
-            _write_progress(result, progress)
-        return save
-
     result["full_build_rows_delivered"] = landing_rows(landing)
-    run_stages(spark, cfg, "bench-full", stages, True, result["full_build_rows_delivered"], saver("full_build"))
-    restore(landing, parking)
     result["incremental_rows_delivered"] = held_rows
+    run_stages(spark, cfg, "bench-full", stages, True, result["full_build_rows_delivered"],
+               _saver(result, "full_build", progress))
+    return _incremental(spark, cfg, result, stages, progress, incremental)
+
+
+def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incremental: bool) -> dict:
+    from jobs.errors import ConfigError
+    from jobs.spark import build_spark
+
+    if progress is None or not progress.is_file():
+        raise ConfigError("resuming a bench needs the results file of the interrupted run (--out FILE)")
+    result = json.loads(progress.read_text())
+    done = [StageResult(**r) for r in result.get("full_build", [])]
+    todo = tuple(s for s in stages if s not in {r.stage for r in done})
+    stage_rows = [r for r in done if ":" not in r.stage and r.stage != "report"]
+    result.setdefault("incremental_rows_delivered", landing_rows(cfg.paths.lake_dir() / "_bench_held_back"))
+    result.setdefault("resumed", []).append({"at": time.strftime("%Y-%m-%d %H:%M:%S"), "stages": list(todo),
+                                              "quality_checks": cfg.quality.enabled})
+    spark = build_spark(cfg.spark, app_name=f"pathways-bench-{result['scale']}-resumed",
+                        extra_conf={"spark.ui.enabled": "true"})
+    run_stages(spark, cfg, "bench-full", todo, True, stage_rows[-1].rows_out if stage_rows else 0,
+               _saver(result, "full_build", progress, done))
+    return _incremental(spark, cfg, result, stages, progress, incremental)
+
+
+def _saver(result: dict, key: str, progress: Path | None,
+           done: list[StageResult] | None = None) -> Callable[[list[StageResult]], None]:
+    def save(results: list[StageResult]) -> None:
+        steps = list(done or []) + list(results)
+        result[key] = [asdict(r) for r in steps]
+        result[f"{key}_seconds"] = round(sum(r.seconds for r in steps), 2)
+        _write_progress(result, progress)
+    return save
+
+
+def _incremental(spark: SparkSession, cfg: Config, result: dict, stages: tuple[str, ...], progress: Path | None,
+                 incremental: bool) -> dict:
+    """Put the held-back deliveries back; time the nightly incremental run over them."""
+    landing = cfg.paths.landing_dir()
+    restore(landing, cfg.paths.lake_dir() / "_bench_held_back")
     if incremental:
-        run_stages(spark, cfg, "bench-incr", stages, False, held_rows, saver("incremental"))
+        run_stages(spark, cfg, "bench-incr", stages, False, result["incremental_rows_delivered"],
+                   _saver(result, "incremental", progress))
     result["table_rows"] = lake_rows(spark, cfg)
     _write_progress(result, progress)
     return result

@@ -94,7 +94,7 @@ class IngestConfig:
 
 @dataclass(frozen=True)
 class LinkageConfig:
-    model_version: str = "fs-1"
+    model_version: str = "fs-2"
     match_threshold: float = 0.95
     review_threshold: float = 0.50
     sensitivity_thresholds: tuple[float, ...] = (0.80, 0.99)
@@ -106,7 +106,10 @@ class LinkageConfig:
     prior_match_share: float = 0.95  # share of records expected to have their person in the register
     u_max_pairs: float = 2.0e6  # random pairs sampled to estimate u
     em_max_iterations: int = 25
-    min_training_records: int = 200  # fewer records to link: design priors instead of EM
+    min_training_records: int = 200  # fewer records to link: design priors instead of training
+    training: str = "labelled"  # labelled (m from keyed records with a valid pseudonym) | em
+    min_labelled_pairs: int = 1000  # fewer labelled records: EM instead
+    max_labelled_pairs: int = 200_000  # labelled records used for m (a deterministic sample beyond)
     seed: int = 20240402
     m_floor: float = 0.001  # no level may rule a match out entirely (every m clipped to [floor, 1])
     duckdb_memory_limit: str = "6GB"

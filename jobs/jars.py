@@ -72,11 +72,27 @@ def _get(url: str) -> bytes:
         raise SetupError(f"could not download {url}: {exc}") from exc
 
 
-if __name__ == "__main__":
-    from jobs.config import load_config, _abs
+def main(argv: list[str]) -> int:
+    """`python -m jobs.jars fetch`: fetch what is missing, say where each jar is (stdout, via
+    rich like the `pathways` CLI), and exit 1 with the reason on a setup error."""
+    from rich.console import Console
 
-    if sys.argv[1:] != ["fetch"]:
-        raise SystemExit("usage: python -m jobs.jars fetch")
-    cache = _abs(load_config().spark.jar_cache)
-    for path in fetch(cache):
-        print(f"Delta jar ready: {path}")
+    from jobs.config import _abs, load_config
+
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)  # never wrap paths: users copy them
+    if argv != ["fetch"]:
+        err.print("usage: python -m jobs.jars fetch")
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # fetch() logs each download
+    try:
+        paths = fetch(_abs(load_config().spark.jar_cache))
+    except SetupError as exc:
+        err.print(f"[red]error[/]: {exc}", markup=True, highlight=False)
+        return 1
+    for path in paths:
+        out.print(f"Delta jar ready: {path}", markup=False, highlight=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

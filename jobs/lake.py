@@ -7,9 +7,11 @@ Zones: `restricted` (bronze, quarantine, silver, linkage; data engineers only),
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Iterable, Sequence
+from urllib.parse import unquote, urlparse
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -159,13 +161,38 @@ def _qualify(condition: str) -> str:
 
 
 def current_version(spark: SparkSession, path: str) -> int:
-    return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
+    """The table's latest version, from its `_delta_log` listing. (`DeltaTable.history(1)` gives
+    the same answer with a Spark job; every write returned its version that way, several jobs
+    a source in ingest: docs/benchmarks.md, "Profiling".)"""
+    version = _latest_log_version(Path(path, "_delta_log"))
+    if version is None:
+        raise MissingTableError(f"no Delta commit found under {path}/_delta_log")
+    return version
+
+
+def _latest_log_version(log_dir: Path) -> int | None:
+    if not log_dir.is_dir():
+        return None
+    versions = [int(p.name[:20]) for p in log_dir.iterdir() if len(p.name) == 25 and p.name.endswith(".json")
+                and p.name[:20].isdigit()]
+    return max(versions) if versions else None
+
+
+def _commit_info(path: str, version: int) -> dict:
+    """The commitInfo action of one commit file (operation, operationMetrics, ...)."""
+    with Path(path, "_delta_log", f"{version:020d}.json").open(encoding="utf-8") as fh:
+        for line in fh:
+            action = json.loads(line)
+            if "commitInfo" in action:
+                return action["commitInfo"]
+    return {}
 
 
 def last_commit_rows(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> int:
-    """Rows the table's latest commit wrote (inserted + updated; from Delta's operation metrics),
-    without recomputing the DataFrame that was written."""
-    metrics = DeltaTable.forPath(spark, table_path(paths, zone, name)).history(1).first()["operationMetrics"] or {}
+    """Rows the table's latest commit wrote (inserted + updated; from Delta's operation metrics,
+    read from the commit file), without recomputing the DataFrame that was written."""
+    path = table_path(paths, zone, name)
+    metrics = _commit_info(path, current_version(spark, path)).get("operationMetrics") or {}
     if "numOutputRows" in metrics and "numTargetRowsInserted" not in metrics:
         return int(metrics["numOutputRows"])
     return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
@@ -181,12 +208,7 @@ def version_of(spark: SparkSession, paths: PathsConfig, zone: str, name: str) ->
 def log_version(paths: PathsConfig, zone: str, name: str) -> int | None:
     """Latest committed version, read from the `_delta_log` listing: no Spark job, so cheap enough
     to snapshot every table of the lake between stages (the run manifest does). None if absent."""
-    log_dir = Path(table_path(paths, zone, name), "_delta_log")
-    if not log_dir.is_dir():
-        return None
-    versions = [int(p.name[:20]) for p in log_dir.iterdir() if len(p.name) == 25 and p.name.endswith(".json")
-                and p.name[:20].isdigit()]
-    return max(versions) if versions else None
+    return _latest_log_version(Path(table_path(paths, zone, name), "_delta_log"))
 
 
 def list_tables(paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[tuple[str, str]]:
@@ -199,10 +221,54 @@ def list_tables(paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[tuple[
 
 
 def register_tables(spark: SparkSession, paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[str]:
-    """Expose every lake table as `<zone>.<table>` in this session's catalog (for SQL)."""
+    """Expose every lake table as `<zone>.<table>` in this session's catalog (for SQL).
+
+    Each call brings the catalog in line with this lake, so a long-lived session never reads a
+    stale location: an entry pointing elsewhere (another lake, a table since moved) is created
+    again at the table's location, and one whose table is no longer in the lake is dropped.
+    Only external entries (what this function creates) are dropped, and dropping one leaves
+    its data alone; a managed table or a view of the same name is left as it is, with a warning.
+    (A zone's database keeps the location it was first created with; it holds no data of its own.)
+    """
     names = []
-    for zone, name in list_tables(paths, zones):
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {zone} LOCATION '{paths.lake_dir() / zone}'")
-        spark.sql(f"CREATE TABLE IF NOT EXISTS {zone}.`{name}` USING DELTA LOCATION '{table_path(paths, zone, name)}'")
-        names.append(f"{zone}.{name}")
+    for zone in zones:
+        wanted = {name: table_path(paths, zone, name) for _, name in list_tables(paths, [zone])}
+        entries = _catalog_entries(spark, zone)
+        for name, (kind, location) in entries.items():
+            if kind == "EXTERNAL" and not _same_location(location, wanted.get(name)):
+                spark.sql(f"DROP TABLE {zone}.`{name}`")
+        if wanted:
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS {zone} LOCATION '{paths.lake_dir() / zone}'")
+        for name, path in wanted.items():
+            kind, location = entries.get(name, (None, None))
+            if kind not in (None, "EXTERNAL"):
+                log.warning("%s.%s not registered: the catalog holds a %s entry of that name", zone, name, kind)
+                continue
+            if not (kind == "EXTERNAL" and _same_location(location, path)):
+                spark.sql(f"CREATE TABLE {zone}.`{name}` USING DELTA LOCATION '{path}'")
+            names.append(f"{zone}.{name}")
     return names
+
+
+def _catalog_entries(spark: SparkSession, zone: str) -> dict[str, tuple[str, str | None]]:
+    """name -> (type, location) of the zone database's catalog entries. SHOW TABLE EXTENDED reads
+    the catalog only: unlike spark.catalog.listTables, it works when a location no longer exists."""
+    if not spark.catalog.databaseExists(zone):
+        return {}
+    out: dict[str, tuple[str, str | None]] = {}
+    for row in spark.sql(f"SHOW TABLE EXTENDED IN {zone} LIKE '*'").collect():
+        if row.isTemporary:
+            continue
+        info = dict(line.split(": ", 1) for line in row.information.splitlines() if ": " in line)
+        out[row.tableName] = (info.get("Type", "UNKNOWN"), info.get("Location"))
+    return out
+
+
+def _same_location(location: str | None, path: str | None) -> bool:
+    """A catalog location (`file:/...` URI) names the local `path`."""
+    if location is None or path is None:
+        return False
+    parsed = urlparse(location)
+    if parsed.scheme not in ("", "file"):
+        return False
+    return Path(unquote(parsed.path)).resolve() == Path(path).resolve()

@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from schemas import codes, tables
@@ -41,7 +40,14 @@ def _tables() -> list[tables.Table]:
     return sorted(found, key=lambda t: (["restricted", "analytics", "published"].index(t.zone), t.name))
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Rewrite TARGET and say so (on stderr, via rich like the `pathways` CLI)."""
+    from rich.console import Console
+
     TARGET.parent.mkdir(exist_ok=True)
     TARGET.write_text(render(), encoding="utf-8")
-    print(f"wrote {TARGET}", file=sys.stderr)
+    Console(stderr=True, soft_wrap=True).print(f"wrote {TARGET}", markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    main()

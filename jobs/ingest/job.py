@@ -1,7 +1,9 @@
 """Ingestion run(): landing zone -> bronze, quarantine, silver, record_state, ingestion_log.
 
 Per source, all pending deliveries (not yet `loaded` in the ingestion log; refused ones
-are tried again, since a provider may fix a delivery in place) form one batch:
+are tried again, since a provider may fix a delivery in place) dated on or before the run
+date (`run_date`; None = every delivery) form one batch. Later deliveries stay pending for
+the run of their date, so a backfill over past dates loads each date's deliveries in turn:
 1. each delivery is judged whole (landing.py) and its files staged, CPR-masked, as parquet;
    a refused delivery blocks neither other sources nor later deliveries of its source
    (silver's updated_at ordering makes a late fix land correctly);
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable
 
 from pyspark.sql import DataFrame, SparkSession
@@ -46,11 +48,13 @@ DEPARTMENT_SOURCES = tuple(n for n, c in SOURCES.items() if "department_code" in
 
 
 def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False,
-        sources: tuple[str, ...] | list[str] | None = None, fault_hook: FaultHook | None = None) -> IngestResult:
-    """Ingest every pending delivery of `sources` (default: cfg.ingest.sources, else all).
+        sources: tuple[str, ...] | list[str] | None = None, run_date: date | None = None,
+        fault_hook: FaultHook | None = None) -> IngestResult:
+    """Ingest every pending delivery of `sources` (default: cfg.ingest.sources, else all)
+    dated on or before `run_date` (None: whatever its date).
 
-    `full_refresh` re-reads every delivery in the landing zone and rebuilds the source's
-    bronze, silver and record_state (and its quarantine and log rows) from scratch.
+    `full_refresh` re-reads every delivery in the landing zone (up to `run_date`) and rebuilds
+    the source's bronze, silver and record_state (and its quarantine and log rows) from scratch.
     `fault_hook(step)` is called after each table write (step = "<source>:<table>"); tests
     raise from it to simulate a crash.
     """
@@ -62,19 +66,20 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
     logged = {} if full_refresh else ingestion_log.logged_deliveries(spark, cfg.paths)
     for name in names:
         _ingest_source(spark, cfg, SOURCES[name], result, logged.get(name, {}), run_id=run_id,
-                       full_refresh=full_refresh, hook=fault_hook or (lambda step: None))
+                       full_refresh=full_refresh, run_date=run_date, hook=fault_hook or (lambda step: None))
     return result
 
 
 def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, result: IngestResult,
                    logged: dict[str, tuple[str, str | None]], *, run_id: str, full_refresh: bool,
-                   hook: FaultHook) -> None:
+                   run_date: date | None, hook: FaultHook) -> None:
     """`logged`: this source's ingestion-log entries, delivery_id -> (status, reason)."""
     source, paths = contract.name, cfg.paths
     loaded = {d for d, (status, _) in logged.items() if status == LOADED}
-    pending = [d for d in landing.discover(paths.landing_dir(), source) if d.delivery_id not in loaded]
+    due = landing.due(landing.discover(paths.landing_dir(), source), run_date)
+    pending = [d for d in due if d.delivery_id not in loaded]
     if not pending and not full_refresh:
-        log.info("%s: no new deliveries", source)
+        log.info("%s: no new deliveries%s", source, f" dated on or before {run_date}" if run_date else "")
         return
     started = datetime.now()
     staging = paths.lake_dir() / lake.RESTRICTED / "_staging" / "ingest" / source
@@ -178,7 +183,8 @@ def _write_silver(spark: SparkSession, cfg: Config, source: str, batch_bronze: D
         else:
             lake.merge_upsert(state_df, paths, state_t.zone, state_t.name, ["record_id"])
         hook(f"{source}:{state_t.name}")
-        n_changed = changed.count()
+        # every changed record is one record_state row of that commit: no extra Spark job to count them
+        n_changed = lake.last_commit_rows(spark, paths, state_t.zone, state_t.name)
     finally:
         changed.unpersist()
     result.add_rows(silver_t.name, n_changed)

@@ -65,6 +65,15 @@ def discover(landing: Path, source: str) -> list[Delivery]:
     return [Delivery(source, p.name, p) for p in sorted(found, key=lambda p: p.name)]
 
 
+def due(deliveries: list[Delivery], run_date: date | None) -> list[Delivery]:
+    """The deliveries a run of `run_date` takes: those dated (by their delivery id) on or before
+    it; all when `run_date` is None. A folder whose name is no delivery id has no date: it is
+    kept, so that its refusal ("not a delivery id") is reported rather than silently skipped."""
+    if run_date is None:
+        return list(deliveries)
+    return [d for d in deliveries if (day := delivery_date(d.delivery_id)) is None or day <= run_date]
+
+
 def delivery_date(delivery_id: str) -> date | None:
     if not _DELIVERY_ID.fullmatch(delivery_id):
         return None

@@ -19,7 +19,7 @@ import time
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import lake
+from jobs import lake, reference
 from jobs.config import Config
 from jobs.errors import MissingTableError
 from jobs.link import crosswalk, decide, engine, model, prepare
@@ -51,29 +51,46 @@ def read_silver(spark: SparkSession, cfg: Config) -> tuple[dict[str, DataFrame],
     return found, population, residence
 
 
-def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, population: DataFrame,
-                residence: DataFrame | None, *, run_id: str, full_refresh: bool) -> tuple[DataFrame, str, dict]:
+def regions_frame(spark: SparkSession, cfg: Config) -> DataFrame:
+    """(municipality_code, region_code) of the reference geography."""
+    rows = [(m.municipality_code, m.region_code) for m in reference.municipalities(cfg.paths)]
+    return spark.createDataFrame(rows, "municipality_code string, region_code string")
+
+
+def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_records: DataFrame,
+                population: DataFrame, residence: DataFrame | None, *, n_prob: int, run_id: str,
+                full_refresh: bool) -> tuple[DataFrame, str, dict]:
     """Train or reuse the model, score; returns (candidates by uid, model version, run stats)."""
     link_cfg = cfg.linkage
     stored = model.load_current(cfg.paths.models_dir())
     started = time.monotonic()
-    register = prepare.population_frame(population, residence)
-    backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records), register,
-                                  prepare.name_frequencies(register))
-    trained = full_refresh or not model.is_reusable(stored, backend.engine, link_cfg, backend.record_count)
+    regions = regions_frame(spark, cfg)
+    register = prepare.population_frame(population, residence, regions)
+    trained = full_refresh or not model.is_reusable(stored, link_cfg.engine, link_cfg, n_prob)
+    labelled = None
+    if trained and link_cfg.training == "labelled":
+        labelled = prepare.labelled_frame(det_records, _active_ids(population), regions,
+                                          max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed)
+    backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records, regions), register,
+                                  prepare.name_frequencies(register), labelled)
     if trained:
-        settings, fallbacks = engine.train(backend, link_cfg)
+        settings, fallbacks, method = engine.train(backend, link_cfg)
         stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
             "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
-            "trained": backend.record_count >= link_cfg.min_training_records,
+            "trained": method != "priors", "training": method, "training_config": link_cfg.training,
+            "labelled_pairs": backend.labelled_count,
             "population": backend.population_size, "em_fallbacks": fallbacks,
             "trained_at": dt.datetime.now().isoformat(timespec="seconds")})
-        log.info("trained linkage model %s on %d records (EM fallbacks: %s)", stored.version,
-                 backend.record_count, fallbacks or "none")
+        log.info("trained linkage model %s (%s) on %d records, %d labelled pairs (fallbacks to priors: %s)",
+                 stored.version, method, backend.record_count, backend.labelled_count, fallbacks or "none")
     candidates, pairs = engine.score(spark, backend, stored.settings, link_cfg.max_candidates)
     stats = {"engine": backend.engine, "trained": trained, "pairs_compared": pairs,
              "population": backend.population_size, "seconds_scoring": time.monotonic() - started}
     return candidates, stored.version, stats
+
+
+def _active_ids(population: DataFrame) -> DataFrame:
+    return prepare._active(population).select("person_id")
 
 
 def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
@@ -83,8 +100,8 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
     det_records, prob_records = prepare.split_records(records)
     n_prob = prob_records.count()
     if n_prob:
-        candidates, version, stats = _candidates(spark, cfg, prob_records, population, residence,
-                                                 run_id=run_id, full_refresh=full_refresh)
+        candidates, version, stats = _candidates(spark, cfg, prob_records, det_records, population, residence,
+                                                 n_prob=n_prob, run_id=run_id, full_refresh=full_refresh)
     else:
         stored = model.load_current(cfg.paths.models_dir())
         candidates = spark.createDataFrame([], engine.CANDIDATE_SCHEMA)

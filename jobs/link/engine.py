@@ -7,6 +7,14 @@ Two backends, chosen by `cfg.linkage.engine`:
   than splink's Spark backend (shared/spec/environment.md; docs/benchmarks.md "Linkage").
 - `spark`: splink's Spark backend on the same SparkSession (no data leaves Spark). Slow on
   one machine; there for a cluster where the register does not fit one process.
+Training (`cfg.linkage.training`):
+- `labelled` (default): u from random record x register pairs; m counted on labelled pairs,
+  the keyed records that also carry a valid pseudonym of a register person, paired with that
+  person. They are the pipeline's own data (never the ground truth) and pass through the same
+  providers and the same key noise as the records without a usable pseudonym. Their m are
+  better calibrated than EM's (docs/benchmarks.md "Linkage"): EM on blocked pairs mistakes
+  namesakes for matches. Fewer than `min_labelled_pairs` such records: EM instead.
+- `em`: u as above, then splink's EM on pairs blocked on birth date and on name tokens.
 Only the `max_candidates` best candidates of each record (by match weight, ties by key) are
 returned; the number of pairs compared is counted where the pairs live.
 """
@@ -16,6 +24,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -26,6 +35,7 @@ from jobs.link import model as fs
 log = logging.getLogger(__name__)
 
 ENGINES = ("duckdb", "spark")
+TRAINING = ("labelled", "em")
 CANDIDATE_SCHEMA = ("unique_id string, candidate_key string, candidate_rank int, match_weight double, "
                     "match_probability double")
 
@@ -39,13 +49,31 @@ class Backend:
     population_size: int
     record_count: int
     name_tf: Any = None  # SplinkDataFrame: (name_key, tf_name_key) of the register
+    labelled: Any = None  # SplinkDataFrame: comparison frame of the labelled records
+    labels: Any = None  # SplinkDataFrame: (labelled record, its register person) pairs
+    labelled_count: int = 0
+
+
+LABELLED_TABLE, POPULATION_TABLE = "link_labelled", "link_population"
+
+
+def label_pairs(labelled: DataFrame) -> DataFrame:
+    """splink's pairwise labels from a labelled frame (unique_id, label_person_id): Spark backend."""
+    return labelled.select(F.lit(LABELLED_TABLE).alias("source_dataset_l"), F.col("unique_id").alias("unique_id_l"),
+                           F.lit(POPULATION_TABLE).alias("source_dataset_r"),
+                           F.col("label_person_id").alias("unique_id_r"))
 
 
 def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, population: DataFrame,
-                 name_tf: DataFrame) -> Backend:
-    """Register both comparison frames and the register's name frequencies with the backend."""
+                 name_tf: DataFrame, labelled: DataFrame | None = None) -> Backend:
+    """Register both comparison frames and the register's name frequencies with the backend;
+    with `labelled` (comparison frame + `label_person_id`), also the labelled records and
+    their pairs (only when `cfg.training` is `labelled`)."""
     if cfg.engine not in ENGINES:
         raise ConfigError(f"linkage.engine: expected one of {ENGINES}, found {cfg.engine!r}")
+    if cfg.training not in TRAINING:
+        raise ConfigError(f"linkage.training: expected one of {TRAINING}, found {cfg.training!r}")
+    use_labels = labelled is not None and cfg.training == "labelled"
     if cfg.engine == "duckdb":
         import duckdb
         from splink import DuckDBAPI
@@ -55,22 +83,42 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
         con.execute(f"SET threads = {int(cfg.duckdb_threads)}")
         db_api = DuckDBAPI(connection=con)
         rec_arrow, pop_arrow = records.toArrow(), population.toArrow()
-        return Backend("duckdb", db_api, db_api.register(rec_arrow, table_name="link_records"),
-                       db_api.register(pop_arrow, table_name="link_population"), pop_arrow.num_rows, rec_arrow.num_rows,
-                       db_api.register(name_tf.toArrow(), table_name="link_name_tf"))
+        backend = Backend("duckdb", db_api, db_api.register(rec_arrow, table_name="link_records"),
+                          db_api.register(pop_arrow, table_name=POPULATION_TABLE), pop_arrow.num_rows,
+                          rec_arrow.num_rows, db_api.register(name_tf.toArrow(), table_name="link_name_tf"))
+        del pop_arrow  # DuckDB holds the register now
+        if use_labels:
+            lab_arrow = labelled.toArrow()
+            if lab_arrow.num_rows:
+                n = lab_arrow.num_rows
+                pairs = pa.table({"source_dataset_l": pa.array([LABELLED_TABLE] * n, pa.string()),
+                                  "unique_id_l": lab_arrow.column("unique_id"),
+                                  "source_dataset_r": pa.array([POPULATION_TABLE] * n, pa.string()),
+                                  "unique_id_r": lab_arrow.column("label_person_id")})
+                backend.labelled = db_api.register(lab_arrow.drop_columns(["label_person_id"]), table_name=LABELLED_TABLE)
+                backend.labels = db_api.register(pairs, table_name="link_labels")
+                backend.labelled_count = n
+        return backend
     from splink import SparkAPI
 
     db_api = SparkAPI(spark_session=spark, register_udfs_automatically=False)
     records, population = records.cache(), population.cache()
-    return Backend("spark", db_api, db_api.register(records, table_name="link_records"),
-                   db_api.register(population, table_name="link_population"), population.count(), records.count(),
-                   db_api.register(name_tf.cache(), table_name="link_name_tf"))
+    backend = Backend("spark", db_api, db_api.register(records, table_name="link_records"),
+                      db_api.register(population, table_name=POPULATION_TABLE), population.count(), records.count(),
+                      db_api.register(name_tf.cache(), table_name="link_name_tf"))
+    if use_labels:
+        labelled = labelled.cache()
+        backend.labelled_count = labelled.count()
+        if backend.labelled_count:
+            backend.labelled = db_api.register(labelled.drop("label_person_id"), table_name=LABELLED_TABLE)
+            backend.labels = db_api.register(label_pairs(labelled).cache(), table_name="link_labels")
+    return backend
 
 
-def _linker(backend: Backend, settings: Any):
+def _linker(backend: Backend, settings: Any, inputs: list | None = None):
     from splink import Linker
 
-    linker = Linker([backend.records, backend.population], settings, log_level=logging.WARNING)
+    linker = Linker(inputs or [backend.records, backend.population], settings, log_level=logging.WARNING)
     if backend.name_tf is not None:
         # registered per linker: splink 5.0.0's predict_between ignores tf_* columns on the
         # input and always joins a term-frequency table
@@ -78,24 +126,35 @@ def _linker(backend: Backend, settings: Any):
     return linker
 
 
-def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str]]:
-    """EM on the data at hand; returns the guarded splink settings dict and EM fallbacks.
+def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str], str]:
+    """Train on the data at hand; returns (guarded splink settings, comparisons that fell back
+    to the design priors, training method: `labelled` | `em` | `priors`).
 
-    With fewer than `cfg.min_training_records` records EM cannot be trusted: the design
-    priors are returned instead, and every comparison is listed as a fallback."""
+    With fewer than `cfg.min_training_records` records to link neither u nor EM can be
+    trusted: the design priors are returned instead, and every comparison is a fallback."""
     prior = fs.prior_probability(cfg, backend.population_size)
     if backend.record_count < cfg.min_training_records:
-        log.warning("only %d records to link (< %d): using the design priors, not EM", backend.record_count,
+        log.warning("only %d records to link (< %d): using the design priors, not training", backend.record_count,
                     cfg.min_training_records)
-        return fs.prior_settings(backend.engine, prior, cfg), list(fs.PRIORS)
+        return fs.prior_settings(backend.engine, prior, cfg), list(fs.PRIORS), "priors"
     linker = _linker(backend, fs.design_settings(backend.engine, prior, cfg))
     linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=cfg.seed)
-    for rule in fs.training_blocking_rules():
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, fix_probability_two_random_records_match=True)
-    settings = linker.misc.save_model_to_json()
+    if cfg.training == "labelled" and backend.labels is not None and backend.labelled_count >= cfg.min_labelled_pairs:
+        start = fs.with_m(linker.misc.save_model_to_json(), cfg.m_floor)  # unobserved in labels: m_floor
+        labelled = _linker(backend, start, [backend.labelled, backend.population])
+        labelled.training.estimate_m_from_pairwise_labels(backend.labels)
+        settings, method = labelled.misc.save_model_to_json(), "labelled"
+    else:
+        if cfg.training == "labelled":
+            log.warning("only %d labelled records (< %d): m estimated by EM instead", backend.labelled_count,
+                        cfg.min_labelled_pairs)
+        for rule in fs.training_blocking_rules():
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, fix_probability_two_random_records_match=True)
+        settings, method = linker.misc.save_model_to_json(), "em"
     settings["probability_two_random_records_match"] = prior
-    return fs.apply_guards(settings, cfg.m_floor)
+    guarded, fallbacks = fs.apply_guards(settings, cfg.m_floor)
+    return guarded, fallbacks, method
 
 
 def score(spark: SparkSession, backend: Backend, settings: dict, max_candidates: int) -> tuple[DataFrame, int]:

@@ -1,8 +1,9 @@
 """The Fellegi-Sunter model: its design (comparisons, blocking), its training, its artefact.
 
 Design (one comparison per linkage key; splink 5 comparison levels, best first):
-- birth_date: exact | one day apart | day and month swapped | one digit of the year off
-  (same day and month) | another single character off | within a year | else. The
+- birth_date: exact | one day apart | day and month swapped | year typo (one digit of the
+  year off with the same day and month, or 1 or 10 years apart to the day +-1) | another
+  single character off | within a year | else. The
   specific typo levels are far rarer among strangers than "within a year", so a typo'd
   birth date still counts as strong evidence.
 - sex: exact | else.
@@ -10,17 +11,22 @@ Design (one comparison per linkage key; splink 5 comparison levels, best first):
   Jaccard = |A n B| / (|A| + |B| - |A n B|), written per SQL dialect (DuckDB / Spark).
   An equal name is weighed by how common that name is in the register (splink's term
   frequency adjustment; frequencies from jobs.link.prepare.name_frequencies).
-- municipality: the latest residence | any earlier residence | else.
+- municipality: the register's residence on the record's date (record_date against the
+  dated history `residences`) | the latest residence | any other residence | same region |
+  else.
 Null on either side is splink's null level (weight 0) in every comparison.
 
 Blocking for prediction: equal birth date, OR equal name-token set, OR equal (birth year,
-sex, municipality) -- the last catches a typo'd name together with a typo'd birth date.
+birth month, sex, municipality) -- the last catches a typo'd name together with a birth date
+a day off. (fs-1 blocked on (birth year, sex, municipality): most of the pairs for almost no
+links, docs/benchmarks.md "Linkage".)
 
-Training (EM on the data at hand): u from random record x register pairs; then EM on pairs
-blocked on birth date (trains name, sex, municipality) and on name-token set (trains birth
-date). The prior (`probability_two_random_records_match`) is not estimated: every record
+Training (jobs.link.engine.train): u from random record x register pairs; m counted on
+labelled pairs (keyed records with a valid pseudonym, `linkage.training: labelled`, levels
+no label reaches get `m_floor`), or EM on pairs blocked on birth date (trains name, sex,
+municipality) and on name-token set (trains birth date). The prior (`probability_two_random_records_match`) is not estimated: every record
 has at most one register person, so it is `prior_match_share / population size`.
-Guards: a comparison whose EM estimate says its best level is no better than chance (m of
+Guards: a comparison whose estimate says its best level is no better than chance (m of
 the best level < 0.5) keeps the design priors instead (logged, and listed in the artefact's
 metadata); a level random sampling never met takes its design u prior; every m is clipped
 to at least `m_floor` so no single disagreeing key rules a match out (a wrong sex code must
@@ -54,18 +60,36 @@ PRIORS = {  # starting m probabilities per comparison, non-null levels in order
     "birth_date": [0.95, 0.01, 0.005, 0.01, 0.005, 0.01, 0.01],
     "sex": [0.99, 0.01],
     "name": [0.85, 0.10, 0.03, 0.01, 0.01],
-    "municipality": [0.80, 0.10, 0.10],
+    "municipality": [0.80, 0.03, 0.07, 0.07, 0.03],
 }
 U_PRIORS = {  # used only where random sampling never saw a level (u would be unknown)
     "birth_date": [3e-5, 6e-5, 2e-5, 1e-4, 1e-3, 0.02, 0.97],
     "sex": [0.5, 0.5],
     "name": [1e-4, 1e-3, 0.01, 0.1, 0.89],
-    "municipality": [0.02, 0.02, 0.96],
+    "municipality": [0.02, 0.02, 0.03, 0.2, 0.75],
 }
 U_FLOOR = 1e-8  # u is a frequency among non-matches: tiny is right (equal birth dates), zero is not
 _LEN = {"duckdb": "len", "spark": "size"}
 _SAME_YEAR = "year(birth_date_l) = year(birth_date_r)"
 _SAME_DAY_MONTH = "month(birth_date_l) = month(birth_date_r) AND day(birth_date_l) = day(birth_date_r)"
+_DAYS_APART = {"duckdb": "abs(date_diff('day', birth_date_l, birth_date_r))",
+               "spark": "abs(datediff(birth_date_l, birth_date_r))"}
+# the register's residence on the record's date is the record's municipality (valid_to inclusive,
+# null = current). Written both ways round: splink puts either input on the left (it orders
+# the inputs by name when training). The bare `record_date_x` tests also tell splink the
+# column is used (it does not look inside the lambda).
+_AT_DATE = {
+    "duckdb": "record_date_{a} IS NOT NULL AND list_bool_or(list_transform(residences_{b}, lambda x: "
+              "x.municipality_code = municipality_code_{a} AND x.valid_from <= record_date_{a} "
+              "AND coalesce(x.valid_to >= record_date_{a}, true)))",
+    "spark": "record_date_{a} IS NOT NULL AND exists(residences_{b}, x -> "
+             "x.municipality_code = municipality_code_{a} AND x.valid_from <= record_date_{a} "
+             "AND coalesce(x.valid_to >= record_date_{a}, true))",
+}
+
+
+def _both_ways(template: str) -> str:
+    return f"({template.format(a='l', b='r')}) OR ({template.format(a='r', b='l')})"
 
 
 def _jaccard_at_least(dialect: str, threshold: float) -> str:
@@ -82,8 +106,10 @@ def comparisons(dialect: str) -> list:
             label_for_charts="one day apart"),
         cll.CustomLevel(f"{_SAME_YEAR} AND month(birth_date_l) = day(birth_date_r) "
                         "AND day(birth_date_l) = month(birth_date_r)", label_for_charts="day and month swapped"),
-        cll.CustomLevel(f"{_SAME_DAY_MONTH} AND levenshtein(CAST(year(birth_date_l) AS STRING), "
-                        "CAST(year(birth_date_r) AS STRING)) = 1", label_for_charts="one year digit off"),
+        cll.CustomLevel(f"({_SAME_DAY_MONTH} AND levenshtein(CAST(year(birth_date_l) AS STRING), "
+                        "CAST(year(birth_date_r) AS STRING)) = 1) "
+                        f"OR {_DAYS_APART[dialect]} BETWEEN 364 AND 366 OR {_DAYS_APART[dialect]} BETWEEN 3651 AND 3654",
+                        label_for_charts="year typo (one digit, or 1 or 10 years to the day)"),
         cll.LevenshteinLevel(ColumnExpression("birth_date").cast_to_string(), 1).configure(
             label_for_charts="another single character off"),
         cll.AbsoluteDateDifferenceLevel("birth_date", input_is_string=False, threshold=1, metric="year"),
@@ -99,10 +125,11 @@ def comparisons(dialect: str) -> list:
     ])
     municipality = cl.CustomComparison(output_column_name="municipality", comparison_levels=[
         cll.NullLevel("municipality_code"),
+        cll.CustomLevel(_both_ways(_AT_DATE[dialect]), label_for_charts="residence at the record's date"),
         cll.ExactMatchLevel("municipality_code").configure(label_for_charts="latest residence"),
-        cll.CustomLevel("array_contains(municipality_codes_r, municipality_code_l) OR "
-                        "array_contains(municipality_codes_l, municipality_code_r)",
-                        label_for_charts="an earlier residence"),
+        cll.CustomLevel(_both_ways("array_contains(municipality_codes_{b}, municipality_code_{a})"),
+                        label_for_charts="another residence"),
+        cll.CustomLevel(_both_ways("array_contains(region_codes_{b}, region_code_{a})"), label_for_charts="same region"),
         cll.ElseLevel(),
     ])
     sex = cl.ExactMatch("sex")
@@ -111,7 +138,11 @@ def comparisons(dialect: str) -> list:
 
 
 def prediction_blocking_rules() -> list:
-    return [block_on("birth_date"), block_on("name_key"), block_on("birth_year", "sex", "municipality_code")]
+    # fs-1's third rule, (birth_year, sex, municipality_code), made 64 % of the pairs at `small`
+    # for 1 of 1,300 correct links; adding the birth month keeps a typo'd name with a birth
+    # date one day off (same month) for about a twelfth of those pairs
+    return [block_on("birth_date"), block_on("name_key"),
+            block_on("birth_year", "sex", "municipality_code", "month(birth_date)")]
 
 
 def training_blocking_rules() -> list:
@@ -167,6 +198,16 @@ def apply_guards(settings: dict, m_floor: float) -> tuple[dict, list[str]]:
             level["m_probability"] = min(1.0, max(m_floor, m_prior if m is None else float(m)))
             level["u_probability"] = min(1.0, max(U_FLOOR, u_prior if u is None else float(u)))
     return out, fallbacks
+
+
+def with_m(settings: dict, value: float) -> dict:
+    """A copy with every non-null level's m set to `value`: counting m on labelled pairs only
+    overwrites the levels it observes, so a level no labelled pair reaches keeps this."""
+    out = json.loads(json.dumps(settings))
+    for comparison in out["comparisons"]:
+        for level in _non_null_levels(comparison):
+            level["m_probability"] = value
+    return out
 
 
 def parameters_hash(settings: dict) -> str:
@@ -225,8 +266,9 @@ def load_current(models_root: Path) -> StoredModel | None:
 
 
 def is_reusable(stored: StoredModel | None, dialect: str, cfg: LinkageConfig, record_count: int = 0) -> bool:
-    """A stored model is reused when it fits this design, dialect and configured version; a
-    model of design priors only while there are still too few records to train on."""
+    """A stored model is reused when it fits this design, dialect, configured version and
+    training method (`cfg.training`); a model of design priors only while there are still too
+    few records to train on."""
     if stored is None:
         return False
     if not stored.meta.get("trained", True) and record_count >= cfg.min_training_records:
@@ -234,9 +276,11 @@ def is_reusable(stored: StoredModel | None, dialect: str, cfg: LinkageConfig, re
         return False
     expected = design_hash(design_settings(dialect, 0.001, cfg).get_settings(dialect).as_dict())
     same = (stored.meta.get("design_hash") == expected and stored.meta.get("dialect") == dialect
-            and stored.version.startswith(f"{cfg.model_version}-"))
+            and stored.version.startswith(f"{cfg.model_version}-")
+            and stored.meta.get("training_config", cfg.training) == cfg.training)
     if not same:
-        log.warning("stored linkage model %s does not fit this design/dialect/version; retraining", stored.version)
+        log.warning("stored linkage model %s does not fit this design/dialect/version/training; retraining",
+                    stored.version)
     return same
 
 

@@ -2,16 +2,22 @@
 
 - Every current record of every linked source (schemas.sources.LINKED_SOURCES) becomes one
   link record: (source, source_record_id, person_id, birth_date, sex, name_bigrams,
-  municipality_code). Health sources carry no linkage keys: those columns are null.
+  municipality_code, record_date). Health sources carry no linkage keys: those columns are
+  null. `record_date` is the day the record describes (RECORD_DATE_COLUMNS): the source's
+  municipality is the residence on that day, or an earlier one when stale.
 - A `person_id` of exactly 16 lowercase hex characters is the shared pseudonym and links
   deterministically. Anything else (null, malformed, replacement `E` + 15 hex) is linked
   probabilistically on the linkage keys (sources.md, "Person identifiers").
 - The comparison frame fed to splink has one row per record or person: `unique_id`,
   `birth_date`, `birth_year`, `sex`, `name_tokens` (sorted distinct tokens of
   `name_bigrams`), `name_key` (the tokens joined: equal for equal token sets),
-  `municipality_code` and `municipality_codes`. For a register person the municipality is
-  the latest residence and `municipality_codes` every municipality they ever lived in, so a
-  source that recorded an earlier address still agrees ("stale municipality").
+  `municipality_code`, `municipality_codes`, `region_code`, `region_codes`, `record_date`
+  and `residences`. For a register person the municipality is the latest residence,
+  `municipality_codes` every municipality they ever lived in (so a source that recorded an
+  earlier address still agrees, "stale municipality"), `region_codes` the regions of those,
+  and `residences` the dated history (municipality_code, valid_from, valid_to), so the model
+  can ask where the person lived on the record's date. Records have `record_date` and their
+  municipality's region; register persons have no record date.
 - `name_frequencies`: how common each name-token set is in the register (splink's term
   frequency adjustment of an exact name match).
 """
@@ -27,9 +33,12 @@ from schemas.sources import LINKED_SOURCES, SOURCES
 PSEUDONYM_RE = r"^[0-9a-f]{16}$"
 REPLACEMENT_RE = r"^E[0-9a-f]{15}$"
 KEY_COLUMNS = ("birth_date", "sex", "name_bigrams", "municipality_code")
-LINK_RECORD_COLUMNS = ["source", "source_record_id", "person_id", *KEY_COLUMNS]
+LINK_RECORD_COLUMNS = ["source", "source_record_id", "person_id", *KEY_COLUMNS, "record_date"]
 FRAME_COLUMNS = ["unique_id", "birth_date", "birth_year", "sex", "name_tokens", "name_key",
-                 "municipality_code", "municipality_codes"]
+                 "municipality_code", "municipality_codes", "region_code", "region_codes", "record_date", "residences"]
+# the day each source's record describes (sources.md); sources without linkage keys need none
+RECORD_DATE_COLUMNS = {"social_services": "start_date", "social_force_use": "event_ts", "police": "event_ts"}
+RESIDENCES_TYPE = "array<struct<municipality_code:string,valid_from:date,valid_to:date>>"
 UID_SEPARATOR = "|"
 ACTIVE = "A"
 
@@ -50,8 +59,11 @@ def build_link_records(silver: Mapping[str, DataFrame]) -> DataFrame:
         df = _active(silver[source])
         has_keys = SOURCES[source].has_linkage_keys
         keys = [(F.col(k) if has_keys else F.lit(None)).cast(KEY_TYPES[k]).alias(k) for k in KEY_COLUMNS]
+        date_col = RECORD_DATE_COLUMNS.get(source)
+        record_date = (F.col(date_col) if has_keys and date_col in df.columns else F.lit(None)).cast("date")
         parts.append(df.select(F.lit(source).alias("source"), F.col("record_id").alias("source_record_id"),
-                               F.col("person_id").cast("string").alias("person_id"), *keys))
+                               F.col("person_id").cast("string").alias("person_id"), *keys,
+                               record_date.alias("record_date")))
     if not parts:
         raise ValueError(f"build_link_records needs at least one of {list(LINKED_SOURCES)}")
     out = parts[0]
@@ -83,7 +95,8 @@ def _tokens(bigrams: Column) -> Column:
     return F.when(F.size(tokens) > 0, tokens)
 
 
-def comparison_frame(df: DataFrame, uid: Column, municipality_codes: Column) -> DataFrame:
+def comparison_frame(df: DataFrame, uid: Column, *, municipality_codes: Column, region_code: Column,
+                     region_codes: Column, record_date: Column, residences: Column) -> DataFrame:
     """The columns splink compares (FRAME_COLUMNS) from a frame holding the linkage keys."""
     return (
         df.withColumn("name_tokens", _tokens(F.col("name_bigrams")))
@@ -95,28 +108,66 @@ def comparison_frame(df: DataFrame, uid: Column, municipality_codes: Column) -> 
             F.col("name_tokens"),
             F.array_join("name_tokens", " ").alias("name_key"),
             F.col("municipality_code"),
-            municipality_codes.alias("municipality_codes"),
+            municipality_codes.cast("array<string>").alias("municipality_codes"),
+            region_code.cast("string").alias("region_code"),
+            region_codes.cast("array<string>").alias("region_codes"),
+            record_date.cast("date").alias("record_date"),
+            residences.cast(RESIDENCES_TYPE).alias("residences"),
         )
         .select(*FRAME_COLUMNS)
     )
 
 
-def record_frame(records: DataFrame) -> DataFrame:
-    """Comparison frame of the records to link; unique_id = `<source>|<record_id>`."""
+def _with_region(df: DataFrame, regions: DataFrame | None) -> DataFrame:
+    """`region_code` of `municipality_code` (null without the reference or for an unknown code)."""
+    if regions is None:
+        return df.withColumn("region_code", F.lit(None).cast("string"))
+    lookup = regions.select(F.col("municipality_code").alias("_m"), F.col("region_code"))
+    return df.join(F.broadcast(lookup), df["municipality_code"] == lookup["_m"], "left").drop("_m")
+
+
+def record_frame(records: DataFrame, regions: DataFrame | None = None) -> DataFrame:
+    """Comparison frame of the records to link; unique_id = `<source>|<record_id>`.
+
+    `regions`: (municipality_code, region_code), the reference geography."""
     mun = F.col("municipality_code")
-    return comparison_frame(records, record_uid(F.col("source"), F.col("source_record_id")),
-                            F.when(mun.isNotNull(), F.array(mun)))
+    return comparison_frame(_with_region(records, regions), record_uid(F.col("source"), F.col("source_record_id")),
+                            municipality_codes=F.when(mun.isNotNull(), F.array(mun)),
+                            region_code=F.col("region_code"), region_codes=F.lit(None),
+                            record_date=F.col("record_date"), residences=F.lit(None))
 
 
-def population_frame(population: DataFrame, residence: DataFrame | None) -> DataFrame:
+def population_frame(population: DataFrame, residence: DataFrame | None, regions: DataFrame | None = None) -> DataFrame:
     """Comparison frame of the register: unique_id = person_id, residence history attached."""
     people = _active(population).select("person_id", "birth_date", "sex", "name_bigrams")
     if residence is None:
-        keyed = people.withColumn("municipality_code", F.lit(None).cast("string")).withColumn(
-            "municipality_codes", F.lit(None).cast("array<string>"))
+        keyed = (people.withColumn("municipality_code", F.lit(None).cast("string"))
+                 .withColumn("municipality_codes", F.lit(None).cast("array<string>"))
+                 .withColumn("region_codes", F.lit(None).cast("array<string>"))
+                 .withColumn("residences", F.lit(None).cast(RESIDENCES_TYPE)))
     else:
-        keyed = people.join(residence_summary(residence), "person_id", "left")
-    return comparison_frame(keyed, F.col("person_id"), F.col("municipality_codes"))
+        keyed = people.join(residence_summary(residence, regions), "person_id", "left")
+    return comparison_frame(_with_region(keyed, regions), F.col("person_id"),
+                            municipality_codes=F.col("municipality_codes"), region_code=F.col("region_code"),
+                            region_codes=F.col("region_codes"), record_date=F.lit(None),
+                            residences=F.col("residences"))
+
+
+def labelled_frame(det_records: DataFrame, register_ids: DataFrame, regions: DataFrame | None = None, *,
+                   max_rows: int, seed: int) -> DataFrame:
+    """Training labels from the pipeline's own data: the records with a valid pseudonym that
+    also carry linkage keys, whose pseudonym is a register person (`register_ids`: person_id).
+    Their comparison frame plus `label_person_id` (that person); at most `max_rows`, a
+    deterministic sample (by a seeded hash of the uid) beyond."""
+    any_key = F.lit(False)
+    for k in KEY_COLUMNS:
+        any_key = any_key | F.col(k).isNotNull()
+    keyed = (det_records.where(any_key)
+             .join(register_ids.select("person_id").distinct(), "person_id", "inner"))
+    uid = record_uid(F.col("source"), F.col("source_record_id"))
+    labels = keyed.select(uid.alias("unique_id"), F.col("person_id").alias("label_person_id"))
+    frame = record_frame(keyed, regions).join(labels, "unique_id", "inner")
+    return frame.orderBy(F.xxhash64("unique_id", F.lit(seed))).limit(int(max_rows))
 
 
 def name_frequencies(population_frame: DataFrame) -> DataFrame:
@@ -130,12 +181,19 @@ def name_frequencies(population_frame: DataFrame) -> DataFrame:
             .select("name_key", (F.col("_c") / F.col("_n")).cast("double").alias("tf_name_key")))
 
 
-def residence_summary(residence: DataFrame) -> DataFrame:
-    """Per person: the latest municipality and the sorted set of every municipality lived in."""
+def residence_summary(residence: DataFrame, regions: DataFrame | None = None) -> DataFrame:
+    """Per person: the latest municipality, the sorted set of every municipality lived in,
+    the sorted set of their regions and the dated history (`residences`, by valid_from)."""
     res = _active(residence).select("person_id", "municipality_code", "valid_from", "valid_to")
     latest = Window.partitionBy("person_id").orderBy(
         F.col("valid_to").isNull().desc(), F.col("valid_from").desc_nulls_last(), F.col("municipality_code"))
     current = (res.withColumn("_rn", F.row_number().over(latest)).where("_rn = 1")
                .select("person_id", "municipality_code"))
-    history = res.groupBy("person_id").agg(F.array_sort(F.collect_set("municipality_code")).alias("municipality_codes"))
+    dated = F.struct(F.col("valid_from"), F.col("municipality_code"), F.col("valid_to"))
+    history = _with_region(res, regions).groupBy("person_id").agg(
+        F.array_sort(F.collect_set("municipality_code")).alias("municipality_codes"),
+        F.array_sort(F.collect_set("region_code")).alias("region_codes"),
+        F.transform(F.array_sort(F.collect_list(dated)), lambda x: F.struct(
+            x["municipality_code"].alias("municipality_code"), x["valid_from"].alias("valid_from"),
+            x["valid_to"].alias("valid_to"))).alias("residences"))
     return current.join(history, "person_id", "inner")

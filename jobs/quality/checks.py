@@ -17,10 +17,10 @@ from typing import Callable, Mapping
 from pyspark.sql import DataFrame
 
 from jobs.quality import derived
+from jobs.stages import STAGES  # every data stage has its checks
 from schemas import tables as t
 from schemas.sources import LINKED_SOURCES, SOURCES
 
-STAGES = ("ingest", "link", "events", "pathways", "indicators")
 LINEAGE_WHERE = ("_delivery_id", "_source_file", "_row_number")
 DELIVERY = ("source", "delivery_id")
 

@@ -12,6 +12,17 @@ DataFrame. Each stage validates several (its tables, each at a pinned Delta vers
 derived frames); they share one RunIdentifier (run_name = our run id), and the Data Docs are
 built once per stage, after scrubbing - the job a Checkpoint's UpdateDataDocsAction would do.
 
+Spark passes: GX bundles every aggregate metric of a batch into one `agg` per resolution
+round and runs window queries for uniqueness expectations, so a batch costs a few passes
+whatever its number of expectations. A lake table is validated straight from its pinned
+Delta version, each pass reading only the columns it needs, rather than cached whole first
+(building that cache read and held every column and the label strings of every row: 248 MB
+read instead of 3.5 MB for the ingest checks at demo scale, for about the same task CPU; at
+national scale it meant tables of 11 M rows in the driver's memory). A derived frame (joins
+over several tables, few rows) is persisted, so its inputs are read once. The `_row_key` /
+`_where` labels are added only for the second pass, on failure. See docs/benchmarks.md,
+"Profiling".
+
 Privacy: results are scrubbed before they are stored for the Data Docs: only counts,
 percentages, numeric observed values and exception messages remain, never a value from a
 row. The keys of failing rows (`_row_key` / `_where` columns, for the restricted
@@ -46,7 +57,9 @@ INDEX_RESULTS_LIMIT = 200  # the GX index page lists this many recent results; o
 class Batch:
     name: str              # the asset: `zone.table@vN` or `derived.<suite>`
     suite: Mapping[str, Any]
-    frame: DataFrame       # carries ROW_KEY and WHERE columns
+    frame: DataFrame       # what the suite validates
+    labelled: DataFrame    # `frame` plus the ROW_KEY and WHERE columns (second pass, failing rows only)
+    persist: bool = False  # cache `frame` while it is validated (derived frames: joins over several tables)
 
 
 @dataclass(frozen=True)
@@ -148,15 +161,17 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
     run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
     done: list[tuple[Batch, Any, Any, dict]] = []
     for batch in batches:
-        frame = batch.frame.persist(StorageLevel.MEMORY_AND_DISK)  # GX scans it once per metric
+        # a persisted derived frame is computed once; `labelled` builds on it and uses the cache too
+        frame = batch.frame.persist(StorageLevel.MEMORY_AND_DISK) if batch.persist else batch.frame
         try:
             result = _run(context, batch, frame, run, FIRST_PASS, range(len(batch.suite["expectations"])))
             samples = {}
             if not result.success:
                 scratch = scratch or _context(cfg, on_disk=False)
-                samples = _failing_rows(scratch, batch, frame, result, run, cfg.quality.failing_row_sample)
+                samples = _failing_rows(scratch, batch, batch.labelled, result, run, cfg.quality.failing_row_sample)
         finally:
-            frame.unpersist()
+            if batch.persist:
+                frame.unpersist()
         key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=batch.suite["name"]), run, result.batch_id)
         context.validation_results_store.set(key, scrubbed(result))
         done.append((batch, result, key, samples))

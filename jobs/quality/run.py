@@ -89,8 +89,8 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
             continue
         frame, pin = got
         version = "" if pin.version is None else f"@v{pin.version}"
-        batches.append(gx_run.Batch(f"{check.label}{version}", load_suite(cfg, check.suite),
-                                    with_sample_columns(frame, check)))
+        batches.append(gx_run.Batch(f"{check.label}{version}", load_suite(cfg, check.suite), frame,
+                                    with_sample_columns(frame, check), persist=check.table is None))
         pins.append(pin)
     if skipped:
         log.info("stage %s: %d check(s) skipped, tables not there yet: %s", stage, len(skipped), ", ".join(skipped))

@@ -37,7 +37,7 @@ def start_driver(args: list[str], log_file: Path, env: dict[str, str]) -> subpro
 def wait_driver(proc: subprocess.Popen, timeout: float = DRIVER_TIMEOUT) -> int:
     try:
         return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except BaseException:  # our timeout, pytest-timeout's or Ctrl-C: never leave a driver behind
         kill_driver(proc)
         raise
     finally:

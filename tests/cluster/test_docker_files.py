@@ -106,3 +106,21 @@ def test_flow_service_runs_an_existing_cli_command(compose):
     assert command[1] in typer.main.get_command(app).commands
     env = compose["services"]["pathways-flow"]["environment"]
     assert env["PREFECT_LOGGING_EXTRA_LOGGERS"] == "jobs" and env["PREFECT_RUNNER_SERVER_ENABLE"] == "true"
+
+
+def test_flow_service_mounts_the_reference_data_where_the_config_looks(compose):
+    """paths.reference lies outside the repository (not in the image): the driver gets it mounted
+    at the path conf/ resolves to from the image's /app, and the default host folder exists."""
+    import posixpath
+
+    from jobs.config import load_config
+
+    reference = load_config("cluster").paths.reference
+    in_image = posixpath.normpath(posixpath.join("/app", reference))
+    mounts = [v for v in compose["services"]["pathways-flow"]["volumes"] if not v.startswith("lake:")]
+    assert len(mounts) == 1, mounts
+    host, target, mode = mounts[0].rsplit(":", 2)
+    assert (target, mode) == (in_image, "ro")
+    default = re.fullmatch(r"\$\{PATHWAYS_REFERENCE_DIR:-(.+)\}", host)
+    assert default, host
+    assert (DOCKER / default.group(1) / "municipalities.csv").is_file()

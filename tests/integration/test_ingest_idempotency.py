@@ -1,7 +1,11 @@
 """Crash safety and idempotency: a run killed part-way (an exception injected through
 `fault_hook` after a table write) and then started again leaves every lake table exactly
-as one clean run does; so does a full refresh. Compared as sorted rows of every table,
-ignoring the run-specific columns (run ids, ingested_at, log start/finish times)."""
+as one clean run does; so does a full refresh, and so do runs dated one delivery date after
+another (a backfill), each taking only the deliveries dated on or before its run date.
+Compared as sorted rows of every table, ignoring the run-specific columns (run ids,
+ingested_at, log start/finish times)."""
+import datetime as dt
+
 import pytest
 
 from jobs import lake
@@ -92,3 +96,21 @@ def test_full_refresh_rebuilds_the_same_tables(spark, clean):
     result = run(spark, cfg, run_id="refresh", sources=SOURCES, full_refresh=True)
     assert len(result.deliveries) == 6
     assert snapshot(spark, cfg) == snap
+
+
+def test_runs_dated_in_turn_take_only_their_deliveries_and_end_as_one_run(spark, tmp_path, landing_dir, clean):
+    cfg = load_config("ci", lake=str(tmp_path / "lake"), landing=str(landing_dir))
+
+    def outcome(run_date):
+        result = run(spark, cfg, run_id=f"run-{run_date}", sources=SOURCES, run_date=dt.date.fromisoformat(run_date))
+        return {(d.source, d.delivery_id, d.status) for d in result.deliveries}
+
+    assert outcome("2024-12-31") == set()
+    assert lake.list_tables(cfg.paths) == []
+    assert outcome("2025-01-31") == {("psych_contacts", "2025-01-01", "loaded"), ("police", "2025-01-01", "loaded")}
+    logged = {(r.source, r.delivery_id) for r in lake.read(spark, cfg.paths, "restricted", "ingestion_log").collect()}
+    assert logged == {("psych_contacts", "2025-01-01"), ("police", "2025-01-01")}  # later ones still pending
+    assert outcome("2025-02-01") == {("psych_contacts", "2025-02-01", "loaded"),
+                                     ("psych_contacts", "2025-02-01_02", "loaded"), ("police", "2025-02-01", "refused")}
+    assert outcome("2025-03-01") == {("police", "2025-02-01", "refused"), ("police", "2025-03-01", "loaded")}
+    assert snapshot(spark, cfg) == clean[2]

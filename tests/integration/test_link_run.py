@@ -117,15 +117,21 @@ def test_trained_model_links_a_few_hundred_records(spark, lake_cfg):
     cfg = lake_cfg
     pop = make_population(4000, seed=11)
     rec = make_records(pop, 400, seed=12)
+    # keyed records that also carry their valid pseudonym: the labels m is counted on
+    labelled = make_records(pop, 1100, seed=13, outsiders=0.0).assign(record_id=lambda d: "L" + d.record_id)
+    labelled["person_id"] = labelled.true_person_id
     write_silver(spark, cfg, "population", population_rows(pop))
     write_silver(spark, cfg, "residence", residence_rows(pop))
-    write_silver(spark, cfg, "police", police_rows(rec))
+    write_silver(spark, cfg, "police", police_rows(rec) + police_rows(labelled))
     link.run(spark, cfg, run_id="train1", full_refresh=True)
     stored = model.load_current(cfg.paths.models_dir())
     assert stored.meta["trained"] is True and stored.meta["trained_records"] == 400
+    assert stored.meta["training"] == "labelled" and stored.meta["labelled_pairs"] == 1100
     saved = json.loads((cfg.paths.models_dir() / "linkage" / f"{stored.version}.json").read_text())
     assert saved["comparisons"][0]["comparison_levels"][1]["m_probability"] > 0.5  # a real splink settings file
     links = lake.read(spark, cfg.paths, "analytics", "person_links").toPandas().set_index("source_record_id")
+    links = links[links.link_method == "probabilistic"]  # the labelled records link deterministically
+    assert len(links) == 400
     truth = rec.set_index("record_id").true_person_id
     linked = links.link_status == "linked"
     correct = linked & (links.person_key == truth.reindex(links.index))
@@ -135,13 +141,15 @@ def test_trained_model_links_a_few_hundred_records(spark, lake_cfg):
     # the linkage report reads ground truth written beside the lake; numbers match pandas
     gt_dir = cfg.paths.ground_truth_dir()
     gt_dir.mkdir(parents=True)
-    pd.DataFrame({"source": "police", "record_id": rec.record_id, "true_person_id": rec.true_person_id}).to_parquet(
+    both = pd.concat([rec, labelled])
+    pd.DataFrame({"source": "police", "record_id": both.record_id, "true_person_id": both.true_person_id}).to_parquet(
         gt_dir / "true_persons.parquet")
     from jobs.link.report import write_report
 
     md_path, html_path, result = write_report(spark, cfg, "tiny synthetic")
     overall = next(m for m in result["metrics"] if m["source"] == "all")
     assert overall["linked"] == linked.sum() and overall["correct"] == correct.sum()
+    assert overall["deterministic_records"] == 1100 and overall["deterministic_mismatch"] == 0
     assert overall["precision"] == pytest.approx(precision) and overall["recall"] == pytest.approx(recall)
     text = html_path.read_text()
     assert "data:image/png;base64," in text and "precision" in text and md_path.exists()

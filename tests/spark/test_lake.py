@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 
 from jobs import lake
@@ -23,3 +25,32 @@ def test_delta_roundtrip_merge_and_versions(spark, lake_cfg):
 def test_missing_table_names_zone_and_table(spark, lake_cfg):
     with pytest.raises(MissingTableError, match="analytics.nothing"):
         lake.read(spark, lake_cfg.paths, "analytics", "nothing")
+
+
+def test_register_tables_follows_the_lake_in_a_long_lived_session(spark, lake_cfg, tmp_path):
+    from jobs.config import load_config
+
+    def registered() -> dict[str, int]:
+        names = [r.tableName for r in spark.sql("SHOW TABLES IN restricted").collect() if not r.isTemporary]
+        return {n: spark.sql(f"SELECT count(*) FROM restricted.`{n}`").first()[0] for n in names}
+
+    first, other, empty = lake_cfg.paths, load_config("ci", lake=str(tmp_path / "other")).paths, \
+        load_config("ci", lake=str(tmp_path / "empty")).paths
+    lake.overwrite(spark.range(3), first, "restricted", "t")
+    lake.overwrite(spark.range(1), first, "restricted", "u")
+    assert lake.register_tables(spark, first, ["restricted"]) == ["restricted.t", "restricted.u"]
+    assert registered() == {"t": 3, "u": 1}
+    assert lake.register_tables(spark, first, ["restricted"]) == ["restricted.t", "restricted.u"]  # again: no error
+
+    lake.overwrite(spark.range(5), other, "restricted", "t")  # the same table name in another lake
+    assert lake.register_tables(spark, other, ["restricted"]) == ["restricted.t"]
+    assert registered() == {"t": 5}  # t now points at the other lake; u, absent there, is gone
+
+    shutil.rmtree(other.lake_dir())  # a location that no longer exists does not break the next call
+    lake.overwrite(spark.range(2), first, "restricted", "t")
+    assert lake.register_tables(spark, first, ["restricted"]) == ["restricted.t", "restricted.u"]
+    assert registered() == {"t": 2, "u": 1}
+    assert lake.read(spark, first, "restricted", "u").count() == 1  # dropping entries never touched the data
+
+    assert lake.register_tables(spark, empty, ["restricted"]) == []
+    assert registered() == {}

@@ -45,11 +45,14 @@ def test_link_records_and_pseudonym_split(spark):
 
 def test_comparison_frames(spark):
     records = spark.createDataFrame(
-        [("police", "r1", None, dt.date(1990, 5, 6), "F", " bb aa  bb ", "101"),
-         ("police", "r2", None, None, None, "   ", None), ("police", "r3", None, None, None, None, None)],
+        [("police", "r1", None, dt.date(1990, 5, 6), "F", " bb aa  bb ", "101", dt.date(2023, 5, 1)),
+         ("police", "r2", None, None, None, "   ", None, None), ("police", "r3", None, None, None, None, None, None)],
         "source string, source_record_id string, person_id string, birth_date date, sex string, "
-        "name_bigrams string, municipality_code string")
-    got = {r.unique_id: r for r in prepare.record_frame(records).collect()}
+        "name_bigrams string, municipality_code string, record_date date")
+    regions = spark.createDataFrame([("101", "1084"), ("751", "1082")], "municipality_code string, region_code string")
+    got = {r.unique_id: r for r in prepare.record_frame(records, regions).collect()}
+    assert got["police|r1"].record_date == dt.date(2023, 5, 1) and got["police|r1"].region_code == "1084"
+    assert got["police|r1"].residences is None and got["police|r3"].region_code is None
     assert got["police|r1"].name_tokens == ["aa", "bb"] and got["police|r1"].name_key == "aa bb"
     assert got["police|r1"].birth_year == 1990 and got["police|r1"].municipality_codes == ["101"]
     assert got["police|r2"].name_tokens is None and got["police|r2"].name_key is None  # blank = null
@@ -62,9 +65,30 @@ def test_comparison_frames(spark):
         {"record_id": "2", "person_id": P1, "municipality_code": "751", "valid_from": dt.date(2010, 1, 2)},
         {"record_id": "3", "person_id": P1, "municipality_code": "101", "valid_from": dt.date(1990, 1, 1),
          "valid_to": dt.date(1999, 1, 1)}])
-    frame = {r.unique_id: r for r in prepare.population_frame(pop, res).collect()}
+    frame = {r.unique_id: r for r in prepare.population_frame(pop, res, regions).collect()}
     assert frame[P1].municipality_code == "751" and frame[P1].municipality_codes == ["101", "751"]
     assert frame[P2].municipality_code is None and frame[P2].name_key is None
+    assert frame[P1].region_code == "1082" and frame[P1].region_codes == ["1082", "1084"]
+    assert [(h.municipality_code, h.valid_from, h.valid_to) for h in frame[P1].residences] == [
+        ("101", dt.date(1990, 1, 1), dt.date(1999, 1, 1)), ("101", dt.date(2000, 1, 1), dt.date(2010, 1, 1)),
+        ("751", dt.date(2010, 1, 2), None)]  # in date order
+    assert frame[P1].record_date is None and frame[P2].residences is None
+    assert prepare.population_frame(pop, res).columns == prepare.FRAME_COLUMNS  # without the reference too
+
+
+def test_labelled_frame_holds_keyed_records_of_register_persons(spark):
+    police = _silver(spark, "police", [
+        {"record_id": "k", "person_id": P1, "birth_date": dt.date(1990, 5, 6), "sex": "F", "name_bigrams": "x y",
+         "event_ts": dt.datetime(2023, 5, 1, 12)},
+        {"record_id": "nokeys", "person_id": P1},                     # valid pseudonym, no keys: no label
+        {"record_id": "outside", "person_id": P3, "sex": "M"},        # pseudonym not in the register
+        {"record_id": "prob", "person_id": None, "sex": "M"},         # not deterministic
+    ])
+    det, _ = prepare.split_records(prepare.build_link_records({"police": police}))
+    register = spark.createDataFrame([(P1,), (P2,)], "person_id string")
+    got = prepare.labelled_frame(det, register, max_rows=10, seed=1).collect()
+    assert [(r.unique_id, r.label_person_id, r.record_date) for r in got] == [("police|k", P1, dt.date(2023, 5, 1))]
+    assert prepare.labelled_frame(det, register, max_rows=0, seed=1).count() == 0
 
 
 def _reference_status(p1, w1, w2, match=0.95, review=0.5, margin=3.0):

@@ -1,5 +1,8 @@
 """The flow's wiring without running it: definitions load, stages are found and called by convention."""
 import datetime as dt
+import inspect
+import sys
+import types
 
 import pytest
 
@@ -8,21 +11,35 @@ from flows.backfill import date_range
 from flows.manifest import error_text
 from flows.nightly import _retry_helps, new_run_id, nightly, parse_run_date
 from jobs.config import load_config
-from jobs.errors import ConfigError, ContractError, ValidationFailed
+from jobs.errors import ConfigError, ContractError, SetupError, ValidationFailed
 
 pytestmark = pytest.mark.unit
 
 
-def test_definitions_load():
+def test_definitions_load_and_the_stage_list_is_shared_with_the_benchmark():
+    import jobs.bench
+    import jobs.stages
+
     assert nightly.name == "nightly"
-    assert set(stages.DATA_STAGES) == {"ingest", "link", "events", "pathways", "indicators"}
+    assert stages.STAGES == ("ingest", "link", "events", "pathways", "indicators") == jobs.stages.STAGES
+    assert inspect.signature(jobs.bench.bench).parameters["stages"].default is jobs.stages.STAGES
 
 
-def test_missing_stage_is_not_available_with_a_reason():
-    missing = stages.find("no_such_stage")
-    assert not missing.ok and missing.why_not == "package jobs.no_such_stage does not exist"
-    no_fn = stages.find("quality", "run")  # a package without that entry point
-    assert not no_fn.ok and "has no run()" in no_fn.why_not
+def test_every_stage_has_its_entry_point():
+    for name in stages.STAGES:
+        assert stages.entry_point(name).__module__.startswith(f"jobs.{name}")
+    assert stages.entry_point(stages.REPORT).__name__ == "render"
+
+
+def test_a_broken_or_unknown_stage_is_a_clear_error_not_a_skip(monkeypatch):
+    with pytest.raises(ConfigError, match="unknown stage 'no_such_stage'; expected one of"):
+        stages.entry_point("no_such_stage")
+    monkeypatch.setitem(sys.modules, "jobs.events", types.ModuleType("jobs.events"))  # a package without run()
+    with pytest.raises(SetupError, match=r"jobs.events has no run\(\) function"):
+        stages.entry_point("events")
+    monkeypatch.setitem(sys.modules, "jobs.link", None)  # a package that fails to import: its own error
+    with pytest.raises(ImportError, match="jobs.link"):
+        stages.entry_point("link")
 
 
 def test_optional_keywords_are_passed_only_when_declared():
@@ -37,11 +54,15 @@ def test_optional_keywords_are_passed_only_when_declared():
         return None
 
     day = dt.date(2025, 3, 1)
-    assert stages.call(stages.Available("x", plain), None, None, run_id="r", full_refresh=True, run_date=day) == {"t": 1}
-    assert stages.call(stages.Available("y", rich), None, None, run_id="r", full_refresh=False, run_date=day,
-                       source="police") == {}
+    assert stages.call(plain, None, None, run_id="r", full_refresh=True, run_date=day) == {"t": 1}
+    assert stages.call(rich, None, None, run_id="r", full_refresh=False, run_date=day, source="police") == {}
     assert seen == {"plain": ("r", True), "rich": (day, ("police",))}
-    assert stages.Available("y", rich).accepts("sources") and not stages.Available("x", plain).accepts("sources")
+    assert stages.accepts(rich, "sources") and not stages.accepts(plain, "sources")
+
+
+def test_ingest_takes_the_run_date_and_one_source_per_task():
+    ingest = stages.entry_point("ingest")
+    assert stages.accepts(ingest, "run_date") and stages.accepts(ingest, "sources")
 
 
 def test_run_dates_and_ids():

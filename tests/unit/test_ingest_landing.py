@@ -160,3 +160,15 @@ def test_cpr_in_a_header_never_reaches_the_reason(tmp_path):
     write_delivery(tmp_path / "landing", "police", "2025-03-01", _rows(1), columns=[*POLICE.column_names, "0101901234"])
     reason = _check(tmp_path, "2025-03-01").reason
     assert reason == "delivery police/2025-03-01: part-00000.csv has unknown columns [XXXXXX-XXXX]"
+
+
+def test_a_run_takes_only_deliveries_dated_on_or_before_its_date(tmp_path):
+    import datetime as dt
+
+    for did in ("2025-03-01", "2025-03-01_02", "2025-03-02", "not-a-date"):
+        (tmp_path / "landing" / "police" / did).mkdir(parents=True)
+    found = landing.discover(tmp_path / "landing", "police")
+    ids = lambda run_date: [d.delivery_id for d in landing.due(found, run_date)]  # noqa: E731
+    assert ids(None) == ["2025-03-01", "2025-03-01_02", "2025-03-02", "not-a-date"]
+    assert ids(dt.date(2025, 3, 1)) == ["2025-03-01", "2025-03-01_02", "not-a-date"]  # undated: kept, to be refused
+    assert ids(dt.date(2025, 2, 28)) == ["not-a-date"]

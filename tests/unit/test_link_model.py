@@ -74,14 +74,63 @@ def test_hashes_and_versioned_artefact(tmp_path):
     assert model.load_current(tmp_path) is None
     first = model.save_model(tmp_path, cfg.linkage, a, {"dialect": "duckdb", "trained": True})
     second = model.save_model(tmp_path, cfg.linkage, b, {"dialect": "duckdb", "trained": True})
-    assert first.version == f"fs-1-{model.parameters_hash(a)}" and first.version != second.version
+    assert first.version == f"{cfg.linkage.model_version}-{model.parameters_hash(a)}" and first.version != second.version
     assert (tmp_path / "linkage" / f"{first.version}.json").exists()  # earlier version kept
     current = model.load_current(tmp_path)
     assert current.version == second.version and current.settings == b
     assert model.is_reusable(current, "duckdb", cfg.linkage, record_count=10_000)
     assert not model.is_reusable(current, "spark", cfg.linkage)  # trained for another dialect
-    other = load_config("ci", linkage={"model_version": "fs-2"})
+    other = load_config("ci", linkage={"model_version": "fs-bumped"})
     assert not model.is_reusable(current, "duckdb", other.linkage)  # version bumped in config
+    labelled = model.save_model(tmp_path, cfg.linkage, a, {"dialect": "duckdb", "trained": True,
+                                                           "training_config": "labelled"})
+    assert model.is_reusable(labelled, "duckdb", load_config("ci", linkage={"training": "labelled"}).linkage)
+    assert not model.is_reusable(labelled, "duckdb", load_config("ci", linkage={"training": "em"}).linkage)
+
+
+def test_with_m_sets_every_non_null_level():
+    cfg = load_config("ci")
+    settings = model.with_m(_trained_like(cfg), 0.001)
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            assert level.get("m_probability") == (None if level.get("is_null_level") else 0.001)
+
+
+_RES = "STRUCT(municipality_code VARCHAR, valid_from DATE, valid_to DATE)[]"
+HISTORY = [{"municipality_code": "101", "valid_from": "2000-01-01", "valid_to": "2010-06-30"},
+           {"municipality_code": "751", "valid_from": "2010-07-01", "valid_to": None}]
+
+
+@pytest.mark.parametrize("municipality,record_date,expected", [
+    ("101", "2005-01-01", True), ("101", "2010-06-30", True),  # valid_to inclusive
+    ("101", "2010-07-01", False), ("751", "2024-01-01", True),  # open-ended current residence
+    ("751", "2005-01-01", False), ("461", "2005-01-01", False), ("101", None, None),
+])
+def test_residence_at_record_date_either_way_round(municipality, record_date, expected):
+    con = duckdb.connect()
+    sql = model._both_ways(model._AT_DATE["duckdb"])
+    for record_side, register_side in (("l", "r"), ("r", "l")):  # splink may put either input on the left
+        got = con.execute(
+            f"SELECT {sql} FROM (SELECT ?::VARCHAR AS municipality_code_{record_side}, "
+            f"?::DATE AS record_date_{record_side}, NULL::{_RES} AS residences_{record_side}, "
+            f"'751'::VARCHAR AS municipality_code_{register_side}, NULL::DATE AS record_date_{register_side}, "
+            f"?::{_RES} AS residences_{register_side})", [municipality, record_date, HISTORY]).fetchall()[0][0]
+        assert bool(got) == bool(expected), (municipality, record_date, record_side)
+
+
+@pytest.mark.parametrize("left,right,expected", [
+    ("1985-03-14", "1986-03-14", True), ("1985-03-14", "1995-03-14", True), ("1999-03-14", "2009-03-14", True),
+    ("1995-03-14", "2005-03-13", True),  # ten years minus the leap days the generator's +3652 days leaves
+    ("1985-03-14", "1987-03-14", True), ("1985-03-14", "1993-03-14", False), ("1985-03-14", "1985-09-14", False),
+])
+def test_year_typo_level(left, right, expected):
+    con = duckdb.connect()
+    level = next(lvl for lvl in model.design_settings("duckdb", 0.001, load_config("ci").linkage)
+                 .get_settings("duckdb").as_dict()["comparisons"][0]["comparison_levels"]
+                 if lvl.get("label_for_charts", "").startswith("year typo"))
+    got = con.execute(f"SELECT {level['sql_condition']} FROM (SELECT ?::DATE AS birth_date_l, ?::DATE AS birth_date_r)",
+                      [left, right]).fetchall()[0][0]
+    assert bool(got) == expected
 
 
 def test_prior_model_is_replaced_once_there_is_enough_data(tmp_path):

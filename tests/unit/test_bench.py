@@ -1,0 +1,115 @@
+"""jobs/bench.py without Spark: holding back and restoring deliveries, memory sampling, and the
+order in which run_stages times stages, their checks and the report."""
+import json
+import os
+import sys
+import types
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from jobs import bench
+
+pytestmark = pytest.mark.unit
+
+
+def _delivery(landing: Path, source: str, delivery_id: str, rows: list[int]) -> None:
+    folder = landing / source / delivery_id
+    folder.mkdir(parents=True)
+    files = [{"name": f"part-{i:05d}.csv", "rows": n, "sha256": "0" * 64} for i, n in enumerate(rows)]
+    for f in files:
+        (folder / f["name"]).write_text("header\n" + "row\n" * f["rows"])
+    (folder / "_manifest.json").write_text(json.dumps({"source": source, "delivery_id": delivery_id, "files": files}))
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_hold_back_newest_then_restore_round_trip(tmp_path):
+    landing, parking = tmp_path / "landing", tmp_path / "lake" / "_bench_held_back"
+    _delivery(landing, "police", "2025-01-01", [2])
+    _delivery(landing, "police", "2025-02-01", [1])
+    _delivery(landing, "police", "2025-02-01_02", [3, 4])       # newest: held back
+    _delivery(landing, "coercion", "2025-01-01", [5])            # a source's only delivery stays
+    (landing / "police" / "2025-03-01").mkdir()                  # no manifest: not a delivery
+    before = _tree(landing)
+    assert bench.landing_rows(landing) == 15
+
+    assert bench.hold_back_newest(landing, parking) == 7
+    assert sorted(p.name for p in (landing / "police").iterdir()) == ["2025-01-01", "2025-02-01", "2025-03-01"]
+    assert (parking / "police" / "2025-02-01_02" / "_manifest.json").is_file()
+    assert (landing / "coercion" / "2025-01-01").is_dir() and not (parking / "coercion").exists()
+    assert bench.landing_rows(landing) == 8
+
+    bench.restore(landing, parking)
+    assert _tree(landing) == before and not parking.exists()
+    bench.restore(landing, parking)  # nothing parked: a no-op (bench() calls it first, after a killed run)
+    assert _tree(landing) == before
+
+
+def test_memory_sampler_reports_the_peak_rss_of_this_process():
+    me = os.getpid()
+    before = bench.rss_kb(me)
+    with bench.MemorySampler({"me": me, "gone": 2**22 + 7}, interval=0.01) as mem:
+        block = b"x" * (32 << 20)  # 32 MB, written, so resident until the block ends
+    assert before > 0 and mem.peak["me"] >= before + (24 << 10)
+    assert mem.peak["gone"] == 0  # a pid that does not exist reads as 0, not an error
+    del block
+
+
+def _fake_stages(monkeypatch, calls: list) -> None:
+    """Stage runners, check_stage and render that record their calls; no Spark, no JVM."""
+    written = {"ingest": {"bronze": 10, "silver": 8}, "link": {"person_links": 5}, "indicators": {"monitoring": 2}}
+
+    def runner(stage):
+        def run(spark, cfg, *, run_id, full_refresh=False):
+            calls.append((stage, run_id, full_refresh))
+            return written[stage]
+        return run
+
+    def check_stage(spark, cfg, stage, *, run_id):
+        calls.append((f"{stage}:check", run_id))
+        return SimpleNamespace(evaluated=3, warnings=["w"])
+
+    def render(spark, cfg, *, year=None):
+        calls.append(("report",))
+        return Path(__file__)
+
+    monkeypatch.setattr(bench, "entry_point", runner)
+    monkeypatch.setattr(bench, "jvm_pid", lambda spark: os.getpid())
+    monkeypatch.setattr(bench, "shuffle_bytes", lambda spark: 0)
+    monkeypatch.setitem(sys.modules, "jobs.quality", types.SimpleNamespace(check_stage=check_stage))
+    monkeypatch.setitem(sys.modules, "jobs.report", types.SimpleNamespace(render=render))
+
+
+def test_run_stages_times_each_check_after_its_stage_and_reports_after_every_step(monkeypatch):
+    calls, seen = [], []
+    _fake_stages(monkeypatch, calls)
+    cfg = SimpleNamespace(quality=SimpleNamespace(enabled=True))
+
+    results = bench.run_stages(None, cfg, "bench-full", ("ingest", "link", "indicators"), True, 100,
+                               on_step=lambda so_far: seen.append([r.stage for r in so_far]))
+
+    steps = ["ingest", "ingest:check", "link", "link:check", "indicators", "indicators:check", "report"]
+    assert [r.stage for r in results] == steps
+    assert seen == [steps[:i] for i in range(1, len(steps) + 1)]  # on_step after every step, results so far
+    assert calls == [("ingest", "bench-full", True), ("ingest:check", "bench-full"), ("link", "bench-full", True),
+                     ("link:check", "bench-full"), ("indicators", "bench-full", True),
+                     ("indicators:check", "bench-full"), ("report",)]
+    by = {r.stage: r for r in results}
+    assert (by["ingest"].rows_in, by["ingest"].rows_out, by["ingest"].detail) == (100, 18, {"bronze": 10, "silver": 8})
+    assert by["ingest:check"].detail == {"expectations": 3, "warnings": 1} and by["ingest:check"].rows_in == 18
+    assert (by["link"].rows_in, by["link"].rows_out) == (18, 5)  # each stage's input: the previous stage's output
+    assert by["report"].detail == {"report": 1}
+    assert all(r.seconds >= 0 and r.peak_driver_mb > 0 and r.shuffle_mb == 0 for r in results)
+
+
+def test_run_stages_without_quality_or_indicators_times_only_the_stages(monkeypatch):
+    calls = []
+    _fake_stages(monkeypatch, calls)
+    cfg = SimpleNamespace(quality=SimpleNamespace(enabled=False))
+    results = bench.run_stages(None, cfg, "bench-incr", ("ingest", "link"), False, 7)
+    assert [r.stage for r in results] == ["ingest", "link"]
+    assert calls == [("ingest", "bench-incr", False), ("link", "bench-incr", False)]
