@@ -114,6 +114,9 @@ class LinkageConfig:
     m_floor: float = 0.001  # no level may rule a match out entirely (every m clipped to [floor, 1])
     duckdb_memory_limit: str = "6GB"
     duckdb_threads: int = 2
+    # DuckDB spills to <lake>/restricted/_staging/duckdb (person-level data stays in its zone);
+    # past this size the linkage fails with a clear error instead of filling the disk.
+    duckdb_max_temp_size: str = "40GB"
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
         labelled = prepare.labelled_frame(det_records, _active_ids(population), regions,
                                           max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed)
     backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records, regions), register,
-                                  prepare.name_frequencies(register), labelled)
+                                  prepare.name_frequencies(register), labelled,
+                                  spill_dir=cfg.paths.lake_dir() / lake.RESTRICTED / "_staging" / "duckdb")
     if trained:
         settings, fallbacks, method = engine.train(backend, link_cfg)
         stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {

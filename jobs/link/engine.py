@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -65,10 +66,11 @@ def label_pairs(labelled: DataFrame) -> DataFrame:
 
 
 def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, population: DataFrame,
-                 name_tf: DataFrame, labelled: DataFrame | None = None) -> Backend:
+                 name_tf: DataFrame, labelled: DataFrame | None = None, spill_dir: Path | None = None) -> Backend:
     """Register both comparison frames and the register's name frequencies with the backend;
     with `labelled` (comparison frame + `label_person_id`), also the labelled records and
-    their pairs (only when `cfg.training` is `labelled`)."""
+    their pairs (only when `cfg.training` is `labelled`). DuckDB spills to `spill_dir` (the
+    caller passes a folder in the restricted zone), at most `cfg.duckdb_max_temp_size`."""
     if cfg.engine not in ENGINES:
         raise ConfigError(f"linkage.engine: expected one of {ENGINES}, found {cfg.engine!r}")
     if cfg.training not in TRAINING:
@@ -81,6 +83,10 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
         con = duckdb.connect(":memory:")
         con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
         con.execute(f"SET threads = {int(cfg.duckdb_threads)}")
+        if spill_dir is not None:
+            spill_dir.mkdir(parents=True, exist_ok=True)
+            con.execute("SET temp_directory = ?", [str(spill_dir)])
+        con.execute(f"SET max_temp_directory_size = '{cfg.duckdb_max_temp_size}'")
         db_api = DuckDBAPI(connection=con)
         rec_arrow, pop_arrow = records.toArrow(), population.toArrow()
         backend = Backend("duckdb", db_api, db_api.register(rec_arrow, table_name="link_records"),
