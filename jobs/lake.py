@@ -228,7 +228,9 @@ def register_tables(spark: SparkSession, paths: PathsConfig, zones: Iterable[str
     again at the table's location, and one whose table is no longer in the lake is dropped.
     Only external entries (what this function creates) are dropped, and dropping one leaves
     its data alone; a managed table or a view of the same name is left as it is, with a warning.
-    (A zone's database keeps the location it was first created with; it holds no data of its own.)
+    A zone's database is created at the zone's folder and keeps that location. Beware: with
+    Spark's in-memory catalog, `DROP DATABASE <zone> CASCADE` deletes that folder, i.e. every
+    table of the zone (`pathways sql` runs any statement; never drop a zone database).
     """
     names = []
     for zone in zones:

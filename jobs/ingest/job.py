@@ -178,13 +178,16 @@ def _write_silver(spark: SparkSession, cfg: Config, source: str, batch_bronze: D
                               ["record_id"], delete_condition=silver.DELETE_CONDITION)
         hook(f"{source}:{silver_t.name}")
         state_df = silver.build_record_state(changed, source)
+        before = lake.log_version(paths, state_t.zone, state_t.name)
         if full_refresh:
             lake.overwrite(state_df, paths, state_t.zone, state_t.name)
         else:
             lake.merge_upsert(state_df, paths, state_t.zone, state_t.name, ["record_id"])
         hook(f"{source}:{state_t.name}")
-        # every changed record is one record_state row of that commit: no extra Spark job to count them
-        n_changed = lake.last_commit_rows(spark, paths, state_t.zone, state_t.name)
+        # every changed record is one record_state row of that commit: no extra Spark job to count them.
+        # Delta skips an empty MERGE commit: then nothing changed (not the previous commit's rows).
+        committed = lake.log_version(paths, state_t.zone, state_t.name) != before
+        n_changed = lake.last_commit_rows(spark, paths, state_t.zone, state_t.name) if committed else 0
     finally:
         changed.unpersist()
     result.add_rows(silver_t.name, n_changed)

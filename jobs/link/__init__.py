@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import time
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -51,6 +53,13 @@ def read_silver(spark: SparkSession, cfg: Config) -> tuple[dict[str, DataFrame],
     return found, population, residence
 
 
+def _fresh_spill_dir(cfg: Config) -> Path:
+    """DuckDB's spill folder in the restricted zone, emptied first (a killed run leaves its files)."""
+    spill = cfg.paths.lake_dir() / lake.RESTRICTED / "_staging" / "duckdb"
+    shutil.rmtree(spill, ignore_errors=True)
+    return spill
+
+
 def regions_frame(spark: SparkSession, cfg: Config) -> DataFrame:
     """(municipality_code, region_code) of the reference geography."""
     rows = [(m.municipality_code, m.region_code) for m in reference.municipalities(cfg.paths)]
@@ -73,7 +82,7 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
                                           max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed)
     backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records, regions), register,
                                   prepare.name_frequencies(register), labelled,
-                                  spill_dir=cfg.paths.lake_dir() / lake.RESTRICTED / "_staging" / "duckdb")
+                                  spill_dir=_fresh_spill_dir(cfg))
     if trained:
         settings, fallbacks, method = engine.train(backend, link_cfg)
         stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
