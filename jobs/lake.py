@@ -34,12 +34,12 @@ def table_path(paths: PathsConfig, zone: str, name: str) -> str:
 
 def exists(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> bool:
     path = table_path(paths, zone, name)
-    return Path(path, "_delta_log").is_dir() and DeltaTable.isDeltaTable(spark, path)
+    return _committed(path) and DeltaTable.isDeltaTable(spark, path)
 
 
 def read(spark: SparkSession, paths: PathsConfig, zone: str, name: str, version: int | None = None) -> DataFrame:
     path = table_path(paths, zone, name)
-    if not Path(path, "_delta_log").is_dir():
+    if not _committed(path):
         raise MissingTableError(f"table {zone}.{name} does not exist at {path}; run the stage that writes it first")
     reader = spark.read.format("delta")
     if version is not None:
@@ -71,7 +71,7 @@ def append(df: DataFrame, paths: PathsConfig, zone: str, name: str, partition_by
 def replace_where(df: DataFrame, paths: PathsConfig, zone: str, name: str, condition: str) -> int:
     """Atomically replace the rows matching `condition` (idempotent re-loads of one slice)."""
     path = table_path(paths, zone, name)
-    if not Path(path, "_delta_log").is_dir():
+    if not _committed(path):
         df.write.format("delta").mode("overwrite").save(path)
     else:
         df.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(path)
@@ -93,7 +93,7 @@ def merge_upsert(
     they satisfy `delete_condition`). Creates the table on first use."""
     spark = df.sparkSession
     path = table_path(paths, zone, name)
-    if not Path(path, "_delta_log").is_dir():
+    if not _committed(path):
         initial = df.alias("s").where(f"NOT ({delete_condition})") if delete_condition else df
         initial.write.format("delta").mode("overwrite").save(path)
         return current_version(spark, path)
@@ -128,7 +128,7 @@ def replace_groups(
     """
     spark = df.sparkSession
     path = table_path(paths, zone, name)
-    if not Path(path, "_delta_log").is_dir():
+    if not _committed(path):
         df.write.format("delta").mode("overwrite").save(path)
         return current_version(spark, path)
     target = spark.read.format("delta").load(path)
@@ -170,6 +170,12 @@ def current_version(spark: SparkSession, path: str) -> int:
     return version
 
 
+def _committed(path: str | Path) -> bool:
+    """A Delta table with at least one commit. A first write killed part-way leaves a
+    `_delta_log` folder without commits: that is no table (write it again, never MERGE)."""
+    return _latest_log_version(Path(path, "_delta_log")) is not None
+
+
 def _latest_log_version(log_dir: Path) -> int | None:
     if not log_dir.is_dir():
         return None
@@ -200,7 +206,7 @@ def last_commit_rows(spark: SparkSession, paths: PathsConfig, zone: str, name: s
 
 def version_of(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> int | None:
     path = table_path(paths, zone, name)
-    if not Path(path, "_delta_log").is_dir():
+    if not _committed(path):
         return None
     return current_version(spark, path)
 
@@ -216,7 +222,7 @@ def list_tables(paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[tuple[
     for zone in zones:
         zone_dir = paths.lake_dir() / zone
         if zone_dir.is_dir():
-            out += [(zone, p.name) for p in sorted(zone_dir.iterdir()) if (p / "_delta_log").is_dir()]
+            out += [(zone, p.name) for p in sorted(zone_dir.iterdir()) if _committed(p)]
     return out
 
 

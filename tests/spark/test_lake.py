@@ -54,3 +54,17 @@ def test_register_tables_follows_the_lake_in_a_long_lived_session(spark, lake_cf
 
     assert lake.register_tables(spark, empty, ["restricted"]) == []
     assert registered() == {}
+
+
+def test_a_first_write_killed_part_way_is_no_table_and_is_written_again(spark, lake_cfg):
+    """A kill during a table's first write leaves `_delta_log/` without a commit: no table,
+    not listed, and the next MERGE writes it afresh instead of failing."""
+    paths = lake_cfg.paths
+    (paths.lake_dir() / "restricted" / "half" / "_delta_log").mkdir(parents=True)
+    assert not lake.exists(spark, paths, "restricted", "half")
+    assert ("restricted", "half") not in lake.list_tables(paths)
+    with pytest.raises(MissingTableError, match="restricted.half"):
+        lake.read(spark, paths, "restricted", "half")
+    rows = spark.createDataFrame([("a", 1, "A"), ("b", 2, "D")], "record_id string, v int, status string")
+    assert lake.merge_upsert(rows, paths, "restricted", "half", ["record_id"], delete_condition="s.status = 'D'") == 0
+    assert [(r.record_id, r.v) for r in lake.read(spark, paths, "restricted", "half").collect()] == [("a", 1)]
