@@ -56,7 +56,7 @@ def overwrite(
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
-    return current_version(df.sparkSession, path)
+    return current_version(path)
 
 
 def append(df: DataFrame, paths: PathsConfig, zone: str, name: str, partition_by: Sequence[str] = ()) -> int:
@@ -65,7 +65,7 @@ def append(df: DataFrame, paths: PathsConfig, zone: str, name: str, partition_by
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
-    return current_version(df.sparkSession, path)
+    return current_version(path)
 
 
 def replace_where(df: DataFrame, paths: PathsConfig, zone: str, name: str, condition: str) -> int:
@@ -75,7 +75,7 @@ def replace_where(df: DataFrame, paths: PathsConfig, zone: str, name: str, condi
         df.write.format("delta").mode("overwrite").save(path)
     else:
         df.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(path)
-    return current_version(df.sparkSession, path)
+    return current_version(path)
 
 
 def merge_upsert(
@@ -96,7 +96,7 @@ def merge_upsert(
     if not _committed(path):
         initial = df.alias("s").where(f"NOT ({delete_condition})") if delete_condition else df
         initial.write.format("delta").mode("overwrite").save(path)
-        return current_version(spark, path)
+        return current_version(path)
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     builder = DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), on)
     if delete_condition:
@@ -106,7 +106,7 @@ def merge_upsert(
         condition=f"NOT ({_qualify(delete_condition)})" if delete_condition else None
     )
     builder.execute()
-    return current_version(spark, path)
+    return current_version(path)
 
 
 def replace_groups(
@@ -130,7 +130,7 @@ def replace_groups(
     path = table_path(paths, zone, name)
     if not _committed(path):
         df.write.format("delta").mode("overwrite").save(path)
-        return current_version(spark, path)
+        return current_version(path)
     target = spark.read.format("delta").load(path)
     cols = target.columns
     keys = list(row_keys)
@@ -152,7 +152,7 @@ def replace_groups(
         .whenNotMatchedInsert(condition=f"s.{op} = 'upsert'", values=values)
         .execute()
     )
-    return current_version(spark, path)
+    return current_version(path)
 
 
 def _qualify(condition: str) -> str:
@@ -160,7 +160,7 @@ def _qualify(condition: str) -> str:
     return condition
 
 
-def current_version(spark: SparkSession, path: str) -> int:
+def current_version(path: str) -> int:
     """The table's latest version, from its `_delta_log` listing. (`DeltaTable.history(1)` gives
     the same answer with a Spark job; every write returned its version that way, several jobs
     a source in ingest: docs/benchmarks.md, "Profiling".)"""
@@ -198,17 +198,10 @@ def last_commit_rows(spark: SparkSession, paths: PathsConfig, zone: str, name: s
     """Rows the table's latest commit wrote (inserted + updated; from Delta's operation metrics,
     read from the commit file), without recomputing the DataFrame that was written."""
     path = table_path(paths, zone, name)
-    metrics = _commit_info(path, current_version(spark, path)).get("operationMetrics") or {}
+    metrics = _commit_info(path, current_version(path)).get("operationMetrics") or {}
     if "numOutputRows" in metrics and "numTargetRowsInserted" not in metrics:
         return int(metrics["numOutputRows"])
     return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
-
-
-def version_of(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> int | None:
-    path = table_path(paths, zone, name)
-    if not _committed(path):
-        return None
-    return current_version(spark, path)
 
 
 def log_version(paths: PathsConfig, zone: str, name: str) -> int | None:

@@ -49,7 +49,7 @@ def plan_refresh(
     missing = [f"{t.zone}.{t.name}" for t in outputs if not lake.exists(spark, paths, t.zone, t.name)]
     if missing:
         return RefreshPlan(True, None, f"full rebuild: {', '.join(missing)} not written yet")
-    version = lake.version_of(spark, paths, PERSON_FINGERPRINTS.zone, PERSON_FINGERPRINTS.name)
+    version = lake.log_version(paths, PERSON_FINGERPRINTS.zone, PERSON_FINGERPRINTS.name)
     if version is None:
         return RefreshPlan(True, None, "full rebuild: no stored fingerprints")
     stored = lake.read(spark, paths, PERSON_FINGERPRINTS.zone, PERSON_FINGERPRINTS.name, version=version)

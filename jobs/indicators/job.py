@@ -44,7 +44,7 @@ OUTPUTS = (MONITORING_INDICATORS_UNSUPPRESSED, MONITORING_INDICATORS, TARGET_PRO
 def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
     """Compute and write restricted.monitoring_indicators_unsuppressed, published.monitoring_indicators
     and published.target_progress; record input and output versions in restricted.indicator_runs."""
-    versions = {t.name: lake.version_of(spark, cfg.paths, t.zone, t.name) for t in INPUTS}
+    versions = {t.name: lake.log_version(cfg.paths, t.zone, t.name) for t in INPUTS}
     frames = {t.name: lake.read(spark, cfg.paths, t.zone, t.name, version=versions[t.name]) for t in INPUTS}
     tables = compute(frames, cfg, municipalities_df(spark, cfg.paths))
     written = {}

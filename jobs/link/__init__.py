@@ -135,7 +135,7 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
 def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: DataFrame, candidates: DataFrame,
            population: DataFrame, version: str, run_id: str, stats: dict) -> dict[str, int]:
     paths = cfg.paths
-    prev_version = lake.version_of(spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+    prev_version = lake.log_version(paths, PERSON_LINKS.zone, PERSON_LINKS.name)
     previous = None if prev_version is None else lake.read(
         spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name, version=prev_version)
     links = crosswalk.build_person_links(decisions, model_version=version, run_id=run_id, previous=previous).cache()

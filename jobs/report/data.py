@@ -46,7 +46,7 @@ def load(spark: SparkSession, cfg: Config, year: int | None = None) -> ReportDat
     elif year not in years:
         raise MissingTableError(f"no indicators for {year} in published.monitoring_indicators; years present: {years}")
     run = _latest_run(spark, cfg)
-    versions = {t.name: lake.version_of(spark, cfg.paths, t.zone, t.name) for t in (MONITORING_INDICATORS, TARGET_PROGRESS)}
+    versions = {t.name: lake.log_version(cfg.paths, t.zone, t.name) for t in (MONITORING_INDICATORS, TARGET_PROGRESS)}
     validation, note = _validation(spark, cfg, run)
     return ReportData(indicators, target.sort_values("year"), year, run, versions, validation, note)
 
