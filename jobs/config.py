@@ -43,7 +43,7 @@ class SparkConfig:
 class PathsConfig:
     lake: str = "lake"
     landing: str = ""  # empty = <lake>/landing
-    ground_truth: str = ""  # empty = <lake>/ground_truth (never read by the pipeline)
+    ground_truth: str = ""  # empty = beside the landing zone: <landing>/../ground_truth (never read by the pipeline)
     reports: str = ""  # empty = <lake>/reports
     data_docs: str = ""  # empty = <reports>/data_docs
     reference: str = "../shared/reference"
@@ -56,7 +56,10 @@ class PathsConfig:
         return _abs(self.landing) if self.landing else self.lake_dir() / "landing"
 
     def ground_truth_dir(self) -> Path:
-        return _abs(self.ground_truth) if self.ground_truth else self.lake_dir() / "ground_truth"
+        """Where the generator writes, and evaluation reads, the synthetic ground truth: beside the
+        landing zone (`<lake>/ground_truth` for the default landing), so `generate --out X/landing`
+        and a later `--landing X/landing linkage-report` meet at `X/ground_truth`."""
+        return _abs(self.ground_truth) if self.ground_truth else self.landing_dir().parent / "ground_truth"
 
     def reports_dir(self) -> Path:
         return _abs(self.reports) if self.reports else self.lake_dir() / "reports"
@@ -95,9 +98,9 @@ class IngestConfig:
 @dataclass(frozen=True)
 class LinkageConfig:
     model_version: str = "fs-2"
-    match_threshold: float = 0.95
+    match_threshold: float = 0.80
     review_threshold: float = 0.50
-    sensitivity_thresholds: tuple[float, ...] = (0.80, 0.99)
+    sensitivity_thresholds: tuple[float, ...] = (0.95, 0.99)
     engine: str = "duckdb"  # duckdb | spark (splink backend; see jobs/link/engine.py)
     options: Mapping[str, Any] = field(default_factory=dict)
     # the best candidate must beat the second best by this many match-weight units (log2 Bayes factor)

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("duckdb", "spark")
 TRAINING = ("labelled", "em")
+DUCKDB_DISABLED_OPTIMIZERS = "join_order"  # see open_backend
 CANDIDATE_SCHEMA = ("unique_id string, candidate_key string, candidate_rank int, match_weight double, "
                     "match_probability double")
 
@@ -83,6 +84,13 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
         con = duckdb.connect(":memory:")
         con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
         con.execute(f"SET threads = {int(cfg.duckdb_threads)}")
+        # DuckDB 2.0's join-order optimizer turns splink's blocked-pairs query (pairs joined back
+        # to both input frames) into a cross product of records x register before the hash join
+        # (cardinality estimates of the CTEs are ~1e16): 5 min for predict at medium scale and
+        # more than 40 at national. splink writes its joins in a sensible order, so keep it:
+        # medium predict 5 min -> 31 s, same 1,365,884 pairs (docs/benchmarks.md, "Linkage";
+        # duckdb/duckdb#17739, splink#3023).
+        con.execute(f"SET disabled_optimizers = '{DUCKDB_DISABLED_OPTIMIZERS}'")
         if spill_dir is not None:
             spill_dir.mkdir(parents=True, exist_ok=True)
             con.execute("SET temp_directory = ?", [str(spill_dir)])

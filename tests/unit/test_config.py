@@ -15,6 +15,18 @@ def test_overlay_and_overrides_take_precedence(monkeypatch, tmp_path):
     assert cfg.paths.landing_dir() == tmp_path / "L" / "landing"
 
 
+def test_ground_truth_sits_beside_the_landing_zone(monkeypatch, tmp_path):
+    for var in ("PATHWAYS_LAKE", "PATHWAYS_LANDING"):
+        monkeypatch.delenv(var, raising=False)
+    default = load_config("ci", lake=str(tmp_path / "L"))
+    assert default.paths.ground_truth_dir() == tmp_path / "L" / "ground_truth"
+    # `generate --out X/landing` writes X/ground_truth; a later run with that landing reads it there
+    elsewhere = load_config("ci", lake=str(tmp_path / "L"), landing=str(tmp_path / "X" / "landing"))
+    assert elsewhere.paths.ground_truth_dir() == tmp_path / "X" / "ground_truth"
+    explicit = load_config("ci", paths={"lake": str(tmp_path / "L"), "ground_truth": str(tmp_path / "T")})
+    assert explicit.paths.ground_truth_dir() == tmp_path / "T"
+
+
 def test_environment_variable_sets_lake(monkeypatch, tmp_path):
     monkeypatch.setenv("PATHWAYS_LAKE", str(tmp_path / "E"))
     assert load_config("local").paths.lake_dir() == tmp_path / "E"
