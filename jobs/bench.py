@@ -28,6 +28,8 @@ from jobs.config import Config
 from jobs.stages import STAGES, entry_point
 
 log = logging.getLogger(__name__)
+# the UI serves the stage list shuffle is read from; keep every stage of a step in it
+BENCH_SPARK_CONF = {"spark.ui.enabled": "true", "spark.ui.retainedStages": "100000"}
 
 
 @dataclass
@@ -84,17 +86,27 @@ def jvm_pid(spark: SparkSession) -> int:
     return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
 
 
-def shuffle_bytes(spark: SparkSession) -> int:
-    """Total shuffle write bytes of all completed stages so far (0 if the UI is off)."""
+def completed_stages(spark: SparkSession) -> list[dict]:
+    """Spark's REST list of completed stages ([] if the UI is off or unreachable)."""
     url = spark.sparkContext.uiWebUrl
     if not url:
-        return 0
+        return []
     app = spark.sparkContext.applicationId
     try:
         with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=10) as r:
-            return sum(int(s.get("shuffleWriteBytes", 0)) for s in json.load(r))
+            return json.load(r)
     except OSError:
-        return 0
+        return []
+
+
+def shuffle_since(stages: list[dict], after_stage: int) -> tuple[int, int]:
+    """(shuffle write bytes of the stages with id > after_stage, highest stage id seen).
+
+    By stage id, not a difference of totals: the UI keeps only the newest
+    `spark.ui.retainedStages`, so a total can fall while a step runs."""
+    new = [s for s in stages if int(s.get("stageId", -1)) > after_stage]
+    last = max([after_stage, *(int(s.get("stageId", -1)) for s in stages)])
+    return sum(int(s.get("shuffleWriteBytes", 0)) for s in new), last
 
 
 def lake_rows(spark: SparkSession, cfg: Config) -> dict[str, int]:
@@ -103,7 +115,7 @@ def lake_rows(spark: SparkSession, cfg: Config) -> dict[str, int]:
 
 def measure(spark: SparkSession, name: str, fn, rows_in: int) -> StageResult:
     pids = {"driver": os.getpid(), "jvm": jvm_pid(spark)}
-    shuffle_before = shuffle_bytes(spark)
+    _, last_stage = shuffle_since(completed_stages(spark), -1)
     start = time.perf_counter()
     with MemorySampler(pids) as mem:
         written = fn() or {}
@@ -113,7 +125,7 @@ def measure(spark: SparkSession, name: str, fn, rows_in: int) -> StageResult:
         stage=name, seconds=round(seconds, 2), rows_in=rows_in, rows_out=rows_out,
         rows_per_second=round((rows_in or rows_out) / seconds, 1) if seconds else 0.0,
         peak_driver_mb=round(mem.peak["driver"] / 1024, 1), peak_jvm_mb=round(mem.peak["jvm"] / 1024, 1),
-        shuffle_mb=round((shuffle_bytes(spark) - shuffle_before) / 2**20, 2),
+        shuffle_mb=round(shuffle_since(completed_stages(spark), last_stage)[0] / 2**20, 2),
         detail={k: v for k, v in written.items() if isinstance(v, (int, float))},
     )
 
@@ -203,7 +215,7 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     restore(landing, parking)
     held_rows = hold_back_newest(landing, parking)
     session_start = time.perf_counter()
-    spark = build_spark(cfg.spark, app_name=f"pathways-bench-{scale}", extra_conf={"spark.ui.enabled": "true"})
+    spark = build_spark(cfg.spark, app_name=f"pathways-bench-{scale}", extra_conf=BENCH_SPARK_CONF)
     spark.range(1).count()
     result["session_seconds"] = round(time.perf_counter() - session_start, 2)
     result["full_build_rows_delivered"] = landing_rows(landing)
@@ -227,7 +239,7 @@ def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incr
     result.setdefault("resumed", []).append({"at": time.strftime("%Y-%m-%d %H:%M:%S"), "stages": list(todo),
                                               "quality_checks": cfg.quality.enabled})
     spark = build_spark(cfg.spark, app_name=f"pathways-bench-{result['scale']}-resumed",
-                        extra_conf={"spark.ui.enabled": "true"})
+                        extra_conf=BENCH_SPARK_CONF)
     run_stages(spark, cfg, "bench-full", todo, True, stage_rows[-1].rows_out if stage_rows else 0,
                _saver(result, "full_build", progress, done))
     return _incremental(spark, cfg, result, stages, progress, incremental)

@@ -79,7 +79,7 @@ def _fake_stages(monkeypatch, calls: list) -> None:
 
     monkeypatch.setattr(bench, "entry_point", runner)
     monkeypatch.setattr(bench, "jvm_pid", lambda spark: os.getpid())
-    monkeypatch.setattr(bench, "shuffle_bytes", lambda spark: 0)
+    monkeypatch.setattr(bench, "completed_stages", lambda spark: [])
     monkeypatch.setitem(sys.modules, "jobs.quality", types.SimpleNamespace(check_stage=check_stage))
     monkeypatch.setitem(sys.modules, "jobs.report", types.SimpleNamespace(render=render))
 
@@ -113,3 +113,13 @@ def test_run_stages_without_quality_or_indicators_times_only_the_stages(monkeypa
     results = bench.run_stages(None, cfg, "bench-incr", ("ingest", "link"), False, 7)
     assert [r.stage for r in results] == ["ingest", "link"]
     assert calls == [("ingest", "bench-incr", False), ("link", "bench-incr", False)]
+
+
+def test_shuffle_counts_only_stages_newer_than_the_step_even_when_old_ones_are_dropped():
+    before = [{"stageId": 1, "shuffleWriteBytes": 100}, {"stageId": 2, "shuffleWriteBytes": 50}]
+    assert bench.shuffle_since(before, -1) == (150, 2)
+    # the UI dropped stage 1 (retainedStages) while stages 3 and 4 ran: a difference of totals would be -40
+    after = [{"stageId": 2, "shuffleWriteBytes": 50}, {"stageId": 3, "shuffleWriteBytes": 7},
+             {"stageId": 4, "shuffleWriteBytes": 3}]
+    assert bench.shuffle_since(after, 2) == (10, 4)
+    assert bench.shuffle_since([], 4) == (0, 4)
