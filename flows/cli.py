@@ -57,7 +57,7 @@ def _spark(cfg: Config):
 
 @app.command()
 def generate(
-    scale: str = typer.Option("demo", help="demo (~120k persons) | small (~300k) | medium (~1.5M) | national (~5.9M)"),
+    scale: str = typer.Option("demo", help="tiny (~12k persons, for tests) | demo (~120k) | small (~300k) | medium (~1.5M) | national (~5.9M)"),
     seed: int = typer.Option(20240402, help="Random seed; same seed and arguments give byte-identical files."),
     start: str = typer.Option("2019-01-01", help="First day of data (YYYY-MM-DD)."),
     end: str = typer.Option("2025-12-31", help="Last day of data (YYYY-MM-DD)."),
@@ -169,15 +169,16 @@ def bench(
 
     from rich.table import Table as RichTable
 
-    from jobs.bench import bench as run_bench
+    from jobs.bench import bench as run_bench, bench_stages
     from jobs.config import PROJECT_ROOT
 
+    chosen = bench_stages(stages)  # a bad --stages fails before anything runs
     if not state.lake and not __import__("os").environ.get("PATHWAYS_LAKE"):
         state.lake = str(PROJECT_ROOT / "bench-lake" / scale)
     cfg = state.config()
     out = out or PROJECT_ROOT / "bench-results" / f"{scale}-{_time.strftime('%Y%m%dT%H%M%S')}.json"
     console.print(f"figures so far, after every step: {out}")
-    result = run_bench(cfg, scale=scale, seed=seed, stages=tuple(s for s in stages.split(",") if s),
+    result = run_bench(cfg, scale=scale, seed=seed, stages=chosen,
                        regenerate=regenerate, progress=out, incremental=incremental, resume=resume)
     for title in ("full_build", "incremental"):
         if title not in result:

@@ -25,6 +25,7 @@ from pyspark.sql import SparkSession
 
 from jobs import lake
 from jobs.config import Config
+from jobs.errors import ConfigError
 from jobs.stages import STAGES, entry_point
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,17 @@ def restore(landing: Path, parking: Path) -> None:
 
 def landing_rows(landing: Path) -> int:
     return sum(f["rows"] for m in landing.glob("*/*/_manifest.json") for f in json.loads(m.read_text())["files"])
+
+
+def bench_stages(text: str) -> tuple[str, ...]:
+    """The comma-separated `--stages` option as stage names in pipeline order. Each must be a
+    data stage (jobs.stages.STAGES); the report is not one: it is timed after `indicators`."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [n for n in names if n not in STAGES]
+    if unknown or not names:
+        raise ConfigError(f"--stages {text!r}: unknown or missing stage(s) {unknown}; choose from {list(STAGES)} "
+                          "(the report is timed after 'indicators')")
+    return tuple(s for s in STAGES if s in names)
 
 
 def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str, ...], full_refresh: bool,

@@ -68,7 +68,9 @@ def code_zip() -> Path:
     newest = max(p.stat().st_mtime for p in sources)
     if not target.exists() or target.stat().st_mtime < newest:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".part")
+        # A temp name of this process's own: two drivers starting at once each write a whole
+        # zip, and the atomic rename leaves one of them (identical contents).
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.part")
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(sources):
                 zf.write(path, path.relative_to(PROJECT_ROOT))

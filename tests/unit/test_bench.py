@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from jobs import bench
+from jobs.errors import ConfigError
 
 pytestmark = pytest.mark.unit
 
@@ -123,3 +124,11 @@ def test_shuffle_counts_only_stages_newer_than_the_step_even_when_old_ones_are_d
              {"stageId": 4, "shuffleWriteBytes": 3}]
     assert bench.shuffle_since(after, 2) == (10, 4)
     assert bench.shuffle_since([], 4) == (0, 4)
+
+
+def test_bench_stages_keeps_pipeline_order_and_rejects_the_report_and_unknown_names():
+    assert bench.bench_stages("link, ingest") == ("ingest", "link")
+    assert bench.bench_stages("ingest,link,events,pathways,indicators") == bench.STAGES
+    for bad in ("report", "ingest,linkage", "", " , "):
+        with pytest.raises(ConfigError, match="--stages"):
+            bench.bench_stages(bad)
