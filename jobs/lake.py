@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import unquote, urlparse
@@ -227,9 +229,10 @@ def register_tables(spark: SparkSession, paths: PathsConfig, zones: Iterable[str
     again at the table's location, and one whose table is no longer in the lake is dropped.
     Only external entries (what this function creates) are dropped, and dropping one leaves
     its data alone; a managed table or a view of the same name is left as it is, with a warning.
-    A zone's database is created at the zone's folder and keeps that location. Beware: with
-    Spark's in-memory catalog, `DROP DATABASE <zone> CASCADE` deletes that folder, i.e. every
-    table of the zone (`pathways sql` runs any statement; never drop a zone database).
+    A zone's database lives in an empty folder of its own under the temp directory, never at
+    the zone's folder: Spark's in-memory catalog deletes a database's folder on
+    `DROP DATABASE <zone> CASCADE` (`pathways sql` runs any statement), and that must not be
+    the lake. Nothing is written to the lake, so a read-only lake can be queried.
     """
     names = []
     for zone in zones:
@@ -239,7 +242,7 @@ def register_tables(spark: SparkSession, paths: PathsConfig, zones: Iterable[str
             if kind == "EXTERNAL" and not _same_location(location, wanted.get(name)):
                 spark.sql(f"DROP TABLE {zone}.`{name}`")
         if wanted:
-            spark.sql(f"CREATE DATABASE IF NOT EXISTS {zone} LOCATION '{paths.lake_dir() / zone}'")
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS {zone} LOCATION '{catalog_dir() / (zone + '.db')}'")
         for name, path in wanted.items():
             kind, location = entries.get(name, (None, None))
             if kind not in (None, "EXTERNAL"):
@@ -249,6 +252,11 @@ def register_tables(spark: SparkSession, paths: PathsConfig, zones: Iterable[str
                 spark.sql(f"CREATE TABLE {zone}.`{name}` USING DELTA LOCATION '{path}'")
             names.append(f"{zone}.{name}")
     return names
+
+
+def catalog_dir() -> Path:
+    """Where this user's session databases live: empty folders, apart from the lake."""
+    return Path(tempfile.gettempdir()) / f"pathways-catalog-{os.getuid()}"
 
 
 def _catalog_entries(spark: SparkSession, zone: str) -> dict[str, tuple[str, str | None]]:

@@ -56,6 +56,21 @@ def test_register_tables_follows_the_lake_in_a_long_lived_session(spark, lake_cf
     assert registered() == {}
 
 
+def test_dropping_a_zone_database_leaves_the_lake_alone(spark, lake_cfg):
+    """`DROP DATABASE <zone> CASCADE` in `pathways sql` drops catalog entries, never tables."""
+    lake.overwrite(spark.range(4), lake_cfg.paths, "published", "kept")
+    assert lake.register_tables(spark, lake_cfg.paths, ["published"]) == ["published.kept"]
+    location = spark.sql("DESCRIBE DATABASE published").where("info_name = 'Location'").first().info_value
+    assert not location.startswith(lake_cfg.paths.lake_dir().resolve().as_uri().rstrip("/"))
+
+    spark.sql("DROP DATABASE published CASCADE")
+
+    assert not spark.catalog.databaseExists("published")
+    assert lake.read(spark, lake_cfg.paths, "published", "kept").count() == 4
+    assert lake.register_tables(spark, lake_cfg.paths, ["published"]) == ["published.kept"]  # and back again
+    assert spark.sql("SELECT count(*) AS n FROM published.kept").first().n == 4
+
+
 def test_a_first_write_killed_part_way_is_no_table_and_is_written_again(spark, lake_cfg):
     """A kill during a table's first write leaves `_delta_log/` without a commit: no table,
     not listed, and the next MERGE writes it afresh instead of failing."""
