@@ -17,8 +17,10 @@ FROM ${PYTHON_IMAGE} AS runtime
 # SIGTERM, so `docker stop` stops a worker and its executors cleanly.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openjdk-17-jre-headless procps tini \
-    && rm -rf /var/lib/apt/lists/*
-ENV JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64 \
+    && rm -rf /var/lib/apt/lists/* \
+    && ln -s "/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)" /usr/lib/jvm/java-17
+# One JAVA_HOME on amd64 and arm64 alike (Debian names the folder after the architecture).
+ENV JAVA_HOME=/usr/lib/jvm/java-17 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
