@@ -33,8 +33,7 @@ test-fast: setup
 
 # The whole nightly flow on a 2-worker standalone cluster against a local run, a worker
 # killed mid-run and the driver killed and re-run (tests/cluster/test_full_flow.py): too
-# long for `make test`; meant as CI's second step, not in .ci/run until re-verified
-# on the current code (docs/cluster.md, "Tests and timings").
+# long for `make test` (~18 min idle); CI's second step (.ci/run; docs/cluster.md, "Tests and timings").
 # Fails when a test fails, is skipped, or nothing is collected. PYTEST_ARGS: extra options.
 .PHONY: test-cluster-flow
 test-cluster-flow: setup

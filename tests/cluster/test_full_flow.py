@@ -21,9 +21,9 @@ from jobs.cluster.standalone import alive_worker_ports, kill_worker, restart_wor
 FULL_FLOW_ENV = "PATHWAYS_CLUSTER_FULL_FLOW"
 pytestmark = [
     pytest.mark.cluster, pytest.mark.slow,
-    # About five whole nightly runs (10-21 min each on the shared 2-core machine), beyond the
-    # default suite's budget: opt in with PATHWAYS_CLUSTER_FULL_FLOW=1. CI runs them as a
-    # separate step, `make test-cluster-flow` (docs/cluster.md, "Tests and timings").
+    # About five whole nightly runs (3.5-5 min each on the idle 2-core machine, 10-14 under
+    # load), beyond the default suite's budget: opt in with PATHWAYS_CLUSTER_FULL_FLOW=1. CI
+    # runs them as its second step, `make test-cluster-flow` (docs/cluster.md, "Tests and timings").
     pytest.mark.skipif(os.environ.get(FULL_FLOW_ENV) != "1", reason=f"opt-in: set {FULL_FLOW_ENV}=1"),
     # The first test's setup generates the data and makes the local reference run, so one
     # test can hold two whole runs (pyproject's 1800 s default is too tight under load).
@@ -35,8 +35,9 @@ REFERENCE_ENV = "PATHWAYS_CLUSTER_REFERENCE_LAKE"
 RUN_DATE = "2024-01-15"
 START, END = "2022-01-01", "2023-12-31"
 HMAC_ENV = "PATHWAYS_GENERATOR_HMAC_KEY"
-# The worker is killed when this stage starts (ingest of the largest health source, the
-# stage with the most Spark work in a tiny run), a few seconds in.
+# The worker is killed a few seconds after the residence ingest has written, i.e. while the
+# psych_contacts ingest runs: about the middle of the ingest stage, the flow's heaviest (about
+# a minute of the ~3.5 min cluster run on tiny data; linkage, the next longest, ~20 s).
 KILL_WHEN = "stage ingest [residence] wrote"
 KILL_DELAY_S = 5.0
 # The driver is killed once a stage after linkage has started writing.
