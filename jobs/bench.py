@@ -238,7 +238,6 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
 
 
 def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incremental: bool) -> dict:
-    from jobs.errors import ConfigError
     from jobs.spark import build_spark
 
     if progress is None or not progress.is_file():
