@@ -1,9 +1,12 @@
 """Delta Lake's jars: fetched once from Maven Central at setup, used from the cache at run time.
 
 `python -m jobs.jars fetch` (run by `make setup`) downloads the Delta jars that match the
-installed pyspark and delta-spark, verifies their SHA-1 against Maven Central's checksum
-files, and stores them in the jar cache. A job run only looks in the cache and fails with a
-clear message if the jars are missing; it never touches the network.
+installed pyspark and delta-spark, verifies each against the SHA-256 pinned here in
+`PINNED_SHA256` (not a checksum fetched from the same server, which a compromised or wrong
+mirror would serve to match), and stores them in the jar cache. A jar whose pin is missing
+(delta-spark was upgraded: add the new pins, checked against Maven Central's `.sha256` and
+the release notes) or does not match is refused. A job run only looks in the cache and fails
+with a clear message if the jars are missing; it never touches the network.
 """
 from __future__ import annotations
 
@@ -19,6 +22,11 @@ from jobs.errors import SetupError
 log = logging.getLogger(__name__)
 MAVEN = "https://repo1.maven.org/maven2"
 SCALA = "2.13"
+# SHA-256 of every jar file we accept, by file name (Maven Central's .sha256 and .sha1 agreed).
+PINNED_SHA256 = {
+    "delta-spark_4.1_2.13-4.4.0.jar": "75a9400986853c061f5109f012547de2545a5759e5e752e5ef633dabe16a4f10",
+    "delta-storage-4.4.0.jar": "c46735481fa8e326b0957be02b4420cbcab4b325bb08009b7f2045a95133f1cc",
+}
 
 
 def delta_artifacts() -> list[tuple[str, str, str]]:
@@ -49,19 +57,35 @@ def fetch(cache: Path) -> list[Path]:
     out = []
     for group, artifact, version in delta_artifacts():
         target = cache / f"{artifact}-{version}.jar"
-        if not target.is_file():
+        expected = pinned_sha256(target.name)
+        if target.is_file():
+            verify(target.name, target.read_bytes(), expected, str(target))
+        else:
             url = f"{MAVEN}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
             data = _get(url)
-            expected = _get(url + ".sha1").decode().split()[0].strip()
-            found = hashlib.sha1(data).hexdigest()
-            if found != expected:
-                raise SetupError(f"{url}: SHA-1 {found} does not match Maven Central's {expected}")
+            verify(target.name, data, expected, url)
             tmp = target.with_suffix(".part")
             tmp.write_bytes(data)
             tmp.replace(target)
             log.info("fetched %s", target.name)
         out.append(target)
     return out
+
+
+def pinned_sha256(name: str) -> str:
+    try:
+        return PINNED_SHA256[name]
+    except KeyError:
+        raise SetupError(f"no SHA-256 is pinned for {name} in jobs/jars.py (PINNED_SHA256): delta-spark or "
+                         "pyspark changed; pin the new jars' checksums before fetching them") from None
+
+
+def verify(name: str, data: bytes, expected: str, where: str) -> None:
+    """Refuse a jar whose SHA-256 is not the pinned one."""
+    found = hashlib.sha256(data).hexdigest()
+    if found != expected:
+        raise SetupError(f"{where}: SHA-256 {found} of {name} does not match the pinned {expected} "
+                         "(jobs/jars.py PINNED_SHA256)")
 
 
 def _get(url: str) -> bytes:
