@@ -113,10 +113,33 @@ def _interval_checks(contract: SourceContract) -> list[Column]:
     return out
 
 
+def _valid_code(col: ContractColumn) -> Column:
+    return F.col(col.name).isin(list(col.allowed)) & ~is_cpr(col.name)
+
+
+def _contract_rule_checks(contract: SourceContract) -> list[Column]:
+    """The rules between columns of one row (rules.POINT_EVENTS, rules.ONLY_FOR), judged only
+    where the columns involved are otherwise valid, so a malformed value has one rule."""
+    out = []
+    if contract.name in rules.POINT_EVENTS:
+        measure, points, start, end = rules.POINT_EVENTS[contract.name]
+        start_col, end_col = contract.column(start), contract.column(end)
+        judged = (_valid_code(contract.column(measure)) & F.col(measure).isin(list(points))
+                  & _well_formed(start_col) & _well_formed(end_col) & ~is_cpr(start) & ~is_cpr(end))
+        out.append(_violation(rules.POINT_EVENT_END, end, judged & (typed(end_col) != typed(start_col)),
+                              f"{', '.join(points)} is a point event: {end} must be empty or equal {start}"))
+    for column, code_column, codes in rules.ONLY_FOR.get(contract.name, ()):
+        filled = F.col(column).isNotNull() & ~is_cpr(column)
+        other = _valid_code(contract.column(code_column)) & ~F.col(code_column).isin(list(codes))
+        out.append(_violation(rules.NOT_FOR_MEASURE, column, filled & other,
+                              f"{column} is only for {code_column} {', '.join(codes)}"))
+    return out
+
+
 def with_violations(staged_df: DataFrame, contract: SourceContract, ctx: RuleContext) -> DataFrame:
     """Add `_violations`: every (rule, column, detail) the row breaks; empty when it passes."""
     checks = [c for col in contract.columns for c in _column_checks(contract, col, ctx)]
-    checks += _interval_checks(contract)
+    checks += _interval_checks(contract) + _contract_rule_checks(contract)
     return staged_df.withColumn(VIOLATIONS, F.filter(F.array(*checks), lambda v: v.isNotNull()))
 
 

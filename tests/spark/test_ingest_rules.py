@@ -142,3 +142,39 @@ def test_planned_end_dates_may_lie_far_ahead_but_event_dates_may_not(spark):
     got = broken(with_violations(staged(spark, "social_services", rows), SOURCES["social_services"], CTX))
     assert got == {1: set(), 2: {(R.DATE_OUT_OF_RANGE, "start_date")},
                    3: {(R.DATE_OUT_OF_RANGE, "start_date"), (R.DATE_OUT_OF_RANGE, "end_date")}}
+
+
+def test_sedation_is_a_point_event_and_holding_purpose_is_for_holding_only(spark):
+    """shared/spec/sources.md: acute_sedation has end_ts null or equal to start_ts;
+    holding_purpose is only for physical_holding. Rows breaking either are quarantined."""
+    c = lambda rid, **kw: sample_row("coercion", rid, **kw)  # noqa: E731
+    start = "2024-01-10T08:00:00"
+    rows = [
+        c("sed_null", measure="acute_sedation", end_ts=None),
+        c("sed_equal", measure="acute_sedation", end_ts=start),
+        c("sed_later", measure="acute_sedation", end_ts="2024-01-10T08:00:01"),
+        c("sed_before", measure="acute_sedation", end_ts="2024-01-10T07:00:00"),
+        c("sed_badend", measure="acute_sedation", end_ts="2024-01-10 08:00:00"),   # judged by type_invalid alone
+        c("belt_long", measure="belt_restraint", end_ts="2024-01-10T12:00:00"),     # not a point measure
+        c("hold_purpose", measure="physical_holding", holding_purpose="transfer"),
+        c("hold_null", measure="physical_holding", holding_purpose=None),
+        c("belt_purpose", measure="belt_restraint", holding_purpose="independent"),
+        c("sed_purpose", measure="acute_sedation", end_ts=None, holding_purpose="part_of_other_measure"),
+        c("belt_badpurpose", measure="belt_restraint", holding_purpose="nope"),
+        c("bad_measure", measure="holding", holding_purpose="independent"),       # judged by the measure's code
+        c("cpr_purpose", measure="belt_restraint", holding_purpose="XXXXXX-XXXX"),
+    ]
+    got = broken(with_violations(staged(spark, "coercion", rows, {13: "holding_purpose"}), SOURCES["coercion"], CTX))
+    point, purpose = (R.POINT_EVENT_END, "end_ts"), (R.NOT_FOR_MEASURE, "holding_purpose")
+    assert got == {
+        1: set(), 2: set(), 3: {point}, 4: {point, (R.END_BEFORE_START, "end_ts")},
+        5: {(R.TYPE_INVALID, "end_ts")}, 6: set(), 7: set(), 8: set(), 9: {purpose}, 10: {purpose},
+        11: {purpose, (R.CODE_NOT_ALLOWED, "holding_purpose")}, 12: {(R.CODE_NOT_ALLOWED, "measure")},
+        13: {(R.CLEAR_TEXT_CPR, "holding_purpose")},
+    }
+    q = build_quarantine(with_violations(staged(spark, "coercion", rows[:4]), SOURCES["coercion"], CTX),
+                         SOURCES["coercion"], "run-1", datetime(2025, 3, 2)).collect()
+    assert sorted((r["row_number"], r["record_id"], r["rule"], r["column"]) for r in q) == [
+        (3, "sed_later", R.POINT_EVENT_END, "end_ts"), (4, "sed_before", R.END_BEFORE_START, "end_ts"),
+        (4, "sed_before", R.POINT_EVENT_END, "end_ts")]
+    assert {r["source_file"] for r in q} == {"part-00000.csv"}
