@@ -6,10 +6,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jobs.ingest import rules
 from schemas import codes, tables
 from schemas.sources import SOURCES
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "data_dictionary.md"
+
+ROW_RULES_INTRO = (
+    "A row that breaks a rule is not loaded: it is kept in `restricted.quarantine`, one row per (rule, column), "
+    "with its delivery, file, row number and raw text, and the delivery still reconciles (manifest rows = "
+    "bronze + quarantined). The two rules between columns of a coercion row, `point_event_end` and "
+    "`not_for_measure` (shared/spec/sources.md states both), quarantine too rather than load with a counted "
+    "warning: such a row contradicts itself and nothing says which field is wrong (a sedation with a duration "
+    "may be another measure coded as sedation; a purpose on a belt may be a holding coded as a belt), so "
+    "counting it either way would be a guess. Until the source sends a corrected version (same `record_id`, "
+    "later `updated_at`), the registration is not counted; its delivery's quarantined share shows in "
+    "`ingest_reconciliation` and the Data Docs.")
 
 
 def render() -> str:
@@ -25,6 +37,9 @@ def render() -> str:
         out.append("")
     out += ["### Danish terms", "", "| code | Danish |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in {**codes.MEASURES, **codes.SECTIONS}.items()]
+    out += ["", "### Row rules (`restricted.quarantine.rule`)", "", ROW_RULES_INTRO, "", "| rule | the row breaks it when |",
+            "|---|---|"]
+    out += [f"| `{rule}` | {rules.MEANING[rule]} |" for rule in rules.ALL_RULES]
     out += ["", "## Tables we write", ""]
     for table in _tables():
         out += [f"### `{table.zone}.{table.name}`", "", table.description, "",

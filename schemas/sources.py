@@ -101,7 +101,8 @@ COERCION = SourceContract(
     "coercion", "registrations of coercion under the Mental Health Act (psykiatriloven)",
     (RID, PID, _c("contact_record_id", nullable=True, description="psych_contacts record of the measure"),
      DEPT, REGION, _c("measure", allowed=tuple(codes.MEASURES)), _c("start_ts", "timestamp"),
-     _c("end_ts", "timestamp", nullable=True), _c("reason", nullable=True, allowed=codes.REASONS),
+     _c("end_ts", "timestamp", nullable=True, description="null = ongoing; acute_sedation: null or = start_ts"),
+     _c("reason", nullable=True, allowed=codes.REASONS),
      _c("holding_purpose", nullable=True, allowed=codes.HOLDING_PURPOSES, description="physical_holding only"),
      *LIFECYCLE),
 )

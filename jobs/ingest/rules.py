@@ -7,18 +7,34 @@ from __future__ import annotations
 
 from schemas.codes import POINT_MEASURES
 
-TYPE_INVALID = "type_invalid"                    # not a date / timestamp in the contract's format
-REQUIRED_MISSING = "required_missing"            # empty field in a non-nullable column
-CODE_NOT_ALLOWED = "code_not_allowed"            # value outside the column's code list
-PATTERN_MISMATCH = "pattern_mismatch"            # string does not full-match the column's pattern
-DATE_OUT_OF_RANGE = "date_out_of_range"          # before ingest.min_date or too far after the delivery date
-END_BEFORE_START = "end_before_start"            # an interval's end lies before its start
-UNKNOWN_MUNICIPALITY = "unknown_municipality"    # well-formed code that is not in shared/reference
-DEPARTMENT_REGION_MISMATCH = "department_region_mismatch"  # department already belongs to another region
-PERSON_ID_INVALID = "person_id_invalid"          # health/population/residence: not 16 lowercase hex
-CLEAR_TEXT_CPR = "clear_text_cpr"                # a field (or one token of it) is a CPR number; masked
-POINT_EVENT_END = "point_event_end"              # acute_sedation: end_ts neither null nor equal to start_ts
-NOT_FOR_MEASURE = "not_for_measure"              # holding_purpose filled for a measure other than physical_holding
+TYPE_INVALID = "type_invalid"
+REQUIRED_MISSING = "required_missing"
+CODE_NOT_ALLOWED = "code_not_allowed"
+PATTERN_MISMATCH = "pattern_mismatch"
+DATE_OUT_OF_RANGE = "date_out_of_range"
+END_BEFORE_START = "end_before_start"
+UNKNOWN_MUNICIPALITY = "unknown_municipality"
+DEPARTMENT_REGION_MISMATCH = "department_region_mismatch"
+PERSON_ID_INVALID = "person_id_invalid"
+CLEAR_TEXT_CPR = "clear_text_cpr"
+POINT_EVENT_END = "point_event_end"
+NOT_FOR_MEASURE = "not_for_measure"
+
+# What each rule means (docs/data_dictionary.md renders this table).
+MEANING = {
+    TYPE_INVALID: "not a date / timestamp in the contract's format (`yyyy-MM-dd`, `yyyy-MM-ddTHH:mm:ss`)",
+    REQUIRED_MISSING: "empty field in a non-nullable column",
+    CODE_NOT_ALLOWED: "value outside the column's code list",
+    PATTERN_MISMATCH: "string does not full-match the column's pattern",
+    DATE_OUT_OF_RANGE: "before `ingest.min_date` or too far after the delivery date",
+    END_BEFORE_START: "an interval's end lies before its start",
+    UNKNOWN_MUNICIPALITY: "well-formed municipality code that is not in shared/reference",
+    DEPARTMENT_REGION_MISMATCH: "the department already belongs to another region",
+    PERSON_ID_INVALID: "health / population / residence: `person_id` is not 16 lowercase hex characters",
+    CLEAR_TEXT_CPR: "a field (or one token of it) is a CPR number; masked in `raw_text`",
+    POINT_EVENT_END: "coercion: `acute_sedation` is a point event, its `end_ts` must be empty or equal `start_ts`",
+    NOT_FOR_MEASURE: "coercion: `holding_purpose` is filled for a measure other than `physical_holding`",
+}
 
 ALL_RULES = (
     TYPE_INVALID, REQUIRED_MISSING, CODE_NOT_ALLOWED, PATTERN_MISMATCH, DATE_OUT_OF_RANGE,
