@@ -8,10 +8,11 @@ UV     := $(BIN)/uv
 
 setup: $(VENV)/.installed .cache/jars/.fetched
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+# Runtime packages (requirements.lock, all the image gets) plus the test-only ones.
+$(VENV)/.installed: requirements.lock requirements-test.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock -r requirements-test.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
