@@ -3,7 +3,13 @@
 # Spark workers all run it (docker/compose.yml), so driver and executors share Java, Python
 # and every pinned package by construction.
 #
-#   docker build -f docker/job.Dockerfile -t coercion-pathways:latest .     (from the repo root)
+#   docker build -f docker/job.Dockerfile -t coercion-pathways:latest \
+#     --build-arg GIT_COMMIT="$(git describe --always --dirty --tags)" .   (from the repo root)
+#
+# GIT_COMMIT is stamped into the image (label org.opencontainers.image.revision and
+# PATHWAYS_GIT_COMMIT): the image has no git, and each run manifest's code_version reads the
+# stamp (flows/manifest.py). Only runtime packages are installed: requirements.lock, never
+# requirements-test.lock (pytest, chispa, pytest-timeout, playwright).
 #
 # Layers, slowest-changing first: OS + JRE 17 -> pinned Python dependencies (requirements.lock,
 # installed with uv, hashes required) -> Delta jars (python -m jobs.jars fetch, in a side stage
@@ -62,6 +68,11 @@ COPY --chown=pathways:pathways expectations/ expectations/
 RUN uv pip install --python /opt/venv/bin/python --no-deps -e . \
     && python -c "from jobs.spark import code_zip; print(code_zip())" \
     && chown -R pathways:pathways /app/.cache
+# Last, so a new commit rebuilds no earlier layer.
+ARG GIT_COMMIT=unknown
+LABEL org.opencontainers.image.revision="${GIT_COMMIT}" \
+      org.opencontainers.image.title="coercion-pathways"
+ENV PATHWAYS_GIT_COMMIT="${GIT_COMMIT}"
 USER pathways
 # No secrets here: PREFECT_API_URL, PATHWAYS_* and database settings come from the
 # environment (docker/compose.yml, docker/env.example).

@@ -2,7 +2,8 @@
 
 Written when the run starts (status `running`) and when it ends (`completed` or `failed`);
 a run killed in between stays `running`, which backfill treats as not done. For auditors it
-records the code version (package version + `git describe`), the config hash, the linkage
+records the code version (package version + `git describe`, or where there is no git, as in
+the image, the commit stamped at build time in PATHWAYS_GIT_COMMIT), the config hash, the linkage
 model version, and per stage the Delta version of every lake table when the stage started
 (access `read`: what the stage could see, a superset of what it read) and of every table
 whose version the stage moved (access `written`, with the rows the stage reported). Versions
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import os
 import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +27,7 @@ from jobs.errors import PipelineError
 from jobs.quality import record_facts
 from schemas.tables import PERSON_LINKS, RUN_MANIFEST, VALIDATION_FAILURES, VALIDATION_RESULTS
 
+GIT_COMMIT_ENV = "PATHWAYS_GIT_COMMIT"  # set by docker/job.Dockerfile from its GIT_COMMIT build arg
 BOOKKEEPING = {f"{tb.zone}.{tb.name}" for tb in (RUN_MANIFEST, VALIDATION_RESULTS, VALIDATION_FAILURES)}
 
 
@@ -39,6 +42,9 @@ def code_version() -> str:
                                    capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         described = ""
+    if not described:  # no git (the image) or not a checkout: the build's stamp, if any
+        stamp = os.environ.get(GIT_COMMIT_ENV, "").strip()
+        described = "" if stamp in ("", "unknown") else stamp
     return f"{version}+{described}" if described else version
 
 

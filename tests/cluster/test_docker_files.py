@@ -124,3 +124,33 @@ def test_flow_service_mounts_the_reference_data_where_the_config_looks(compose):
     default = re.fullmatch(r"\$\{PATHWAYS_REFERENCE_DIR:-(.+)\}", host)
     assert default, host
     assert (DOCKER / default.group(1) / "municipalities.csv").is_file()
+
+
+def test_image_is_stamped_with_the_commit_the_manifest_reads(compose, dockerfile):
+    """The GIT_COMMIT build arg (compose passes it to every built service) becomes the OCI
+    revision label and the variable flows/manifest.py reads when there is no git."""
+    from flows.manifest import GIT_COMMIT_ENV
+
+    stage = max(i for i, l in enumerate(dockerfile) if l.startswith("FROM"))
+    final = dockerfile[stage:]
+    assert "ARG GIT_COMMIT=unknown" in final
+    assert any(l.startswith("LABEL") and 'org.opencontainers.image.revision="${GIT_COMMIT}"' in l for l in final)
+    assert f'ENV {GIT_COMMIT_ENV}="${{GIT_COMMIT}}"' in final
+    # after every RUN, so a new commit rebuilds no earlier layer
+    assert max(i for i, l in enumerate(final) if l.startswith("RUN")) < final.index("ARG GIT_COMMIT=unknown")
+    built = {n: s for n, s in compose["services"].items() if "build" in s}
+    assert built and all(s["build"]["args"]["GIT_COMMIT"] == "${GIT_COMMIT:-unknown}" for s in built.values())
+
+
+def test_image_installs_the_runtime_lock_only(dockerfile):
+    """Test-only packages live in requirements-test.lock, which the image never installs."""
+    test_only = {"pytest", "chispa", "pytest-timeout", "playwright"}
+    pinned = lambda name: {l.split("==")[0] for l in (PROJECT_ROOT / name).read_text().splitlines()  # noqa: E731
+                           if "==" in l and not l.startswith((" ", "#"))}
+    assert not test_only & pinned("requirements.lock")
+    assert test_only <= pinned("requirements-test.lock")
+    installs = [l for l in dockerfile if "requirements" in l and l.startswith(("RUN", "COPY"))]
+    assert installs and all("requirements-test" not in l for l in installs)
+    assert "requirements-test.lock" not in (DOCKER / "job.Dockerfile.dockerignore").read_text()
+    make = (PROJECT_ROOT / "Makefile").read_text()
+    assert "--require-hashes -r requirements.lock -r requirements-test.lock" in make
