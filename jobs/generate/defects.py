@@ -112,6 +112,11 @@ def inject_all(landing: Path, base: dict[str, str], truth_of: dict[str, dict[str
     inj.row_defect("unknown_code", "coercion", "measure", [{"measure": "belt"}])
     inj.row_defect("end_before_start", "coercion", "end_ts", [{"start_ts": "2023-06-01T12:00:00",
                                                                "end_ts": "2023-06-01T10:00:00"}])
+    inj.row_defect("sedation_with_duration", "coercion", "end_ts", [{
+        "measure": "acute_sedation", "start_ts": "2023-06-01T12:00:00", "end_ts": "2023-06-01T12:30:00",
+        "holding_purpose": None}])
+    inj.row_defect("purpose_not_for_measure", "coercion", "holding_purpose", [{
+        "measure": "belt_restraint", "holding_purpose": "independent"}])
     cpr_a, cpr_b = cpr_like(birth_day, 1234, True), cpr_like(birth_day, 4321, False)
     inj.row_defect("clear_text_cpr", "social_services", "*", [{"person_id": cpr_a},
                                                               {"facility_id": f"Bostedet {cpr_b}"}])

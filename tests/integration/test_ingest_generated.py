@@ -17,6 +17,8 @@ from jobs.ingest.cpr import CPR_RE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+KIND_RULE = {"end_before_start": "end_before_start", "sedation_with_duration": "point_event_end",
+             "purpose_not_for_measure": "not_for_measure"}
 REFUSAL_WORDS = {  # kind (or manifest_mismatch detail) -> words the refusal sentence must hold
     "missing_column": "is missing columns", "extra_column": "has unknown columns", "latin1_file": "not valid UTF-8",
     "truncated_file": "truncated", "wrong row count": "manifest says", "wrong sha256": "SHA-256 does not match",
@@ -42,6 +44,7 @@ def _quarantine(spark, cfg):
 def test_every_defect_kind_is_present(generated):
     _, defects, _ = generated
     assert {d["kind"] for d in defects} >= {"bad_type", "unknown_code", "end_before_start", "clear_text_cpr",
+                                            "sedation_with_duration", "purpose_not_for_measure",
                                             "missing_column", "extra_column", "latin1_file", "truncated_file",
                                             "manifest_mismatch"}
 
@@ -66,6 +69,8 @@ def test_each_defect_has_its_expected_outcome(generated, spark):
             if d["kind"] == "clear_text_cpr":
                 assert {(q["rule"], q["cpr_masked"]) for q in hits if q["column"] == d["column"]} == {
                     ("clear_text_cpr", True)}
+            if d["kind"] in KIND_RULE:
+                assert {q["rule"] for q in hits if q["column"] == d["column"]} == {KIND_RULE[d["kind"]]}, (d, hits)
             bronze = lake.read(spark, cfg.paths, "restricted", f"bronze_{d['source']}")
             assert bronze.where((F.col("_delivery_id") == d["delivery_id"]) & (F.col("_row_number") == row)).count() == 0
 
