@@ -1,8 +1,8 @@
 """The Data Docs landing page: `<data_docs>/index.html` lists every run, `runs/<run_id>.html`
 shows what each stage checked, on which table version, and what failed where.
 
-Static HTML with inline CSS and no scripts, so it opens offline (GX's own index page under
-`gx/` needs CDN scripts to show its tables). It is built from `restricted.validation_results`
+Static HTML with inline CSS and no scripts, so it opens offline (as do GX's own pages under
+`gx/`, whose scripts and styles are vendored: jobs/quality/offline_docs.py). It is built from `restricted.validation_results`
 (counts only) and the `row_location` of `restricted.validation_failures` (delivery, file and
 row number, or an aggregate cell: never a person key, record id or data value).
 """
@@ -56,7 +56,7 @@ def render_index(runs: Sequence[Mapping[str, Any]]) -> str:
         "are reported and the flow goes on. Failing-row samples (pseudonymised keys) are kept only in "
         "<code>restricted.validation_failures</code>.</p>"
         "<p class='muted'>Great Expectations' own pages: <a href='gx/index.html'>gx/index.html</a> "
-        "(its index needs internet access for its scripts; the result pages open offline).</p>"
+        "(they open offline too).</p>"
         "<table><tr><th>Run</th><th>Run date</th><th>Run status</th><th>Started (UTC)</th><th>Stages checked</th>"
         f"<th>Expectations</th><th>Checks</th></tr>{rows}</table>")
     return _page("Data quality - runs", body)

@@ -3,7 +3,8 @@
 The context is ephemeral (nothing is written into the repository at run time) with two
 stores on disk: validation results in the restricted zone (`quality.gx_results`, default
 `<lake>/restricted/_quality/gx_results`) and a named Data Docs site under
-`<data_docs>/gx/`. Suites come from the reviewed JSON files (jobs/quality/suites.py).
+`<data_docs>/gx/`, its pages rewritten to load their scripts and styles from the site itself
+(jobs/quality/offline_docs.py). Suites come from the reviewed JSON files (jobs/quality/suites.py).
 
 Why a ValidationDefinition per DataFrame rather than one Checkpoint per stage: a GX 1.x
 Checkpoint hands the same batch parameters to all of its validation definitions, and a Spark
@@ -41,6 +42,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from jobs.config import Config, _abs
+from jobs.quality import offline_docs
 
 log = logging.getLogger(__name__)
 
@@ -185,14 +187,20 @@ def _build_docs(cfg: Config, context, done: list[tuple[Batch, Any, Any, dict]]) 
         return []
     idents = [key for _, _, key, _ in done] + [key.expectation_suite_identifier for _, _, key, _ in done]
     context.build_data_docs(site_names=[SITE], resource_identifiers=idents)
-    root = cfg.paths.data_docs_dir()
-    out = []
+    root, site = cfg.paths.data_docs_dir(), gx_site_dir(cfg)
+    out, built = [], [site / "index.html"]
     for batch, result, key, samples in done:
-        urls = context.get_docs_sites_urls(resource_identifier=key, site_name=SITE)
-        page = urls[0]["site_url"].removeprefix("file://") if urls and urls[0].get("site_url") else None
-        rel = str(Path(page).relative_to(root)) if page and Path(page).is_relative_to(root) else None
+        page = _page(context, key)
+        rel = str(page.relative_to(root)) if page and page.is_relative_to(root) else None
         out.append(Validated(batch, result, rel, samples))
+        built += [p for p in (page, _page(context, key.expectation_suite_identifier)) if p]
+    offline_docs.make_offline(site, [p for p in dict.fromkeys(built) if p.is_file()])
     return out
+
+
+def _page(context, ident) -> Path | None:
+    urls = context.get_docs_sites_urls(resource_identifier=ident, site_name=SITE)
+    return Path(urls[0]["site_url"].removeprefix("file://")) if urls and urls[0].get("site_url") else None
 
 
 def scrubbed(result):

@@ -91,6 +91,52 @@ def test_critical_failure_raises_and_the_docs_show_what_and_where(spark, cfg, ar
         browser.close()
 
 
+def test_every_data_docs_page_renders_with_the_network_off(cfg, artifacts_dir):
+    """Every page, ours and GX's, in headless Chromium with every non-file request aborted: none
+    is attempted, none fails, no console error, and the content renders (GX's index table is
+    filled by its scripts; a result page shows its styled results table and status icons)."""
+    from playwright.sync_api import sync_playwright
+
+    docs = cfg.paths.data_docs_dir()
+    gx = docs / "gx"
+    pages = [docs / "index.html", *sorted((docs / "runs").glob("*.html")), *sorted(gx.rglob("*.html"))]
+    results = sorted(gx.glob("validations/**/*.html"))
+    assert len(results) >= 8 and len(list(gx.glob("expectations/*.html"))) >= 4
+    network, failed, errors = [], [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                      else (network.append(route.request.url), route.abort()))
+        for path in pages:
+            tab = context.new_page()
+            tab.on("console", lambda msg: errors.append((path.name, msg.text)) if msg.type == "error" else None)
+            tab.on("pageerror", lambda exc: errors.append((path.name, str(exc))))
+            tab.on("requestfailed", lambda req: failed.append(req.url))
+            tab.goto(path.as_uri(), wait_until="load")
+            if path.is_relative_to(gx):
+                state = tab.evaluate("""() => ({jquery: typeof window.jQuery, table: !!(window.jQuery && jQuery.fn.bootstrapTable),
+                    vega: typeof window.vegaEmbed, bootstrap: getComputedStyle(document.querySelector('nav.navbar')).display,
+                    icons: [...document.fonts].some(f => f.family.includes('Font Awesome') && f.status == 'loaded')})""")
+                assert state == {"jquery": "function", "table": True, "vega": "function", "bootstrap": "flex",
+                                 "icons": state["icons"]}, (path, state)
+            if path == gx / "index.html":
+                rows = tab.locator("#section-1-content-block-2-1-body-table tbody tr")   # drawn by bootstrap-table
+                rows.first.wait_for(state="visible")
+                assert rows.count() == min(10, len(results))  # its first page of 10
+                assert f"of {len(results)} rows" in tab.locator(".pagination-detail").first.inner_text()
+                tab.screenshot(path=str(artifacts_dir / "data_docs_gx_index_offline.png"))
+            if "silver_police" in path.name and "run-bad" in str(path):
+                table = tab.locator("table:has(th:text-is('Observed Value'))").first
+                table.wait_for(state="visible")
+                assert "unique" in table.inner_text()
+                assert tab.evaluate("[...document.fonts].some(f => f.family.includes('Font Awesome') && f.status == 'loaded')")
+                tab.screenshot(path=str(artifacts_dir / "data_docs_gx_result_offline.png"), full_page=True)
+            tab.close()
+        browser.close()
+    assert network == [] and failed == [] and errors == []
+
+
 def test_validate_stage_reports_and_respects_the_lock(spark, cfg):
     assert validate_stage(spark, cfg, "link") is True      # nothing to check yet: all skipped
     with locks.lake_lock(cfg.paths, "nightly-elsewhere"):
