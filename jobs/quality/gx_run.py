@@ -37,6 +37,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+from urllib.parse import unquote
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
@@ -190,17 +191,20 @@ def _build_docs(cfg: Config, context, done: list[tuple[Batch, Any, Any, dict]]) 
     root, site = cfg.paths.data_docs_dir(), gx_site_dir(cfg)
     out, built = [], [site / "index.html"]
     for batch, result, key, samples in done:
-        page = _page(context, key)
-        rel = str(page.relative_to(root)) if page and page.is_relative_to(root) else None
+        page = _page_url(context, key)  # percent-encoded (`@` is `%40`): a link, not a file name
+        rel = str(Path(page).relative_to(root)) if page and Path(page).is_relative_to(root) else None
         out.append(Validated(batch, result, rel, samples))
-        built += [p for p in (page, _page(context, key.expectation_suite_identifier)) if p]
+        built += [Path(unquote(u)) for u in (page, _page_url(context, key.expectation_suite_identifier)) if u]
+    missing = [p for p in built if not p.is_file()]
+    if missing:
+        log.warning("data docs: %d page(s) GX named were not found, e.g. %s", len(missing), missing[0])
     offline_docs.make_offline(site, [p for p in dict.fromkeys(built) if p.is_file()])
     return out
 
 
-def _page(context, ident) -> Path | None:
+def _page_url(context, ident) -> str | None:
     urls = context.get_docs_sites_urls(resource_identifier=ident, site_name=SITE)
-    return Path(urls[0]["site_url"].removeprefix("file://")) if urls and urls[0].get("site_url") else None
+    return urls[0]["site_url"].removeprefix("file://") if urls and urls[0].get("site_url") else None
 
 
 def scrubbed(result):
