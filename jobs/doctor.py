@@ -69,8 +69,10 @@ def elsewhere(cfg: Config) -> list[Elsewhere]:
     for what, path in (("GX result store", gx_results_dir(cfg)),
                        ("DuckDB spill (linkage)", lake / "restricted" / "_staging" / "duckdb"),
                        ("ingestion staging", lake / "restricted" / "_staging" / "ingest")):
-        inside = path.resolve().is_relative_to((lake / "restricted").resolve())
-        out.append(_look(what, path, "in the restricted zone" if inside else "outside the restricted zone"))
+        if path.resolve().is_relative_to((lake / "restricted").resolve()):
+            out.append(Elsewhere(what, path, "in the restricted zone: checked with it above"))
+        else:
+            out.append(_look(what, path, "outside the restricted zone: must be closed to others"))
     return out
 
 
