@@ -146,10 +146,9 @@ def guard(cfg: Config) -> list[Place]:
     for finding in map(inspect, all_places):
         if not finding.problems:
             continue
-        message = _describe(finding, cfg)
         if finding.place.name in WRITTEN:
-            raise ZoneAccessError(message)
-        log.warning(message)
+            raise ZoneAccessError(_describe(finding, cfg, "Nothing is written until it is fixed"))
+        log.warning(_describe(finding, cfg, "The run goes on (it does not write there); fix it"))
     return all_places
 
 
@@ -261,12 +260,12 @@ def _add_bits(path: Path, bits: int) -> int:
     return 1
 
 
-def _describe(finding: Finding, cfg: Config) -> str:
+def _describe(finding: Finding, cfg: Config, consequence: str) -> str:
     place = finding.place
     readers = ", readable by others" if finding.mode & stat.S_IROTH and not place.others_may_read else ""
     return (f"zone {place.name} at {place.path}: expected owner {user_name(place.uid)}, group {place.group}, mode "
             f"{_show(place.dir_mode)}; found owner {finding.owner}, group {finding.group}, mode "
-            f"{_show(finding.mode)}{readers}. Nothing is written until it is fixed: "
+            f"{_show(finding.mode)}{readers}. {consequence}: "
             f"pathways --env {cfg.env} --lake {cfg.paths.lake_dir()} doctor --fix")
 
 
