@@ -314,7 +314,7 @@ def doctor(fix: bool = typer.Option(False, "--fix", help="Give every zone, and e
     """Who can read what: each zone's owner, group and mode against conf/base/zones.yml, what others can read,
     and the places beside the lake (Spark scratch, Prefect, GX). Exits 1 on a violation."""
     from jobs import zones
-    from jobs.doctor import SHOWN, examine
+    from jobs.doctor import SHOWN, examine, render
 
     cfg = state.config()
     if fix:
@@ -322,24 +322,8 @@ def doctor(fix: bool = typer.Option(False, "--fix", help="Give every zone, and e
         console.print(f"fixed: {changed} paths changed; {len(foreign)} owned by another account left alone"
                       + "".join(f"\n  {p}" for p in foreign[:SHOWN]))
     picture = examine(cfg)
-    console.rule("zones: found against conf/base/zones.yml (owner:group mode of the folder)")
-    for f in picture.findings:
-        expected = f"{zones.user_name(f.place.uid)}:{f.place.group} {f.place.dir_mode:04o}"
-        found = f"{f.owner}:{f.group} {f.mode:04o}" if f.exists else "absent"
-        status = "[red]" + "; ".join(f.problems) + "[/]" if f.problems else "[green]ok[/]" if f.exists else ""
-        console.print(f"  {f.place.name:<11} {f.place.path}  found {found}  expected {expected}  {status}")
-    console.print(f"readable by others where the config says nobody else may read: {len(picture.exposed)}")
-    for place, path in picture.exposed[:SHOWN]:
-        console.print(f"  [red]{place}[/]: {path}")
-    console.rule("beside the lake")
-    for e in picture.elsewhere:
-        readable = f"[red]{len(e.exposed)} paths readable by others[/]" if e.exposed else "nothing readable by others"
-        console.print(f"  {e.what}: {e.path or '-'}\n      {e.note}; {readable}")
-    for line in picture.violations[:SHOWN]:
-        console.print(f"[red]violation[/] {line}")
-    if picture.violations:
-        console.print(f"{len(picture.violations)} violations; repair the lake's modes: pathways --env {cfg.env} "
-                      f"--lake {cfg.paths.lake_dir()} doctor --fix (docs/security.md)")
+    for line in render(picture, cfg):
+        console.print(line)
     raise typer.Exit(1 if picture.violations else 0)
 
 

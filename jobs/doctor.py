@@ -89,3 +89,26 @@ def _look(what: str, path: Path, note: str) -> Elsewhere:
                          (path,) if mode & stat.S_IROTH else ())
     found = [p for p, _ in zones.walk(path, set()) if p.lstat().st_mode & stat.S_IROTH]
     return Elsewhere(what, path, f"{note}; folder {mode:04o}", tuple(found))
+
+
+def render(picture: Picture, cfg: Config) -> list[str]:
+    """The picture as lines of rich markup, for the CLI to print."""
+    out = ["[bold]zones[/]: found against conf/base/zones.yml (owner:group mode of each folder)"]
+    for f in picture.findings:
+        expected = f"{zones.user_name(f.place.uid)}:{f.place.group} {f.place.dir_mode:04o}"
+        found = f"{f.owner}:{f.group} {f.mode:04o}" if f.exists else "absent"
+        status = "[red]" + "; ".join(f.problems) + "[/]" if f.problems else "[green]ok[/]" if f.exists else ""
+        out.append(f"  {f.place.name:<11} {f.place.path}  found {found}  expected {expected}  {status}")
+    out.append(f"readable by others where the config says nobody else may read: {len(picture.exposed)}")
+    out += [f"  [red]{place}[/]: {path}" for place, path in picture.exposed[:SHOWN]]
+    out.append("[bold]beside the lake[/]")
+    for e in picture.elsewhere:
+        readable = f"[red]{len(e.exposed)} paths readable by others[/]" if e.exposed else "nothing readable by others"
+        out.append(f"  {e.what}: {e.path or '-'}\n      {e.note}; {readable}")
+    out += [f"[red]violation[/] {line}" for line in picture.violations[:SHOWN]]
+    if picture.violations:
+        out.append(f"{len(picture.violations)} violations; repair the lake's modes: pathways --env {cfg.env} "
+                   f"--lake {cfg.paths.lake_dir()} doctor --fix (docs/security.md)")
+    else:
+        out.append("[green]no violation[/]")
+    return out

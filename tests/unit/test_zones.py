@@ -127,3 +127,20 @@ def test_sparks_umask_never_lets_others_read(umask_kept):
     assert hadoop_umask() == "027"
     os.umask(0o077)
     assert hadoop_umask() == "077"
+
+
+def test_doctor_counts_a_violation_per_drifted_zone_and_per_exposed_path(cfg):
+    from jobs.doctor import examine, render
+
+    zones.guard(cfg)
+    assert examine(cfg).violations == []
+    lake = cfg.paths.lake_dir()
+    (lake / "analytics").chmod(0o2755)
+    (lake / "restricted" / "quarantine").write_text("x")
+    (lake / "restricted" / "quarantine").chmod(0o644)
+    picture = examine(cfg)
+    assert picture.violations == [
+        "analytics: mode 2755 (rwxr-sr-x) (expected 2750 (rwxr-s---))",
+        f"restricted: {lake / 'restricted' / 'quarantine'} is readable by others",
+        f"analytics: {lake / 'analytics'} is readable by others"]
+    assert render(picture, cfg)[-1].startswith("3 violations; repair the lake's modes: pathways --env ci --lake ")
