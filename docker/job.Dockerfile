@@ -45,9 +45,10 @@ ENV PATH=/opt/venv/bin:$SPARK_HOME/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:
 
 FROM deps AS jars
 WORKDIR /app
-# Only what `python -m jobs.jars fetch` needs: the config loader and the jar fetcher.
+# Only what `python -m jobs.jars fetch` needs: the config loader and the jar fetcher (zones.yml:
+# a section every Config must have).
 COPY jobs/__init__.py jobs/config.py jobs/errors.py jobs/jars.py jobs/
-COPY conf/base/spark.yml conf/base/
+COPY conf/base/spark.yml conf/base/zones.yml conf/base/
 RUN mkdir -p conf/local && python -m jobs.jars fetch
 
 FROM deps AS job

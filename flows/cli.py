@@ -10,6 +10,7 @@ from rich.console import Console
 
 from jobs.config import Config, load_config
 from jobs.stages import STAGES
+from jobs.zones import set_umask
 
 app = typer.Typer(
     help="Coercion Pathways: cross-sector pathways around involuntary psychiatric admissions, "
@@ -27,6 +28,7 @@ class State:
 
     def config(self, **overrides) -> Config:
         cfg = load_config(self.env, lake=self.lake, landing=self.landing, **overrides)
+        set_umask(cfg)  # before anything is written or a JVM starts: 0640 files (conf/base/zones.yml)
         console.print(f"[bold]lake[/]: {cfg.paths.lake_dir()}   [bold]landing[/]: {cfg.paths.landing_dir()}   "
                       f"[bold]env[/]: {cfg.env}")
         return cfg
@@ -304,6 +306,25 @@ def backfill(
     cfg = state.config()
     backfill_flow(date_from=date_from, date_to=date_to, full_refresh=full_refresh, env=cfg.env,
                   lake=str(cfg.paths.lake_dir()), landing=str(cfg.paths.landing_dir()))
+
+
+@app.command()
+def doctor(fix: bool = typer.Option(False, "--fix", help="Give every zone, and everything in it, its configured group "
+                                                         "and modes (only what the pipeline account owns).")) -> None:
+    """Who can read what: each zone's owner, group and mode against conf/base/zones.yml, what others can read,
+    and the places beside the lake (Spark scratch, Prefect, GX). Exits 1 on a violation."""
+    from jobs import zones
+    from jobs.doctor import SHOWN, examine, render
+
+    cfg = state.config()
+    if fix:
+        changed, foreign = zones.fix(cfg)
+        console.print(f"fixed: {changed} paths changed; {len(foreign)} owned by another account left alone"
+                      + "".join(f"\n  {p}" for p in foreign[:SHOWN]))
+    picture = examine(cfg)
+    for line in render(picture, cfg):
+        console.print(line)
+    raise typer.Exit(1 if picture.violations else 0)
 
 
 @app.command()

@@ -39,7 +39,7 @@ from pyspark.sql import SparkSession
 
 from flows import stages
 from flows.manifest import RunTracker
-from jobs import locks
+from jobs import locks, zones
 from jobs.config import Config, load_config
 from jobs.errors import (ConcurrentRunError, ConfigError, ContractError, InjectedFault, MissingTableError,
                          ValidationFailed)
@@ -86,6 +86,7 @@ def render_report(spark: SparkSession, cfg: Config) -> str:
 @task(name="data-docs", cache_policy=NO_CACHE)
 def data_docs(cfg: Config, run_id: str) -> str:
     index = publish_docs(cfg, run_ids=[run_id])
+    zones.open_for_readers(cfg)  # the published zone, reports, Data Docs: readable by all (conf/base/zones.yml)
     get_run_logger().info("data docs: %s", index)
     return str(index)
 
@@ -155,6 +156,7 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
     logger = get_run_logger()
     logger.info("run %s for %s: lake %s, landing %s, env %s, full_refresh=%s", run_id, day, cfg.paths.lake_dir(),
                 cfg.paths.landing_dir(), cfg.env, full_refresh)
+    zones.guard(cfg)  # umask, zone owner/group/mode checked before the first write (ZoneAccessError)
     spark = build_spark(cfg.spark)
     orch = cfg.orchestration
     with locks.lake_lock(cfg.paths, run_id, timeout_seconds=orch.lock_timeout_seconds,

@@ -193,6 +193,33 @@ class OrchestrationConfig:
 
 
 @dataclass(frozen=True)
+class PlaceAccess:
+    """Who may read one place (a zone, the reports, ...): a group role of `ZonesConfig.groups` and
+    the modes of its folders and files, octal strings ("2750": setgid, rwx for the owner, r-x for
+    the group, nothing for others)."""
+    group: str
+    dir_mode: str
+    file_mode: str
+
+
+@dataclass(frozen=True)
+class ZonesConfig:
+    """Owner, groups and modes of the lake's places (conf/base/zones.yml; jobs/zones.py applies
+    and checks them). Every field is required: the YAML is the one home of these values."""
+    owner: str
+    groups: Mapping[str, str]  # role (engineers, analysts) -> group name on this machine
+    fallback_to_current_user: bool
+    umask: str
+    lake: PlaceAccess
+    landing: PlaceAccess
+    restricted: PlaceAccess
+    analytics: PlaceAccess
+    published: PlaceAccess
+    reports: PlaceAccess
+    data_docs: PlaceAccess
+
+
+@dataclass(frozen=True)
 class Config:
     env: str = DEFAULT_ENV
     spark: SparkConfig = field(default_factory=SparkConfig)
@@ -206,6 +233,7 @@ class Config:
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
+    zones: ZonesConfig = field(kw_only=True)  # no default: conf/base/zones.yml must say it
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (recorded in every run manifest)."""
@@ -299,6 +327,10 @@ def _build(cls: type, data: Any, where: str) -> Any:
     if unknown:
         raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(names)}")
     kwargs = {k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+    missing = sorted(f.name for f in dataclasses.fields(cls) if f.name not in kwargs
+                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    if missing:
+        raise ConfigError(f"{where}: missing keys {missing}")
     return cls(**kwargs)
 
 

@@ -53,3 +53,8 @@ class InjectedFault(PipelineError, RuntimeError):
 
 class DisclosureError(PipelineError):
     """A table about to be published would reveal a small count; it is not written."""
+
+
+class ZoneAccessError(PipelineError, PermissionError):
+    """A zone folder of the lake has not the owner, group or mode its config asks for (e.g. others
+    could read person-level data); nothing is written until it is fixed (`pathways doctor --fix`)."""

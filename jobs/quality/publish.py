@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from jobs import zones
 from jobs.config import Config
 from jobs.quality import docs
 from jobs.quality.checks import STAGES
@@ -112,5 +113,6 @@ def publish_docs(cfg: Config, run_ids: Sequence[str] | None = None) -> Path:
                        key=lambda s: (s["started_at"] or "", s["run_id"]), reverse=True)
     index = root / "index.html"
     _write(index, docs.render_index(summaries))
+    zones.open_for_readers(cfg, "data_docs")  # our pages and GX's site under gx/
     log.info("data docs: %s (%d runs)", index, len(summaries))
     return index

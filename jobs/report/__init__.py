@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from jobs import zones
 from jobs.config import Config
 from jobs.reference import health_clusters, municipalities
 from jobs.report.data import load
@@ -31,6 +32,7 @@ def render(spark: SparkSession, cfg: Config, *, year: int | None = None) -> Path
     tmp = target.with_suffix(".html.part")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)
+    zones.open_for_readers(cfg, "reports")
     log.info("report for %s written to %s", data.year, target)
     return target
 
