@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 console = Console(soft_wrap=True)  # never wrap paths: users copy them
+err_console = Console(stderr=True, soft_wrap=True)  # banners of commands whose stdout is an answer
 
 
 class State:
@@ -25,9 +26,9 @@ class State:
     lake: Optional[str] = None
     landing: Optional[str] = None
 
-    def config(self, **overrides) -> Config:
+    def config(self, banner: Optional[Console] = None, **overrides) -> Config:
         cfg = load_config(self.env, lake=self.lake, landing=self.landing, **overrides)
-        console.print(f"[bold]lake[/]: {cfg.paths.lake_dir()}   [bold]landing[/]: {cfg.paths.landing_dir()}   "
+        (banner or console).print(f"[bold]lake[/]: {cfg.paths.lake_dir()}   [bold]landing[/]: {cfg.paths.landing_dir()}   "
                       f"[bold]env[/]: {cfg.env}")
         return cfg
 
@@ -121,24 +122,37 @@ def _print_outputs(cfg: Config) -> None:
 
 
 @app.command()
-def sql(query: str = typer.Argument(..., help="Spark SQL; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
-        limit: int = typer.Option(50, help="Rows to print."),
-        zones: str = typer.Option("analytics,published", help="Zones to expose (restricted needs data-engineer rights)."),
+def sql(query: str = typer.Argument(..., help="A read-only query; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
+        limit: Optional[int] = typer.Option(None, help="Rows to return. Default: 50 for a table, all for csv/json."),
+        zones: Optional[str] = typer.Option(None, help="Zones to expose, comma-separated. Default: analytics,published; "
+                                                       "restricted only when named (data-engineer rights)."),
+        engine: str = typer.Option("duckdb", help="duckdb (fast, read-only, DuckDB SQL) | spark (Spark SQL, starts Spark)."),
+        output: str = typer.Option("table", "--format", help="table | csv | json. Only the answer goes to stdout."),
         ) -> None:
-    """Run a Spark SQL query against the lake's tables and print the result."""
+    """Answer a read-only SQL query on the lake's tables (DuckDB, no Spark; --engine spark for Spark SQL)."""
+    import sys
+
     from rich.table import Table as RichTable
 
-    from jobs.lake import register_tables
+    from jobs import query as q
 
-    cfg = state.config()
-    spark = _spark(cfg)
-    register_tables(spark, cfg.paths, zones.split(","))
-    df = spark.sql(query)
-    rows = df.limit(limit).collect()
-    table = RichTable(*df.columns)
-    for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    console.print(table)
+    if output not in q.FORMATS or engine not in q.ENGINES:
+        raise typer.BadParameter(f"--format one of {q.FORMATS}, --engine one of {q.ENGINES}")
+    cfg = state.config(banner=err_console)
+    rows = limit if limit is not None else (50 if output == "table" else None)
+    if engine == "spark":
+        answer = q.run_query_spark(_spark(cfg), cfg, query, q.parse_zones(zones), rows)
+    else:
+        answer = q.run_query(cfg, query, q.parse_zones(zones), rows)
+    if output == "csv":
+        sys.stdout.write(q.as_csv(answer))
+    elif output == "json":
+        sys.stdout.write(q.as_json(answer))
+    else:
+        table = RichTable(*answer.column_names)
+        for row in q.as_text_rows(answer):
+            table.add_row(*row)
+        console.print(table)
 
 
 @app.command()

@@ -53,3 +53,7 @@ class InjectedFault(PipelineError, RuntimeError):
 
 class DisclosureError(PipelineError):
     """A table about to be published would reveal a small count; it is not written."""
+
+
+class ReadOnlyQueryError(PipelineError, ValueError):
+    """`pathways sql` was given a statement that is not a read-only query, or an unknown zone."""
