@@ -296,6 +296,33 @@ def linkage_report(label: Optional[str] = typer.Option(None, help="Title of the 
     console.print(f"report: {html_path}\n        {md_path}")
 
 
+@app.command("review")
+def review_cmd(
+    decisions: Optional[Path] = typer.Option(None, "--decisions", help="CSV of answers (source, source_record_id, "
+                                             "candidate_key, decision = match | non_match | skip) instead of prompts."),
+) -> None:
+    """Clerical review of restricted.link_review: decide match / non-match / skip per pair (evidence only, never a
+    name, birth date or CPR). Answers come from the prompt, --decisions FILE, or stdin one per line (m/n/s)."""
+    import sys
+
+    from jobs.link import review as rv
+    from jobs.link.review_prompt import console_ask
+
+    cfg = state.config()
+    spark = _spark(cfg)
+    pairs = rv.pending(spark, cfg)
+    console.print(f"{len(pairs)} pairs to review")
+    if decisions is not None:
+        ask = rv.answers_from_csv(decisions)
+    elif not sys.stdin.isatty():
+        ask = rv.answers_from_lines(sys.stdin.read().splitlines())
+    else:
+        ask = console_ask(console, len(pairs))
+    decided = rv.session(pairs, ask)
+    stored = rv.save_decisions(spark, cfg, decided)
+    console.print(f"{stored} decisions stored in restricted.link_decisions; the next linkage run applies them")
+
+
 @app.command("report")
 def report_cmd(year: Optional[int] = typer.Option(None, "--year", help="Year to report on. Default: the latest year with indicators.")) -> None:
     """Render the Task Force report (self-contained HTML) from the published tables."""
