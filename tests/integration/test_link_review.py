@@ -99,3 +99,66 @@ def test_decided_matches_are_training_labels(spark):
     register = spark.createDataFrame([(P[3],), (P[4],), (P[5],)], "person_id string")
     frame = prepare.labelled_frame(labels, register, None, max_rows=10, seed=1)
     assert [(r.unique_id, r.label_person_id) for r in frame.collect()] == [("police|twin", P[4])]
+
+
+def test_linkage_report_opens_offline_with_splinks_charts(spark, lake_cfg, artifacts_dir):
+    """The report (restricted zone) embeds splink's charts as PNGs and links their interactive
+    pages; headless Chromium with the network off loads both and asks for nothing but files."""
+    import pandas as pd
+
+    from jobs.link.report import report_dir, write_report
+
+    cfg = lake_cfg
+    _first_run(spark, cfg)
+    truth = {"typo": P[2], "twin": P[3], "stranger": None, "replacement": None, "exact": P[1]}
+    cfg.paths.ground_truth_dir().mkdir(parents=True)
+    pd.DataFrame({"source": "police", "record_id": list(truth), "true_person_id": list(truth.values())}).to_parquet(
+        cfg.paths.ground_truth_dir() / "true_persons.parquet")
+    md_path, html_path, _ = write_report(spark, cfg, "review lake")
+    assert html_path.parent == report_dir(cfg) and str(report_dir(cfg)).startswith(str(cfg.paths.lake_dir() / "restricted"))
+    text = html_path.read_text(encoding="utf-8")
+    for name in ("match_weights", "m_u_parameters", "threshold_selection", "precision_recall", "unlinkables",
+                 "review_waterfall"):
+        assert f'id="{name}"' in text and (html_path.parent / "charts" / f"{name}.html").is_file(), name
+    assert "cdn.jsdelivr" not in text and "http://" not in text and "https://" not in text
+    waterfall = (html_path.parent / "charts" / "review_waterfall.html").read_text(encoding="utf-8")
+    assert "jensen" not in waterfall and "1985-03-14" not in waterfall and "cdn.jsdelivr" not in waterfall
+    for page_path, shot, min_images in ((html_path, "linkage_report.png", 7),
+                                        (html_path.parent / "charts" / "review_waterfall.html",
+                                         "linkage_review_waterfall.png", 0)):
+        attempted, errors = _open_offline(page_path, artifacts_dir / shot, min_images)
+        assert attempted == [] and errors == [], (attempted, errors)
+
+
+def _open_offline(path, screenshot, min_images):
+    """Open `path` in headless Chromium, offline, every non-file request blocked and recorded."""
+    from playwright.sync_api import sync_playwright
+
+    attempted, errors = [], []
+
+    def only_files(route):
+        if route.request.url.startswith(("file://", "data:")):
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+            page = context.new_page()
+            page.route("**/*", only_files)
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(path.as_uri(), wait_until="load")
+            if min_images:
+                images = page.locator("img.chart")
+                assert images.count() >= min_images - 1
+                assert all(images.nth(i).evaluate("i => i.naturalWidth") > 100 for i in range(images.count()))
+            else:  # the interactive page: Vega draws the chart from the inlined libraries
+                page.wait_for_selector("canvas, svg.marks", timeout=30_000)
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    return attempted, errors
