@@ -68,7 +68,8 @@ def labelled_pairs(candidates: DataFrame, truth: DataFrame, register: DataFrame)
     (true person in the register) that no candidate found."""
     cand = candidates.join(truth, ["source", "source_record_id"], "inner")
     scored = cand.select("source", "source_record_id", "match_weight", "match_probability",
-                         (F.col("candidate_key") == F.col("true_person_id")).cast("double").alias("clerical_match_score"),
+                         F.coalesce(F.col("candidate_key") == F.col("true_person_id"), F.lit(False)).cast("double")
+                         .alias("clerical_match_score"),
                          F.lit(True).alias("found_by_blocking_rules"))
     found = cand.where(F.col("candidate_key") == F.col("true_person_id")).select("source", "source_record_id")
     records = candidates.select("source", "source_record_id").distinct().join(truth, ["source", "source_record_id"])
