@@ -143,7 +143,11 @@ def sql(query: str = typer.Argument(..., help="A read-only query; tables are <zo
     if engine == "spark":
         answer = q.run_query_spark(_spark(cfg), cfg, query, q.parse_zones(zones), rows)
     else:
-        answer = q.run_query(cfg, query, q.parse_zones(zones), rows)
+        try:
+            answer = q.run_query(cfg, query, q.parse_zones(zones), rows)
+        except q.QUERY_ERRORS as exc:  # a wrong query: say why on stderr, no traceback
+            err_console.print(f"[red]{type(exc).__name__}[/]: {exc}")
+            raise typer.Exit(2) from None
     if output == "csv":
         sys.stdout.write(q.as_csv(answer))
     elif output == "json":

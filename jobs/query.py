@@ -37,6 +37,7 @@ from jobs.lake import ANALYTICS, PUBLISHED, ZONES, _committed, table_path
 log = logging.getLogger(__name__)
 
 DEFAULT_ZONES = (ANALYTICS, PUBLISHED)
+QUERY_ERRORS = (ReadOnlyQueryError, MissingTableError, duckdb.Error)  # the user's query, not our bug
 READ_ONLY_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
 _NAME = re.compile(r'^"?(?P<zone>[A-Za-z_][A-Za-z0-9_]*)"?\s*\.\s*"?(?P<table>[A-Za-z_][A-Za-z0-9_]*)"?')
 

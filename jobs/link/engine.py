@@ -196,7 +196,8 @@ def with_evidence_maps(top: DataFrame, gammas: dict[str, str], tfs: dict[str, st
             return F.create_map().cast(f"map<string,{typ}>")
         return F.create_map(*[x for name, col in cols.items() for x in (F.lit(name), F.col(col).cast(typ))])
 
-    return top.select("unique_id", "candidate_key", "candidate_rank", "match_weight", "match_probability",
+    return top.select("unique_id", "candidate_key", F.col("candidate_rank").cast("int"),
+                      F.col("match_weight").cast("double"), F.col("match_probability").cast("double"),
                       as_map(gammas, "int").alias("comparison_levels"), as_map(tfs, "double").alias("tf_match_weights"))
 
 

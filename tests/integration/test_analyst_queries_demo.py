@@ -45,3 +45,13 @@ def test_demo_lake_python_example(monkeypatch):
     by_papers = {r["papers"]: r["admissions"] for r in namespace["by_papers"].to_dict("records")}
     answer = query.run_query(cfg, "select papers, count(*) as n from analytics.involuntary_admissions group by papers")
     assert by_papers == {r["papers"]: r["n"] for r in answer.to_pylist()}
+
+
+@needs_demo
+@pytest.mark.skipif(not __import__("shutil").which("Rscript"), reason="R is not installed here; the R example is unchecked")
+def test_demo_lake_r_example():
+    import subprocess
+
+    done = subprocess.run(["Rscript", "-e", doc_blocks("r")[0]], capture_output=True, text=True,
+                          env={**os.environ, "PATHWAYS_LAKE": DEMO_LAKE})
+    assert done.returncode == 0 and "indicator" in done.stdout, done.stderr
