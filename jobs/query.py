@@ -162,8 +162,8 @@ def as_json(table: pa.Table) -> str:
     import json
 
     def default(value):
-        if isinstance(value, decimal.Decimal):
-            return float(value)
+        if isinstance(value, decimal.Decimal):  # DuckDB's SUM of integers is HUGEINT: a Decimal in Arrow
+            return int(value) if value == value.to_integral_value() else float(value)
         if hasattr(value, "isoformat"):
             return value.isoformat()
         return str(value)
