@@ -174,9 +174,13 @@ def build(spark: SparkSession, cfg: Config, folder: Path, truth: DataFrame | Non
             charts.append(("unlinkables", "Unlinkable records: each compared with itself (splink)", chart))
     except Exception as exc:  # a diagnostic must not sink the report; say why it is missing
         log.warning("unlinkables chart not drawn: %s", type(exc).__name__)
-    if lake.exists(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name):
-        rows = (lake.read(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name)
-                .orderBy("source", "source_record_id", "candidate_rank").limit(WATERFALL_PAIRS).collect())
+    review = (lake.read(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name)
+              if lake.exists(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name) else None)
+    if review is not None and "comparison_levels" not in review.columns:
+        log.warning("restricted.link_review holds no comparison levels (written before they were recorded): "
+                    "no waterfalls until the next linkage run")
+    elif review is not None:
+        rows = review.orderBy("source", "source_record_id", "candidate_rank").limit(WATERFALL_PAIRS).collect()
         if rows:
             charts.append(("review_waterfall", f"Waterfall of {len(rows)} review pairs: evidence only (splink)",
                            review_waterfall(rows, stored.settings, dialect)))

@@ -95,6 +95,9 @@ def pending(spark: SparkSession, cfg: Config) -> list[Pair]:
     if not lake.exists(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name):
         raise MissingTableError("no restricted.link_review yet: run the linkage first (`pathways link`)")
     queue = lake.read(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name)
+    if "comparison_levels" not in queue.columns:
+        raise MissingTableError("restricted.link_review was written before evidence was recorded; run the linkage "
+                                "again (`pathways link`) so each pair carries its comparison levels")
     decided = read_decisions(spark, cfg)
     if decided is not None:
         queue = queue.join(decided.select(*PAIR_KEY), PAIR_KEY, "left_anti")
