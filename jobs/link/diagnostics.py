@@ -20,6 +20,7 @@ in the report, and an interactive HTML page with the Vega libraries inlined (spl
 """
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +143,7 @@ def unlinkables_chart(spark: SparkSession, cfg: Config, settings: dict):
         return None
     con = duckdb.connect(":memory:")
     db_api = DuckDBAPI(connection=con)
-    self_settings = {**settings, "link_type": "dedupe_only"}
+    self_settings = {**copy.deepcopy(settings), "link_type": "dedupe_only"}  # one input: records against themselves
     for comparison in self_settings.get("comparisons", []):  # no register frequencies here: tf off
         for level in comparison.get("comparison_levels", []):
             level.pop("tf_adjustment_column", None)
