@@ -9,10 +9,12 @@ UV     := $(BIN)/uv
 setup: $(VENV)/.installed .cache/jars/.fetched
 
 # Runtime packages (requirements.lock, all the image gets) plus the test-only ones.
+# --compile-bytecode: .pyc written at install, so no command pays for compiling pandas & co. on its first
+# run (or on every run where PYTHONDONTWRITEBYTECODE is set): `pathways sql` answers in about a second.
 $(VENV)/.installed: requirements.lock requirements-test.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock -r requirements-test.lock
+	$(UV) pip install --quiet --python $(BIN)/python --compile-bytecode --require-hashes -r requirements.lock -r requirements-test.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 

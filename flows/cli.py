@@ -19,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 console = Console(soft_wrap=True)  # never wrap paths: users copy them
+err_console = Console(stderr=True, soft_wrap=True)  # banners of commands whose stdout is an answer
 
 
 class State:
@@ -26,10 +27,10 @@ class State:
     lake: Optional[str] = None
     landing: Optional[str] = None
 
-    def config(self, **overrides) -> Config:
+    def config(self, banner: Optional[Console] = None, **overrides) -> Config:
         cfg = load_config(self.env, lake=self.lake, landing=self.landing, **overrides)
         set_umask(cfg)  # before anything is written or a JVM starts: 0640 files (conf/base/zones.yml)
-        console.print(f"[bold]lake[/]: {cfg.paths.lake_dir()}   [bold]landing[/]: {cfg.paths.landing_dir()}   "
+        (banner or console).print(f"[bold]lake[/]: {cfg.paths.lake_dir()}   [bold]landing[/]: {cfg.paths.landing_dir()}   "
                       f"[bold]env[/]: {cfg.env}")
         return cfg
 
@@ -123,24 +124,41 @@ def _print_outputs(cfg: Config) -> None:
 
 
 @app.command()
-def sql(query: str = typer.Argument(..., help="Spark SQL; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
-        limit: int = typer.Option(50, help="Rows to print."),
-        zones: str = typer.Option("analytics,published", help="Zones to expose (restricted needs data-engineer rights)."),
+def sql(query: str = typer.Argument(..., help="A read-only query; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
+        limit: Optional[int] = typer.Option(None, help="Rows to return. Default: 50 for a table, all for csv/json."),
+        zones: Optional[str] = typer.Option(None, help="Zones to expose, comma-separated. Default: analytics,published; "
+                                                       "restricted only when named (data-engineer rights)."),
+        engine: str = typer.Option("duckdb", help="duckdb (fast, read-only, DuckDB SQL) | spark (Spark SQL, starts Spark)."),
+        output: str = typer.Option("table", "--format", help="table | csv | json. Only the answer goes to stdout."),
         ) -> None:
-    """Run a Spark SQL query against the lake's tables and print the result."""
+    """Answer a read-only SQL query on the lake's tables (DuckDB, no Spark; --engine spark for Spark SQL)."""
+    import sys
+
     from rich.table import Table as RichTable
 
-    from jobs.lake import register_tables
+    from jobs import query as q
 
-    cfg = state.config()
-    spark = _spark(cfg)
-    register_tables(spark, cfg.paths, zones.split(","))
-    df = spark.sql(query)
-    rows = df.limit(limit).collect()
-    table = RichTable(*df.columns)
-    for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    console.print(table)
+    if output not in q.FORMATS or engine not in q.ENGINES:
+        raise typer.BadParameter(f"--format one of {q.FORMATS}, --engine one of {q.ENGINES}")
+    cfg = state.config(banner=err_console)
+    rows = limit if limit is not None else (50 if output == "table" else None)
+    if engine == "spark":
+        answer = q.run_query_spark(_spark(cfg), cfg, query, q.parse_zones(zones), rows)
+    else:
+        try:
+            answer = q.run_query(cfg, query, q.parse_zones(zones), rows)
+        except q.QUERY_ERRORS as exc:  # a wrong query: say why on stderr, no traceback
+            err_console.print(f"[red]{type(exc).__name__}[/]: {exc}")
+            raise typer.Exit(2) from None
+    if output == "csv":
+        sys.stdout.write(q.as_csv(answer))
+    elif output == "json":
+        sys.stdout.write(q.as_json(answer))
+    else:
+        table = RichTable(*answer.column_names)
+        for row in q.as_text_rows(answer):
+            table.add_row(*row)
+        console.print(table)
 
 
 @app.command()
@@ -282,6 +300,33 @@ def linkage_report(label: Optional[str] = typer.Option(None, help="Title of the 
         console.print(f"  {row['source']:<18} precision {row['precision'] or 0:.4f}  recall {row['recall'] or 0:.4f}  "
                       f"unlinked {row['unlinked_share'] or 0:.3f}  records {row['records']}")
     console.print(f"report: {html_path}\n        {md_path}")
+
+
+@app.command("review")
+def review_cmd(
+    decisions: Optional[Path] = typer.Option(None, "--decisions", help="CSV of answers (source, source_record_id, "
+                                             "candidate_key, decision = match | non_match | skip) instead of prompts."),
+) -> None:
+    """Clerical review of restricted.link_review: decide match / non-match / skip per pair (evidence only, never a
+    name, birth date or CPR). Answers come from the prompt, --decisions FILE, or stdin one per line (m/n/s)."""
+    import sys
+
+    from jobs.link import review as rv
+    from jobs.link.review_prompt import console_ask
+
+    cfg = state.config()
+    spark = _spark(cfg)
+    pairs = rv.pending(spark, cfg)
+    console.print(f"{len(pairs)} pairs to review")
+    if decisions is not None:
+        ask = rv.answers_from_csv(decisions)
+    elif not sys.stdin.isatty():
+        ask = rv.answers_from_lines(sys.stdin.read().splitlines())
+    else:
+        ask = console_ask(console, len(pairs))
+    decided = rv.session(pairs, ask)
+    stored = rv.save_decisions(spark, cfg, decided)
+    console.print(f"{stored} decisions stored in restricted.link_decisions; the next linkage run applies them")
 
 
 @app.command("report")

@@ -58,3 +58,7 @@ class DisclosureError(PipelineError):
 class ZoneAccessError(PipelineError, PermissionError):
     """A zone folder of the lake has not the owner, group or mode its config asks for (e.g. others
     could read person-level data); nothing is written until it is fixed (`pathways doctor --fix`)."""
+
+
+class ReadOnlyQueryError(PipelineError, ValueError):
+    """`pathways sql` was given a statement that is not a read-only query, or an unknown zone."""

@@ -12,15 +12,14 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 from urllib.parse import unquote, urlparse
-
-from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from jobs.config import PathsConfig
 from jobs.errors import MissingTableError
+
+if TYPE_CHECKING:  # Spark and Delta are imported where used: `pathways sql` (DuckDB) never starts them
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +34,8 @@ def table_path(paths: PathsConfig, zone: str, name: str) -> str:
 
 
 def exists(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> bool:
+    from delta.tables import DeltaTable
+
     path = table_path(paths, zone, name)
     return _committed(path) and DeltaTable.isDeltaTable(spark, path)
 
@@ -93,6 +94,8 @@ def merge_upsert(
     """MERGE `df` into the table on `keys`: update matched rows (when `update_condition`
     holds), delete matched rows where `delete_condition` holds, insert the rest (unless
     they satisfy `delete_condition`). Creates the table on first use."""
+    from delta.tables import DeltaTable
+
     spark = df.sparkSession
     path = table_path(paths, zone, name)
     if not _committed(path):
@@ -128,6 +131,9 @@ def replace_groups(
     of `groups` (e.g. the recomputed rows of changed persons) and unique `row_keys`.
     Creates the table from `df` on first use.
     """
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
     spark = df.sparkSession
     path = table_path(paths, zone, name)
     if not _committed(path):

@@ -90,8 +90,17 @@ LINK_CANDIDATES = Table("restricted", "link_candidates", _schema(
 LINK_REVIEW = Table("restricted", "link_review", _schema(
     ("source", S), ("source_record_id", S), ("candidate_key", S), ("candidate_rank", I),
     ("match_weight", D), ("match_probability", D), ("reason", S), ("model_version", S), ("run_id", S),
+    ("comparison_levels", T.MapType(S, I)), ("tf_match_weights", T.MapType(S, D)),
 ), ("source", "source_record_id", "candidate_key"),
-    "clerical-review queue: candidate pairs of records neither linked nor rejected (no names, no birth dates)")
+    "clerical-review queue: candidate pairs of records neither linked nor rejected, with splink's evidence "
+    "(comparison level per key, term-frequency weight; no names, no birth dates)")
+
+LINK_DECISIONS = Table("restricted", "link_decisions", _schema(
+    ("source", S), ("source_record_id", S), ("candidate_key", S), ("decision", S), ("match_weight", D),
+    ("match_probability", D), ("model_version", S), ("review_run_id", S), ("decided_by", S), ("decided_at", TS),
+), ("source", "source_record_id", "candidate_key"),
+    "clerical decisions on review pairs (match | non_match, `pathways review`): labels for the next training, "
+    "overrides for the next linkage run (jobs/link/review.py)")
 
 LINK_HISTORY = Table("restricted", "link_history", _schema(
     ("run_id", S), ("source", S), ("source_record_id", S), ("old_key", S), ("new_key", S), ("reason", S),

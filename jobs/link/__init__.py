@@ -6,7 +6,8 @@ residence), writes `analytics.person_links`, `restricted.persons`,
 `restricted.link_runs`; keeps the trained model under `cfg.paths.models_dir()/linkage/`.
 
 Modules: prepare (inputs), model (design, guards, artefact), engine (splink backends),
-decide (decision rules and keys), crosswalk (person_links, history, persons), sensitivity
+decide (decision rules and keys), review (clerical decisions: overrides and labels, read from
+`restricted.link_decisions`), crosswalk (person_links, history, persons), sensitivity
 (other thresholds from stored candidates), evaluate (ground truth; never called here),
 invariants (checks the quality suite can call).
 """
@@ -24,7 +25,7 @@ from pyspark.sql import functions as F
 from jobs import lake, reference
 from jobs.config import Config
 from jobs.errors import MissingTableError
-from jobs.link import crosswalk, decide, engine, model, prepare
+from jobs.link import crosswalk, decide, engine, model, prepare, review
 from schemas.sources import LINKED_SOURCES
 from schemas.tables import LINK_CANDIDATES, LINK_HISTORY, LINK_REVIEW, LINK_RUNS, PERSON_LINKS, PERSONS, silver
 
@@ -68,7 +69,7 @@ def regions_frame(spark: SparkSession, cfg: Config) -> DataFrame:
 
 def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_records: DataFrame,
                 population: DataFrame, residence: DataFrame | None, *, n_prob: int, run_id: str,
-                full_refresh: bool) -> tuple[DataFrame, str, dict]:
+                full_refresh: bool, clerical: DataFrame | None = None) -> tuple[DataFrame, str, dict]:
     """Train or reuse the model, score; returns (candidates by uid, model version, run stats)."""
     link_cfg = cfg.linkage
     stored = model.load_current(cfg.paths.models_dir())
@@ -80,6 +81,10 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
     if trained and link_cfg.training == "labelled":
         labelled = prepare.labelled_frame(det_records, _active_ids(population), regions,
                                           max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed)
+        matched = review.clerical_labels(prob_records, clerical)
+        if matched is not None:  # decided matches of `pathways review`: labels too, never sampled away
+            labelled = labelled.unionByName(prepare.labelled_frame(
+                matched, _active_ids(population), regions, max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed))
     backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records, regions), register,
                                   prepare.name_frequencies(register), labelled,
                                   spill_dir=_fresh_spill_dir(cfg))
@@ -109,19 +114,22 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
     records = prepare.build_link_records(sources).cache()
     det_records, prob_records = prepare.split_records(records)
     n_prob = prob_records.count()
+    clerical = review.read_decisions(spark, cfg)
     if n_prob:
         candidates, version, stats = _candidates(spark, cfg, prob_records, det_records, population, residence,
-                                                 n_prob=n_prob, run_id=run_id, full_refresh=full_refresh)
+                                                 n_prob=n_prob, run_id=run_id, full_refresh=full_refresh,
+                                                 clerical=clerical)
     else:
         stored = model.load_current(cfg.paths.models_dir())
         candidates = spark.createDataFrame([], engine.CANDIDATE_SCHEMA)
         version = stored.version if stored else f"{cfg.linkage.model_version}-untrained"
         stats = {"engine": cfg.linkage.engine, "trained": False, "pairs_compared": 0, "population": None,
                  "seconds_scoring": 0.0}
-    candidates = candidates.cache()
+    candidates = review.without_rejected(candidates, clerical).cache()
     prob = decide.decide(prob_records, candidates, match_threshold=cfg.linkage.match_threshold,
                          review_threshold=cfg.linkage.review_threshold,
                          min_weight_margin=cfg.linkage.min_weight_margin)
+    prob = review.with_clerical_matches(prob, clerical)
     decisions = decide.deterministic_links(det_records).unionByName(prob).cache()
     try:
         return _write(spark, cfg, records=records, decisions=decisions, candidates=candidates,

@@ -39,7 +39,7 @@ ENGINES = ("duckdb", "spark")
 TRAINING = ("labelled", "em")
 DUCKDB_DISABLED_OPTIMIZERS = "join_order"  # see open_backend
 CANDIDATE_SCHEMA = ("unique_id string, candidate_key string, candidate_rank int, match_weight double, "
-                    "match_probability double")
+                    "match_probability double, comparison_levels map<string,int>, tf_match_weights map<string,double>")
 
 
 @dataclass
@@ -172,32 +172,57 @@ def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str], str]:
 
 
 def score(spark: SparkSession, backend: Backend, settings: dict, max_candidates: int) -> tuple[DataFrame, int]:
-    """(best candidates per record as a Spark DataFrame of CANDIDATE_SCHEMA, pairs compared)."""
-    linker = _linker(backend, settings)
+    """(best candidates per record as a Spark DataFrame of CANDIDATE_SCHEMA, pairs compared).
+
+    Each candidate carries splink's evidence for the pair: the comparison level per key
+    (`comparison_levels`: comparison -> gamma) and the term-frequency match weights
+    (`tf_match_weights`), from predictions with splink's intermediate columns retained. They
+    hold levels and weights only, never a compared value (jobs/link/review.py shows them)."""
+    scoring = {**settings, "retain_intermediate_calculation_columns": True, "retain_matching_columns": True}
+    linker = _linker(backend, scoring)
     predictions = linker.inference.predict_between(backend.records, backend.population, warning_mode="never")
+    gammas, tfs = fs.evidence_columns(settings, backend.engine)
     if backend.engine == "duckdb":
-        return _top_duckdb(spark, backend, predictions.physical_name, max_candidates)
+        return _top_duckdb(spark, backend, predictions.physical_name, max_candidates, gammas, tfs)
     pairs = predictions.as_spark_dataframe()
-    return top_candidates(pairs, max_candidates).cache(), pairs.count()
+    return with_evidence_maps(top_candidates(pairs, max_candidates, [*gammas.values(), *tfs.values()]),
+                              gammas, tfs).cache(), pairs.count()
 
 
-def _top_duckdb(spark: SparkSession, backend: Backend, table: str, k: int) -> tuple[DataFrame, int]:
+def with_evidence_maps(top: DataFrame, gammas: dict[str, str], tfs: dict[str, str]) -> DataFrame:
+    """Fold the per-comparison gamma and tf-weight columns into the two map columns."""
+    def as_map(cols: dict[str, str], typ: str):
+        if not cols:
+            return F.create_map().cast(f"map<string,{typ}>")
+        return F.create_map(*[x for name, col in cols.items() for x in (F.lit(name), F.col(col).cast(typ))])
+
+    return top.select("unique_id", "candidate_key", F.col("candidate_rank").cast("int"),
+                      F.col("match_weight").cast("double"), F.col("match_probability").cast("double"),
+                      as_map(gammas, "int").alias("comparison_levels"), as_map(tfs, "double").alias("tf_match_weights"))
+
+
+def _top_duckdb(spark: SparkSession, backend: Backend, table: str, k: int, gammas: dict[str, str],
+                tfs: dict[str, str]) -> tuple[DataFrame, int]:
+    extra = "".join(f", {col}" for col in [*gammas.values(), *tfs.values()])
     top = backend.db_api.duckdb_con.sql(f"""
         SELECT unique_id_l AS unique_id, unique_id_r AS candidate_key,
                CAST(row_number() OVER (PARTITION BY unique_id_l ORDER BY match_weight DESC, unique_id_r) AS INTEGER)
                    AS candidate_rank,
                CAST(match_weight AS DOUBLE) AS match_weight, CAST(match_probability AS DOUBLE) AS match_probability,
-               count(*) OVER () AS pairs_compared
+               count(*) OVER () AS pairs_compared{extra}
         FROM {table}
         QUALIFY candidate_rank <= {int(k)}
         ORDER BY unique_id, candidate_rank""").to_arrow_table()
     pairs = int(top.column("pairs_compared")[0].as_py()) if top.num_rows else 0
     if top.num_rows == 0:
         return spark.createDataFrame([], CANDIDATE_SCHEMA), pairs
-    return spark.createDataFrame(top.drop_columns(["pairs_compared"]).to_pandas(), CANDIDATE_SCHEMA), pairs
+    flat = top.drop_columns(["pairs_compared"])
+    flat = flat.cast(pa.schema([pa.field(f.name, pa.float64() if f.name in tfs.values() else
+                                         pa.int32() if f.name in gammas.values() else f.type) for f in flat.schema]))
+    return with_evidence_maps(spark.createDataFrame(flat.to_pandas()), gammas, tfs), pairs
 
 
-def top_candidates(pairs: DataFrame, k: int) -> DataFrame:
+def top_candidates(pairs: DataFrame, k: int, extra: list[str] = ()) -> DataFrame:
     """The k best register candidates of each record from splink's pairwise predictions."""
     order = Window.partitionBy("unique_id_l").orderBy(F.col("match_weight").desc(), F.col("unique_id_r"))
     return (
@@ -205,5 +230,5 @@ def top_candidates(pairs: DataFrame, k: int) -> DataFrame:
         .where(F.col("candidate_rank") <= k)
         .select(F.col("unique_id_l").alias("unique_id"), F.col("unique_id_r").alias("candidate_key"),
                 F.col("candidate_rank").cast("int"), F.col("match_weight").cast("double"),
-                F.col("match_probability").cast("double"))
+                F.col("match_probability").cast("double"), *extra)
     )

@@ -228,6 +228,22 @@ def design_hash(settings: dict) -> str:
     return hashlib.sha256(json.dumps([design, rules], sort_keys=True).encode()).hexdigest()[:10]
 
 
+# --- evidence of a scored pair ---------------------------------------------------------------
+def settings_object(settings: dict, dialect: str):
+    """splink's own Settings object of a stored settings dict (its comparisons know their levels,
+    labels, Bayes factors and the names of the gamma / tf columns of predictions)."""
+    return SettingsCreator.from_path_or_dict(settings).get_settings(dialect)
+
+
+def evidence_columns(settings: dict, dialect: str) -> tuple[dict[str, str], dict[str, str]]:
+    """({comparison: gamma column}, {comparison: tf match-weight column}) of splink's predictions
+    with intermediate columns retained."""
+    comparisons = settings_object(settings, dialect).comparisons
+    gammas = {c.output_column_name: c._gamma_column_name for c in comparisons}
+    tfs = {c.output_column_name: c._mw_tf_adj_column_name for c in comparisons if c._has_tf_adjustments}
+    return gammas, tfs
+
+
 # --- the artefact ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StoredModel:

@@ -1,8 +1,15 @@
-"""The linkage report (`pathways linkage-report`): Markdown and HTML under cfg.paths.reports_dir().
+"""The linkage report (`pathways linkage-report`): Markdown and HTML in the restricted zone.
 
 Shows the evaluation of jobs/link/evaluate.py: precision, recall, F1, pairs compared, the
-share of records left unlinked, per source and at each threshold, and a histogram of the
-best candidate's match weight (true person vs other), embedded as a base64 PNG.
+share of records left unlinked, per source and at each threshold, a histogram of the
+best candidate's match weight (true person vs other), and splink's own diagnostics
+(jobs/link/diagnostics.py: match weights, m/u parameters, threshold selection against the
+ground truth, unlinkables, waterfalls of review pairs), each embedded as a PNG and linked
+to its interactive page. Everything opens offline (no CDN).
+
+Where: `<lake>/restricted/_reports/linkage/`, not the shared reports folder: the waterfalls
+are evidence about individual review pairs (levels and weights only, yet person-level) and
+the report is about the restricted linkage tables, so it is a restricted artefact.
 """
 from __future__ import annotations
 
@@ -78,7 +85,25 @@ def render_markdown(result: dict, label: str) -> str:
     return "\n".join(lines)
 
 
-def render_html(markdown: str, png: bytes, label: str) -> str:
+def report_dir(cfg: Config) -> Path:
+    """`<lake>/restricted/_reports/linkage`: person-level linkage evidence stays in restricted."""
+    return cfg.paths.lake_dir() / "restricted" / "_reports" / "linkage"
+
+
+def charts_html(charts: list) -> str:
+    """Each splink chart as an embedded PNG with a link to its interactive, self-contained page."""
+    parts = ["<h2>Diagnostics from splink</h2>",
+             "<p>Rendered offline (vl-convert); each links to an interactive page with its libraries inlined. "
+             "Waterfalls show comparison levels and weights only, never a compared value.</p>"]
+    for chart in charts:
+        img = base64.b64encode(chart.png).decode("ascii")
+        parts.append(f'<h3 id="{chart.name}">{html.escape(chart.title)}</h3>'
+                     f'<p><a href="{html.escape(chart.html_file)}">interactive version</a></p>'
+                     f'<img class="chart" alt="{html.escape(chart.title)}" src="data:image/png;base64,{img}">')
+    return "".join(parts)
+
+
+def render_html(markdown: str, png: bytes, label: str, charts: list = ()) -> str:
     body = []
     in_table = False
     for line in markdown.splitlines():
@@ -103,25 +128,33 @@ def render_html(markdown: str, png: bytes, label: str) -> str:
         body.append("</table>")
     img = base64.b64encode(png).decode("ascii")
     body.append(f'<h2>Match weights</h2><img alt="match weight histogram" src="data:image/png;base64,{img}">')
+    if charts:
+        body.append(charts_html(list(charts)))
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
              "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-             "th{background:#f3f3f3}")
+             "th{background:#f3f3f3}img.chart{max-width:100%}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Linkage report — {html.escape(label)}</title>"
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
 
 
 def write_report(spark: SparkSession, cfg: Config, label: str | None = None) -> tuple[Path, Path, dict]:
-    """Evaluate against ground truth and write `<reports>/linkage_report.{md,html}`."""
-    from jobs.link.evaluate import evaluate
+    """Evaluate against ground truth and write `linkage_report.{md,html}` (+ charts/) under `report_dir`."""
+    from jobs.link import diagnostics
+    from jobs.link.evaluate import evaluate, read_truth
 
     result = evaluate(spark, cfg)
     label = label or f"register of {result.get('run', {}).get('population', '?')} persons"
     markdown = render_markdown(result, label)
     png = histogram_png(result["weights"])
-    out = cfg.paths.reports_dir()
+    out = report_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
+    charts = diagnostics.build(spark, cfg, out / "charts", read_truth(spark, cfg))
     md_path, html_path = out / f"{REPORT_NAME}.md", out / f"{REPORT_NAME}.html"
     (out / f"{REPORT_NAME}_weights.png").write_bytes(png)
-    md_path.write_text(markdown + f"\n![match weights]({REPORT_NAME}_weights.png)\n", encoding="utf-8")
-    html_path.write_text(render_html(markdown, png, label), encoding="utf-8")
+    for chart in charts:
+        (out / "charts" / f"{chart.name}.png").write_bytes(chart.png)
+    chart_lines = [f"![{c.title}](charts/{c.name}.png) ([interactive]({c.html_file}))" for c in charts]
+    md_path.write_text(markdown + f"\n![match weights]({REPORT_NAME}_weights.png)\n\n## Diagnostics from splink\n\n"
+                       + "\n\n".join(chart_lines) + "\n", encoding="utf-8")
+    html_path.write_text(render_html(markdown, png, label, charts), encoding="utf-8")
     return md_path, html_path, result
