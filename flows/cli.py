@@ -79,10 +79,10 @@ def run(
     full_refresh: bool = typer.Option(False, help="Rebuild every derived table from silver instead of incrementally."),
 ) -> None:
     """Run the nightly flow once: ingest, link, events, pathways, indicators, report, Data Docs."""
-    from flows.nightly import nightly
+    from flows.nightly import for_config
 
     cfg = state.config()
-    nightly(run_date=run_date, full_refresh=full_refresh, env=cfg.env, lake=str(cfg.paths.lake_dir()),
+    for_config(cfg)(run_date=run_date, full_refresh=full_refresh, env=cfg.env, lake=str(cfg.paths.lake_dir()),
             landing=str(cfg.paths.landing_dir()))
 
 
@@ -92,7 +92,7 @@ def demo(
     seed: int = typer.Option(20240402, help="Random seed."),
 ) -> None:
     """Generate demo data, run the whole nightly flow on it, and print where every output is."""
-    from flows.nightly import nightly
+    from flows.nightly import for_config
     from jobs.generate import run as gen_run
 
     cfg = state.config()
@@ -101,7 +101,7 @@ def demo(
                 frequency=cfg.generate.delivery_frequency, defects=False)
     else:
         console.print(f"landing zone already holds deliveries; reusing {cfg.paths.landing_dir()}")
-    nightly(run_date=None, full_refresh=False, env=cfg.env, lake=str(cfg.paths.lake_dir()),
+    for_config(cfg)(run_date=None, full_refresh=False, env=cfg.env, lake=str(cfg.paths.lake_dir()),
             landing=str(cfg.paths.landing_dir()))
     _print_outputs(cfg)
 
