@@ -94,7 +94,7 @@ def render_report(spark: SparkSession, cfg: Config) -> str:
     return str(path)
 
 
-@task(name="data-docs", cache_policy=NO_CACHE)
+@task(name="data-docs", task_run_name="data-docs", cache_policy=NO_CACHE)
 def data_docs(cfg: Config, run_id: str) -> str:
     index = publish_docs(cfg, run_ids=[run_id])
     get_run_logger().info("data docs: %s", index)
