@@ -45,8 +45,8 @@ def backfill(date_from: str, date_to: str, full_refresh: bool = False, env: str 
             skipped.append(day.isoformat())
             continue
         logger.info("backfill: running %s (%d of %d)", day, days.index(day) + 1, len(days))
-        for_config(cfg)(run_date=day.isoformat(), full_refresh=full_refresh, env=cfg.env, lake=str(cfg.paths.lake_dir()),
-                landing=str(cfg.paths.landing_dir()))
+        for_config(cfg)(run_date=day.isoformat(), full_refresh=full_refresh, env=cfg.env,
+                        lake=str(cfg.paths.lake_dir()), landing=str(cfg.paths.landing_dir()))
         ran.append(day.isoformat())
     logger.info("backfill %s..%s: ran %d, skipped %d (completed before)", date_from, date_to, len(ran), len(skipped))
     return {"ran": ran, "skipped": skipped}

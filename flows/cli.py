@@ -83,7 +83,7 @@ def run(
 
     cfg = state.config()
     for_config(cfg)(run_date=run_date, full_refresh=full_refresh, env=cfg.env, lake=str(cfg.paths.lake_dir()),
-            landing=str(cfg.paths.landing_dir()))
+                    landing=str(cfg.paths.landing_dir()))
 
 
 @app.command()
@@ -102,7 +102,7 @@ def demo(
     else:
         console.print(f"landing zone already holds deliveries; reusing {cfg.paths.landing_dir()}")
     for_config(cfg)(run_date=None, full_refresh=False, env=cfg.env, lake=str(cfg.paths.lake_dir()),
-            landing=str(cfg.paths.landing_dir()))
+                    landing=str(cfg.paths.landing_dir()))
     _print_outputs(cfg)
 
 
