@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from jobs import locks
 from jobs.config import Config, load_config
 from jobs.stages import STAGES
 from jobs.zones import set_umask
@@ -81,11 +82,11 @@ def run(
     full_refresh: bool = typer.Option(False, help="Rebuild every derived table from silver instead of incrementally."),
 ) -> None:
     """Run the nightly flow once: ingest, link, events, pathways, indicators, report, Data Docs."""
-    from flows.nightly import nightly
+    from flows.nightly import for_config
 
     cfg = state.config()
-    nightly(run_date=run_date, full_refresh=full_refresh, env=cfg.env, lake=str(cfg.paths.lake_dir()),
-            landing=str(cfg.paths.landing_dir()))
+    for_config(cfg)(run_date=run_date, full_refresh=full_refresh, env=cfg.env, lake=str(cfg.paths.lake_dir()),
+                    landing=str(cfg.paths.landing_dir()))
 
 
 @app.command()
@@ -94,7 +95,7 @@ def demo(
     seed: int = typer.Option(20240402, help="Random seed."),
 ) -> None:
     """Generate demo data, run the whole nightly flow on it, and print where every output is."""
-    from flows.nightly import nightly
+    from flows.nightly import for_config
     from jobs.generate import run as gen_run
 
     cfg = state.config()
@@ -103,8 +104,8 @@ def demo(
                 frequency=cfg.generate.delivery_frequency, defects=False)
     else:
         console.print(f"landing zone already holds deliveries; reusing {cfg.paths.landing_dir()}")
-    nightly(run_date=None, full_refresh=False, env=cfg.env, lake=str(cfg.paths.lake_dir()),
-            landing=str(cfg.paths.landing_dir()))
+    for_config(cfg)(run_date=None, full_refresh=False, env=cfg.env, lake=str(cfg.paths.lake_dir()),
+                    landing=str(cfg.paths.landing_dir()))
     _print_outputs(cfg)
 
 
@@ -198,8 +199,9 @@ def bench(
     cfg = state.config()
     out = out or PROJECT_ROOT / "bench-results" / f"{scale}-{_time.strftime('%Y%m%dT%H%M%S')}.json"
     console.print(f"figures so far, after every step: {out}")
-    result = run_bench(cfg, scale=scale, seed=seed, stages=chosen,
-                       regenerate=regenerate, progress=out, incremental=incremental, resume=resume)
+    with locks.command_lock(cfg, "bench"):
+        result = run_bench(cfg, scale=scale, seed=seed, stages=chosen,
+                           regenerate=regenerate, progress=out, incremental=incremental, resume=resume)
     for title in ("full_build", "incremental"):
         if title not in result:
             continue
@@ -244,9 +246,10 @@ def ingest(
     except ValueError as exc:
         raise ConfigError(f"--run-date {run_date!r} is not a date; expected YYYY-MM-DD") from exc
     cfg = state.config()
-    spark = _spark(cfg)
     rid = run_id or "ingest-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    result = ingest_run(spark, cfg, run_id=rid, full_refresh=full_refresh, sources=source or None, run_date=day)
+    with locks.command_lock(cfg, "ingest", rid):
+        result = ingest_run(_spark(cfg), cfg, run_id=rid, full_refresh=full_refresh, sources=source or None,
+                            run_date=day)
     table = RichTable("source", "delivery", "status", "manifest", "bronze", "quarantined", "reconciled", "CPR",
                       "reason", title=f"ingestion {rid}")
     for d in result.deliveries:
@@ -283,8 +286,9 @@ def link_cmd(
     from jobs.link import run as link_run
 
     cfg = state.config()
-    counts = link_run(_spark(cfg), cfg, run_id=run_id or f"link-{_dt.datetime.now():%Y%m%dT%H%M%S}",
-                      full_refresh=full_refresh)
+    rid = run_id or f"link-{_dt.datetime.now():%Y%m%dT%H%M%S}"
+    with locks.command_lock(cfg, "link", rid):
+        counts = link_run(_spark(cfg), cfg, run_id=rid, full_refresh=full_refresh)
     for table, rows in counts.items():
         console.print(f"  {table:<20} {rows:>10,} rows")
 
@@ -335,7 +339,8 @@ def report_cmd(year: Optional[int] = typer.Option(None, "--year", help="Year to 
     from jobs.report import render
 
     cfg = state.config()
-    path = render(_spark(cfg), cfg, year=year)
+    with locks.command_lock(cfg, "report"):
+        path = render(_spark(cfg), cfg, year=year)
     console.print(f"report: {path}")
 
 

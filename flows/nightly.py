@@ -18,6 +18,12 @@ Wiring only; the work is in jobs/. Decisions worth knowing:
 - A critical data-quality failure raises ValidationFailed in the stage's check: the flow
   stops, nothing downstream is written, the manifest says `failed` and where, and the Data
   Docs show what failed. Warnings are logged and recorded; the flow goes on.
+- What operators see (docs/orchestration.md, "In the Prefect UI"): runs named after their
+  run date (`nightly-2025-03-01`), task runs after their stage (`ingest[police]`,
+  `check-link`), the project's own log lines (flows/logs.py), artifacts of each run's
+  deliveries, failed checks, report and Data Docs (flows/artifacts.py), and a webhook call
+  when a run fails or crashes (flows/notify.py). Timeouts: `orchestration.flow_timeout_seconds`
+  (applied by `for_config`, used by the CLI and `serve`) and `task_timeout_seconds` per task.
 - Crash safety: every stage is idempotent (each writes with one atomic Delta commit per
   table, or re-derives what it writes from its inputs), so a run that died anywhere is
   simply started again, from the beginning; it ends with the tables an uninterrupted run
@@ -32,12 +38,13 @@ import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.task_engine import TaskRunTimeoutError
 from pyspark.sql import SparkSession
 
-from flows import stages
+from flows import artifacts, logs, notify, stages
 from flows.manifest import RunTracker
 from jobs import locks, zones
 from jobs.config import Config, load_config
@@ -47,7 +54,10 @@ from jobs.quality import check_stage, publish_docs
 from jobs.spark import build_spark
 from schemas.sources import SOURCES
 
-NOT_RETRYABLE = (ValidationFailed, ContractError, ConfigError, MissingTableError, ConcurrentRunError, InjectedFault)
+logs.attach()  # jobs.* and flows.* log lines in the Prefect UI (flows/logs.py)
+
+NOT_RETRYABLE = (ValidationFailed, ContractError, ConfigError, MissingTableError, ConcurrentRunError, InjectedFault,
+                 TaskRunTimeoutError)
 
 
 def _retry_helps(task_, task_run, state) -> bool:
@@ -63,6 +73,7 @@ def _retry_helps(task_, task_run, state) -> bool:
 @task(name="stage", cache_policy=NO_CACHE, retry_condition_fn=_retry_helps)
 def run_stage(name: str, spark: SparkSession, cfg: Config, run_id: str, full_refresh: bool, run_date: dt.date,
               source: str | None = None) -> dict[str, int]:
+    """Rows written per table (ingest: an IngestResult, which also lists its deliveries)."""
     rows = stages.call(stages.entry_point(name), spark, cfg, run_id=run_id, full_refresh=full_refresh,
                        run_date=run_date, source=source)
     written = ", ".join(f"{table}={n}" for table, n in sorted(rows.items())) or "nothing"
@@ -83,7 +94,7 @@ def render_report(spark: SparkSession, cfg: Config) -> str:
     return str(path)
 
 
-@task(name="data-docs", cache_policy=NO_CACHE)
+@task(name="data-docs", task_run_name="data-docs", cache_policy=NO_CACHE)
 def data_docs(cfg: Config, run_id: str) -> str:
     index = publish_docs(cfg, run_ids=[run_id])
     zones.open_for_readers(cfg)  # the published zone, reports, Data Docs: readable by all (conf/base/zones.yml)
@@ -104,55 +115,86 @@ def parse_run_date(value: str | None, cfg: Config) -> dt.date:
         raise ConfigError(f"run_date {value!r} is not a date; expected YYYY-MM-DD") from exc
 
 
+def run_name() -> str:
+    """The flow run's name: `nightly-<run date>` (today's date when the run_date parameter is empty)."""
+    params = flow_run.parameters or {}
+    try:
+        day = params.get("run_date") or parse_run_date(None, load_config(params.get("env"), lake=params.get("lake")))
+    except ConfigError:
+        day = params.get("run_date") or "today"
+    return f"{flow_run.flow_name or 'nightly'}-{day}"
+
+
+def _task_options(cfg: Config, name: str, retry: bool = True) -> dict[str, Any]:
+    """Readable task run names (the stage, not `stage-3f1`), the configured timeout, and retries."""
+    orch = cfg.orchestration
+    opts: dict[str, Any] = dict(name=name, task_run_name=name, timeout_seconds=orch.task_timeout_seconds or None)
+    if retry:
+        opts.update(retries=orch.retries, retry_delay_seconds=orch.retry_delay_seconds)
+    return opts
+
+
+def for_config(cfg: Config) -> Flow:
+    """The nightly flow with the configured flow timeout (`pathways run`, `serve`, `backfill`)."""
+    return nightly.with_options(timeout_seconds=cfg.orchestration.flow_timeout_seconds or None)
+
+
 def _fail_if_asked(stage: str) -> None:
     if os.environ.get(stages.FAIL_AFTER_ENV) == stage:
         raise InjectedFault(f"{stages.FAIL_AFTER_ENV}={stage}: failing on purpose after stage {stage}'s writes")
 
 
-def _data_stage(name: str, spark: SparkSession, cfg: Config, tracker: RunTracker) -> None:
-    """Run one stage (ingest: one task per source) and its check."""
+def _data_stage(name: str, spark: SparkSession, cfg: Config, tracker: RunTracker, deliveries: list) -> None:
+    """Run one stage (ingest: one task per source) and its check; ingest's deliveries go to `deliveries`."""
     run = stages.entry_point(name)
     args = dict(spark=spark, cfg=cfg, run_id=tracker.run_id, full_refresh=tracker.full_refresh,
                 run_date=tracker.run_date)
-    retrying = dict(retries=cfg.orchestration.retries, retry_delay_seconds=cfg.orchestration.retry_delay_seconds)
     tracker.before(name)
+    notify.note(stage=name)
     if name == "ingest" and stages.accepts(run, "sources"):
         rows: dict[str, int] = {}
         for source in cfg.ingest.sources or SOURCES:
-            for table, n in run_stage.with_options(name=f"ingest[{source}]", **retrying)(
-                    name, source=source, **args).items():
+            result = run_stage.with_options(**_task_options(cfg, f"ingest[{source}]"))(name, source=source, **args)
+            deliveries.extend(getattr(result, "deliveries", ()))
+            for table, n in result.items():
                 rows[table] = rows.get(table, 0) + n
     else:
-        rows = run_stage.with_options(name=name, **retrying)(name, **args)
+        rows = run_stage.with_options(**_task_options(cfg, name))(name, **args)
+        deliveries.extend(getattr(rows, "deliveries", ()))
     tracker.after(name, rows)
     _fail_if_asked(name)
-    check.with_options(name=f"check-{name}")(name, spark, cfg, tracker.run_id)
+    check.with_options(**_task_options(cfg, f"check-{name}", retry=False))(name, spark, cfg, tracker.run_id)
 
 
-def _report_stage(spark: SparkSession, cfg: Config, tracker: RunTracker) -> None:
+def _report_stage(spark: SparkSession, cfg: Config, tracker: RunTracker) -> str:
     tracker.before(stages.REPORT)
-    render_report.with_options(retries=cfg.orchestration.retries,
-                               retry_delay_seconds=cfg.orchestration.retry_delay_seconds)(spark, cfg)
+    notify.note(stage=stages.REPORT)
+    path = render_report.with_options(**_task_options(cfg, stages.REPORT))(spark, cfg)
     tracker.after(stages.REPORT, {})
     _fail_if_asked(stages.REPORT)
+    return path
 
 
-def _record_failure(tracker: RunTracker, exc: BaseException, stage: str | None) -> None:
-    """Mark the run failed in the manifest and the Data Docs; never hide the original error."""
+def _record_failure(tracker: RunTracker, exc: BaseException, stage: str | None, deliveries: list) -> None:
+    """Mark the run failed in the manifest, the Data Docs and the artifacts; never hide the original error."""
+    notify.note(stage=stage)
     try:
         tracker.finish(exc, failed_stage=stage)
         data_docs(tracker.cfg, tracker.run_id)
     except Exception:  # noqa: BLE001
         get_run_logger().exception("the failure could not be recorded in the manifest or the Data Docs")
+    artifacts.publish(tracker.cfg, tracker.run_id, deliveries, status=f"failed at stage {stage}")
 
 
-@flow(name="nightly", log_prints=False)
+@flow(name="nightly", log_prints=False, flow_run_name=run_name, on_failure=[notify.on_failure],
+      on_crashed=[notify.on_crashed])
 def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | None = None,
             lake: str | None = None, landing: str | None = None) -> dict[str, Any]:
     """Ingest, link, build events, pathways and indicators, render the report, publish Data Docs."""
     cfg = load_config(env, lake=lake, landing=landing)
     day = parse_run_date(run_date, cfg)
     run_id = new_run_id(day)
+    notify.note(run_id=run_id, run_date=day.isoformat(), webhook=cfg.orchestration.failure_webhook_url)
     logger = get_run_logger()
     logger.info("run %s for %s: lake %s, landing %s, env %s, full_refresh=%s", run_id, day, cfg.paths.lake_dir(),
                 cfg.paths.landing_dir(), cfg.env, full_refresh)
@@ -163,18 +205,19 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
                          poll_seconds=orch.lock_poll_seconds):
         tracker = RunTracker(spark, cfg, run_id, day, full_refresh, str(flow_run.id) if flow_run.id else None)
         tracker.start()
-        current = None
+        current, deliveries = None, []
         try:
             for current in (*stages.STAGES, stages.REPORT):  # a broken stage package fails before any stage writes
                 stages.entry_point(current)
             for current in stages.STAGES:
-                _data_stage(current, spark, cfg, tracker)
+                _data_stage(current, spark, cfg, tracker, deliveries)
             current = stages.REPORT
-            _report_stage(spark, cfg, tracker)
+            report = _report_stage(spark, cfg, tracker)
         except BaseException as exc:
-            _record_failure(tracker, exc, current)
+            _record_failure(tracker, exc, current, deliveries)
             raise
         tracker.finish()
         data_docs(cfg, run_id)
+        artifacts.publish(cfg, run_id, deliveries, status="completed", report=report)
     logger.info("run %s completed: stages %s", run_id, tracker.completed or "none")
     return {"run_id": run_id, "run_date": day.isoformat(), "stages_completed": list(tracker.completed)}

@@ -38,4 +38,5 @@ def call(fn: Callable[..., Any], spark: SparkSession, cfg: Config, *, run_id: st
         kwargs["run_date"] = run_date
     if source is not None:
         kwargs["sources"] = (source,)
-    return dict(fn(spark, cfg, **kwargs) or {})
+    result = fn(spark, cfg, **kwargs)
+    return result if isinstance(result, dict) else dict(result or {})  # ingest's IngestResult keeps its deliveries

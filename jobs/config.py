@@ -186,10 +186,13 @@ class OrchestrationConfig:
     retries: int = 1
     retry_delay_seconds: int = 10
     lock_timeout_seconds: int = 0
-    cron: str = "0 2 * * *"
+    cron: str = "30 3 * * *"
     timezone: str = "Europe/Copenhagen"
     lock_poll_seconds: float = 2.0
     deployment_name: str = "nightly"
+    flow_timeout_seconds: int = 0       # values in conf/base/orchestration.yml; 0 = no timeout
+    task_timeout_seconds: int = 0
+    failure_webhook_url: str = ""       # empty = no failure notification; env PATHWAYS_FAILURE_WEBHOOK_URL
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,7 @@ def _from_environment() -> dict[str, Any]:
         "PATHWAYS_REPORTS": ("paths", "reports"),
         "PATHWAYS_SPARK_MASTER": ("spark", "master"),
         "PATHWAYS_DRIVER_MEMORY": ("spark", "driver_memory"),
+        "PATHWAYS_FAILURE_WEBHOOK_URL": ("orchestration", "failure_webhook_url"),
     }
     out: dict[str, Any] = {}
     for var, (section, key) in env_map.items():

@@ -1,11 +1,23 @@
 """One writer at a time: an exclusive lock file in the lake, `<lake>/_locks/<name>.lock`.
 
+Every command that writes the lake takes the same lock: the nightly flow (and backfill),
+`pathways ingest`, `link`, `report`, `validate` and `bench` (`command_lock`).
+
 Taken with an atomic `os.open(O_CREAT | O_EXCL)`, so two processes can never both hold it,
-on one machine or on several sharing the lake folder. The file says who holds it (pid, host,
-run id, start time: nothing about the data). A lock whose pid is dead on this host is stale
-(the holder was killed) and is taken over; a lock held by another host is only taken over by
-hand (delete the file once you know that run is gone). An unreadable lock file older than
-`EMPTY_LOCK_GRACE_SECONDS` (a holder killed between creating and writing it) is stale too.
+on one machine or on several sharing the lake folder. The file says who holds it (nothing
+about the data): pid, host, run id, start time, and the holder's identity beyond its pid,
+the kernel's boot id (`/proc/sys/kernel/random/boot_id`) and the process's start time in
+clock ticks since boot (`/proc/<pid>/stat`, field 22).
+
+Why both: a container restarted with a pinned host name gets the same host and often the
+same small pid as the run that died in it (and it shares the kernel, so the same boot id);
+only the start time tells the new process from the dead one. After a reboot, pids and start
+times restart from zero; the boot id tells. So a lock from this host is stale (its holder is
+gone) when its boot id differs, its pid is dead, or that pid's start time differs; it is then
+taken over. A lock held by another host is only taken over by hand (delete the file once
+you know that run is gone). An unreadable lock file older than `EMPTY_LOCK_GRACE_SECONDS`
+(a holder killed between creating and writing it) is stale too. A lock written without boot
+id and start time (by an older version) is judged by its pid alone.
 """
 from __future__ import annotations
 
@@ -20,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from jobs.config import PathsConfig
+from jobs.config import Config, PathsConfig
 from jobs.errors import ConcurrentRunError
 
 log = logging.getLogger(__name__)
@@ -30,6 +42,45 @@ EMPTY_LOCK_GRACE_SECONDS = 30
 
 def lock_path(paths: PathsConfig, name: str = "nightly") -> Path:
     return paths.lake_dir() / "_locks" / f"{name}.lock"
+
+
+BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
+
+
+def boot_id() -> str | None:
+    """This kernel's boot id (changes at every boot; shared by the containers on one kernel)."""
+    try:
+        return BOOT_ID_FILE.read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (`/proc/<pid>/stat` field 22); None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()  # the command name may hold spaces and parentheses
+    try:
+        return int(fields[19])  # field 22 overall; fields[0] is field 3 (state)
+    except (IndexError, ValueError):
+        return None
+
+
+def identity(pid: int | None = None) -> dict:
+    """Who holds a lock: pid, host, boot id and the pid's start time."""
+    pid = os.getpid() if pid is None else pid
+    return {"pid": pid, "host": socket.gethostname(), "boot_id": boot_id(), "pid_start": process_start_ticks(pid)}
+
+
+def _holder_gone(holder: dict) -> bool:
+    """The holder (on this host) is not running any more: rebooted, dead, or its pid reused."""
+    if holder.get("boot_id") is not None and holder["boot_id"] != boot_id():
+        return True
+    if not _pid_alive(holder["pid"]):
+        return True
+    return holder.get("pid_start") is not None and holder["pid_start"] != process_start_ticks(holder["pid"])
 
 
 def _pid_alive(pid: int) -> bool:
@@ -56,7 +107,7 @@ def _is_stale(path: Path) -> bool:
             return time.time() - path.stat().st_mtime > EMPTY_LOCK_GRACE_SECONDS
         except FileNotFoundError:
             return False
-    return holder.get("host") == socket.gethostname() and not _pid_alive(holder["pid"])
+    return holder.get("host") == socket.gethostname() and _holder_gone(holder)
 
 
 def _try_create(path: Path, holder: dict) -> bool:
@@ -83,7 +134,7 @@ def acquire(paths: PathsConfig, run_id: str, *, name: str = "nightly", timeout_s
     """Take the lock for `run_id`, waiting up to `timeout_seconds` (0: refuse at once)."""
     path = lock_path(paths, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    holder = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id,
+    holder = {**identity(), "run_id": run_id,
               "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     deadline = time.monotonic() + timeout_seconds
     while True:
@@ -106,7 +157,8 @@ def acquire(paths: PathsConfig, run_id: str, *, name: str = "nightly", timeout_s
 def release(path: Path, run_id: str) -> None:
     """Remove the lock if this run still holds it (never someone else's)."""
     holder = read_holder(path)
-    if holder and holder.get("run_id") == run_id and holder.get("pid") == os.getpid():
+    if holder and holder.get("run_id") == run_id and holder.get("pid") == os.getpid() \
+            and holder.get("pid_start") in (None, process_start_ticks(os.getpid())):
         path.unlink(missing_ok=True)
         log.info("lake lock released by run %s", run_id)
 
@@ -119,3 +171,14 @@ def lake_lock(paths: PathsConfig, run_id: str, *, name: str = "nightly", timeout
         yield path
     finally:
         release(path, run_id)
+
+
+def command_lock(cfg: Config, command: str, run_id: str | None = None) -> contextlib.AbstractContextManager[Path]:
+    """The lake lock for a writer command outside the flow (`pathways ingest`, `link`, ...).
+
+    Same lock, same wait (`orchestration.lock_timeout_seconds`) as the nightly flow, so a
+    command and a run never write the lake at the same time.
+    """
+    rid = run_id or f"{command}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    orch = cfg.orchestration
+    return lake_lock(cfg.paths, rid, timeout_seconds=orch.lock_timeout_seconds, poll_seconds=orch.lock_poll_seconds)

@@ -5,13 +5,14 @@
   `restricted.validation_results` / `restricted.validation_failures`, refresh the Data Docs,
   and raise `ValidationFailed` when a critical expectation failed.
 - `validate_stage(spark, cfg, stage)`: `pathways validate --stage S` (True = nothing critical).
-- `publish_docs(cfg)`, `record_facts(cfg, run_id, facts)`: the Data Docs landing page and run pages.
+- `publish_docs(cfg)`, `record_facts(cfg, run_id, facts)`: the Data Docs landing page and run pages;
+  `run_results(cfg, run_id)`: a run's recorded results (counts only), e.g. for Prefect artifacts.
 
 Suites live in `expectations/expectations/*.json` (severity in each expectation's meta).
 """
 from jobs.quality.checks import STAGES, checks_for
-from jobs.quality.publish import publish_docs, record_facts
+from jobs.quality.publish import publish_docs, record_facts, run_results
 from jobs.quality.results import StageReport
 from jobs.quality.run import check_stage, validate_stage
 
-__all__ = ["STAGES", "StageReport", "check_stage", "checks_for", "publish_docs", "record_facts", "validate_stage"]
+__all__ = ["STAGES", "StageReport", "check_stage", "checks_for", "publish_docs", "record_facts", "run_results", "validate_stage"]

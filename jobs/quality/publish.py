@@ -116,3 +116,8 @@ def publish_docs(cfg: Config, run_ids: Sequence[str] | None = None) -> Path:
     zones.open_for_readers(cfg, "data_docs")  # our pages and GX's site under gx/
     log.info("data docs: %s (%d runs)", index, len(summaries))
     return index
+
+
+def run_results(cfg: Config, run_id: str) -> list[dict[str, Any]]:
+    """The expectation results (counts only) recorded for `run_id`, every stage; [] if none."""
+    return [r for stage in _load(cfg, run_id)["stages"].values() for r in stage["results"]]

@@ -2,6 +2,7 @@
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -55,6 +56,69 @@ def test_stale_lock_of_a_dead_process_is_taken_over(paths):
     path.write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname(), "run_id": "killed"}))
     with locks.lake_lock(paths, "run-b") as got:
         assert json.loads(got.read_text())["run_id"] == "run-b"
+
+
+def _me() -> dict:
+    """This process as a lock holder, read from /proc here (not by the code under test)."""
+    stat = open(f"/proc/{os.getpid()}/stat").read()
+    return {"pid": os.getpid(), "host": socket.gethostname(),
+            "boot_id": open("/proc/sys/kernel/random/boot_id").read().strip(),
+            "pid_start": int(stat.rsplit(")", 1)[1].split()[19])}
+
+
+def _lock_file(paths, holder: dict):
+    path = locks.lock_path(paths)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run_id": "before-restart", **holder}))
+    return path
+
+
+def test_the_holder_is_identified_by_boot_id_and_process_start_time(paths):
+    with locks.lake_lock(paths, "run-a") as path:
+        holder = json.loads(path.read_text())
+    assert holder["boot_id"] == open("/proc/sys/kernel/random/boot_id").read().strip()
+    ticks_since_boot = float(open("/proc/uptime").read().split()[0]) * os.sysconf("SC_CLK_TCK")
+    assert 0 < holder["pid_start"] <= ticks_since_boot  # this process started after boot, before now
+    assert holder["pid_start"] == locks.process_start_ticks(os.getpid()) != locks.process_start_ticks(1)
+
+
+@pytest.mark.parametrize("changed", ["boot_id", "pid_start"])
+def test_a_live_pid_of_the_same_host_is_stale_when_boot_id_or_start_time_differ(paths, changed):
+    """A restarted container (pinned host name) whose new process got the dead run's pid; or a
+    lock from before a reboot. Judged by pid and host alone (the old identity), this lock is held."""
+    me = _me()
+    other = {"boot_id": "00000000-0000-0000-0000-000000000000", "pid_start": me["pid_start"] + 1}[changed]
+    _lock_file(paths, {**me, changed: other})
+    with locks.lake_lock(paths, "after-restart") as got:
+        assert json.loads(got.read_text())["run_id"] == "after-restart"
+
+
+def test_the_same_live_holder_is_not_taken_over(paths):
+    _lock_file(paths, _me())  # pid, host, boot id and start time all match: it is running
+    with pytest.raises(ConcurrentRunError, match="before-restart"):
+        locks.acquire(paths, "run-b")
+
+
+def test_a_lock_of_an_older_version_is_judged_by_its_pid(paths):
+    _lock_file(paths, {"pid": os.getpid(), "host": socket.gethostname()})  # no boot id, no start time
+    with pytest.raises(ConcurrentRunError):
+        locks.acquire(paths, "run-b")
+
+
+def test_process_start_time_parses_names_with_spaces_and_parentheses(tmp_path):
+    odd = tmp_path / "x) 1 2 (y"  # the command name in /proc/<pid>/stat is this file's name
+    odd.symlink_to(shutil.which("sleep"))
+    proc = subprocess.Popen([str(odd), "30"])
+    try:
+        time.sleep(0.2)
+        stat = open(f"/proc/{proc.pid}/stat").read()
+        assert "(x) 1 2 (y)" in stat
+        expected = int(stat.rsplit(")", 1)[1].split()[19])
+        assert locks.process_start_ticks(proc.pid) == expected >= locks.process_start_ticks(os.getpid())
+    finally:
+        proc.kill()
+        proc.wait()
+    assert locks.process_start_ticks(proc.pid) is None
 
 
 def test_lock_of_another_host_is_not_taken_over(paths):
