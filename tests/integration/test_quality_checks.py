@@ -87,6 +87,7 @@ def test_critical_failure_raises_and_the_docs_show_what_and_where(spark, cfg, ar
         assert "1 critical and 2 warning failures" in body
         tab.screenshot(path=str(artifacts_dir / "data_docs_bad_delivery.png"), full_page=True)
         tab.click("text=GX result >> nth=0")  # GX's own page of the failing suite opens offline
+        tab.wait_for_load_state("load")       # its (vendored) scripts load before its body is parsed
         assert "unique" in tab.inner_text("body")
         browser.close()
 
