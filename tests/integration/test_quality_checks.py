@@ -87,6 +87,7 @@ def test_critical_failure_raises_and_the_docs_show_what_and_where(spark, cfg, ar
         assert "1 critical and 2 warning failures" in body
         tab.screenshot(path=str(artifacts_dir / "data_docs_bad_delivery.png"), full_page=True)
         tab.click("text=GX result >> nth=0")  # GX's own page of the failing suite opens offline
+        tab.wait_for_load_state("load")       # its (vendored) scripts load before its body is parsed
         assert "unique" in tab.inner_text("body")
         browser.close()
 
@@ -127,7 +128,8 @@ def test_every_data_docs_page_renders_with_the_network_off(cfg, artifacts_dir):
                 assert f"of {len(results)} rows" in tab.locator(".pagination-detail").first.inner_text()
                 tab.screenshot(path=str(artifacts_dir / "data_docs_gx_index_offline.png"))
             if "silver_police" in path.name and "run-bad" in str(path):
-                table = tab.locator("table:has(th:text-is('Observed Value'))").filter(has_text="unique").first
+                table = tab.locator("table").filter(has_text="Observed Value").filter(
+                    has_text="values must be unique").first
                 table.wait_for(state="visible")                  # the failed expectation's results table
                 assert tab.evaluate("[...document.fonts].some(f => f.family.includes('Font Awesome') && f.status == 'loaded')")
                 tab.screenshot(path=str(artifacts_dir / "data_docs_gx_result_offline.png"), full_page=True)
