@@ -7,13 +7,14 @@ on the next run; a decided non-match removes that candidate, so the other one li
 from __future__ import annotations
 
 import csv
+import math
 
 import pytest
 from typer.testing import CliRunner
 
 import jobs.link as link
 from jobs import lake
-from jobs.link import review
+from jobs.link import model, review
 from test_link_run import P, POLICE, REGISTER, _links, _write_register
 from linkage_synth import write_silver
 
@@ -37,8 +38,9 @@ def test_scripted_session_links_the_chosen_person_on_the_next_run(spark, lake_cf
     p4 = next(p for p in pairs if p.candidate_key == P[4])
     assert [e.comparison for e in p4.evidence] == ["birth_date", "sex", "name", "municipality"]
     assert p4.evidence[0].level.lower().startswith("exact") and p4.evidence[0].match_weight > 5
-    priors = [p.match_weight - sum(e.match_weight for e in p.evidence) for p in pairs]
-    assert priors[0] == pytest.approx(priors[1]) and priors[0] < -5   # the same prior weight for both
+    prior = model.load_current(cfg.paths.models_dir()).settings["probability_two_random_records_match"]
+    for p in pairs:  # evidence + the prior's weight = splink's match weight of the pair
+        assert p.match_weight == pytest.approx(math.log2(prior / (1 - prior)) + sum(e.match_weight for e in p.evidence))
     shown = " ".join(f"{e.comparison} {e.level}" for p in pairs for e in p.evidence).lower()
     assert not {"jensen", "anne", "1985", "03-14"} & set(shown.replace("-", " ").split()) and "1985" not in shown
 
