@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/prefect_screenshot.py http://127.0.0.1:4200 <flow run id> docs/img/prefect-run
 
-Writes <out>-run.png (the run: task runs and logs) and <out>-artifacts.png (its Artifacts tab).
+Writes <out>.png (the run: task runs and logs) and <out>-artifacts.png (its Artifacts tab).
 Uses playwright with Debian's chromium (scripts/ensure_chromium.sh), no browser download.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main(ui: str, flow_run_id: str, out: str) -> None:
                                                                                    ui.rstrip("/"))))
         page.goto(f"{ui}/runs/flow-run/{flow_run_id}", wait_until="networkidle", timeout=120_000)
         page.wait_for_timeout(4000)
-        page.screenshot(path=f"{out}-run.png")
+        page.screenshot(path=f"{out}.png")
         page.get_by_text("Artifacts", exact=True).first.click()
         page.wait_for_timeout(4000)
         page.screenshot(path=f"{out}-artifacts.png", full_page=True)
