@@ -9,9 +9,12 @@ Chosen on purpose (Prefect's defaults differ):
   a deploy) leaves the schedule active. Prefect's default pauses it, and a restarted container
   would then serve a paused deployment: no night runs, and nothing says so.
 - One run at a time: the deployment's own concurrency limit (`global_limit`, a
-  ConcurrencyLimitConfig with limit 1, collision strategy ENQUEUE: a second run waits in
-  Prefect instead of starting and being refused by the lake lock), and `limit=1` for this
-  runner.
+  ConcurrencyLimitConfig with `orchestration.deployment_concurrency_limit` = 1, collision
+  strategy ENQUEUE: a second run waits in Prefect instead of starting and being refused by the
+  lake lock), and `limit=1` for this runner. 0 switches the deployment limit off: Prefect
+  holds it with a lease renewed every few minutes and ends the run when a renewal fails
+  (seen on a heavily loaded machine, docs/orchestration.md); the lake lock still keeps one
+  writer.
 - The cron is `orchestration.cron` in `orchestration.timezone` (03:30 Europe/Copenhagen): not
   in 02:00-03:00, which the daylight-saving change skips in March and repeats in October.
 """
@@ -39,7 +42,9 @@ def serve_options(cfg: Config) -> dict[str, Any]:
         parameters={"env": cfg.env, "lake": str(cfg.paths.lake_dir()), "landing": str(cfg.paths.landing_dir())},
         tags=["coercion-pathways"],
         description="Nightly batch: ingest, link, events, pathways, indicators, report, Data Docs.",
-        global_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
+        global_limit=ConcurrencyLimitConfig(limit=orch.deployment_concurrency_limit,
+                                            collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+        if orch.deployment_concurrency_limit else None,
         limit=1,
         pause_on_shutdown=False,
     )

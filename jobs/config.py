@@ -193,6 +193,7 @@ class OrchestrationConfig:
     flow_timeout_seconds: int = 0       # values in conf/base/orchestration.yml; 0 = no timeout
     task_timeout_seconds: int = 0
     failure_webhook_url: str = ""       # empty = no failure notification; env PATHWAYS_FAILURE_WEBHOOK_URL
+    deployment_concurrency_limit: int = 1  # 0 = none (the lake lock still keeps one writer)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ def test_serve_keeps_its_schedule_on_shutdown_and_runs_one_at_a_time():
     limit = opts["global_limit"]
     assert (limit.limit, limit.collision_strategy) == (1, ConcurrencyLimitStrategy.ENQUEUE)
     assert (opts["schedule"].cron, opts["schedule"].timezone) == ("30 3 * * *", "Europe/Copenhagen")
+    off = load_config("ci").with_overrides(orchestration={"deployment_concurrency_limit": 0})
+    assert serve_options(off)["global_limit"] is None and serve_options(off)["limit"] == 1
 
 
 def test_the_cron_fires_once_a_day_at_0330_through_both_daylight_saving_changes():

@@ -1,0 +1,35 @@
+"""Screenshot a flow run in the Prefect UI with headless Chromium (docs/orchestration.md).
+
+    .venv/bin/python scripts/prefect_screenshot.py http://127.0.0.1:4200 <flow run id> docs/img/prefect-run
+
+Writes <out>.png (the run: task runs and logs) and <out>-artifacts.png (its Artifacts tab).
+Uses playwright with Debian's chromium (scripts/ensure_chromium.sh), no browser download.
+"""
+from __future__ import annotations
+
+import sys
+
+from playwright.sync_api import sync_playwright
+
+
+def main(ui: str, flow_run_id: str, out: str) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                          "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        if not ui.rstrip("/").endswith(":4200"):  # a server started without PREFECT_UI_API_URL: its UI calls :4200
+            page.route("http://127.0.0.1:4200/**",
+                       lambda route: route.continue_(url=route.request.url.replace("http://127.0.0.1:4200",
+                                                                                   ui.rstrip("/"))))
+        page.goto(f"{ui}/runs/flow-run/{flow_run_id}", wait_until="networkidle", timeout=120_000)
+        page.wait_for_timeout(4000)
+        page.screenshot(path=f"{out}.png")
+        page.get_by_text("Artifacts", exact=True).first.click()
+        page.wait_for_timeout(4000)
+        page.screenshot(path=f"{out}-artifacts.png", full_page=True)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
