@@ -1,0 +1,111 @@
+"""The whole attack on one lake: read, model, exact, bounded, across versions, confirm."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from jobs.disclosure_audit import read as lake
+from jobs.disclosure_audit.bounded import bounded_attack
+from jobs.disclosure_audit.exact import components, exact_attack
+from jobs.disclosure_audit.model import SHOWN, Markers, build_model, quantities, target_quantities
+from jobs.disclosure_audit.versions import KEY, VersionFinding, compare_versions
+from jobs.indicators.geography import Geography
+
+log = logging.getLogger(__name__)
+EXACT, BOUNDS, VERSIONS = "exact", "bounds", "versions"
+CONFIRMED, DIFFERS, DERIVED = "confirmed", "differs", "derived"
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: tuple  # KEY: indicator_id, year, geo_level, geo_code, age_group, measure, part
+    status: str  # primary | secondary
+    method: str  # exact | bounds | versions
+    value: int | None  # the recovered value (None: only a range)
+    low: int
+    high: int
+    check: str  # confirmed | differs | derived (restricted table not readable)
+    note: str = ""
+
+
+@dataclass
+class AuditReport:
+    lake: str
+    hidden: int
+    findings: list[Finding] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
+    inconsistent: int = 0
+    seconds: float = 0.0
+
+    def count(self, method: str) -> int:
+        return sum(1 for f in self.findings if f.method == method)
+
+    @property
+    def recovered(self) -> bool:
+        return bool(self.findings)
+
+    def summary(self) -> str:
+        return (f"disclosure-audit: {self.hidden} suppressed quantities, {self.count(EXACT)} recovered exactly, "
+                f"{self.count(BOUNDS)} pinned by bounds, {self.count(VERSIONS)} revealed across versions")
+
+
+def _truth(lake_dir: Path, markers: Markers) -> dict[tuple, int] | None:
+    df = lake.read_optional(lake_dir, lake.RESTRICTED, lake.UNSUPPRESSED)
+    if df is None:
+        return None
+    q = quantities(df.assign(suppressed=False), markers)
+    q = q[q["source"] == "published"]
+    return {tuple(k): int(v) for k, v in zip(q[KEY].itertuples(index=False, name=None), q["value"])}
+
+
+def _check(truth: dict | None, key: tuple, value: int | None) -> str:
+    if truth is None or value is None or key not in truth:
+        return DERIVED
+    return CONFIRMED if truth[key] == value else DIFFERS
+
+
+def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) -> AuditReport:
+    started = time.monotonic()
+    lake_dir = Path(lake_dir)
+    published = lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS)
+    target = lake.read_optional(lake_dir, lake.PUBLISHED, lake.TARGET)
+    q = quantities(published, markers)
+    q = pd.concat([q, target_quantities(target, published, baseline_years)], ignore_index=True)
+    model = build_model(q, geo)
+    q = model.quantities
+    hidden = q[q["status"] != SHOWN]
+    report = AuditReport(str(lake_dir), len(hidden))
+    log.info("model: %d quantities (%d hidden), %d inner cells, %d incidences, %d inequalities",
+             len(q), len(hidden), model.n_cols, len(model.incidence), len(model.inequalities))
+    labels = components(model)
+    exact = exact_attack(model, labels)
+    report.inconsistent = exact.inconsistent
+    bounded = bounded_attack(model, labels, markers.min_count, exact.recovered)
+    truth = _truth(lake_dir, markers)
+    keys = {int(qid): (tuple(k), st) for qid, k, st in zip(q["qid"], q[KEY].itertuples(index=False, name=None),
+                                                           q["status"])}
+    for qid, value in sorted(exact.recovered.items()):
+        key, st = keys[qid]
+        report.findings.append(Finding(key, st, EXACT, value, value, value, _check(truth, key, value)))
+    for qid, value in sorted(bounded.pinned.items()):
+        key, st = keys[qid]
+        report.findings.append(Finding(key, st, BOUNDS, value, value, value, _check(truth, key, value)))
+    report.versions = lake.versions(lake_dir, lake.PUBLISHED, lake.INDICATORS)
+    if len(report.versions) > 1:
+        tables = {v: lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS, version=v) for v in report.versions}
+        for f in compare_versions(tables, markers):
+            report.findings.append(_version_finding(f, truth))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _version_finding(f: VersionFinding, truth) -> Finding:
+    if f.kind == "hidden then shown":
+        note = f"hidden in v{f.hidden_in}, shown in v{f.shown_in}"
+        return Finding(f.key, "hidden", VERSIONS, f.value, f.value, f.value, DERIVED, note)
+    note = f"changed by {f.value} from v{f.hidden_in} to v{f.shown_in}"
+    return Finding(f.key, "shown", VERSIONS, None, f.value, f.value, DERIVED, note)
