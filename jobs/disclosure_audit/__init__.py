@@ -6,17 +6,19 @@ it recovers), models every published number from the indicator definitions, and 
 recover hidden values by exact linear algebra, bounded integer programming and comparison
 of versions. API:
 - `audit_lake(cfg) -> AuditReport` (and `run_audit(lake_dir, markers, geo, baseline_years)`);
+- `attack(published_df, target_df, markers, geo, baseline_years, truth, versions)` on tables in memory;
 - `AuditReport.findings`, `.summary()`, `.recovered`; `findings_table(report)`, `to_json(report, path)`.
 """
 from __future__ import annotations
 
 from jobs.config import Config
-from jobs.disclosure_audit.audit import AuditReport, Finding, run_audit
+from jobs.disclosure_audit.audit import AuditReport, Finding, attack, run_audit, truth_of
 from jobs.disclosure_audit.model import Markers
 from jobs.disclosure_audit.report import findings_table, to_json
 from jobs.indicators.geography import Geography
 
-__all__ = ["AuditReport", "Finding", "Markers", "audit_lake", "findings_table", "markers_of", "run_audit", "to_json"]
+__all__ = ["AuditReport", "Finding", "Markers", "attack", "audit_lake", "findings_table", "markers_of", "run_audit",
+           "to_json", "truth_of"]
 
 
 def markers_of(cfg: Config) -> Markers:

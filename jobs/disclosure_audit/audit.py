@@ -53,11 +53,11 @@ class AuditReport:
                 f"{self.count(BOUNDS)} pinned by bounds, {self.count(VERSIONS)} revealed across versions")
 
 
-def _truth(lake_dir: Path, markers: Markers) -> dict[tuple, int] | None:
-    df = lake.read_optional(lake_dir, lake.RESTRICTED, lake.UNSUPPRESSED)
-    if df is None:
+def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers) -> dict[tuple, int] | None:
+    """KEY -> true value, from the restricted table (only to confirm what was recovered)."""
+    if unsuppressed is None:
         return None
-    q = quantities(df.assign(suppressed=False), markers)
+    q = quantities(unsuppressed.assign(suppressed=False), markers)
     q = q[q["source"] == "published"]
     return {tuple(k): int(v) for k, v in zip(q[KEY].itertuples(index=False, name=None), q["value"])}
 
@@ -68,37 +68,50 @@ def _check(truth: dict | None, key: tuple, value: int | None) -> str:
     return CONFIRMED if truth[key] == value else DIFFERS
 
 
-def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) -> AuditReport:
+def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Markers, geo: Geography,
+           baseline_years, truth: dict | None = None, versions: dict[int, pd.DataFrame] | None = None,
+           label: str = "") -> AuditReport:
+    """The attack on tables in memory: `published` (monitoring_indicators), `target`
+    (target_progress), optional `truth` (truth_of the restricted table) and earlier `versions`."""
     started = time.monotonic()
-    lake_dir = Path(lake_dir)
-    published = lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS)
-    target = lake.read_optional(lake_dir, lake.PUBLISHED, lake.TARGET)
     q = quantities(published, markers)
     q = pd.concat([q, target_quantities(target, published, baseline_years)], ignore_index=True)
     model = build_model(q, geo)
     q = model.quantities
     hidden = q[q["status"] != SHOWN]
-    report = AuditReport(str(lake_dir), len(hidden))
+    report = AuditReport(label, len(hidden))
     log.info("model: %d quantities (%d hidden), %d inner cells, %d incidences, %d inequalities",
              len(q), len(hidden), model.n_cols, len(model.incidence), len(model.inequalities))
     labels = components(model)
     exact = exact_attack(model, labels)
     report.inconsistent = exact.inconsistent
     bounded = bounded_attack(model, labels, markers.min_count, exact.recovered)
-    truth = _truth(lake_dir, markers)
     keys = {int(qid): (tuple(k), st) for qid, k, st in zip(q["qid"], q[KEY].itertuples(index=False, name=None),
                                                            q["status"])}
-    for qid, value in sorted(exact.recovered.items()):
-        key, st = keys[qid]
-        report.findings.append(Finding(key, st, EXACT, value, value, value, _check(truth, key, value)))
-    for qid, value in sorted(bounded.pinned.items()):
-        key, st = keys[qid]
-        report.findings.append(Finding(key, st, BOUNDS, value, value, value, _check(truth, key, value)))
-    report.versions = lake.versions(lake_dir, lake.PUBLISHED, lake.INDICATORS)
-    if len(report.versions) > 1:
-        tables = {v: lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS, version=v) for v in report.versions}
-        for f in compare_versions(tables, markers):
-            report.findings.append(_version_finding(f, truth))
+    for method, found in ((EXACT, exact.recovered), (BOUNDS, bounded.pinned)):
+        for qid, value in sorted(found.items()):
+            key, st = keys[qid]
+            report.findings.append(Finding(key, st, method, value, value, value, _check(truth, key, value)))
+    if versions and len(versions) > 1:
+        report.versions = sorted(versions)
+        latest = max(versions)
+        for f in compare_versions(versions, markers):
+            report.findings.append(_version_finding(f, truth if f.hidden_in == latest else None))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) -> AuditReport:
+    """Read the lake (published, every version; restricted if readable) and attack it."""
+    started = time.monotonic()
+    lake_dir = Path(lake_dir)
+    published = lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS)
+    target = lake.read_optional(lake_dir, lake.PUBLISHED, lake.TARGET)
+    truth = truth_of(lake.read_optional(lake_dir, lake.RESTRICTED, lake.UNSUPPRESSED), markers)
+    found = lake.versions(lake_dir, lake.PUBLISHED, lake.INDICATORS)
+    versions = {v: lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS, version=v) for v in found} if len(found) > 1 else None
+    report = attack(published, target, markers, geo, baseline_years, truth, versions, str(lake_dir))
+    report.versions = found
     report.seconds = time.monotonic() - started
     return report
 
@@ -106,6 +119,6 @@ def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) 
 def _version_finding(f: VersionFinding, truth) -> Finding:
     if f.kind == "hidden then shown":
         note = f"hidden in v{f.hidden_in}, shown in v{f.shown_in}"
-        return Finding(f.key, "hidden", VERSIONS, f.value, f.value, f.value, DERIVED, note)
+        return Finding(f.key, "hidden", VERSIONS, f.value, f.value, f.value, _check(truth, f.key, f.value), note)
     note = f"changed by {f.value} from v{f.hidden_in} to v{f.shown_in}"
     return Finding(f.key, "shown", VERSIONS, None, f.value, f.value, DERIVED, note)

@@ -19,11 +19,13 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_matrix, vstack
 
-from jobs.disclosure_audit.model import NUMERATOR, PRIMARY, SECONDARY, SHOWN, Model
+from jobs.disclosure_audit.model import DENOMINATOR, NUMERATOR, PRIMARY, SECONDARY, SHOWN, Model
 
 log = logging.getLogger(__name__)
 BIG = 10**8  # upper bound of any count (a secondary cell's switch)
 TOL = 1e-6
+MILP_SECONDS = 20.0  # a MILP that does not finish proves nothing (the quantity is then not reported)
+RANDOM_DIRECTIONS = 6  # LPs in random directions before the per-quantity ones (each rules many out)
 
 
 @dataclass
@@ -36,7 +38,7 @@ class BoundedResult:
 
 def hidden_bounds(status: str, part: str, min_count: int) -> tuple[float, float]:
     if status == PRIMARY:
-        return (0.0, min_count - 1.0) if part == NUMERATOR else (1.0, min_count - 1.0)
+        return {NUMERATOR: (0.0, min_count - 1.0), DENOMINATOR: (1.0, np.inf)}.get(part, (1.0, min_count - 1.0))
     return 0.0, np.inf
 
 
@@ -75,6 +77,8 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
             result.pinned[int(qid)] = 0
             result.ranges[int(qid)] = (0, 0)
     hidden = hidden[hidden["qid"].isin(inc["qid"])]
+    if hidden.empty:
+        return
     n_x, n_h = len(cols), len(hidden)
     A_eq = _rows(model, list(eq["qid"]), col_index)
     T = _rows(model, list(hidden["qid"]), col_index)
@@ -122,35 +126,96 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
     ub_rows = ~eq_rows
     A_ub = vstack([A[ub_rows & np.isfinite(hi)], -A[ub_rows & np.isfinite(lo)]]).tocsr()
     b_ub = np.concatenate([hi[ub_rows & np.isfinite(hi)], -lo[ub_rows & np.isfinite(lo)]])
-    integrality = np.ones(n)
-    for i, qid in enumerate(hidden["qid"]):
-        if int(qid) in known:
+    bounds = np.column_stack([var_lo, var_hi])
+    cap = 10.0 * float(eq["value"].max()) + 10.0 if len(eq) else 1e6
+    capped = np.column_stack([var_lo, np.minimum(var_hi, cap)])
+    lp = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=False)
+    todo = [i for i, qid in enumerate(hidden["qid"]) if int(qid) not in known]
+    ranges = _ranges(lp, bounds, capped, todo, n_x, n_h, result)
+    confirm = []
+    for i, (rmin, rmax) in ranges.items():
+        imin, imax = math.ceil(rmin - TOL), math.floor(rmax + TOL)
+        if imin == imax and rmax - rmin < TOL:  # the relaxation allows one value: so does the integer program
+            result.pinned[int(hidden["qid"].iloc[i])] = imin
+        elif imin == imax:
+            confirm.append(i)
+    if n_z:  # a `.` cell is 0 or >= min_count: no LP relaxation sees that gap, so search the integer program
+        confirm = [i for i in todo if int(hidden["qid"].iloc[i]) not in result.pinned]
+    if confirm:
+        mip = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=True)
+        for i, (rmin, rmax) in _ranges(mip, bounds, capped, confirm, n_x, n_h, result).items():
+            if round(rmin) == round(rmax):
+                result.pinned[int(hidden["qid"].iloc[i])] = round(rmin)
+    log.debug("component: %d cells, %d hidden, %d pinned so far", n_x, n_h, len(result.pinned))
+
+
+def _ranges(solver: "_Solver", bounds, capped, todo: list[int], n_x: int, n_h: int,
+            result: BoundedResult) -> dict[int, tuple[float, float]]:
+    """min and max of each hidden quantity in `todo` that could be pinned. Every solution is a
+    feasible point that shows where all the others can be: random directions first (in a capped
+    box: still feasible points), then min and max of each quantity not yet seen at two whole numbers."""
+    n = len(bounds)
+    seen_lo, seen_hi = np.full(n_h, np.inf), np.full(n_h, -np.inf)
+
+    def note(x):
+        if x is not None:
+            np.minimum(seen_lo, x[n_x:n_x + n_h], out=seen_lo)
+            np.maximum(seen_hi, x[n_x:n_x + n_h], out=seen_hi)
+
+    def open_(i):
+        if not (np.isfinite(seen_lo[i]) and np.isfinite(seen_hi[i])):
+            return True
+        return math.floor(seen_hi[i] + TOL) - math.ceil(seen_lo[i] - TOL) < 1
+
+    rng = np.random.default_rng(0)
+    for _ in range(RANDOM_DIRECTIONS):
+        c = np.zeros(n)
+        c[n_x:n_x + n_h] = rng.choice((-1.0, 1.0), n_h) * rng.random(n_h)
+        for sign in (1.0, -1.0):
+            note(solver.solve(sign * c, capped, result)[1])
+    out = {}
+    for i in todo:
+        if not open_(i):
             continue
         c = np.zeros(n)
         c[n_x + i] = 1.0
         ends = []
         for sign in (1.0, -1.0):
-            res = linprog(sign * c, A_ub=A_ub if A_ub.shape[0] else None, b_ub=b_ub if A_ub.shape[0] else None,
-                          A_eq=A[eq_rows], b_eq=lo[eq_rows], bounds=np.column_stack([var_lo, var_hi]),
-                          method="highs")
-            result.lp_solved += 1
-            ends.append(sign * res.fun if res.status == 0 else (np.inf if sign < 0 else -np.inf))
-        lp_min, lp_max = ends
-        if not (math.isfinite(lp_min) and math.isfinite(lp_max)):
-            continue
-        imin, imax = math.ceil(lp_min - TOL), math.floor(lp_max + TOL)
-        result.ranges[int(qid)] = (imin, imax)
-        if imin != imax:
-            continue
-        ints = []
-        for sign in (1.0, -1.0):
-            res = milp(sign * c, constraints=LinearConstraint(A, lo, hi), integrality=integrality,
-                       bounds=Bounds(var_lo, var_hi))
+            value, x = solver.solve(sign * c, bounds, result)
+            note(x)
+            ends.append(None if value is None else sign * value)
+            if not open_(i):
+                break
+        if open_(i) and None not in ends:
+            out[i] = (ends[0], ends[1])
+    return out
+
+
+@dataclass
+class _Solver:
+    """The component's constraints, solved as an LP (HiGHS via linprog) or an integer program (milp)."""
+    A: csr_matrix
+    lo: np.ndarray
+    hi: np.ndarray
+    eq_rows: np.ndarray
+    A_ub: csr_matrix
+    b_ub: np.ndarray
+    integer: bool
+
+    def solve(self, c: np.ndarray, bounds: np.ndarray, result: BoundedResult):
+        """min c.x: (objective, solution), or (None, None) when unbounded or infeasible."""
+        if self.integer:
+            res = milp(c, constraints=LinearConstraint(self.A, self.lo, self.hi), integrality=np.ones(len(c)),
+                       bounds=Bounds(bounds[:, 0], bounds[:, 1]), options={"time_limit": MILP_SECONDS})
             result.milp_solved += 1
-            ints.append(round(sign * res.fun) if res.status == 0 else None)
-        if ints[0] is not None and ints[0] == ints[1]:
-            result.pinned[int(qid)] = ints[0]
-            result.ranges[int(qid)] = (ints[0], ints[1])
+            ok = res.status == 0
+        else:
+            has_ub = self.A_ub.shape[0] > 0
+            res = linprog(c, A_ub=self.A_ub if has_ub else None, b_ub=self.b_ub if has_ub else None,
+                          A_eq=self.A[self.eq_rows], b_eq=self.lo[self.eq_rows], bounds=bounds, method="highs")
+            result.lp_solved += 1
+            ok = res.status == 0
+        return (res.fun, res.x) if ok else (None, None)
 
 
 def _pad(m: csr_matrix, n: int) -> csr_matrix:

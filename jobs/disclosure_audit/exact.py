@@ -95,9 +95,17 @@ def components(model: Model) -> np.ndarray:
     return labels[:n_q]
 
 
+def rows_of(model: Model) -> dict[int, list[int]]:
+    """qid -> its inner columns."""
+    inc = model.incidence.sort_values("qid")
+    qids, starts = np.unique(inc["qid"].to_numpy(), return_index=True)
+    parts = np.split(inc["col"].to_numpy(), starts[1:])
+    return {int(q): p.tolist() for q, p in zip(qids, parts)}
+
+
 def exact_attack(model: Model, labels: np.ndarray) -> ExactResult:
     q = model.quantities
-    rows = {qid: cols for qid, cols in model.incidence.groupby("qid")["col"]}
+    rows = rows_of(model)
     hidden = q[q["status"] != SHOWN]
     recovered, inconsistent = {}, 0
     comp_ids = sorted(set(labels[hidden["qid"].to_numpy()]))
@@ -105,20 +113,20 @@ def exact_attack(model: Model, labels: np.ndarray) -> ExactResult:
         members = q[labels == comp]
         shown = members[members["status"] == SHOWN]
         cols = sorted({c for qid in members["qid"] for c in rows.get(qid, ())},
-                      key=lambda c: (model.col_order[c], c))
+                      key=lambda c: (int(model.col_order[c]), c))
         ech = Echelon({c: i for i, c in enumerate(cols)})
         order = sorted(shown.itertuples(index=False), key=lambda r: len(rows.get(r.qid, ())))
         for r in order:
             if r.qid not in rows:
                 continue
             before = len(ech.pivots)
-            ok = ech.add({int(c): 1 for c in rows[r.qid]}, int(r.value))
+            ok = ech.add(dict.fromkeys(rows[r.qid], 1), int(r.value))
             if len(ech.pivots) == before and not ok:
                 inconsistent += 1
         for r in members[members["status"] != SHOWN].itertuples(index=False):
             if r.qid not in rows:
                 continue
-            rest, rhs = ech.reduce({int(c): 1 for c in rows[r.qid]}, 0)
+            rest, rhs = ech.reduce(dict.fromkeys(rows[r.qid], 1), 0)
             if not rest:
                 recovered[int(r.qid)] = signed(-rhs % PRIME)
     log.info("exact attack: %d components with hidden quantities, %d recovered, %d inconsistent equations",

@@ -290,7 +290,8 @@ class Model:
 def build_model(q: pd.DataFrame, geo: Geography, specs=SPECS) -> Model:
     q = q.reset_index(drop=True)
     q["qid"] = np.arange(len(q))
-    template, universes = incidence_template(specs, geo)
+    present = set(q["spec_key"])
+    template, universes = incidence_template(tuple(s for s in specs if s.key in present), geo)
     sizes = {name: len(u.regions) * len(u.resid) * len(INNER_AGES) * 2 ** len(u.flags) for name, u in universes.items()}
     years = sorted(q["year"].unique())
     offsets, start = {}, 0
@@ -300,12 +301,33 @@ def build_model(q: pd.DataFrame, geo: Geography, specs=SPECS) -> Model:
             start += sizes[name]
     keys = ["spec_key", "geo_level", "geo_code", "age_group", "part"]
     inc = q[[*keys, "year", "qid"]].merge(template, on=keys, how="inner")
-    base = np.array([offsets[(u, y)] for u, y in zip(inc["universe"], inc["year"])], dtype=np.int64)
-    inc = pd.DataFrame({"qid": inc["qid"].to_numpy(), "col": base + inc["cell"].to_numpy()})
+    off = pd.DataFrame([(u, y, o) for (u, y), o in offsets.items()], columns=["universe", "year", "offset"])
+    inc = inc[["universe", "year", "qid", "cell"]].merge(off, on=["universe", "year"], how="left")
+    inc = pd.DataFrame({"qid": inc["qid"].to_numpy(np.int64),
+                        "col": inc["offset"].to_numpy(np.int64) + inc["cell"].to_numpy(np.int64)})
     order = np.empty(start, dtype=np.int64)
     for (name, year), off in offsets.items():
         order[off:off + sizes[name]] = np.arange(sizes[name])  # resid-major inside a universe
-    return Model(q, inc, start, inequalities(q, specs), order)
+    inc, n_cols, order = merge_columns(inc, order)
+    return Model(q, inc, n_cols, inequalities(q, specs), order)
+
+
+def merge_columns(inc: pd.DataFrame, order: np.ndarray) -> tuple[pd.DataFrame, int, np.ndarray]:
+    """Cells that lie in exactly the same published quantities are one unknown to a reader (their
+    sum): merging them changes neither the row space nor the integer ranges, only the work."""
+    rng = np.random.default_rng(0)  # two random 64-bit weights per quantity: a set hash per cell
+    w = rng.integers(1, 2**62, size=(int(inc["qid"].max()) + 1, 2), dtype=np.int64).astype(np.uint64)
+    cols = inc["col"].to_numpy()
+    uniq, pos = np.unique(cols, return_inverse=True)
+    h = np.zeros((len(uniq), 3), dtype=np.uint64)
+    for k in range(2):
+        np.add.at(h[:, k], pos, w[inc["qid"].to_numpy(), k])
+    np.add.at(h[:, 2], pos, np.uint64(1))
+    _, codes = np.unique(h, axis=0, return_inverse=True)
+    codes = codes.ravel()
+    merged = pd.DataFrame({"qid": inc["qid"].to_numpy(), "col": codes[pos]}).drop_duplicates()
+    new_order = pd.Series(order[uniq]).groupby(codes).min().to_numpy()
+    return merged.reset_index(drop=True), len(new_order), new_order
 
 
 def inequalities(q: pd.DataFrame, specs=SPECS) -> list[dict[int, int]]:

@@ -16,15 +16,18 @@ MAX_ROWS = 200  # rows printed; the JSON file holds them all
 
 
 def findings_table(report: AuditReport, limit: int = MAX_ROWS) -> Table:
-    table = Table("indicator", "year", "geo", "age", "measure", "hidden as", "method", "recovered", "check",
-                  title=f"recovered from {report.lake}/published")
+    table = Table(title=f"recovered from {report.lake}/published")
+    for name in ("indicator", "year", "geo", "age", "measure", "hidden as", "method", "recovered", "check"):
+        table.add_column(name, overflow="fold")
     for f in report.findings[:limit]:
         indicator, year, level, code, age, measure, part = f.key
         shown = str(f.value) if f.value is not None else f"{f.low}..{f.high}"
         if f.note:
             shown = f"{shown} ({f.note})"
-        table.add_row(indicator, str(year), f"{level}:{code}", age, measure if part == "count" else f"{measure}.{part}",
-                      f.status, f.method, shown, f.check)
+        table.add_row(indicator, str(year), code if level != "municipality" else f"mun {code}", age,
+                      measure if part == "count" else f"{measure}.{part[:3]}", f.status, f.method, shown, f.check)
+    if len(report.findings) > limit:
+        table.caption = f"first {limit} of {len(report.findings)} (--json FILE for all)"
     return table
 
 
