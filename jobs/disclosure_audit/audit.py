@@ -109,7 +109,9 @@ def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) 
     target = lake.read_optional(lake_dir, lake.PUBLISHED, lake.TARGET)
     truth = truth_of(lake.read_optional(lake_dir, lake.RESTRICTED, lake.UNSUPPRESSED), markers)
     found = lake.versions(lake_dir, lake.PUBLISHED, lake.INDICATORS)
-    versions = {v: lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS, version=v) for v in found} if len(found) > 1 else None
+    versions = None
+    if len(found) > 1:
+        versions = {v: lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS, version=v) for v in found}
     report = attack(published, target, markers, geo, baseline_years, truth, versions, str(lake_dir))
     report.versions = found
     report.seconds = time.monotonic() - started

@@ -129,18 +129,17 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
     bounds = np.column_stack([var_lo, var_hi])
     cap = 10.0 * float(eq["value"].max()) + 10.0 if len(eq) else 1e6
     capped = np.column_stack([var_lo, np.minimum(var_hi, cap)])
-    lp = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=False)
     todo = [i for i, qid in enumerate(hidden["qid"]) if int(qid) not in known]
-    ranges = _ranges(lp, bounds, capped, todo, n_x, n_h, result)
-    confirm = []
-    for i, (rmin, rmax) in ranges.items():
-        imin, imax = math.ceil(rmin - TOL), math.floor(rmax + TOL)
-        if imin == imax and rmax - rmin < TOL:  # the relaxation allows one value: so does the integer program
-            result.pinned[int(hidden["qid"].iloc[i])] = imin
-        elif imin == imax:
-            confirm.append(i)
-    if n_z:  # a `.` cell is 0 or >= min_count: no LP relaxation sees that gap, so search the integer program
-        confirm = [i for i in todo if int(hidden["qid"].iloc[i]) not in result.pinned]
+    confirm = todo  # a `.` cell is 0 or >= min_count: no LP relaxation sees that gap, so search the integer program
+    if not n_z:  # no gap: the LP relaxation screens, the integer program confirms the narrow ranges
+        lp = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=False)
+        confirm = []
+        for i, (rmin, rmax) in _ranges(lp, bounds, capped, todo, n_x, n_h, result).items():
+            imin, imax = math.ceil(rmin - TOL), math.floor(rmax + TOL)
+            if imin == imax and rmax - rmin < TOL:  # the relaxation allows one value: so does the integer program
+                result.pinned[int(hidden["qid"].iloc[i])] = imin
+            elif imin == imax:
+                confirm.append(i)
     if confirm:
         mip = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=True)
         for i, (rmin, rmax) in _ranges(mip, bounds, capped, confirm, n_x, n_h, result).items():
@@ -206,7 +205,8 @@ class _Solver:
         """min c.x: (objective, solution), or (None, None) when unbounded or infeasible."""
         if self.integer:
             res = milp(c, constraints=LinearConstraint(self.A, self.lo, self.hi), integrality=np.ones(len(c)),
-                       bounds=Bounds(bounds[:, 0], bounds[:, 1]), options={"time_limit": MILP_SECONDS})
+                       bounds=Bounds(bounds[:, 0], bounds[:, 1]),
+                       options={"time_limit": MILP_SECONDS, "mip_rel_gap": 0.0})  # proven optimum, not near it
             result.milp_solved += 1
             ok = res.status == 0
         else:

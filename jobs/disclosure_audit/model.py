@@ -141,8 +141,8 @@ def build_universes(specs, geo: Geography) -> dict[str, Universe]:
     out = {}
     for name, lv in levels.items():
         resid, resid_level = _resid(lv, geo)
-        regions = tuple(geo.codes(REGION)) if (REGION in lv and (name.startswith("episodes") or name.endswith(":region"))) else (NO_GEO,)
-        if name.endswith(":region"):
+        regions = tuple(geo.codes(REGION)) if REGION in lv else (NO_GEO,)
+        if name.endswith(":region"):  # person cells by provider region: no residence inside
             resid, resid_level = (NO_GEO,), None
         out[name] = Universe(name, regions, resid, resid_level, tuple(sorted(flags[name])))
     return out

@@ -47,7 +47,8 @@ def compare_versions(tables: dict[int, pd.DataFrame], markers: Markers) -> list[
             a, b = qs[v], qs[w]
             both = a.join(b, how="inner", lsuffix="_a", rsuffix="_b")
             shown_both = both[(both["status_a"] == SHOWN) & (both["status_b"] == SHOWN)]
-            changed_years = set(shown_both.index[shown_both["value_a"] != shown_both["value_b"]].get_level_values("year"))
+            changed = shown_both.index[shown_both["value_a"] != shown_both["value_b"]]
+            changed_years = set(changed.get_level_values("year"))
             leak = both[(both["status_a"] != SHOWN) & (both["status_b"] == SHOWN)]
             for key, row in leak.iterrows():
                 if key[1] not in changed_years:
