@@ -116,19 +116,24 @@ def test_red_plus_yellow_is_3():
     assert found(rep) == {("3AB", "DK", "all", "episodes_yellow", "count"): 3}
 
 
-def test_municipalities_with_unknown_add_up_to_their_cluster_and_the_nation():
-    """3AB in m1 hidden: cluster C1 = m1 + m2. The `unknown` row is absent, so it is 0 and the
-    nation = m1 + ... + m4 as well (m3 hidden too: recovered from C2)."""
-    rows = [row("3AB", "national", "DK", "all", 30), row("3AB", "health_cluster", "C1", "all", 12),
-            row("3AB", "health_cluster", "C2", "all", 8), row("3AB", "health_cluster", "C3", "all", 10),
-            row("3AB", "municipality", "m1", "all", 2, "primary"), row("3AB", "municipality", "m2", "all", 10),
-            row("3AB", "municipality", "m3", "all", 8, "secondary"), row("3AB", "municipality", "m4", "all", 10)]
-    assert found(run(rows)) == {("3AB", "m1", "all", "episodes", "count"): 2,
-                                ("3AB", "m3", "all", "episodes", "count"): 8}
-    # a published `unknown` cell breaks the national route but not the cluster one
-    rows[0] = row("3AB", "national", "DK", "all", 35)
-    rows = [r for r in rows if r["geo_level"] != "health_cluster"] + [row("3AB", "municipality", "unknown", "all", 5)]
-    assert found(run(rows)) == {}  # m1 + m3 = 10: two unknowns, one sum
+def test_municipalities_with_an_absent_unknown_cell_add_up_to_the_nation():
+    """No `unknown` row: it is 0 (outputs.md), so the nation = m1 + ... + m4."""
+    munis = [row("3AB", "municipality", "m1", "all", 2, "primary"), row("3AB", "municipality", "m2", "all", 10),
+             row("3AB", "municipality", "m3", "all", 8), row("3AB", "municipality", "m4", "all", 10)]
+    m1 = {("3AB", "m1", "all", "episodes", "count"): 2}
+    assert found(run([row("3AB", "national", "DK", "all", 30), *munis])) == m1
+    # a published `unknown` cell of 5: two unknowns (m1, unknown) would remain, but it is shown
+    assert found(run([row("3AB", "national", "DK", "all", 35), row("3AB", "municipality", "unknown", "all", 5),
+                      *munis])) == m1
+    # hidden `unknown` (and m1): one sum, two unknowns
+    unknown = row("3AB", "municipality", "unknown", "all", 5, "secondary")
+    assert found(run([row("3AB", "national", "DK", "all", 35), unknown, *munis])) == {}
+
+
+def test_municipalities_add_up_to_their_health_cluster():
+    rows = [row("3AB", "health_cluster", "C1", "all", 12), row("3AB", "municipality", "m1", "all", 2, "primary"),
+            row("3AB", "municipality", "m2", "all", 10)]
+    assert found(run(rows)) == {("3AB", "m1", "all", "episodes", "count"): 2}
 
 
 def test_t1_numerator_is_11c_plus_12c_plus_13c():
