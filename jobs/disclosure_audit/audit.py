@@ -83,9 +83,12 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
     log.info("model: %d quantities (%d hidden), %d inner cells, %d incidences, %d inequalities",
              len(q), len(hidden), model.n_cols, len(model.incidence), len(model.inequalities))
     labels = components(model)
+    t0 = time.monotonic()
     exact = exact_attack(model, labels)
     report.inconsistent = exact.inconsistent
+    t1 = time.monotonic()
     bounded = bounded_attack(model, labels, markers.min_count, exact.recovered)
+    log.info("timings: model %.1f s, exact %.1f s, bounded %.1f s", t0 - started, t1 - t0, time.monotonic() - t1)
     keys = {int(qid): (tuple(k), st) for qid, k, st in zip(q["qid"], q[KEY].itertuples(index=False, name=None),
                                                            q["status"])}
     for method, found in ((EXACT, exact.recovered), (BOUNDS, bounded.pinned)):
