@@ -130,17 +130,16 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
     cap = 10.0 * float(eq["value"].max()) + 10.0 if len(eq) else 1e6
     capped = np.column_stack([var_lo, np.minimum(var_hi, cap)])
     todo = [i for i, qid in enumerate(hidden["qid"]) if int(qid) not in known]
-    lp = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=False)
-    confirm = []
-    wide = min_count if n_z else 1
-    for i, (rmin, rmax) in _ranges(lp, bounds, capped, todo, n_x, n_h, result, wide).items():
-        imin, imax = math.ceil(rmin - TOL), math.floor(rmax + TOL)
-        if imin == imax and rmax - rmin < TOL:  # the relaxation allows one value: so does the integer program
-            result.pinned[int(hidden["qid"].iloc[i])] = imin
-        elif imin == imax or (n_z and imax - imin < min_count):
-            # one whole number in the LP range, or (with `.` cells, whose gap between 0 and min_count no
-            # LP sees) a narrow one: the integer program decides
-            confirm.append(i)
+    confirm = todo  # a `.` cell is 0 or >= min_count: no LP relaxation sees that gap, so search the integer program
+    if not n_z:  # no gap: the LP relaxation screens, the integer program confirms ranges holding one whole number
+        lp = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=False)
+        confirm = []
+        for i, (rmin, rmax) in _ranges(lp, bounds, capped, todo, n_x, n_h, result).items():
+            imin, imax = math.ceil(rmin - TOL), math.floor(rmax + TOL)
+            if imin == imax and rmax - rmin < TOL:  # the relaxation allows one value: so does the integer program
+                result.pinned[int(hidden["qid"].iloc[i])] = imin
+            elif imin == imax:
+                confirm.append(i)
     if confirm:
         mip = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=True)
         for i, (rmin, rmax) in _ranges(mip, bounds, capped, confirm, n_x, n_h, result).items():
@@ -150,12 +149,10 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
 
 
 def _ranges(solver: "_Solver", bounds, capped, todo: list[int], n_x: int, n_h: int,
-            result: BoundedResult, wide: int = 1) -> dict[int, tuple[float, float]]:
+            result: BoundedResult) -> dict[int, tuple[float, float]]:
     """min and max of each hidden quantity in `todo` that could be pinned. Every solution is a
     feasible point that shows where all the others can be: random directions first (in a capped
-    box: still feasible points), then min and max of each quantity not yet seen at two whole numbers.
-    `wide`: a quantity is done once seen at values that far apart (over `.` cells an LP proves
-    nothing by two whole numbers seen: the caller sends the narrow ranges to the integer program)."""
+    box: still feasible points), then min and max of each quantity not yet seen at two whole numbers."""
     n = len(bounds)
     seen_lo, seen_hi = np.full(n_h, np.inf), np.full(n_h, -np.inf)
 
@@ -167,7 +164,7 @@ def _ranges(solver: "_Solver", bounds, capped, todo: list[int], n_x: int, n_h: i
     def open_(i):
         if not (np.isfinite(seen_lo[i]) and np.isfinite(seen_hi[i])):
             return True
-        return math.floor(seen_hi[i] + TOL) - math.ceil(seen_lo[i] - TOL) < wide
+        return math.floor(seen_hi[i] + TOL) - math.ceil(seen_lo[i] - TOL) < 1
 
     rng = np.random.default_rng(0)
     for _ in range(RANDOM_DIRECTIONS):  # until a round rules nothing more out
