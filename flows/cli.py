@@ -358,6 +358,23 @@ def backfill(
                   lake=str(cfg.paths.lake_dir()), landing=str(cfg.paths.landing_dir()))
 
 
+@app.command("disclosure-audit")
+def disclosure_audit(
+    json_file: Optional[Path] = typer.Option(None, "--json", help="Also write every finding to this JSON file."),
+) -> None:
+    """Attack published/ as any reader could (docs/disclosure_audit.md); exit 1 when a hidden value is recovered."""
+    from jobs.disclosure_audit import audit_lake, findings_table, to_json
+
+    cfg = state.config()
+    report = audit_lake(cfg)
+    if report.findings:
+        console.print(findings_table(report))
+    if json_file:
+        to_json(report, json_file)
+    console.print(report.summary())
+    raise typer.Exit(1 if report.recovered else 0)
+
+
 @app.command()
 def doctor(fix: bool = typer.Option(False, "--fix", help="Give every zone, and everything in it, its configured group "
                                                          "and modes (only what the pipeline account owns).")) -> None:
