@@ -15,9 +15,11 @@ Wiring only; the work is in jobs/. Decisions worth knowing:
 - Retries (`orchestration.retries`) only where a retry can help: not after a failed
   validation, a contract or config error, a missing table, a lock conflict, or an injected
   fault.
-- A critical data-quality failure raises ValidationFailed in the stage's check: the flow
-  stops, nothing downstream is written, the manifest says `failed` and where, and the Data
-  Docs show what failed. Warnings are logged and recorded; the flow goes on.
+- A critical data-quality failure raises ValidationFailed in the stage's check: every table
+  the stage wrote is restored to its version before the stage (RunTracker.rollback, so readers
+  never see the failed version), the flow stops, nothing downstream is written, the manifest
+  says `failed`, where, and what was restored, and the Data Docs show what failed. Warnings
+  are logged and recorded; the flow goes on.
 - Crash safety: every stage is idempotent (each writes with one atomic Delta commit per
   table, or re-derives what it writes from its inputs), so a run that died anywhere is
   simply started again, from the beginning; it ends with the tables an uninterrupted run
@@ -39,7 +41,7 @@ from pyspark.sql import SparkSession
 
 from flows import stages
 from flows.manifest import RunTracker
-from jobs import locks
+from jobs import lake as pathways_lake, locks
 from jobs.config import Config, load_config
 from jobs.errors import (ConcurrentRunError, ConfigError, ContractError, InjectedFault, MissingTableError,
                          ValidationFailed)
@@ -125,7 +127,11 @@ def _data_stage(name: str, spark: SparkSession, cfg: Config, tracker: RunTracker
         rows = run_stage.with_options(name=name, **retrying)(name, **args)
     tracker.after(name, rows)
     _fail_if_asked(name)
-    check.with_options(name=f"check-{name}")(name, spark, cfg, tracker.run_id)
+    try:
+        check.with_options(name=f"check-{name}")(name, spark, cfg, tracker.run_id)
+    except ValidationFailed:
+        tracker.rollback(name)  # readers keep the stage's previous versions
+        raise
 
 
 def _report_stage(spark: SparkSession, cfg: Config, tracker: RunTracker) -> None:
@@ -150,6 +156,7 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
             lake: str | None = None, landing: str | None = None) -> dict[str, Any]:
     """Ingest, link, build events, pathways and indicators, render the report, publish Data Docs."""
     cfg = load_config(env, lake=lake, landing=landing)
+    pathways_lake.use_retention(cfg.retention)  # every write sets the tables' retention (jobs/retention.py)
     day = parse_run_date(run_date, cfg)
     run_id = new_run_id(day)
     logger = get_run_logger()
