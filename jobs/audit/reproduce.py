@@ -156,6 +156,7 @@ def _manifest(spark: SparkSession, cfg: Config) -> dict[str, dict]:
 
 
 def _lineage(rows: pd.DataFrame, manifest_row: Mapping[str, Any]) -> Lineage:
+    rows = rows[rows["computed_at"] == rows["computed_at"].max()]  # a retried stage recorded twice: the last
     first = rows.iloc[0]
     versions = {role: {r.table_name: (r.zone, int(r.version)) for r in rows[rows["role"] == role].itertuples()
                        if not pd.isna(r.version)} for role in ("input", "output")}
@@ -233,16 +234,20 @@ def _compare(out: Outcome, measure: str, recomputed: dict | None, stored: dict |
         return
     for column in COMPARED:
         if not _same(recomputed[column], stored[column]):
-            out.differences.append(f"{measure}: {column} recomputed {recomputed[column]!r}, "
-                                   f"unsuppressed table has {stored[column]!r}")
+            out.differences.append(f"{measure}: {column} recomputed {_fmt(recomputed[column])}, "
+                                   f"unsuppressed table has {_fmt(stored[column])}")
     if published is None:
         out.differences.append(f"{measure}: no published cell at the run's version")
         return
     if not published["suppressed"]:
         for column in SHOWN:
             if not pd.isna(published[column]) and not _same(recomputed[column], published[column]):
-                out.differences.append(f"{measure}: published {column} {published[column]!r}, "
-                                       f"recomputed {recomputed[column]!r}")
+                out.differences.append(f"{measure}: published {column} {_fmt(published[column])}, "
+                                       f"recomputed {_fmt(recomputed[column])}")
+
+
+def _fmt(value: Any) -> str:
+    return "null" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def _spec(cell: Cell, measure: str) -> IndicatorSpec:
