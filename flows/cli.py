@@ -30,7 +30,10 @@ class State:
 
     def config(self, banner: Optional[Console] = None, **overrides) -> Config:
         cfg = load_config(self.env, lake=self.lake, landing=self.landing, **overrides)
+        from jobs.lake import use_retention
+
         set_umask(cfg)  # before anything is written or a JVM starts: 0640 files (conf/base/zones.yml)
+        use_retention(cfg.retention)  # every lake write sets the tables' retention properties
         (banner or console).print(f"[bold]lake[/]: {cfg.paths.lake_dir()}   [bold]landing[/]: {cfg.paths.landing_dir()}   "
                       f"[bold]env[/]: {cfg.env}")
         return cfg
@@ -400,6 +403,125 @@ def serve() -> None:
     from flows.serve import serve_nightly
 
     serve_nightly(state.config())
+
+
+# --- audit: retention, VACUUM of restricted, reproduce (jobs/audit/, docs/audit.md) ---------------
+
+@app.command()
+def retention(apply: bool = typer.Option(False, "--apply", help="Set the configured properties where they differ "
+                                                                "(one commit per such table).")) -> None:
+    """Show (or --apply) every table's retention properties against conf/base/retention.yml."""
+    from rich.table import Table as RichTable
+
+    from jobs.audit.maintenance import retention_report
+    from jobs.retention import DELETED_FILE_RETENTION, LOG_RETENTION
+
+    cfg = state.config()
+    table = RichTable("table", "policy", "log retention", "deleted-file retention", "state")
+    states = retention_report(_spark(cfg), cfg, apply=apply)
+    for st in states:
+        table.add_row(st.table, st.kind, st.current.get(LOG_RETENTION, "(Delta default)"),
+                      st.current.get(DELETED_FILE_RETENTION, "(Delta default)"),
+                      "[green]set now[/]" if st.changed else ("ok" if st.in_line else "[red]differs[/]"))
+    console.print(table)
+    differing = [st for st in states if not st.in_line]
+    console.print(f"{len(states)} tables, {sum(st.changed for st in states)} set now, {len(differing)} differ")
+    raise typer.Exit(1 if differing else 0)
+
+
+@app.command()
+def vacuum(dry_run: bool = typer.Option(False, "--dry-run", help="Only count the files VACUUM would delete.")) -> None:
+    """VACUUM the restricted tables outside the audit set (data minimisation; docs/audit.md)."""
+    from rich.table import Table as RichTable
+
+    from jobs.audit.maintenance import vacuum_restricted
+
+    cfg = state.config()
+    results = vacuum_restricted(_spark(cfg), cfg, dry_run=dry_run)
+    table = RichTable("table", "files kept after removal for", "files would be deleted" if dry_run else "files deleted",
+                      title="VACUUM (dry run)" if dry_run else "VACUUM")
+    for r in results:
+        table.add_row(r.table, r.retention, str(r.files))
+    console.print(table)
+    console.print(f"{len(results)} restricted tables, {sum(r.files for r in results)} files "
+                  f"{'would be ' if dry_run else ''}deleted; published, analytics and "
+                  f"{', '.join(cfg.retention.audit_tables)} are never vacuumed")
+
+
+@app.command()
+def reproduce(
+    indicator: str = typer.Option(..., "--indicator", help="Indicator id, e.g. 2A (adult), 2B (child), 2AB (all), T1."),
+    year: int = typer.Option(..., "--year", help="Year of the cell."),
+    geo: str = typer.Option("national", "--geo", help="<level>:<code>: national, region:1082, "
+                                                        "health_cluster:SK09, municipality:101."),
+    age: Optional[str] = typer.Option(None, "--age", help="adult | child | all; only where the id does not say it."),
+    measure: Optional[str] = typer.Option(None, "--measure", help="One measure (e.g. episodes_red). Default: all "
+                                                                   "measures of the id."),
+    run: Optional[str] = typer.Option(None, "--run", help="Run id. Default: the latest completed run that wrote "
+                                                          "the cell."),
+) -> None:
+    """Recompute a published indicator cell from the table versions a run pinned; print its lineage."""
+    from flows.manifest import code_version
+    from jobs.audit.reproduce import Cell, parse_geo, reproduce as run_reproduce, resolve_age
+
+    level, code = parse_geo(geo)
+    cell = Cell(indicator, year, level, code, resolve_age(indicator, age), measure)
+    cfg = state.config()
+    out = run_reproduce(_spark(cfg), cfg, cell=cell, run_id=run, code_version_now=code_version())
+    _print_reproduction(out)
+    raise typer.Exit(0 if out.identical else 1)
+
+
+def _print_reproduction(out) -> None:
+    from rich.table import Table as RichTable
+
+    lin = out.lineage
+    console.rule(f"cell {out.cell.label()}")
+    console.print(f"run            {lin.run_id} ({lin.status or 'not in the run manifest'}, computed {lin.computed_at})")
+    same_code = "same as now" if lin.code_version == out.code_version_now else f"now {out.code_version_now}"
+    console.print(f"code version   {lin.code_version or 'unknown'} ({same_code})")
+    same_cfg = "same as now" if lin.config_hash == out.config_hash_now else f"now {out.config_hash_now}: the " \
+        "recomputation uses today's config"
+    console.print(f"config hash    {lin.config_hash} ({same_cfg})")
+    console.print(f"definitions    {lin.definition_version}")
+    tables = RichTable("role", "table", "Delta version", title="tables, read by time travel at these versions")
+    for role, versions in (("input", lin.inputs), ("output", lin.outputs)):
+        for name, (zone, version) in sorted(versions.items()):
+            tables.add_row(role, f"{zone}.{name}", str(version))
+    console.print(tables)
+    cells = RichTable("measure", "", "value", "numerator", "denominator", "per_100k", "suppressed", "display")
+    for entry in out.compared:
+        for label in ("recomputed", "stored", "published"):
+            row = entry[label]
+            if row is None:
+                cells.add_row(entry["measure"], label, "(absent)")
+                continue
+            cells.add_row(entry["measure"], label, *[_show(row[c]) for c in
+                                                      ("value", "numerator", "denominator", "per_100k",
+                                                       "suppressed", "display_value")])
+    console.print(cells)
+    if out.rows is None:
+        console.print(f"rows behind the count: {out.rows_note}")
+    else:
+        console.print(f"rows behind the count: {len(out.rows)}")
+        rows = RichTable(*out.rows.columns)
+        for rec in out.rows.itertuples(index=False):
+            rows.add_row(*[_show(v) for v in rec])
+        console.print(rows)
+    if out.identical:
+        console.print("reproduced: identical")
+    else:
+        console.print("reproduced: DIFFERS")
+        for line in out.differences:
+            console.print(f"  - {line}")
+
+
+def _show(value) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
 
 
 if __name__ == "__main__":

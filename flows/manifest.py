@@ -8,6 +8,11 @@ model version, and per stage the Delta version of every lake table when the stag
 (access `read`: what the stage could see, a superset of what it read) and of every table
 whose version the stage moved (access `written`, with the rows the stage reported). Versions
 come from the `_delta_log` listing (jobs.lake.log_version), so a snapshot costs no Spark job.
+
+When a stage's check fails critically, `rollback` puts every table the stage wrote back to
+its version before the stage (Delta RESTORE; a table the stage created is emptied) and the
+manifest records it: access `restored` (version = the version restored to) or `emptied`
+(version = the new, empty one). See docs/audit.md, "Validate before readers see it".
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
+from jobs.audit.rollback import undo_writes
 from jobs.config import PROJECT_ROOT, Config
 from jobs.errors import PipelineError
 from jobs.quality import record_facts
@@ -73,6 +79,7 @@ class RunTracker:
     completed: list[str] = field(default_factory=list)
     tables: list[tuple] = field(default_factory=list)
     _before: dict[str, int] = field(default_factory=dict)
+    _written: dict[str, dict[str, int | None]] = field(default_factory=dict)
 
     def versions(self) -> dict[str, int]:
         found = {f"{z}.{n}": lake.log_version(self.cfg.paths, z, n) for z, n in lake.list_tables(self.cfg.paths)}
@@ -86,11 +93,19 @@ class RunTracker:
         self.tables += [(stage, t, "read", v, None) for t, v in sorted(self._before.items())]
 
     def after(self, stage: str, rows: dict[str, int]) -> None:
+        written = self._written.setdefault(stage, {})
         for table, version in sorted(self.versions().items()):
             if self._before.get(table) != version:
                 count = rows.get(table, rows.get(table.split(".", 1)[1]))
                 self.tables.append((stage, table, "written", version, count))
+                written[table] = self._before.get(table)
         self.completed.append(stage)
+
+    def rollback(self, stage: str) -> None:
+        """Undo `stage`'s writes (its check failed critically) and record what was done."""
+        self.tables += [(stage, table, access, version, None)
+                        for table, access, version in undo_writes(self.spark, self.cfg.paths,
+                                                                  self._written.get(stage, {}))]
 
     def finish(self, exc: BaseException | None = None, failed_stage: str | None = None) -> None:
         self._write("completed" if exc is None else "failed", _now(), failed_stage,

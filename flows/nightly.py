@@ -15,9 +15,11 @@ Wiring only; the work is in jobs/. Decisions worth knowing:
 - Retries (`orchestration.retries`) only where a retry can help: not after a failed
   validation, a contract or config error, a missing table, a lock conflict, or an injected
   fault.
-- A critical data-quality failure raises ValidationFailed in the stage's check: the flow
-  stops, nothing downstream is written, the manifest says `failed` and where, and the Data
-  Docs show what failed. Warnings are logged and recorded; the flow goes on.
+- A critical data-quality failure raises ValidationFailed in the stage's check: every table
+  the stage wrote is restored to its version before the stage (RunTracker.rollback, so readers
+  never see the failed version), the flow stops, nothing downstream is written, the manifest
+  says `failed`, where, and what was restored, and the Data Docs show what failed. Warnings
+  are logged and recorded; the flow goes on.
 - What operators see (docs/orchestration.md, "In the Prefect UI"): runs named after their
   run date (`nightly-2025-03-01`), task runs after their stage (`ingest[police]`,
   `check-link`), the project's own log lines (flows/logs.py), artifacts of each run's
@@ -46,7 +48,7 @@ from pyspark.sql import SparkSession
 
 from flows import artifacts, logs, notify, stages
 from flows.manifest import RunTracker
-from jobs import locks, zones
+from jobs import lake as pathways_lake, locks, zones
 from jobs.config import Config, load_config
 from jobs.errors import (ConcurrentRunError, ConfigError, ContractError, InjectedFault, MissingTableError,
                          ValidationFailed)
@@ -163,7 +165,11 @@ def _data_stage(name: str, spark: SparkSession, cfg: Config, tracker: RunTracker
         deliveries.extend(getattr(rows, "deliveries", ()))
     tracker.after(name, rows)
     _fail_if_asked(name)
-    check.with_options(**_task_options(cfg, f"check-{name}", retry=False))(name, spark, cfg, tracker.run_id)
+    try:
+        check.with_options(**_task_options(cfg, f"check-{name}", retry=False))(name, spark, cfg, tracker.run_id)
+    except ValidationFailed:
+        tracker.rollback(name)  # readers keep the stage's previous versions
+        raise
 
 
 def _report_stage(spark: SparkSession, cfg: Config, tracker: RunTracker) -> str:
@@ -192,6 +198,7 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
             lake: str | None = None, landing: str | None = None) -> dict[str, Any]:
     """Ingest, link, build events, pathways and indicators, render the report, publish Data Docs."""
     cfg = load_config(env, lake=lake, landing=landing)
+    pathways_lake.use_retention(cfg.retention)  # every write sets the tables' retention (jobs/retention.py)
     day = parse_run_date(run_date, cfg)
     run_id = new_run_id(day)
     notify.note(run_id=run_id, run_date=day.isoformat(), webhook=cfg.orchestration.failure_webhook_url)

@@ -224,6 +224,25 @@ class ZonesConfig:
 
 
 @dataclass(frozen=True)
+class TableRetention:
+    """Two Delta table properties (jobs/retention.py sets them; docs/audit.md says why these values).
+    Values are Delta interval strings, e.g. "interval 3650 days"."""
+    log: str  # delta.logRetentionDuration: how long the log keeps a version reachable by time travel
+    deleted_files: str  # delta.deletedFileRetentionDuration: how long VACUUM keeps a removed data file
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """Retention for audit and data minimisation (conf/base/retention.yml). Types only: every
+    value lives in the YAML."""
+    published: TableRetention
+    analytics: TableRetention
+    audit_inputs: TableRetention  # the restricted tables listed in audit_tables
+    audit_tables: tuple[str, ...]  # restricted tables a published number is reproduced from (`zone.name`)
+    restricted: TableRetention  # every other restricted table; `pathways vacuum` applies it
+
+
+@dataclass(frozen=True)
 class Config:
     env: str = DEFAULT_ENV
     spark: SparkConfig = field(default_factory=SparkConfig)
@@ -238,6 +257,7 @@ class Config:
     quality: QualityConfig = field(default_factory=QualityConfig)
     orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
     zones: ZonesConfig = field(kw_only=True)  # no default: conf/base/zones.yml must say it
+    retention: RetentionConfig = field(kw_only=True)  # no default: conf/base/retention.yml must give it
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (recorded in every run manifest)."""

@@ -4,6 +4,11 @@ Every table is a Delta table at `<lake>/<zone>/<table>/`, readable by any Delta 
 Zones: `restricted` (bronze, quarantine, silver, linkage; data engineers only),
 `analytics` (person-level pseudonymised tables; authorised analysts),
 `published` (aggregates after disclosure control).
+
+Retention: every writer sets the table's retention properties (jobs/retention.py) from the
+policy installed with `use_retention(cfg.retention)` (the flow and the CLI do, once per
+process): in the creating commit for a new table, by one ALTER TABLE commit before the write
+for an existing table whose properties differ (checked once per table and process).
 """
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 from urllib.parse import unquote, urlparse
 
-from jobs.config import PathsConfig
+from jobs import retention
+from jobs.config import PathsConfig, RetentionConfig
 from jobs.errors import MissingTableError
 
 if TYPE_CHECKING:  # Spark and Delta are imported where used: `pathways sql` (DuckDB) never starts them
@@ -25,6 +31,53 @@ log = logging.getLogger(__name__)
 
 RESTRICTED, ANALYTICS, PUBLISHED = "restricted", "analytics", "published"
 ZONES = (RESTRICTED, ANALYTICS, PUBLISHED)
+
+_retention: RetentionConfig | None = None
+_checked: set[str] = set()  # table paths whose properties this process has checked
+
+
+def use_retention(policy: RetentionConfig | None) -> None:
+    """Install the retention policy every writer applies (None: writers leave properties alone)."""
+    global _retention
+    _retention = policy
+    _checked.clear()
+
+
+def retention_properties(zone: str, name: str) -> dict[str, str]:
+    """The table properties the installed policy wants on `zone.name` ({} without a policy)."""
+    return {} if _retention is None else retention.policy(_retention, zone, name).properties
+
+
+def _create_options(zone: str, name: str) -> dict[str, str]:
+    """Writer options of a creating write: Delta stores `delta.*` options as table properties."""
+    return retention_properties(zone, name)
+
+
+def _before_write(spark: SparkSession, path: str, zone: str, name: str) -> None:
+    """Bring an existing table's retention properties in line with the policy (once per process)."""
+    if path in _checked or not _committed(path):
+        return
+    wanted = retention_properties(zone, name)
+    if wanted:
+        set_properties(spark, path, wanted)
+    _checked.add(path)
+
+
+def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
+    from delta.tables import DeltaTable
+
+    return dict(DeltaTable.forPath(spark, path).detail().select("properties").first()[0] or {})
+
+
+def set_properties(spark: SparkSession, path: str, wanted: dict[str, str]) -> bool:
+    """ALTER TABLE ... SET TBLPROPERTIES when any of `wanted` differs (one commit); True if set."""
+    current = table_properties(spark, path)
+    if all(current.get(k) == v for k, v in wanted.items()):
+        return False
+    assignments = ", ".join(f"'{k}' = '{v}'" for k, v in sorted(wanted.items()))
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
+    log.info("retention properties set on %s: %s", path, assignments)
+    return True
 
 
 def table_path(paths: PathsConfig, zone: str, name: str) -> str:
@@ -55,7 +108,10 @@ def overwrite(
 ) -> int:
     """Replace the table's content atomically (one Delta commit); returns the new version."""
     path = table_path(paths, zone, name)
+    _before_write(df.sparkSession, path, zone, name)
     writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if not _committed(path):
+        writer = writer.options(**_create_options(zone, name))
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
@@ -64,7 +120,10 @@ def overwrite(
 
 def append(df: DataFrame, paths: PathsConfig, zone: str, name: str, partition_by: Sequence[str] = ()) -> int:
     path = table_path(paths, zone, name)
+    _before_write(df.sparkSession, path, zone, name)
     writer = df.write.format("delta").mode("append")
+    if not _committed(path):
+        writer = writer.options(**_create_options(zone, name))
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
@@ -75,8 +134,9 @@ def replace_where(df: DataFrame, paths: PathsConfig, zone: str, name: str, condi
     """Atomically replace the rows matching `condition` (idempotent re-loads of one slice)."""
     path = table_path(paths, zone, name)
     if not _committed(path):
-        df.write.format("delta").mode("overwrite").save(path)
+        df.write.format("delta").mode("overwrite").options(**_create_options(zone, name)).save(path)
     else:
+        _before_write(df.sparkSession, path, zone, name)
         df.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(path)
     return current_version(path)
 
@@ -100,8 +160,9 @@ def merge_upsert(
     path = table_path(paths, zone, name)
     if not _committed(path):
         initial = df.alias("s").where(f"NOT ({delete_condition})") if delete_condition else df
-        initial.write.format("delta").mode("overwrite").save(path)
+        initial.write.format("delta").mode("overwrite").options(**_create_options(zone, name)).save(path)
         return current_version(path)
+    _before_write(spark, path, zone, name)
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     builder = DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), on)
     if delete_condition:
@@ -137,8 +198,9 @@ def replace_groups(
     spark = df.sparkSession
     path = table_path(paths, zone, name)
     if not _committed(path):
-        df.write.format("delta").mode("overwrite").save(path)
+        df.write.format("delta").mode("overwrite").options(**_create_options(zone, name)).save(path)
         return current_version(path)
+    _before_write(spark, path, zone, name)
     target = spark.read.format("delta").load(path)
     cols = target.columns
     keys = list(row_keys)
@@ -161,6 +223,43 @@ def replace_groups(
         .execute()
     )
     return current_version(path)
+
+
+def restore(spark: SparkSession, paths: PathsConfig, zone: str, name: str, version: int) -> int:
+    """Delta RESTORE of the table to `version` (one commit; readers see that version's rows
+    again, its history stays); returns the new version."""
+    from delta.tables import DeltaTable
+
+    DeltaTable.forPath(spark, table_path(paths, zone, name)).restoreToVersion(version)
+    return current_version(table_path(paths, zone, name))
+
+
+def empty(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> int:
+    """Overwrite the table with no rows, schema kept (one commit; older versions stay readable by
+    time travel); returns the new version. For a table a failed stage created: nothing to restore."""
+    path = table_path(paths, zone, name)
+    schema = spark.read.format("delta").load(path).schema
+    spark.createDataFrame([], schema).write.format("delta").mode("overwrite").save(path)
+    return current_version(path)
+
+
+def vacuum(spark: SparkSession, paths: PathsConfig, zone: str, name: str, *, dry_run: bool = False) -> int:
+    """Delta VACUUM with the table's own `delta.deletedFileRetentionDuration` (no retention is
+    passed, so Delta's retention safety check stays meaningful). Returns the number of files
+    that are (dry run: would be) deleted."""
+    path = table_path(paths, zone, name)
+    if dry_run:
+        return spark.sql(f"VACUUM delta.`{path}` DRY RUN").count()
+    from delta.tables import DeltaTable
+
+    before = _data_files(path)
+    DeltaTable.forPath(spark, path).vacuum()
+    return len(before - _data_files(path))
+
+
+def _data_files(path: str) -> set[str]:
+    root = Path(path)
+    return {str(p) for p in root.rglob("*.parquet") if "_delta_log" not in p.parts}
 
 
 def _qualify(condition: str) -> str:

@@ -88,8 +88,9 @@ def _placements() -> Column:
     ), lambda c: c.isNotNull())
 
 
-def build_cells(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> DataFrame:
-    """Aggregate spec rows into cells, only at each spec's own geography levels."""
+def place_rows(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> DataFrame:
+    """Every spec row in each cell it counts in (one row per cell and row, keyed by CELL_KEYS):
+    the rows behind a cell's count (`pathways reproduce` lists them), before aggregation."""
     allowed = [f"{s.key}|{level}" for s in specs for level in s.levels]
     placed = (
         spec_rows_df.transform(_first_in_scope, ["person_key"], "person")
@@ -100,9 +101,14 @@ def build_cells(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> Data
     # no birth date, no age group: kept apart (`unknown`, dropped by the grid) so adult + child = all
     ages = F.when(F.col("age_group").isNull(), F.array(F.lit(UNKNOWN_AGE))).otherwise(
         F.array(F.col("age_group"), F.lit(ALL)))
+    return placed.select("spec_key", "year", "cell.geo_level", "cell.geo_code", "flag", "duration",
+                         F.explode(ages).alias("age_group"), "unit_id", "person_key", "start_ts", "region")
+
+
+def build_cells(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> DataFrame:
+    """Aggregate spec rows into cells, only at each spec's own geography levels."""
     return (
-        placed.select("spec_key", "year", "cell.geo_level", "cell.geo_code", "flag", "duration",
-                      F.explode(ages).alias("age_group"))
+        place_rows(spec_rows_df, specs)
         .groupBy(*CELL_KEYS)
         .agg(
             F.count(F.lit(1)).alias("n"),

@@ -1,0 +1,76 @@
+"""`pathways retention [--apply]` and `pathways vacuum [--dry-run]`, under the lake lock.
+
+Both walk every Delta table of the lake and classify it with jobs/retention.py. VACUUM touches
+only the non-audit `restricted` tables, with each table's own deletedFileRetentionDuration.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+from jobs import lake, locks, retention
+from jobs.config import Config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TableRetentionState:
+    table: str
+    kind: str
+    wanted: dict[str, str]
+    current: dict[str, str]
+    changed: bool = False
+
+    @property
+    def in_line(self) -> bool:
+        return all(self.current.get(k) == v for k, v in self.wanted.items())
+
+
+@dataclass(frozen=True)
+class VacuumResult:
+    table: str
+    retention: str
+    files: int  # deleted, or on a dry run: would be deleted
+
+
+def _lock(cfg: Config, what: str):
+    run_id = f"{what}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    orch = cfg.orchestration
+    return locks.lake_lock(cfg.paths, run_id, timeout_seconds=orch.lock_timeout_seconds,
+                           poll_seconds=orch.lock_poll_seconds)
+
+
+def retention_report(spark: SparkSession, cfg: Config, *, apply: bool = False) -> list[TableRetentionState]:
+    """Each table's retention properties against the policy; with `apply`, set them where they differ."""
+    out = []
+    with _lock(cfg, "retention"):
+        for zone, name in lake.list_tables(cfg.paths):
+            pol = retention.policy(cfg.retention, zone, name)
+            path = lake.table_path(cfg.paths, zone, name)
+            changed = lake.set_properties(spark, path, pol.properties) if apply else False
+            out.append(TableRetentionState(f"{zone}.{name}", pol.kind, pol.properties,
+                                           lake.table_properties(spark, path), changed))
+    return out
+
+
+def vacuum_restricted(spark: SparkSession, cfg: Config, *, dry_run: bool = False) -> list[VacuumResult]:
+    """VACUUM every non-audit restricted table (its retention properties are set first, so the
+    configured window is the one Delta applies)."""
+    out = []
+    with _lock(cfg, "vacuum"):
+        for zone, name in lake.list_tables(cfg.paths, [lake.RESTRICTED]):
+            pol = retention.policy(cfg.retention, zone, name)
+            if not pol.vacuumed:
+                continue
+            if not dry_run:
+                lake.set_properties(spark, lake.table_path(cfg.paths, zone, name), pol.properties)
+            files = lake.vacuum(spark, cfg.paths, zone, name, dry_run=dry_run)
+            log.info("vacuum%s %s.%s (retaining %s): %d files", " (dry run)" if dry_run else "", zone, name,
+                     pol.retention.deleted_files, files)
+            out.append(VacuumResult(f"{zone}.{name}", pol.retention.deleted_files, files))
+    return out
