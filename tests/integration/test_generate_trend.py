@@ -2,7 +2,7 @@
 no ramp, no end-of-period jump).
 
 Run at `national` scale (seed 20240402, 2019-2025) on the generator's arrays, without writing
-files (~10 s CPU, 2.5 GB): at smaller scales a handful of heavy-tail persons make single years
+files (~20 s CPU, 2.5 GB): at smaller scales a handful of heavy-tail persons make single years
 scatter by ±25 % (demo) or ±8 % (medium), which would hide the artefacts this test is about.
 Counting is plain numpy: T1 registrations (belt restraint, independent holding, acute
 sedation; injected overlapping re-registrations left out, so registrations = outputs.md
