@@ -84,7 +84,8 @@ def _sources(params: Params, world: World, extras: dict):
     del regs
     yield "discharge_plans", records.plans(gen, params, coercion_model.build_discharge_plans(params, contacts))
     n = contacts.n_stays
-    inv = np.flatnonzero(contacts.invol)
+    # admissions inside the period anchor social and police records (burn-in stays began before it)
+    inv = np.flatnonzero(contacts.invol & (contacts.cols["start"][:n] >= params.start_day * DAY))
     adm_person, adm_ts = contacts.cols["person"][:n][inv], contacts.cols["start"][:n][inv]
     adm_course = contacts.stay_course[inv]
     del contacts

@@ -167,7 +167,9 @@ def build_coercion(params: Params, people: People, geo: Geography, course: Cours
     regs["overlap"] = np.r_[np.zeros(regs["stay"].size - overlaps["stay"].size, bool), np.ones(overlaps["stay"].size, bool)]
     n = regs["stay"].size
     period_end = (params.end_day + 1) * DAY
-    keep = regs["start"] < period_end
+    # registrations of burn-in stays that began before the period are not delivered (the
+    # extract holds registrations from the first day on); those ongoing then are, as open stays
+    keep = (regs["start"] >= params.start_day * DAY) & (regs["start"] < period_end)
     regs = {k: v[keep] for k, v in regs.items()}
     n = regs["stay"].size
     regs["end"] = np.where(regs["end"] >= period_end, NO_TIME, regs["end"])
@@ -196,6 +198,8 @@ def build_discharge_plans(params: Params, contacts: Contacts) -> dict[str, np.nd
     rows = np.flatnonzero((end != NO_TIME) & (gen.random(n) < p))
     day = np.minimum(end[rows] // DAY + gen.integers(-2, 6, rows.size), params.end_day)
     day = np.maximum(day, contacts.cols["start"][rows] // DAY)
+    inside = day >= params.start_day  # burn-in stays discharged in the first days: no plan before the period
+    rows, day = rows[inside], day[inside]
     plan = np.where(gen.random(rows.size) < dp["agreement_share"], PLAN_TYPES.index("discharge_agreement"),
                     PLAN_TYPES.index("coordination_plan"))
     order = np.lexsort((rows, day))

@@ -5,6 +5,13 @@ a few years). Each course person has a class: `mild` (outpatient care), `inpatie
 (voluntary admissions) or `coercion` (also involuntary admissions and restrictive measures);
 a few coercion-class persons are focus persons with a much higher intensity. Contacts fall
 inside the course window; inpatient stays of one person never overlap.
+
+Burn-in, so the first years of the period are not low: courses begin at a constant rate
+long before the period (`COURSE_BURN_IN_YEARS`), as many per year as the calibrated
+`pool_share` gives for the reference window [start - 3 y, end], so the courses running on
+the first day are there; and inpatient stays are simulated from `STAY_BURN_IN_DAYS` before
+the start, so stays (and their measures) carried over into the period exist. Only stays
+still running on the first day are delivered (see build_contacts and coercion.py).
 """
 from __future__ import annotations
 
@@ -24,6 +31,9 @@ ADULT_PSY, CHILD_PSY, SOMATIC = (SPECIALTIES.index(s) for s in SPECIALTIES)
 INPATIENT_T, OUTPATIENT_T, EMERGENCY_T, OUTREACH_T = (CONTACT_TYPES.index(c) for c in
                                                        ("inpatient", "outpatient", "emergency", "outreach"))
 ACUTE, PLANNED = PRIORITIES.index("acute"), PRIORITIES.index("planned")
+REFERENCE_LEAD_YEARS = 3        # pool_share counts courses starting in [start - 3 y, end] (the calibration's window)
+COURSE_BURN_IN_YEARS = 20       # courses start at the same rate this long before the start (e^-8 of them still run)
+STAY_BURN_IN_DAYS = 365         # stays are simulated from this long before the start; longer ones are rarer than 1e-4
 
 
 @dataclass
@@ -35,6 +45,7 @@ class Course:
     child: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    stay_from: np.ndarray  # first day stays are simulated: the course start, at most STAY_BURN_IN_DAYS before `start`
     z: np.ndarray        # propensity for restrictive measures (gamma, mean 1; focus persons higher)
     diag: np.ndarray     # usual main diagnosis (index into diagnosis_codes)
 
@@ -64,14 +75,23 @@ def build_course(params: Params, people: People) -> tuple[Course, tuple[str, ...
     start, end = params.start_day, params.end_day
     child0 = (start - people.birth) < 18 * YEAR_DAYS
     share = np.where(child0, ps.pool_share["child"], ps.pool_share["adult"])
-    person = np.flatnonzero(people.registered & (gen.random(people.size) < share))
-    chronic = gen.random(person.size) < ps.chronic_share
-    ws = start - 3 * 365 + gen.integers(0, end - start + 3 * 365, size=person.size)
+    # Episodic courses start at a constant rate: pool_share x (1 - chronic) per reference window,
+    # extended back over the burn-in at the same rate (those that ended before the start drop out).
+    lead, burn = REFERENCE_LEAD_YEARS * 365, COURSE_BURN_IN_YEARS * 365
+    stretch = (end - start + burn) / (end - start + lead)
+    u = gen.random(people.size)
+    chronic_p = share * ps.chronic_share
+    episodic_p = share * (1 - ps.chronic_share) * stretch
+    person = np.flatnonzero(people.registered & (u < chronic_p + episodic_p))
+    chronic = u[person] < chronic_p[person]
+    ws = start - burn + gen.integers(0, end - start + burn, size=person.size)
     we = ws + np.floor(gen.exponential(ps.course_years_mean, person.size) * YEAR_DAYS).astype(np.int64)
-    ws, we = np.where(chronic, start, ws), np.where(chronic, end, we)
-    a0 = np.maximum.reduce([ws, np.full(person.size, start), people.birth[person] + 3 * 365])
+    ws, we = np.where(chronic, start - burn, ws), np.where(chronic, end, we)
+    grown = people.birth[person] + 3 * 365
+    a0 = np.maximum.reduce([ws, np.full(person.size, start), grown])
     a1 = np.minimum.reduce([we, np.full(person.size, end), people.alive_to(end)[person]])
     keep = a1 > a0
+    stay_from = np.maximum.reduce([ws, np.full(person.size, start - STAY_BURN_IN_DAYS), grown])[keep]
     person, a0, a1, child = person[keep], a0[keep], a1[keep], child0[person[keep]]
     cls = np.empty(person.size, np.int64)
     for flag, group in ((True, "child"), (False, "adult")):
@@ -91,19 +111,22 @@ def build_course(params: Params, people: People) -> tuple[Course, tuple[str, ...
         rows = np.flatnonzero(child == flag)
         w = np.array(list(table.values()), float)
         diag[rows] = base + gen.choice(len(table), size=rows.size, p=w / w.sum())
-    return Course(person, cls, focus, child, a0, a1, z, diag), tuple(codes)
+    return Course(person, cls, focus, child, a0, a1, stay_from, z, diag), tuple(codes)
 
 
 def _by_class(table, cls: np.ndarray) -> np.ndarray:
     return np.array([float(table.get(c, 0.0)) for c in CLASSES])[cls]
 
 
-def _points_in_window(gen, course: Course, rows: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson points (course row, day) inside each row's active window."""
-    counts = gen.poisson(rate * course.years[rows])
+def _points_in_window(gen, course: Course, rows: np.ndarray, rate: np.ndarray,
+                      since: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson points (course row, day) inside each row's active window (from `since`, default
+    the window start)."""
+    begin = course.start if since is None else since
+    counts = gen.poisson(rate * (course.end[rows] - begin[rows] + 1) / YEAR_DAYS)
     owner = np.repeat(rows, counts)
-    span = course.end[owner] - course.start[owner] + 1
-    day = course.start[owner] + np.floor(gen.random(owner.size) * span).astype(np.int64)
+    span = course.end[owner] - begin[owner] + 1
+    day = begin[owner] + np.floor(gen.random(owner.size) * span).astype(np.int64)
     return owner, day
 
 
@@ -115,8 +138,8 @@ def _stays(gen, params: Params, course: Course) -> dict[str, np.ndarray]:
     inv_rate = np.where(course.cls == COERCION, ps.involuntary_per_year * gen.gamma(k, 1 / k, course.person.size), 0.0)
     inv_rate *= np.where(course.focus, ps.focus_involuntary_factor, 1.0)
     all_rows = np.arange(course.person.size)
-    v_owner, v_day = _points_in_window(gen, course, all_rows, vol_rate)
-    i_owner, i_day = _points_in_window(gen, course, all_rows, inv_rate)
+    v_owner, v_day = _points_in_window(gen, course, all_rows, vol_rate, course.stay_from)
+    i_owner, i_day = _points_in_window(gen, course, all_rows, inv_rate, course.stay_from)
     owner = np.concatenate([v_owner, i_owner])
     invol = np.r_[np.zeros(v_owner.size, bool), np.ones(i_owner.size, bool)]
     start = (np.concatenate([v_day, i_day]) * DAY + gen.integers(0, DAY, owner.size))
@@ -142,6 +165,8 @@ def build_contacts(params: Params, people: People, geo: Geography, depts: Depart
     st = _stays(gen, params, course)
     alive_end = (people.alive_to(params.end_day)[course.person[st["owner"]]] + 1) * DAY
     ok = st["start"] < np.minimum(alive_end, end_ts) - HOUR
+    # burn-in stays: only those still running on the first day are kept (and delivered)
+    ok &= np.minimum(st["start"] + st["length"], alive_end - MINUTE) >= params.start_day * DAY
     st = {k: v[ok] for k, v in st.items()}
     true_end = np.minimum(st["start"] + st["length"], alive_end[ok] - MINUTE)
     all_rows = np.arange(course.person.size)

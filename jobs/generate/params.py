@@ -28,6 +28,7 @@ class PopulationRates:
     residence_years_mean: float
     unregistered_persons: int
     middle_name_share: float
+    whole_municipalities: Table    # scale -> municipality codes: that scale is all residents of these
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class Params:
     hmac_key: bytes
     reference_dir: Path
     rates: Rates
+    municipalities: tuple[str, ...]  # the only municipalities persons live in; empty = all of Denmark
 
     def n(self, national_count: float) -> int:
         """A national count scaled to this run's sample fraction."""
@@ -176,6 +178,26 @@ def build_params(cfg: Config, *, scale: str, seed: int, start: str, end: str, fr
     except TypeError as exc:  # a required key is missing
         raise ConfigError(f"generate.rates is incomplete: {exc}") from exc
     key = os.environ.get(gen.hmac_key_env) or rates.keys.default_hmac_key
-    return Params(scale=scale, fraction=float(gen.scales[scale]), seed=int(seed), start_day=start_day,
+    fraction = float(gen.scales[scale])
+    municipalities = tuple(str(c) for c in rates.population.whole_municipalities.get(scale, ()))
+    if municipalities:
+        _check_municipality_share(cfg, scale, fraction, municipalities)
+    return Params(scale=scale, fraction=fraction, seed=int(seed), start_day=start_day,
                   end_day=end_day, frequency=frequency, hmac_key=key.encode("utf-8"),
-                  reference_dir=cfg.paths.reference_dir(), rates=rates)
+                  reference_dir=cfg.paths.reference_dir(), rates=rates, municipalities=municipalities)
+
+
+def _check_municipality_share(cfg: Config, scale: str, fraction: float, codes: tuple[str, ...]) -> None:
+    """A whole-municipality scale's fraction must be those municipalities' share of the national
+    population (reference file), so national counts scale to it exactly as for a random sample."""
+    from jobs.reference import municipalities
+
+    population = {m.municipality_code: m.population for m in municipalities(cfg.paths)}
+    unknown = sorted(set(codes) - set(population))
+    if unknown or len(set(codes)) != len(codes):
+        raise ConfigError(f"generate.rates.population.whole_municipalities.{scale}: unknown or repeated "
+                          f"municipality codes {unknown or sorted(codes)}")
+    share = sum(population[c] for c in codes) / sum(population.values())
+    if abs(fraction / share - 1) > 0.01:
+        raise ConfigError(f"generate.scales.{scale} is {fraction}, but its municipalities hold {share:.5f} of the "
+                          f"population; set generate.scales.{scale}: {share:.5f}")

@@ -30,9 +30,14 @@ class Geography:
 
     @classmethod
     def load(cls, params: Params) -> "Geography":
+        """Every municipality of the reference list; for a whole-municipality scale only the chosen
+        ones get a weight, so persons are born, live and move only there (a small closed Denmark)."""
         rows = municipalities(PathsConfig(reference=str(params.reference_dir)))
         pop = np.array([m.population for m in rows], float)
-        return cls(np.array([m.municipality_code for m in rows]),
+        codes = np.array([m.municipality_code for m in rows])
+        if params.municipalities:
+            pop = np.where(np.isin(codes, params.municipalities), pop, 0.0)
+        return cls(codes,
                    np.array([REGION_CODES.index(m.region_code) for m in rows]),
                    np.array([POLICE_DISTRICTS.index(m.police_district_code) for m in rows]),
                    pop / pop.sum())
@@ -41,13 +46,23 @@ class Geography:
         return gen.choice(self.codes.size, size=size, p=self.weight)
 
     def sample_in_region(self, gen: np.random.Generator, region: np.ndarray) -> np.ndarray:
+        """A municipality of each row's region by weight (anywhere when the region has none populated)."""
         out = np.empty(region.size, np.int64)
         for r in range(len(REGION_CODES)):
             rows = np.flatnonzero(region == r)
-            members = np.flatnonzero(self.region == r)
+            members = np.flatnonzero((self.region == r) & (self.weight > 0))
+            if members.size == 0:
+                out[rows] = self.sample(gen, rows.size)
+                continue
             w = self.weight[members] / self.weight[members].sum()
             out[rows] = members[gen.choice(members.size, size=rows.size, p=w)]
         return out
+
+    def next_populated(self, muni: np.ndarray) -> np.ndarray:
+        """The next municipality (in list order, cyclically) that has a weight."""
+        populated = np.flatnonzero(self.weight > 0)
+        idx = np.searchsorted(populated, muni, side="right")
+        return populated[idx % populated.size]
 
 
 @dataclass
@@ -212,7 +227,7 @@ def _destinations(gen, params: Params, geo: Geography, mover, rank, first_muni) 
         pick = np.where(local, geo.sample_in_region(gen, geo.region[cur]), geo.sample(gen, rows.size))
         same = pick == cur
         pick[same] = geo.sample_in_region(gen, geo.region[cur[same]])  # one redraw, then any other
-        pick = np.where(pick == cur, (cur + 1) % geo.codes.size, pick)
+        pick = np.where(pick == cur, geo.next_populated(cur), pick)
         dest[rows] = pick
         nxt = rows + 1
         ok = (nxt < mover.size)

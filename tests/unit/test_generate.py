@@ -125,3 +125,45 @@ def test_structure_of_generated_records(cfg, tmp_path):
     _, police = _read(landing, "police")
     unusable = ~police["person_id"].fillna("").str.fullmatch(r"[0-9a-f]{16}")
     assert police.loc[unusable, ["birth_date", "sex", "name_bigrams", "municipality_code"]].notna().any(axis=1).all()
+
+
+def _whole_municipality_cfg(fraction: float):
+    """`tiny` turned into a whole-municipality scale: Læsø (825) and Samsø (741), 5,564 inhabitants."""
+    return load_config("ci", generate={"scales": {"tiny": fraction},
+                                       "rates": {"population": {"whole_municipalities": {"tiny": ["825", "741"]}}}})
+
+
+def test_whole_municipality_scale_keeps_everyone_in_its_municipalities(monkeypatch, tmp_path):
+    monkeypatch.delenv("PATHWAYS_GENERATOR_HMAC_KEY", raising=False)
+    share = (1789 + 3775) / 5_932_654
+    landing = tmp_path / "m" / "landing"
+    summary = run(_whole_municipality_cfg(share), scale="tiny", seed=4, start="2022-01-01", end="2023-12-31",
+                  out=landing, progress=False)
+    _, res = _read(landing, "residence")
+    _, pop = _read(landing, "population")
+    assert set(res["municipality_code"]) == {"825", "741"}  # births, moves and addresses stay inside
+    assert res.groupby("municipality_code").size().idxmax() == "741"  # Samsø is twice Læsø
+    assert 5_000 < len(pop) < 6_200 and summary["persons"] == len(pop)
+    _, social = _read(landing, "social_services")
+    assert set(social["acting_municipality_code"]) <= {"825", "741"}
+    _, force = _read(landing, "social_force_use")
+    assert set(force["facility_municipality_code"]) <= {"825", "741"}
+    with pytest.raises(ConfigError, match="set generate.scales.tiny: 0.00094"):
+        run(_whole_municipality_cfg(0.002), scale="tiny", seed=4, start="2022-01-01", end="2023-12-31",
+            out=tmp_path / "x" / "landing", progress=False)
+
+
+def test_burn_in_carries_stays_over_but_delivers_nothing_that_started_before(cfg, tmp_path):
+    landing = tmp_path / "b" / "landing"
+    run(cfg, scale="tiny", seed=8, start="2022-01-01", end="2023-12-31", out=landing, progress=False)
+    _, contacts = _read(landing, "psych_contacts")
+    stays = contacts[contacts["contact_type"] == "inpatient"]
+    carried = stays[(stays["start_ts"] < "2022-01-01") & (stays["end_ts"].isna() | (stays["end_ts"] >= "2022-01-01"))]
+    # stays running on the first day exist (a fortnight's worth: ~4 % of a year's stays) ...
+    started_2022 = (stays["start_ts"].str[:4] == "2022").sum()
+    assert 0.01 * started_2022 < len(carried) < 0.15 * started_2022
+    assert len(carried) == (stays["start_ts"] < "2022-01-01").sum()  # ... and only those
+    _, coercion = _read(landing, "coercion")
+    assert coercion["start_ts"].min() >= "2022-01-01"
+    _, plans = _read(landing, "discharge_plans")
+    assert plans["created_date"].min() >= "2022-01-01"
