@@ -32,7 +32,7 @@ def spec_key(ident: str, measure: str) -> str:
     return f"{stem}{pair}:{measure}"
 
 
-def build(units: list[list[tuple]], extra_rows: list[tuple] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build(units: list[list[tuple]], extra_rows: list[tuple] = (), year: int = YEAR) -> tuple[pd.DataFrame, pd.DataFrame]:
     """units: per unit, its cells (ident, level, code, age, measure[, part]). extra_rows: cells
     (ident, level, code, age, measure) to add with zero counts."""
     counts: dict[tuple, Counter] = defaultdict(Counter)
@@ -45,7 +45,7 @@ def build(units: list[list[tuple]], extra_rows: list[tuple] = ()) -> tuple[pd.Da
             parts = [part]
             counts[(ident, level, code, age, measure)][part] += 1
             for p in parts:
-                sig.add(f"{spec_key(ident, measure)}|{YEAR}|{level}|{code}|{age}|{p}")
+                sig.add(f"{spec_key(ident, measure)}|{year}|{level}|{code}|{age}|{p}")
         signatures[tuple(sorted(sig))] += 1
     for cell in extra_rows:
         counts.setdefault(tuple(cell[:5]), Counter())
@@ -58,7 +58,7 @@ def build(units: list[list[tuple]], extra_rows: list[tuple] = ()) -> tuple[pd.Da
             value, numerator, denominator = (2.5 if c["den"] else None), None, c["den"]
         else:
             value, numerator, denominator = float(c["n"]), c["n"], 1000
-        recs.append(dict(indicator_id=ident, year=YEAR, geo_level=level, geo_code=code, age_group=age,
+        recs.append(dict(indicator_id=ident, year=year, geo_level=level, geo_code=code, age_group=age,
                          measure=measure, value=value, numerator=numerator, denominator=denominator,
                          per_100k=None, suppressed=False, display_value=None, definition_version="t"))
     table = pd.DataFrame(recs, columns=MONITORING_INDICATORS.columns).astype(

@@ -10,9 +10,11 @@ is the method's full description, with its anchor and figures.
    Langsrud 2024): no hidden quantity is a linear combination of shown ones, also for an
    owner of a singleton cell who knows their own contribution.
 3. Secondary, intervals: no hidden quantity is pinned to one value by the bounds a reader
-   knows (jobs/indicators/intervals.py, LP). Where one is, or where a hidden row's quantity
-   is still derivable, one more row is suppressed (the least wanted shown row sharing inner
-   cells with it) and 2-3 run again, until nothing is pinned or derivable.
+   knows (jobs/indicators/intervals.py, LP). Where one is, one more row is suppressed (the
+   least wanted shown row near it) and 2-3 run again. A secondary row hidden for one of its
+   quantities while another was already derivable (a share whose numerator equals a shown
+   one) is hidden from the start in the next round, so the elimination protects all its
+   quantities. Rounds repeat until nothing is pinned or derivable.
 4. Suppressed rows: value, numerator, denominator and per_100k null; display_value `<5`
    (primary) or `.` (secondary). A population denominator of 1..min_count-1 is not shown
    either (`mask_small_population`; with T1 its rate, which would reveal it).
@@ -113,17 +115,23 @@ def protect(
         shown = {i for i in range(n) if publish[i] and i not in primary and i not in secondary
                  and i not in carried_hidden}
         problems = [row_q[i][k] for i, k in exposed]
+        kind = "derivable"
         if not problems:
+            kind = "pinned"
             problems = pinned_quantities(model, shown, primary | carried_hidden, secondary, inequalities,
                                          cfg.min_count)
         if not problems or rounds > cfg.max_repair_rounds:
             break
-        added = _repairs(model, problems, shown, rank, fixed, inequalities)
+        if kind == "derivable":  # hide it from the start: the elimination then protects all its parts
+            added = {i for i, _k in exposed if fixed[i] is None and i not in primary and i not in repairs}
+        else:
+            added = _repairs(model, problems, shown, rank, fixed, inequalities)
         if not added:
             break
         repairs |= added
-        log.info("disclosure: round %d found %d derivable or pinned quantities; %d more rows suppressed",
-                 rounds, len(problems), len(added))
+        log.info("disclosure: round %d found %d %s quantities; %d more rows suppressed", rounds, len(problems),
+                 kind, len(added))
+        log.debug("disclosure: %s e.g. %s", kind, [model.qid[q] for q in problems[:5]])
     if problems:
         raise DisclosureError(f"disclosure control could not protect {len(problems)} quantities after {rounds} "
                               f"rounds (first {[model.qid[q] for q in problems[:3]]}); nothing was published")

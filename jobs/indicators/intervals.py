@@ -10,8 +10,9 @@ What a reader knows, over the inner-cell counts y >= 0 of the disclosure model:
   only through another branch is reported pinned (conservative);
 - the person inequalities of jobs/indicators/model.py.
 A hidden quantity is safe when some solution moves it by at least 1 from its true value.
-Many quantities are certified at once by maximising (then minimising) the sum of the
-unresolved ones; the few left are solved one by one. The check is the LP relaxation: a
+Many quantities are certified at once: one LP maximises (then minimises) the sum of the
+unresolved quantities, each capped one above (below) its true value; the few left are
+solved one by one. The check is the LP relaxation: a
 range the integers cannot fill is not detected (the independent audit's MILP is the
 backstop, docs/disclosure.md).
 """
@@ -37,7 +38,7 @@ def pinned_quantities(
     secondary_rows: set[int],
     inequalities: Sequence[tuple[int, list[int]]],
     min_count: int,
-    max_rounds: int = 6,
+    max_rounds: int = 30,
 ) -> list[int]:
     """Hidden quantities (indices into the model) whose LP range is narrower than one unit."""
     nnz = np.diff(model.a.indptr) > 0
@@ -57,11 +58,12 @@ def pinned_quantities(
             ub_rhs.append(-lo)
 
     small = min_count - 1
+    share_rows = set(rows[model.part == "num"].tolist())
     for q in hidden_q:
         if rows[q] in primary_rows:
             if model.part[q] == "num":
                 bound(q, None, small)
-            elif model.part[q] == "den" and _is_share(model, q):
+            elif model.part[q] == "den" and rows[q] in share_rows:
                 bound(q, 1, None)
             else:
                 bound(q, 1, small)
@@ -81,63 +83,54 @@ def pinned_quantities(
     a_eq, b_eq = model.a[shown_q], model.value[shown_q].astype(float)
     truth = model.value.astype(float)
 
-    def solve(objective_q: Sequence[int], sign: float) -> np.ndarray | None:
-        a_ub = sparse.vstack(ub_rows).tocsr() if ub_rows else None
-        b_ub = np.asarray(ub_rhs, dtype=float) if ub_rows else None
-        c = sign * np.asarray(model.a[list(objective_q)].sum(axis=0)).ravel()
-        res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq if len(shown_q) else None,
-                      b_eq=b_eq if len(shown_q) else None, bounds=(0, None), method="highs")
-        if res.status == 3:  # unbounded: every quantity in the objective can grow
-            return None
+    a_ub_base = sparse.vstack(ub_rows).tocsr() if ub_rows else sparse.csr_matrix((0, model.a.shape[1]))
+    b_ub_base = np.asarray(ub_rhs, dtype=float)
+
+    def moved(objective_q: Sequence[int], up: bool) -> np.ndarray:
+        """Which of `objective_q` one LP solution moves by >= 1 (up or down) from the truth.
+
+        Capped objective: z_q <= a_q.y and z_q <= truth + 1 (up; mirrored down), maximise the
+        sum of z: bounded, and it rewards moving as many quantities as possible by one."""
+        k, n = len(objective_q), model.a.shape[1]
+        sub = model.a[list(objective_q)]
+        eye = sparse.identity(k, format="csr")
+        link = sparse.hstack([-sub, eye]) if up else sparse.hstack([sub, -eye])  # z - a.y <= 0 | a.y - z <= 0
+        a_ub = sparse.vstack([sparse.hstack([a_ub_base, sparse.csr_matrix((a_ub_base.shape[0], k))]), link]).tocsr()
+        b_ub = np.concatenate([b_ub_base, np.zeros(k)])
+        a_eq_z = sparse.hstack([a_eq, sparse.csr_matrix((a_eq.shape[0], k))]).tocsr() if len(shown_q) else None
+        t = truth[list(objective_q)]
+        z_bounds = [(None, v + 1) for v in t] if up else [(v - 1, None) for v in t]
+        c = np.concatenate([np.zeros(n), -np.ones(k) if up else np.ones(k)])
+        res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq_z, b_eq=b_eq if len(shown_q) else None,
+                      bounds=[(0, None)] * n + z_bounds, method="highs")
         if res.status != 0:
             raise RuntimeError(f"interval check: LP failed ({res.message})")
-        return np.asarray(model.a @ res.x).ravel()
+        values = np.asarray(sub @ res.x[:n]).ravel()
+        return values >= t + 1 - TOL if up else values <= t - 1 + TOL
 
     unresolved = list(hidden_q)
     for _ in range(max_rounds):
         before = len(unresolved)
-        for sign in (-1.0, 1.0):  # maximise, then minimise
-            if not unresolved:
-                break
-            values = solve(unresolved, sign)
-            if values is None:
-                values = _unbounded_probe(model, unresolved, solve)
-            moved = (values >= truth + 1 - TOL) if sign < 0 else (values <= truth - 1 + TOL)
-            unresolved = [q for q in unresolved if not moved[q]]
+        for up in (True, False):
+            if unresolved:
+                ok = moved(unresolved, up)
+                unresolved = [q for q, m in zip(unresolved, ok) if not m]
+                log.debug("interval check: %d unresolved after a batch (%s)", len(unresolved), "up" if up else "down")
         if len(unresolved) == before:
             break
     pinned = []
-    for q in unresolved:
-        hi = solve([q], -1.0)
-        if hi is None or hi[q] >= truth[q] + 1 - TOL:
-            continue
-        lo = solve([q], 1.0)
-        if lo[q] <= truth[q] - 1 + TOL:
-            continue
-        pinned.append(q)
+    stack = [unresolved[i:i + 64] for i in range(0, len(unresolved), 64)]
+    while stack:  # the rest in small groups, halved until each quantity stands alone
+        group = stack.pop()
+        ok = moved(group, True)
+        rest = [q for q, m in zip(group, ok) if not m]
+        if rest:
+            ok = moved(rest, False)
+            rest = [q for q, m in zip(rest, ok) if not m]
+        if len(rest) == 1 and len(group) == 1:
+            pinned.append(rest[0])
+        elif rest:
+            half = max(1, len(rest) // 2)
+            stack += [rest[:half], rest[half:]] if len(rest) > 1 else [rest]
     log.info("interval check: %d hidden quantities, %d pinned", len(hidden_q), len(pinned))
     return sorted(set(pinned))
-
-
-def _is_share(model: Model, q: int) -> bool:
-    same_row = np.flatnonzero(model.row == model.row[q])
-    return any(model.part[i] == "num" for i in same_row)
-
-
-def _unbounded_probe(model: Model, unresolved: list[int], solve) -> np.ndarray:
-    """When the summed objective is unbounded, split it: any quantity that can grow freely counts
-    as moved; solve halves until each piece is bounded or a single quantity."""
-    values = model.value.astype(float).copy()
-    stack = [list(unresolved)]
-    while stack:
-        part = stack.pop()
-        out = solve(part, -1.0)
-        if out is None:
-            if len(part) == 1:
-                values[part[0]] = np.inf
-            else:
-                stack += [part[: len(part) // 2], part[len(part) // 2:]]
-        else:
-            for q in part:
-                values[q] = max(values[q], out[q])
-    return values
