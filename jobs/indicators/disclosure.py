@@ -38,7 +38,9 @@ from jobs.errors import DisclosureError
 from jobs.indicators.definitions import ALL, COUNT_MEASURES, NATIONAL, RATE, SHARE
 from jobs.indicators.gauss import derivable, gauss_suppress
 from jobs.indicators.intervals import pinned_quantities
-from jobs.indicators.model import Model, build_model, person_inequalities
+from jobs.indicators.model import (
+    Model, build_model, person_inequalities, split_by_person_definition, with_neighbours,
+)
 
 log = logging.getLogger(__name__)
 PRIMARY, SECONDARY = "primary", "secondary"
@@ -103,6 +105,7 @@ def protect(
     order = _candidate_order(table, model, open_rows)
     rank = {i: k for k, i in enumerate(order)}
     inequalities = person_inequalities(table, model)
+    split = split_by_person_definition(inner)
     repairs: set[int] = set()
     rounds = 0
     while True:
@@ -118,8 +121,11 @@ def protect(
         kind = "derivable"
         if not problems:
             kind = "pinned"
-            problems = pinned_quantities(model, shown, primary | carried_hidden, secondary, inequalities,
-                                         cfg.min_count)
+            hidden_now = primary | carried_hidden | secondary
+            hidden_qids = {model.qid[q] for q in range(model.n_quantities) if model.row[q] in hidden_now}
+            bounds_model = build_model(table, with_neighbours(split, hidden_qids))  # same quantities, looser cells
+            problems = pinned_quantities(bounds_model, shown, primary | carried_hidden, secondary,
+                                         inequalities, cfg.min_count)
         if not problems or rounds > cfg.max_repair_rounds:
             break
         if kind == "derivable":  # hide it from the start: the elimination then protects all its parts

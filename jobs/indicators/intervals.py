@@ -44,7 +44,8 @@ def pinned_quantities(
     nnz = np.diff(model.a.indptr) > 0
     rows = model.row
     shown_q = np.flatnonzero(np.isin(rows, list(shown_rows)) & nnz)
-    hidden_q = np.flatnonzero(np.isin(rows, list(primary_rows | secondary_rows)) & nnz)
+    # a true zero is the zero vector of the exact model: it needs no protection (as in the elimination)
+    hidden_q = np.flatnonzero(np.isin(rows, list(primary_rows | secondary_rows)) & nnz & (model.value > 0))
     if not len(hidden_q):
         return []
     ub_rows, ub_rhs = [], []
@@ -118,6 +119,11 @@ def pinned_quantities(
                 log.debug("interval check: %d unresolved after a batch (%s)", len(unresolved), "up" if up else "down")
         if len(unresolved) == before:
             break
+    if log.isEnabledFor(logging.DEBUG):
+        from collections import Counter
+        kinds = Counter((model.qid[q].split("|")[0], model.qid[q].split("|")[2], rows[q] in primary_rows,
+                         int(model.value[q])) for q in unresolved)
+        log.debug("interval check: unresolved kinds %s", kinds.most_common(40))
     pinned = []
     stack = [unresolved[i:i + 64] for i in range(0, len(unresolved), 64)]
     while stack:  # the rest in small groups, halved until each quantity stands alone
