@@ -306,6 +306,23 @@ def backfill(
                   lake=str(cfg.paths.lake_dir()), landing=str(cfg.paths.landing_dir()))
 
 
+@app.command("disclosure-audit")
+def disclosure_audit(
+    json_file: Optional[Path] = typer.Option(None, "--json", help="Also write every finding to this JSON file."),
+) -> None:
+    """Attack published/ as any reader could (docs/disclosure_audit.md); exit 1 when a hidden value is recovered."""
+    from jobs.disclosure_audit import audit_lake, findings_table, to_json
+
+    cfg = state.config()
+    report = audit_lake(cfg)
+    if report.findings:
+        console.print(findings_table(report))
+    if json_file:
+        to_json(report, json_file)
+    console.print(report.summary())
+    raise typer.Exit(1 if report.recovered else 0)
+
+
 @app.command()
 def serve() -> None:
     """Serve the nightly flow as a Prefect deployment on its cron schedule (docs/orchestration.md)."""

@@ -1,0 +1,129 @@
+"""The whole attack on one lake: read, model, exact, bounded, across versions, confirm."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from jobs.disclosure_audit import read as lake
+from jobs.disclosure_audit.bounded import bounded_attack
+from jobs.disclosure_audit.exact import components, exact_attack
+from jobs.disclosure_audit.model import SHOWN, Markers, build_model, quantities, target_quantities
+from jobs.disclosure_audit.versions import KEY, VersionFinding, compare_versions
+from jobs.indicators.geography import Geography
+
+log = logging.getLogger(__name__)
+EXACT, BOUNDS, VERSIONS = "exact", "bounds", "versions"
+CONFIRMED, DIFFERS, DERIVED = "confirmed", "differs", "derived"
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: tuple  # KEY: indicator_id, year, geo_level, geo_code, age_group, measure, part
+    status: str  # primary | secondary
+    method: str  # exact | bounds | versions
+    value: int | None  # the recovered value (None: only a range)
+    low: int
+    high: int
+    check: str  # confirmed | differs | derived (restricted table not readable)
+    note: str = ""
+
+
+@dataclass
+class AuditReport:
+    lake: str
+    hidden: int
+    findings: list[Finding] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
+    inconsistent: int = 0
+    seconds: float = 0.0
+
+    def count(self, method: str) -> int:
+        return sum(1 for f in self.findings if f.method == method)
+
+    @property
+    def recovered(self) -> bool:
+        return bool(self.findings)
+
+    def summary(self) -> str:
+        return (f"disclosure-audit: {self.hidden} suppressed quantities, {self.count(EXACT)} recovered exactly, "
+                f"{self.count(BOUNDS)} pinned by bounds, {self.count(VERSIONS)} revealed across versions")
+
+
+def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers) -> dict[tuple, int] | None:
+    """KEY -> true value, from the restricted table (only to confirm what was recovered)."""
+    if unsuppressed is None:
+        return None
+    q = quantities(unsuppressed.assign(suppressed=False), markers)
+    q = q[q["source"] == "published"]
+    return {tuple(k): int(v) for k, v in zip(q[KEY].itertuples(index=False, name=None), q["value"])}
+
+
+def _check(truth: dict | None, key: tuple, value: int | None) -> str:
+    if truth is None or value is None or key not in truth:
+        return DERIVED
+    return CONFIRMED if truth[key] == value else DIFFERS
+
+
+def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Markers, geo: Geography,
+           baseline_years, truth: dict | None = None, versions: dict[int, pd.DataFrame] | None = None,
+           label: str = "") -> AuditReport:
+    """The attack on tables in memory: `published` (monitoring_indicators), `target`
+    (target_progress), optional `truth` (truth_of the restricted table) and earlier `versions`."""
+    started = time.monotonic()
+    q = quantities(published, markers)
+    q = pd.concat([q, target_quantities(target, published, baseline_years)], ignore_index=True)
+    model = build_model(q, geo)
+    q = model.quantities
+    hidden = q[q["status"] != SHOWN]
+    report = AuditReport(label, len(hidden))
+    log.info("model: %d quantities (%d hidden), %d inner cells, %d incidences, %d inequalities",
+             len(q), len(hidden), model.n_cols, len(model.incidence), len(model.inequalities))
+    labels = components(model)
+    t0 = time.monotonic()
+    exact = exact_attack(model, labels)
+    report.inconsistent = exact.inconsistent
+    t1 = time.monotonic()
+    bounded = bounded_attack(model, labels, markers.min_count, exact.recovered)
+    log.info("timings: model %.1f s, exact %.1f s, bounded %.1f s", t0 - started, t1 - t0, time.monotonic() - t1)
+    keys = {int(qid): (tuple(k), st) for qid, k, st in zip(q["qid"], q[KEY].itertuples(index=False, name=None),
+                                                           q["status"])}
+    for method, found in ((EXACT, exact.recovered), (BOUNDS, bounded.pinned)):
+        for qid, value in sorted(found.items()):
+            key, st = keys[qid]
+            report.findings.append(Finding(key, st, method, value, value, value, _check(truth, key, value)))
+    if versions and len(versions) > 1:
+        report.versions = sorted(versions)
+        latest = max(versions)
+        for f in compare_versions(versions, markers):
+            report.findings.append(_version_finding(f, truth if f.hidden_in == latest else None))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) -> AuditReport:
+    """Read the lake (published, every version; restricted if readable) and attack it."""
+    started = time.monotonic()
+    lake_dir = Path(lake_dir)
+    published = lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS)
+    target = lake.read_optional(lake_dir, lake.PUBLISHED, lake.TARGET)
+    truth = truth_of(lake.read_optional(lake_dir, lake.RESTRICTED, lake.UNSUPPRESSED), markers)
+    found = lake.versions(lake_dir, lake.PUBLISHED, lake.INDICATORS)
+    versions = None
+    if len(found) > 1:
+        versions = {v: lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS, version=v) for v in found}
+    report = attack(published, target, markers, geo, baseline_years, truth, versions, str(lake_dir))
+    report.versions = found
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _version_finding(f: VersionFinding, truth) -> Finding:
+    if f.kind == "hidden then shown":
+        note = f"hidden in v{f.hidden_in}, shown in v{f.shown_in}"
+        return Finding(f.key, "hidden", VERSIONS, f.value, f.value, f.value, _check(truth, f.key, f.value), note)
+    note = f"changed by {f.value} from v{f.hidden_in} to v{f.shown_in}"
+    return Finding(f.key, "shown", VERSIONS, None, f.value, f.value, DERIVED, note)
