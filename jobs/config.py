@@ -170,6 +170,8 @@ class DisclosureConfig:
     mask_small_population: bool = True  # a population denominator of 1..min_count-1 is not shown
     # docs/disclosure.md: suppression rounds (elimination + interval check) before giving up
     max_repair_rounds: int = field(kw_only=True)
+    # docs/disclosure.md "Interval protection": the LP check of bounds (off: see the docs for why)
+    interval_check: bool = field(kw_only=True)
     # a year is published from this many months after its end, then never recomputed
     final_after_months: int = field(kw_only=True)
 

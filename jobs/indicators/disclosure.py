@@ -119,7 +119,7 @@ def protect(
                  and i not in carried_hidden}
         problems = [row_q[i][k] for i, k in exposed]
         kind = "derivable"
-        if not problems:
+        if not problems and cfg.interval_check:
             kind = "pinned"
             hidden_now = primary | carried_hidden | secondary
             hidden_qids = {model.qid[q] for q in range(model.n_quantities) if model.row[q] in hidden_now}

@@ -11,8 +11,8 @@ What a reader knows, over the inner-cell counts y >= 0 of the disclosure model:
 - the person inequalities of jobs/indicators/model.py.
 A hidden quantity is safe when some solution moves it by at least 1 from its true value.
 Many quantities are certified at once: one LP maximises (then minimises) the sum of the
-unresolved quantities, each capped one above (below) its true value; the few left are
-solved one by one. The check is the LP relaxation: a
+unresolved quantities, each capped one above (below) its true value, repeated while it
+certifies more; what is left is reported pinned (conservative: it gets one more partner). The check is the LP relaxation: a
 range the integers cannot fill is not detected (the independent audit's MILP is the
 backstop, docs/disclosure.md).
 """
@@ -101,7 +101,8 @@ def pinned_quantities(
         a_eq_z = sparse.hstack([a_eq, sparse.csr_matrix((a_eq.shape[0], k))]).tocsr() if len(shown_q) else None
         t = truth[list(objective_q)]
         z_bounds = [(None, v + 1) for v in t] if up else [(v - 1, None) for v in t]
-        c = np.concatenate([np.zeros(n), -np.ones(k) if up else np.ones(k)])
+        weights = rng.uniform(0.2, 1.0, k)  # unequal: moving one quantity is never a tie with not moving it
+        c = np.concatenate([np.zeros(n), -weights if up else weights])
         res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq_z, b_eq=b_eq if len(shown_q) else None,
                       bounds=[(0, None)] * n + z_bounds, method="highs")
         if res.status != 0:
@@ -109,7 +110,9 @@ def pinned_quantities(
         values = np.asarray(sub @ res.x[:n]).ravel()
         return values >= t + 1 - TOL if up else values <= t - 1 + TOL
 
+    rng = np.random.default_rng(0)
     unresolved = list(hidden_q)
+    idle = 0
     for _ in range(max_rounds):
         before = len(unresolved)
         for up in (True, False):
@@ -117,26 +120,16 @@ def pinned_quantities(
                 ok = moved(unresolved, up)
                 unresolved = [q for q, m in zip(unresolved, ok) if not m]
                 log.debug("interval check: %d unresolved after a batch (%s)", len(unresolved), "up" if up else "down")
-        if len(unresolved) == before:
+        progress = before - len(unresolved)
+        idle = idle + 1 if progress == 0 or progress < before // 100 else 0
+        if idle >= 2:
             break
     if log.isEnabledFor(logging.DEBUG):
         from collections import Counter
         kinds = Counter((model.qid[q].split("|")[0], model.qid[q].split("|")[2], rows[q] in primary_rows,
                          int(model.value[q])) for q in unresolved)
         log.debug("interval check: unresolved kinds %s", kinds.most_common(40))
-    pinned = []
-    stack = [unresolved[i:i + 64] for i in range(0, len(unresolved), 64)]
-    while stack:  # the rest in small groups, halved until each quantity stands alone
-        group = stack.pop()
-        ok = moved(group, True)
-        rest = [q for q, m in zip(group, ok) if not m]
-        if rest:
-            ok = moved(rest, False)
-            rest = [q for q, m in zip(rest, ok) if not m]
-        if len(rest) == 1 and len(group) == 1:
-            pinned.append(rest[0])
-        elif rest:
-            half = max(1, len(rest) // 2)
-            stack += [rest[:half], rest[half:]] if len(rest) > 1 else [rest]
+    # what several batches cannot move is reported pinned (conservative: it gets a partner)
+    pinned = unresolved
     log.info("interval check: %d hidden quantities, %d pinned", len(hidden_q), len(pinned))
     return sorted(set(pinned))
