@@ -167,10 +167,13 @@ class DisclosureConfig:
     secondary_marker: str = "."
     missing_marker: str = "-"  # display_value when there is no value (empty median, share of 0)
     decimals: int = 1  # rates, shares (in %), medians; counts are integers
-    # groups protected by secondary suppression (jobs/indicators/disclosure.py GROUP_KINDS)
-    groups: tuple[str, ...] = ("age", "municipality_region", "health_cluster_region", "municipality_national")
     mask_small_population: bool = True  # a population denominator of 1..min_count-1 is not shown
-    protect_share_complement: bool = False  # also suppress shares whose denominator - numerator is 1..4
+    # docs/disclosure.md: suppression rounds (elimination + interval check) before giving up
+    max_repair_rounds: int = field(kw_only=True)
+    # docs/disclosure.md "Interval protection": the LP check of bounds (off: see the docs for why)
+    interval_check: bool = field(kw_only=True)
+    # a year is published from this many months after its end, then never recomputed
+    final_after_months: int = field(kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def _all_id(ident):
 
 def _count_of(values, measure):
     value, numerator, denominator, _ = values
-    return denominator if measure == "share" else numerator
+    return denominator if measure in ("share", "median_hours", "median_minutes") else numerator
 
 
 def _place(t, level, code):
@@ -258,7 +258,7 @@ def _finish(cell, kind, population):
         return (num / den if den else None, num, den, None)
     if cell[0] == "median":
         _, median, n = cell
-        return (median, n, None, None)
+        return (median, None, n, None)  # outputs.md: the episode count in `denominator`, numerator null
     count = cell[1]
     per = count / population * 100_000 if population else None
     if kind == "RATE":

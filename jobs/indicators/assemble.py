@@ -10,9 +10,9 @@ Values by measure (outputs.md "Shares" and "Counts"):
 - counts: value = numerator = n, denominator = population, per_100k = value / population x 1e5;
 - rate (T1): numerator = episodes, denominator = population, value = per_100k;
 - share: numerator = flagged, denominator = the cohort, value = num / den (null when 0);
-- median_*: value = the median (null when no episode has an end), numerator = the number
-  of episodes with an end it is taken over (what disclosure control protects), denominator
-  and per_100k null.
+- median_*: value = the median (null when no episode has an end), denominator = the number
+  of episodes with an end it is taken over (what disclosure control protects), numerator
+  and per_100k null (outputs.md "Medians").
 The `unknown` municipality has no population: denominator and per_100k null.
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _values(df: pd.DataFrame, measure: str) -> pd.DataFrame:
         share = np.where(n > 0, df["flagged"].astype("float64") / n.where(n > 0), np.nan)
         return df.assign(value=share, numerator=df["flagged"], denominator=df["n"], per_100k=np.nan)
     median = np.where(df["n_duration"] > 0, df["median"].astype("float64"), np.nan)
-    return df.assign(value=median, numerator=df["n_duration"], denominator=pd.NA, per_100k=np.nan)
+    return df.assign(value=median, numerator=pd.NA, denominator=df["n_duration"], per_100k=np.nan)
 
 
 def assemble(

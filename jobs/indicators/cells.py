@@ -89,20 +89,55 @@ def _placements() -> Column:
 
 
 def place_rows(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> DataFrame:
-    """Every spec row in each cell it counts in (one row per cell and row, keyed by CELL_KEYS):
-    the rows behind a cell's count (`pathways reproduce` lists them), before aggregation."""
+    """One row per (spec row, geography cell, age group incl. `all`) at each spec's own levels:
+    what every cell counts, before aggregation. build_cells aggregates it, build_inner_cells
+    groups it by unit, and `pathways reproduce` lists the rows behind one cell."""
     allowed = [f"{s.key}|{level}" for s in specs for level in s.levels]
-    placed = (
+    # no birth date, no age group: kept apart (`unknown`, dropped by the grid) so adult + child = all
+    ages = F.when(F.col("age_group").isNull(), F.array(F.lit(UNKNOWN_AGE))).otherwise(
+        F.array(F.col("age_group"), F.lit(ALL)))
+    return (
         spec_rows_df.transform(_first_in_scope, ["person_key"], "person")
         .transform(_first_in_scope, ["person_key", "region"], "region")
         .select("*", F.explode(_placements()).alias("cell"))
         .where(F.concat_ws("|", "spec_key", "cell.geo_level").isin(*allowed))
+        .select("spec_key", "year", "is_person_unit", "unit_id", "person_key", "region", "start_ts",
+                "cell.geo_level", "cell.geo_code", "flag", "duration", F.explode(ages).alias("age_group"))
     )
-    # no birth date, no age group: kept apart (`unknown`, dropped by the grid) so adult + child = all
-    ages = F.when(F.col("age_group").isNull(), F.array(F.lit(UNKNOWN_AGE))).otherwise(
-        F.array(F.col("age_group"), F.lit(ALL)))
-    return placed.select("spec_key", "year", "cell.geo_level", "cell.geo_code", "flag", "duration",
-                         F.explode(ages).alias("age_group"), "unit_id", "person_key", "start_ts", "region")
+
+
+def build_inner_cells(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> DataFrame:
+    """The disclosure model's inner cells (jobs/indicators/model.py): counted units grouped by
+    the set of published quantities they increment (their signature), with how many share it.
+
+    A counted unit is an episode (the same `unit_id` in both sources: admission_id =
+    episode_id), or a person placed in a scope for a year: once for the national and
+    residence cells (`p`), once per provider region (`r`), so region person counts are not
+    additive by construction. A quantity is `spec_key|year|geo_level|geo_code|age_group|part`,
+    part `n` (a count's value or T1's numerator), `num`/`den` (a share's numerator and
+    cohort) or `den` (the episodes with an end behind a median). Output: `signature`
+    (sorted array of quantity ids) and `units` (long); small, collected by the caller.
+    """
+    share = [s.key for s in specs if s.measure == "share"]
+    median = [s.key for s in specs if s.measure in MEDIAN_SECONDS]
+    year, level = F.col("year").cast("string"), F.col("geo_level")
+    unit = (F.when(~F.col("is_person_unit"), F.concat(F.lit("u:"), F.col("unit_id").cast("string")))
+            .when(level == REGION, F.concat_ws(":", F.lit("r"), "person_key", year, "region"))
+            .otherwise(F.concat_ws(":", F.lit("p"), "person_key", year)))
+    spec = F.col("spec_key")
+    parts = (F.when(spec.isin(*share), F.when(F.col("flag") == 1, F.array(F.lit("num"), F.lit("den")))
+                    .otherwise(F.array(F.lit("den"))))
+             .when(spec.isin(*median), F.when(F.col("duration").isNotNull(), F.array(F.lit("den")))
+                   .otherwise(F.array().cast("array<string>")))
+             .otherwise(F.array(F.lit("n"))))
+    base = F.concat_ws("|", "spec_key", year, "geo_level", "geo_code", "age_group")
+    return (
+        place_rows(spec_rows_df, specs).where(F.col("age_group") != UNKNOWN_AGE)
+        .select(unit.alias("unit"), base.alias("base"), F.explode(parts).alias("part"))
+        .select("unit", F.concat_ws("|", "base", "part").alias("quantity"))
+        .groupBy("unit").agg(F.array_sort(F.collect_set("quantity")).alias("signature"))
+        .groupBy("signature").agg(F.count(F.lit(1)).alias("units"))
+    )
 
 
 def build_cells(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> DataFrame:

@@ -1,121 +1,225 @@
-"""Disclosure control (diskretionering) of the indicator table, as outputs.md specifies.
+"""Disclosure control (diskretionering) of the indicator table: outputs.md "Disclosure control".
 
-Runs in pandas on the collected aggregate (tens of thousands of cells): the secondary
-suppression is an iterative search over small groups, clearer in plain Python than in Spark.
+Runs in pandas/scipy on the collected aggregates (tens of thousands of cells); docs/disclosure.md
+is the method's full description, with its anchor and figures.
 
-1. Primary: a cell whose protected count is 1..min_count-1 is suppressed (zero is shown).
-   Protected counts: the value of a person/episode count; a share's numerator and
-   denominator (and, if `protect_share_complement`, denominator - numerator); the episode
-   count behind a median and behind the T1 rate (their `numerator`).
-2. Secondary: groups of cells that add up to a shown total (GROUP_KINDS, chosen in
-   cfg.disclosure.groups). Until a fixed point: in every group whose total is shown and
-   that holds exactly one suppressed member, suppress the smallest other member, non-zero
-   first (a zero marked "." would be given away by the total); when the group has no other
-   member, suppress the total. Suppressing a cell can create a singleton in another group
-   it belongs to, hence the loop. Each pass suppresses at least one cell, so it ends.
-3. Suppressed cells: value, numerator, denominator and per_100k null; display_value "<5"
-   (primary) or "." (secondary). A population denominator of 1..min_count-1 is not shown
+1. Primary: a row whose protected quantity (jobs/indicators/model.py `parts_of`: a count, T1's
+   episode numerator, a share's numerator or cohort, the episode count behind a median) is
+   1..min_count-1 is suppressed (`<5`). Zero is shown.
+2. Secondary, linear: Gaussian elimination over the disclosure model (jobs/indicators/gauss.py,
+   Langsrud 2024): no hidden quantity is a linear combination of shown ones, also for an
+   owner of a singleton cell who knows their own contribution.
+3. Secondary, intervals: no hidden quantity is pinned to one value by the bounds a reader
+   knows (jobs/indicators/intervals.py, LP). Where one is, one more row is suppressed (the
+   least wanted shown row near it) and 2-3 run again. A secondary row hidden for one of its
+   quantities while another was already derivable (a share whose numerator equals a shown
+   one) is hidden from the start in the next round, so the elimination protects all its
+   quantities. Rounds repeat until nothing is pinned or derivable.
+4. Suppressed rows: value, numerator, denominator and per_100k null; display_value `<5`
+   (primary) or `.` (secondary). A population denominator of 1..min_count-1 is not shown
    either (`mask_small_population`; with T1 its rate, which would reveal it).
-Known residual risks (see the report): differences between levels that are not a listed
-group (e.g. region cells add up to the national cell for episode counts; the region is
-the provider's, municipalities are residence) and the "." marker telling that a hidden
-value is 0 or at least min_count. Shares shown with numerator and denominator reveal
-their complement (den - num); enable `protect_share_complement` to suppress it too.
+
+Release across versions (jobs/indicators/release.py): rows already published are `fixed`:
+their shown/hidden state is kept and the model treats them as such.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+import logging
+import time
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from jobs.config import DisclosureConfig
-from jobs.indicators.definitions import (
-    ADULT, ALL, CHILD, COUNT_MEASURES, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, NATIONAL_CODE, RATE, REGION, SHARE,
-    SPECS,
+from jobs.errors import DisclosureError
+from jobs.indicators.definitions import ALL, COUNT_MEASURES, NATIONAL, RATE, SHARE
+from jobs.indicators.gauss import derivable, gauss_suppress
+from jobs.indicators.intervals import pinned_quantities
+from jobs.indicators.model import (
+    Model, build_model, person_inequalities, split_by_person_definition, with_neighbours,
 )
-from jobs.indicators.geography import Geography
 
-AGE, MUNICIPALITY_REGION, HEALTH_CLUSTER_REGION, MUNICIPALITY_NATIONAL = (
-    "age", "municipality_region", "health_cluster_region", "municipality_national")
-GROUP_KINDS = (AGE, MUNICIPALITY_REGION, HEALTH_CLUSTER_REGION, MUNICIPALITY_NATIONAL)
-SPEC_KEY_OF = {(spec.indicator_id(age), spec.measure): spec.key for spec in SPECS for age in spec.age_groups}
+log = logging.getLogger(__name__)
 PRIMARY, SECONDARY = "primary", "secondary"
+SHOWN = "shown"
+LEVEL_RANK = {"national": 0, "region": 1, "health_cluster": 2, "municipality": 3}
 
 
-@dataclass(frozen=True)
-class Group:
-    kind: str
-    total: int  # row index of the total cell
-    members: tuple[int, ...]  # row indices of the cells that add up to it
+@dataclass
+class Protection:
+    """Per row (positional): None (shown), 'primary' or 'secondary'; and what it took."""
+    status: list
+    stats: dict = field(default_factory=dict)
 
 
-def with_spec_key(df: pd.DataFrame) -> pd.Series:
-    return pd.Series([SPEC_KEY_OF[k] for k in zip(df["indicator_id"], df["measure"])], index=df.index)
+def primary_rows(model: Model, min_count: int) -> set[int]:
+    small = (model.value >= 1) & (model.value < min_count)
+    return set(model.row[small].tolist())
 
 
-def protected_counts(df: pd.DataFrame, cfg: DisclosureConfig) -> list[pd.Series]:
-    """The counts the primary rule looks at, per row (NA where a count does not apply)."""
-    is_share = df["measure"] == SHARE
-    counts = [df["numerator"], df["denominator"].where(is_share)]
-    if cfg.protect_share_complement:
-        counts.append((df["denominator"] - df["numerator"]).where(is_share))
-    return counts
+def _candidate_order(df: pd.DataFrame, model: Model, rows: list[int]) -> list[int]:
+    """Rows we most want to show first: national all-ages, national, all-ages, the rest; larger
+    before smaller. Suppression falls on the last, smallest cells."""
+    size = np.zeros(len(df), dtype=np.int64)
+    np.maximum.at(size, model.row, model.value)
+    level = df["geo_level"].map(LEVEL_RANK).to_numpy()
+    age_all = (df["age_group"] == ALL).to_numpy()
+    national = (df["geo_level"] == NATIONAL).to_numpy()
+    tier = np.where(national & age_all, 0, np.where(national, 1, np.where(age_all, 2, 3)))
+    return sorted(rows, key=lambda i: (tier[i], -size[i], level[i], i))
 
 
-def primary_mask(df: pd.DataFrame, cfg: DisclosureConfig) -> pd.Series:
-    small = pd.Series(False, index=df.index)
-    for count in protected_counts(df, cfg):
-        small |= ((count >= 1) & (count < cfg.min_count)).fillna(False).astype(bool)
-    return small
+def protect(
+    table: pd.DataFrame,
+    inner: pd.DataFrame,
+    cfg: DisclosureConfig,
+    *,
+    fixed: list | None = None,
+    publish: np.ndarray | None = None,
+) -> Protection:
+    """Suppression status of every row of `table` (unsuppressed, positional).
+
+    fixed[i]: 'shown' / 'primary' / 'secondary' for rows already published (kept as they
+    were), else None;
+    publish[i]: whether row i is published in this release at all (rows of years not yet
+    final are neither shown nor protected)."""
+    started = time.monotonic()
+    n = len(table)
+    fixed = list(fixed) if fixed is not None else [None] * n
+    publish = np.ones(n, dtype=bool) if publish is None else np.asarray(publish, dtype=bool)
+    model = build_model(table, inner)
+    parts: list[list[dict]] = [[] for _ in range(n)]
+    row_q: list[list[int]] = [[] for _ in range(n)]
+    for q in range(model.n_quantities):
+        parts[model.row[q]].append({int(j): 1 for j in model.support(q)})
+        row_q[model.row[q]].append(q)
+    primary = {i for i in primary_rows(model, cfg.min_count) if publish[i] and fixed[i] is None}
+    carried_hidden = {i for i in range(n) if fixed[i] in (PRIMARY, SECONDARY)}
+    forced_shown = [i for i in range(n) if fixed[i] == SHOWN]
+    singletons = {int(model.support(q)[0]) for q in range(model.n_quantities)
+                  if model.value[q] == 1 and model.row[q] in primary}
+    open_rows = [i for i in range(n) if publish[i] and fixed[i] is None and i not in primary]
+    order = _candidate_order(table, model, open_rows)
+    rank = {i: k for k, i in enumerate(order)}
+    inequalities = person_inequalities(table, model)
+    split = split_by_person_definition(inner)
+    repairs: set[int] = set()
+    rounds = 0
+    while True:
+        rounds += 1
+        hidden = sorted(primary | carried_hidden | repairs)
+        candidates = [i for i in order if i not in repairs]
+        secondary, exposed = gauss_suppress(parts, forced_shown=forced_shown, hidden=hidden,
+                                            candidates=candidates, singletons=singletons)
+        secondary |= repairs
+        shown = {i for i in range(n) if publish[i] and i not in primary and i not in secondary
+                 and i not in carried_hidden}
+        problems = [row_q[i][k] for i, k in exposed]
+        kind = "derivable"
+        if not problems and cfg.interval_check:
+            kind = "pinned"
+            hidden_now = primary | carried_hidden | secondary
+            hidden_qids = {model.qid[q] for q in range(model.n_quantities) if model.row[q] in hidden_now}
+            bounds_model = build_model(table, with_neighbours(split, hidden_qids))  # same quantities, looser cells
+            problems = pinned_quantities(bounds_model, shown, primary | carried_hidden, secondary,
+                                         inequalities, cfg.min_count)
+        if not problems or rounds > cfg.max_repair_rounds:
+            break
+        if kind == "derivable":  # hide it from the start: the elimination then protects all its parts
+            added = {i for i, _k in exposed if fixed[i] is None and i not in primary and i not in repairs}
+        else:
+            added = _repairs(model, problems, shown, rank, fixed, inequalities)
+        if not added:
+            break
+        repairs |= added
+        log.info("disclosure: round %d found %d %s quantities; %d more rows suppressed", rounds, len(problems),
+                 kind, len(added))
+        log.debug("disclosure: %s e.g. %s", kind, [model.qid[q] for q in problems[:5]])
+    if problems:
+        raise DisclosureError(f"disclosure control could not protect {len(problems)} quantities after {rounds} "
+                              f"rounds (first {[model.qid[q] for q in problems[:3]]}); nothing was published")
+    status = [fixed[i] if fixed[i] in (PRIMARY, SECONDARY) else PRIMARY if i in primary else
+              SECONDARY if i in secondary else None for i in range(n)]
+    hidden_rows = [i for i in range(n) if status[i] is not None]
+    again = derivable(parts, shown=sorted(shown), hidden=hidden_rows, singletons=singletons)
+    if again:
+        raise DisclosureError(f"disclosure control: {len(again)} hidden quantities are derivable in the final check "
+                              f"(first {[model.qid[row_q[i][k]] for i, k in again[:3]]}); nothing was published")
+    stats = _stats(table, model, status, publish)
+    stats.update(rounds=rounds, seconds=round(time.monotonic() - started, 2), inner_cells=len(model.units),
+                 singletons=len(singletons))
+    log.info("disclosure: %(published_rows)d rows, %(primary)d primary, %(secondary)d secondary, %(rounds)d "
+             "rounds, %(seconds).1f s", stats)
+    return Protection(status, stats)
 
 
-def cell_size(df: pd.DataFrame) -> pd.Series:
-    """What "smallest first" orders by: the cohort for shares, else the protected count."""
-    return df["denominator"].where(df["measure"] == SHARE, df["numerator"]).fillna(0).astype("int64")
+def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, int], fixed: list,
+             inequalities=()) -> set[int]:
+    """For each problem quantity: the shown open rows holding the very same quantity (a
+    duplicate, e.g. 8's and 9's cohorts), else the least wanted shown open row near it: sharing
+    an inner cell with it or with a shown quantity that does, or in a person inequality with it."""
+    csc = model.a.tocsc()
+    component = _components(model)
+    linked: dict[int, set[int]] = {}
+    for lhs, rhs in inequalities:
+        members = {lhs, *rhs}
+        for m in members:
+            linked.setdefault(m, set()).update(int(model.row[t]) for t in members)
+    support_of = {}
+    for q in range(model.n_quantities):
+        support_of.setdefault(model.support(q).tobytes(), []).append(q)
+    added: set[int] = set()
+    for q in problems:
+        twins = {int(model.row[t]) for t in support_of.get(model.support(q).tobytes(), [])}
+        twins = {r for r in twins & shown if fixed[r] is None and r in rank}
+        if twins:
+            added |= twins
+            continue
+        near = _rows_touching(model, csc, model.support(q))
+        # two hops: the other cells of the shown quantities that pin it (e.g. the other regions
+        # of a national total) are where a suppression adds freedom
+        shown_q = [t for t in np.flatnonzero(np.isin(model.row, list(near & shown)))]
+        cells = np.unique(np.concatenate([model.support(t) for t in shown_q])) if shown_q else model.support(q)
+        around = near | _rows_touching(model, csc, cells) | linked.get(q, set())
+        rows = [r for r in around & shown if fixed[r] is None and r in rank and r != model.row[q]]
+        if not rows:  # nothing near: the least wanted shown row of the same connected component
+            comp = component[q]
+            rows = [int(model.row[t]) for t in np.flatnonzero(component == comp)]
+            rows = [r for r in set(rows) & shown if fixed[r] is None and r in rank]
+        if rows:
+            added.add(max(rows, key=lambda r: rank[r]))
+    return added
 
 
-def build_groups(df: pd.DataFrame, geo: Geography, kinds=GROUP_KINDS) -> list[Group]:
-    """Every additive group of the table: adult + child = all; municipalities (health clusters)
-    of a region = the region; every municipality incl. `unknown` = the nation."""
-    spec = with_spec_key(df)
-    index = {key: i for i, key in zip(df.index, zip(spec, df["year"], df["geo_level"], df["geo_code"], df["age_group"]))}
-    members: dict[tuple, list[int]] = defaultdict(list)
-    for i, key in zip(df.index, zip(spec, df["year"], df["geo_level"], df["geo_code"], df["age_group"])):
-        s, year, level, code, age = key
-        if AGE in kinds and age in (ADULT, CHILD):
-            members[(AGE, (s, year, level, code, ALL))].append(i)
-        region = geo.parent_region(level, code)
-        if region and MUNICIPALITY_REGION in kinds and level == MUNICIPALITY:
-            members[(MUNICIPALITY_REGION, (s, year, REGION, region, age))].append(i)
-        if region and HEALTH_CLUSTER_REGION in kinds and level == HEALTH_CLUSTER:
-            members[(HEALTH_CLUSTER_REGION, (s, year, REGION, region, age))].append(i)
-        if MUNICIPALITY_NATIONAL in kinds and level == MUNICIPALITY:
-            members[(MUNICIPALITY_NATIONAL, (s, year, NATIONAL, NATIONAL_CODE, age))].append(i)
-    return [Group(kind, index[total_key], tuple(rows))
-            for (kind, total_key), rows in members.items() if total_key in index]
+def _components(model: Model) -> np.ndarray:
+    """Connected component of each quantity (quantities linked through shared inner cells)."""
+    nq, nc = model.a.shape
+    graph = sparse.bmat([[None, model.a], [model.a.T, None]]).tocsr()
+    _, labels = connected_components(graph, directed=False)
+    return labels[:nq]
 
 
-def suppression_status(df: pd.DataFrame, cfg: DisclosureConfig, geo: Geography) -> pd.Series:
-    """Per row: None (shown), 'primary' or 'secondary'."""
-    status: dict[int, str | None] = {i: (PRIMARY if p else None) for i, p in primary_mask(df, cfg).items()}
-    size = cell_size(df).to_dict()
-    code = df["geo_code"].to_dict()
-    groups = build_groups(df, geo, tuple(cfg.groups))
-    changed = True
-    while changed:
-        changed = False
-        for group in groups:
-            if status[group.total] is not None:
-                continue
-            hidden = [m for m in group.members if status[m] is not None]
-            if len(hidden) != 1:
-                continue
-            shown = [m for m in group.members if status[m] is None]
-            pick = min(shown, key=lambda m: (size[m] == 0, size[m], code[m], m)) if shown else group.total
-            status[pick] = SECONDARY
-            changed = True
-    return pd.Series(status).reindex(df.index)
+def _rows_touching(model: Model, csc, cells: np.ndarray) -> set[int]:
+    return {int(model.row[t]) for t in np.unique(csc[:, cells].indices)}
+
+
+def _stats(table: pd.DataFrame, model: Model, status: list, publish: np.ndarray) -> dict:
+    published = np.flatnonzero(publish)
+    st = np.asarray(status, dtype=object)
+    q_pub = publish[model.row]
+    q_hidden = np.isin(model.row, np.flatnonzero(np.asarray([s is not None for s in status])))
+    return dict(
+        published_rows=int(len(published)),
+        primary=int(sum(1 for i in published if st[i] == PRIMARY)),
+        secondary=int(sum(1 for i in published if st[i] == SECONDARY)),
+        quantities=int(q_pub.sum()),
+        quantities_hidden=int((q_pub & q_hidden).sum()),
+        quantities_nonzero=int((q_pub & (model.value > 0)).sum()),
+        quantities_nonzero_hidden=int((q_pub & q_hidden & (model.value > 0)).sum()),
+    )
 
 
 def format_value(measure: str, value, cfg: DisclosureConfig) -> str:
@@ -135,16 +239,16 @@ def with_display(df: pd.DataFrame, cfg: DisclosureConfig) -> pd.DataFrame:
     return out
 
 
-def apply_disclosure(unsuppressed: pd.DataFrame, cfg: DisclosureConfig, geo: Geography) -> pd.DataFrame:
-    """The publishable table: suppressed cells blanked and marked, small populations hidden."""
-    status = suppression_status(unsuppressed, cfg, geo)
-    out = with_display(unsuppressed, cfg)
-    hidden = status.notna()
+def apply_status(unsuppressed: pd.DataFrame, status: list, cfg: DisclosureConfig) -> pd.DataFrame:
+    """The publishable rows: suppressed cells blanked and marked, small populations hidden."""
+    out = with_display(unsuppressed, cfg).reset_index(drop=True)
+    st = pd.Series(status, index=out.index, dtype=object)
+    hidden = st.notna()
     out.loc[hidden, ["value", "per_100k"]] = pd.NA
     out.loc[hidden, ["numerator", "denominator"]] = pd.NA
     out["suppressed"] = hidden.astype(bool)
-    out.loc[status == PRIMARY, "display_value"] = cfg.suppressed_marker
-    out.loc[status == SECONDARY, "display_value"] = cfg.secondary_marker
+    out.loc[st == PRIMARY, "display_value"] = cfg.suppressed_marker
+    out.loc[st == SECONDARY, "display_value"] = cfg.secondary_marker
     if cfg.mask_small_population:
         is_population = out["measure"].isin([*COUNT_MEASURES, RATE])
         small = is_population & (out["denominator"] >= 1) & (out["denominator"] < cfg.min_count)
@@ -154,3 +258,9 @@ def apply_disclosure(unsuppressed: pd.DataFrame, cfg: DisclosureConfig, geo: Geo
         out.loc[rate_rows, "value"] = pd.NA
         out.loc[rate_rows, "display_value"] = cfg.missing_marker
     return out
+
+
+def apply_disclosure(unsuppressed: pd.DataFrame, inner: pd.DataFrame, cfg: DisclosureConfig) -> pd.DataFrame:
+    """Protect a whole table at once (every row published, nothing carried forward)."""
+    table = unsuppressed.reset_index(drop=True)
+    return apply_status(table, protect(table, inner, cfg).status, cfg)

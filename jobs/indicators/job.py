@@ -1,11 +1,12 @@
 """The indicator stage's thin run(): read inputs (pinned Delta versions), compute, protect, write.
 
-Spark jobs: one for the years the data covers (unless configured), one aggregation of the
-counted episodes into cells, one aggregation of the register into populations (both
-collected as small aggregates), then the writes. Disclosure control and target tracking
-run in pandas on those aggregates (jobs/indicators/disclosure.py explains why).
-The tables are recomputed whole on every run (they are small), so `full_refresh` changes
-nothing here.
+Spark jobs: one for the years the data covers (unless configured), two aggregations of the
+counted episodes (the cells, and the disclosure model's inner cells), one aggregation of the
+register into populations (all collected as small aggregates), then the writes. Disclosure
+control and target tracking run in pandas/scipy on those aggregates (docs/disclosure.md).
+The restricted table is recomputed whole on every run (it is small); the published one
+follows the release policy of jobs/indicators/release.py (final years only, carried forward
+unchanged once published), also on a full refresh.
 """
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ from pyspark.sql import functions as F
 from jobs import lake
 from jobs.config import Config
 from jobs.indicators.assemble import assemble, sort_rows
-from jobs.indicators.cells import CELL_COLUMNS, UNKNOWN_AGE, build_cells, explode_spec_rows
+from jobs.indicators.cells import CELL_COLUMNS, UNKNOWN_AGE, build_cells, build_inner_cells, explode_spec_rows
 from jobs.indicators.checks import assert_publishable
 from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, NATIONAL, SPECS
-from jobs.indicators.disclosure import apply_disclosure, with_display
+from jobs.indicators.disclosure import with_display
 from jobs.indicators.facts import build_facts, build_residence, with_period_years
 from jobs.indicators.geography import Geography
 from jobs.indicators.population import POPULATION_COLUMNS, population_by_municipality
+from jobs.indicators.release import release
 from jobs.indicators.target import target_progress
 from jobs.reference import municipalities_df
 from schemas.tables import (
@@ -41,12 +43,20 @@ INPUTS = (COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, RESIDENCE)
 OUTPUTS = (MONITORING_INDICATORS_UNSUPPRESSED, MONITORING_INDICATORS, TARGET_PROGRESS)
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
+def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False,
+        run_date: dt.date | None = None) -> dict[str, int]:
     """Compute and write restricted.monitoring_indicators_unsuppressed, published.monitoring_indicators
-    and published.target_progress; record input and output versions in restricted.indicator_runs."""
+    and published.target_progress; record input and output versions in restricted.indicator_runs.
+
+    `run_date` (the flow's logical date; today when None) decides which years are final
+    (jobs/indicators/release.py); years already published are carried forward from the
+    current published version, also on a full refresh."""
     versions = {t.name: lake.log_version(cfg.paths, t.zone, t.name) for t in INPUTS}
     frames = {t.name: lake.read(spark, cfg.paths, t.zone, t.name, version=versions[t.name]) for t in INPUTS}
-    tables = compute(frames, cfg, municipalities_df(spark, cfg.paths))
+    previous = None
+    if lake.exists(spark, cfg.paths, MONITORING_INDICATORS.zone, MONITORING_INDICATORS.name):
+        previous = lake.read(spark, cfg.paths, MONITORING_INDICATORS.zone, MONITORING_INDICATORS.name).toPandas()
+    tables = compute(frames, cfg, municipalities_df(spark, cfg.paths), run_date=run_date, previous=previous)
     written = {}
     for table in OUTPUTS:
         version = lake.overwrite(to_spark(spark, tables[table.name], table), cfg.paths, table.zone, table.name)
@@ -59,11 +69,28 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
     return written
 
 
-def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFrame) -> dict[str, pd.DataFrame]:
+def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFrame, *,
+            run_date: dt.date | None = None, previous: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The three output tables (pandas) from the input frames, keyed by table name.
 
-    Runs the Spark aggregations (actions) and collects their small results.
+    Runs the Spark aggregations (actions) and collects their small results. `previous`: the
+    published table of the last run (its years are carried forward); `run_date`: today if None.
     """
+    unsuppressed, inner = unsuppressed_table(frames, cfg, municipalities)
+    geo = Geography.from_reference(cfg.paths)
+    published, _ = release(unsuppressed, inner, previous, cfg.disclosure, run_date or dt.date.today())
+    published = sort_rows(published)
+    assert_publishable(published, geo, cfg.disclosure)
+    return {
+        MONITORING_INDICATORS_UNSUPPRESSED.name: unsuppressed,
+        MONITORING_INDICATORS.name: published,
+        TARGET_PROGRESS.name: target_progress(published, cfg.indicators),
+    }
+
+
+def unsuppressed_table(frames: Mapping[str, DataFrame], cfg: Config,
+                       municipalities: DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The unsuppressed indicator table and the disclosure model's inner cells (both pandas)."""
     persons = frames[PERSONS.name]
     child_max_age = cfg.indicators.child_max_age
     residence = build_residence(frames[RESIDENCE.name], persons)
@@ -71,23 +98,19 @@ def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFr
     if years:
         facts = build_facts(frames[COERCION_EPISODES.name], frames[INVOLUNTARY_ADMISSIONS.name], persons, residence,
                             municipalities, child_max_age=child_max_age)
-        cells = _cells(facts, years, cfg)
+        cells, inner = _cells(facts, years, cfg)
         _log_unknown_ages(cells)
         pop = population_by_municipality(frames[RESIDENCE.name], persons, years,
                                          child_max_age=child_max_age).toPandas()
     else:
         log.warning("indicators: no counted coercion episode in the lake; writing empty tables")
         cells, pop = pd.DataFrame(columns=list(CELL_COLUMNS)), pd.DataFrame(columns=list(POPULATION_COLUMNS))
+        inner = pd.DataFrame({"signature": pd.Series(dtype=object), "units": pd.Series(dtype="int64")})
     geo = Geography.from_reference(cfg.paths)
-    unsuppressed = with_display(assemble(cells, pop, SPECS, years, geo,
-                                         definition_version=cfg.indicators.definition_version), cfg.disclosure)
-    published = apply_disclosure(unsuppressed, cfg.disclosure, geo)
-    assert_publishable(published, geo, cfg.disclosure)
-    return {
-        MONITORING_INDICATORS_UNSUPPRESSED.name: sort_rows(unsuppressed),
-        MONITORING_INDICATORS.name: sort_rows(published),
-        TARGET_PROGRESS.name: target_progress(unsuppressed, cfg.indicators, cfg.disclosure),
-    }
+    unsuppressed = sort_rows(with_display(assemble(cells, pop, SPECS, years, geo,
+                                                   definition_version=cfg.indicators.definition_version),
+                                          cfg.disclosure))
+    return unsuppressed, inner
 
 
 def _log_unknown_ages(cells: pd.DataFrame) -> None:
@@ -107,10 +130,15 @@ def covered_years(episodes_df: DataFrame) -> list[int]:
     return [] if row is None or row["lo"] is None else list(range(int(row["lo"]), int(row["hi"]) + 1))
 
 
-def _cells(facts: DataFrame, years: Sequence[int], cfg: Config) -> pd.DataFrame:
+def _cells(facts: DataFrame, years: Sequence[int], cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cells and the disclosure model's inner cells, from one explosion of the facts (cached:
+    two small aggregations read it)."""
     thresholds = {FOCUS_THRESHOLD: cfg.pathways.focus_episodes, CRITICAL_THRESHOLD: cfg.pathways.critical_episodes}
-    rows = explode_spec_rows(with_period_years(facts, max(years)), SPECS, years, thresholds)
-    return build_cells(rows, SPECS).toPandas()
+    rows = explode_spec_rows(with_period_years(facts, max(years)), SPECS, years, thresholds).cache()
+    try:
+        return build_cells(rows, SPECS).toPandas(), build_inner_cells(rows, SPECS).toPandas()
+    finally:
+        rows.unpersist()
 
 
 def to_spark(spark: SparkSession, pdf: pd.DataFrame, table: Table) -> DataFrame:

@@ -9,27 +9,27 @@
   the 30 % target in `target_year` (2030), i.e. baseline + (target - baseline) x
   (year - 2023) / (2030 - 2023). The same line is used for every year (before 2023 it lies
   above the baseline, so `on_track` there is informational); after 2030 the target itself.
-Disclosure: the same primary rule as the indicator table applies to the year's national
-T1 episode count; a suppressed year shows no rate (and no change or on_track), and a
-suppressed baseline year leaves the baseline null (three rates and their mean would
-give the hidden one away). At national scale these counts are in the thousands.
+Disclosure: derived from the published T1 rows only (after disclosure control and the
+release policy), so it can reveal nothing the indicator table does not: a hidden national
+T1 year shows no rate (and no change or on_track), and a hidden or absent baseline year
+leaves the baseline null (three rates and their mean would give the hidden one away).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from jobs.config import DisclosureConfig, IndicatorsConfig
+from jobs.config import IndicatorsConfig
 from jobs.indicators.definitions import NATIONAL, TARGET_SPEC
 from schemas.tables import TARGET_PROGRESS
 
 
-def target_progress(unsuppressed: pd.DataFrame, cfg: IndicatorsConfig, disclosure: DisclosureConfig) -> pd.DataFrame:
-    t1 = unsuppressed[(unsuppressed["indicator_id"] == TARGET_SPEC.ids[2])
-                      & (unsuppressed["measure"] == TARGET_SPEC.measure)
-                      & (unsuppressed["geo_level"] == NATIONAL)].sort_values("year")
-    rates = {int(y): (None if pd.isna(v) else float(v)) for y, v in zip(t1["year"], t1["value"])}
-    hidden = {int(y) for y, n in zip(t1["year"], t1["numerator"]) if 1 <= n < disclosure.min_count}
-    shown = {y: (None if y in hidden else r) for y, r in rates.items()}
+def target_progress(published: pd.DataFrame, cfg: IndicatorsConfig) -> pd.DataFrame:
+    """One row per published year, from the published national T1 rows."""
+    t1 = published[(published["indicator_id"] == TARGET_SPEC.ids[2])
+                   & (published["measure"] == TARGET_SPEC.measure)
+                   & (published["geo_level"] == NATIONAL)].sort_values("year")
+    shown = {int(y): (None if bool(s) or pd.isna(v) else float(v))
+             for y, v, s in zip(t1["year"], t1["value"], t1["suppressed"])}
     base_years = list(cfg.baseline_years)
     baseline = None
     if all(shown.get(y) is not None for y in base_years):

@@ -1,7 +1,8 @@
 """Charts of the report as inline SVG strings (matplotlib, no pyplot state, no network).
 
 Every chart takes published rows (pandas) and returns `<svg ...>...</svg>`. Suppressed
-cells have no value: lines show a gap, ranked bars show the marker instead of a bar.
+cells have no value and are drawn with their marker (`<5` primary, `.` secondary): lines
+show a gap with the marker on the axis, bars and ranked bars the marker instead of a bar.
 """
 from __future__ import annotations
 
@@ -83,6 +84,13 @@ def target_trend(target: pd.DataFrame, path: Sequence[tuple[int, float]], target
     return _svg(fig, "target")
 
 
+def _markers(df: pd.DataFrame, ident: str, measure: str) -> dict[int, str]:
+    """year -> suppression marker of the national all-ages cell (suppressed years only)."""
+    rows = df[(df.indicator_id == ident) & (df.measure == measure) & (df.geo_level == "national")
+              & (df.geo_code == "DK") & (df.age_group == "all") & df.suppressed.astype(bool)]
+    return {int(y): str(m) for y, m in zip(rows["year"], rows["display_value"])}
+
+
 def national_lines(df: pd.DataFrame, lines: Sequence[tuple[str, str, str]], name: str, ylabel: str,
                    column: str = "per_100k", kind: str = "rate") -> str:
     """One line per (indicator_id, measure, label) across years, national all-ages cells."""
@@ -90,6 +98,8 @@ def national_lines(df: pd.DataFrame, lines: Sequence[tuple[str, str, str]], name
     for (ident, measure, label), color in zip(lines, (BLUE, ORANGE, GREEN, RED, PURPLE)):
         s = _series(df, ident, measure, column)
         ax.plot(s.index, s.to_numpy(), marker="o", color=color, linewidth=2, label=label)
+        for year, marker in _markers(df, ident, measure).items():
+            ax.annotate(marker, (year, 0), ha="center", va="bottom", fontsize=8, color=color)
     ax.set_ylim(0, ax.get_ylim()[1] * 1.08)  # headroom for the top marker
     _y_format(ax, kind)
     ax.set_ylabel(ylabel, fontsize=9, color=INK)
@@ -99,17 +109,21 @@ def national_lines(df: pd.DataFrame, lines: Sequence[tuple[str, str, str]], name
 
 
 def grouped_bars(labels: Sequence[str], groups: Sequence[tuple[str, Sequence[float]]], name: str, ylabel: str,
-                 kind: str = "rate") -> str:
-    """Bars side by side: one group per label, one bar per (series name, values)."""
+                 kind: str = "rate", markers: Sequence[Sequence[str | None]] | None = None) -> str:
+    """Bars side by side: one group per label, one bar per (series name, values). `markers`
+    (per series, per label): the suppression marker to print instead of a missing bar."""
     fig, ax = _figure(WIDTH, 3.2)
     width = 0.8 / max(len(groups), 1)
     for k, ((series, values), color) in enumerate(zip(groups, (BLUE, ORANGE, GREEN, RED))):
         xs = [i + (k - (len(groups) - 1) / 2) * width for i in range(len(labels))]
         vals = [0.0 if pd.isna(v) else float(v) for v in values]
         ax.bar(xs, vals, width=width * 0.95, color=color, label=series)
-        for x, v in zip(xs, values):
+        marks = markers[k] if markers else [None] * len(values)
+        for x, v, mark in zip(xs, values, marks):
             if pd.isna(v) or v == 0:
-                ax.annotate("n/a" if pd.isna(v) else "0", (x, 0), ha="center", va="bottom", fontsize=7, color=MUTED)
+                text = mark if (pd.isna(v) and mark) else ("n/a" if pd.isna(v) else "0")
+                ax.annotate(text, (x, 0), ha="center", va="bottom", fontsize=7,
+                            color=RED if text in SUPPRESSED_MARKERS else MUTED)
     ax.set_xticks(range(len(labels)), [label.replace(" ", "\n", 1) if len(label) > 14 else label for label in labels],
                   fontsize=8)
     _y_format(ax, kind)

@@ -63,8 +63,8 @@ def _section(anchor: str, title: str, body: str) -> str:
 
 def _indicator_tables(data: ReportData, names: dict[str, str]) -> str:
     df, year = data.indicators, data.year
-    legend = ('<p class="note">&lt;5 = a count of 1-4 (suppressed); . = suppressed so that a &lt;5 cell cannot be '
-              'worked out by subtraction; - = no value (no cohort, no episode with an end). Shares in %, medians '
+    legend = ('<p class="note">&lt;5 = a count of 1-4 (suppressed); . = suppressed so that no &lt;5 cell can be '
+              'worked out by any arithmetic; - = no value (no cohort, no episode with an end). Shares in %, medians '
               'in hours (11E/F) or minutes (12E/F), T1 per 100,000 inhabitants.</p>')
     main = indicator_table(df, year, ["national", "region"])
     clusters = indicator_table(df, year, ["health_cluster"], names)

@@ -15,6 +15,13 @@ def _rows(df: pd.DataFrame, ident: str, measure: str, level: str, year: int) -> 
     return df[(df.indicator_id == ident) & (df.measure == measure) & (df.geo_level == level) & (df.year == year)]
 
 
+def _marker_list(rows: pd.DataFrame, codes: list[str]) -> list[str | None]:
+    """The suppression marker (`<5`, `.`) per geo code, None where the cell is shown or absent."""
+    hidden = rows[rows.suppressed.astype(bool)]
+    marks = dict(zip(hidden["geo_code"], hidden["display_value"]))
+    return [marks.get(c) for c in codes]
+
+
 def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
@@ -51,12 +58,18 @@ def regions_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
     labels = [region_label(r) for r in regions]
 
     def per_region(ident: str, measure: str, column: str) -> list[float]:
-        rows = _rows(df, ident, measure, "region", year).set_index("geo_code")
+        rows = _rows(df, ident, measure, "region", year)
+        rows = rows[rows.age_group == "all"].set_index("geo_code")
         return [rows[column].astype("float64").get(r, float("nan")) for r in regions]
+
+    def marks(ident: str, measure: str) -> list[str | None]:
+        rows = _rows(df, ident, measure, "region", year)
+        return _marker_list(rows[rows.age_group == "all"], regions)
 
     svg = charts.grouped_bars(labels, [("T1: belt, holding, sedation episodes", per_region("T1", "rate", "value")),
                                        ("3: involuntary admissions", per_region("3AB", "episodes", "per_100k"))],
-                              "regions", "per 100,000 inhabitants")
+                              "regions", "per 100,000 inhabitants",
+                              markers=[marks("T1", "rate"), marks("3AB", "episodes")])
     return f"Regions side by side, {year}", svg + _note(
         "Region = the provider region of the department that applied the measure; the denominator is the "
         "region's whole population on 1 January.")
@@ -70,11 +83,17 @@ def age_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
         rows = _rows(df, ident, "persons", "national", year)
         return float(rows["per_100k"].astype("float64").iloc[0]) if len(rows) else float("nan")
 
+    def mark(ident: str) -> str | None:
+        rows = _rows(df, ident, "persons", "national", year)
+        return _marker_list(rows.assign(geo_code="DK"), ["DK"])[0]
+
     svg = charts.grouped_bars([label for _, label in pairs], [
         ("adults (A)", [value(f"{p}A") for p, _ in pairs]), ("children 0-17 (B)", [value(f"{p}B") for p, _ in pairs])],
-        "ages", "persons per 100,000 of the age group")
+        "ages", "persons per 100,000 of the age group",
+        markers=[[mark(f"{p}A") for p, _ in pairs], [mark(f"{p}B") for p, _ in pairs]])
     return f"Children and adults, {year}", svg + _note(
-        "Persons per 100,000 inhabitants of the same age group, national. n/a = suppressed or no population.")
+        "Persons per 100,000 inhabitants of the same age group, national. <5 and . mark suppressed cells; "
+        "n/a = no population.")
 
 
 def admissions_section(df: pd.DataFrame, year: int, names: dict[str, str]) -> tuple[str, str]:
@@ -102,7 +121,8 @@ def short_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
     rows = rows[rows.age_group == "all"].sort_values("geo_code")
     bars = charts.grouped_bars([region_label(c) for c in rows["geo_code"]],
                                [("share of admissions under 24 h", rows["value"].astype("float64").tolist())],
-                               "short_regions", f"share, {year}", kind="share")
+                               "short_regions", f"share, {year}", kind="share",
+                               markers=[_marker_list(rows, list(rows["geo_code"]))])
     return "Short involuntary admissions (S1)", trend + bars + _note(
         "Involuntary admissions started in the year with a duration under 24 hours (discharge - start), as a "
         "share of all involuntary admissions started in the year.")

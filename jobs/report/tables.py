@@ -57,7 +57,10 @@ def choices_table(cfg: Config) -> str:
         ("focus persons", f"> {cfg.pathways.focus_episodes} episodes (F1), > {cfg.pathways.critical_episodes} (F2)"),
         ("episode merge gap", f"{eps.merge_gap_minutes} minutes"),
         ("primary suppression", f"counts 1-{dis.min_count - 1} shown as {dis.suppressed_marker}"),
-        ("secondary suppression", f"shown as {dis.secondary_marker}; groups: {', '.join(dis.groups)}"),
+        ("secondary suppression", f"shown as {dis.secondary_marker}; no hidden value is a combination of shown "
+                                  "ones or pinned by bounds (Gaussian elimination over the indicator definitions, "
+                                  "Langsrud 2024, and an LP check; docs/disclosure.md)"),
+        ("release", f"a year is published {dis.final_after_months} months after its end, then never changed"),
     ]
     return _table(["choice", "value"], rows)
 

@@ -78,6 +78,8 @@ def test_handmade_edge_cases(spark, lake_cfg):
     assert v("11EF", 2021, measure="median_hours") == pytest.approx(6.5)
     assert v("11EF", 2023, measure="median_hours") == pytest.approx(8.0)
     assert v("12EF", 2022, measure="median_minutes") == pytest.approx(7.0)
+    # outputs.md "Medians": the episode count behind a median is in `denominator`, `numerator` is null
+    assert got[("11EF", 2023, "national", "DK", "all", "median_hours")][1:3] == (None, 2)
     # 8: 2021 cohort p1 (no readmission) and p6 (first admission e14 readmitted)
     assert got[("8AB", 2021, "national", "DK", "all", "share")][:3] == (0.5, 1, 2)
     assert got[("8AB", 2021, "region", "1085", "all", "share")][:3] == (1.0, 1, 1)

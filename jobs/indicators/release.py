@@ -1,0 +1,100 @@
+"""Release policy across versions of `published` (outputs.md: no value may be revealed by
+comparing with an earlier published version; every Delta version is readable by time travel).
+
+- A year is published only when final: by a run whose run_date is on or after 1 January of
+  the next year plus `disclosure.final_after_months` months (3: year Y first appears in a
+  run on or after 1 April Y+1).
+- Once published, a year's rows are carried forward unchanged from the previous published
+  version, never recomputed: shown stays shown with the same number, hidden stays hidden
+  with the same marker. Later corrections to a final year stay in
+  `restricted.monitoring_indicators_unsuppressed`; they are counted and logged as held back.
+- Suppression of a newly final year treats the carried-forward rows as fixed in the model
+  (jobs/indicators/disclosure.py `protect(fixed=...)`): nothing shown earlier can open a
+  cell hidden now, and nothing shown now can open a cell hidden earlier.
+Rows of years not yet final are neither published nor protected (they do not exist for a
+reader). target_progress is derived from the published T1 rows, so it follows the same rule.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Sequence
+
+import pandas as pd
+
+from jobs.config import DisclosureConfig
+from jobs.indicators.disclosure import PRIMARY, SECONDARY, SHOWN, Protection, apply_status, protect
+
+log = logging.getLogger(__name__)
+KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
+
+
+def first_publication(year: int, months: int) -> dt.date:
+    """The first run_date on which `year` counts as final."""
+    total = months  # months after 1 January of year + 1
+    return dt.date(year + 1 + total // 12, 1 + total % 12, 1)
+
+
+def final_years(years: Sequence[int], run_date: dt.date, months: int) -> list[int]:
+    return [int(y) for y in years if run_date >= first_publication(int(y), months)]
+
+
+def _fixed_state(row) -> str:
+    if not bool(row["suppressed"]):
+        return SHOWN
+    return PRIMARY if row["display_value"] == "<5" else SECONDARY
+
+
+def release(
+    unsuppressed: pd.DataFrame,
+    inner: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    cfg: DisclosureConfig,
+    run_date: dt.date,
+) -> tuple[pd.DataFrame, Protection]:
+    """The published table of this run: carried-forward years verbatim plus newly final years
+    protected with the carried rows fixed. `previous` = the last published version (or None)."""
+    table = unsuppressed.reset_index(drop=True)
+    carried_years = set() if previous is None or not len(previous) else {int(y) for y in previous["year"].unique()}
+    new_years = [y for y in final_years(sorted(int(y) for y in table["year"].unique()), run_date,
+                                        cfg.final_after_months) if y not in carried_years]
+    fixed: list = [None] * len(table)
+    publish = table["year"].isin(new_years).to_numpy()
+    held_back = 0
+    if carried_years:
+        prev = previous.reset_index(drop=True)
+        state = {tuple(k): _fixed_state(r) for k, r in zip(prev[KEY].itertuples(index=False, name=None),
+                                                           prev.to_dict("records"))}
+        shown_values = {tuple(k): (r["numerator"], r["denominator"]) for k, r in
+                        zip(prev[KEY].itertuples(index=False, name=None), prev.to_dict("records"))
+                        if not r["suppressed"]}
+        for i, key in enumerate(table[KEY].itertuples(index=False, name=None)):
+            if int(key[1]) in carried_years:
+                fixed[i] = state.get(key)
+                if key in shown_values and not _same(shown_values[key], table.at[i, "numerator"],
+                                                     table.at[i, "denominator"]):
+                    held_back += 1
+        if held_back:
+            log.warning("release: %d published cells of final years differ in today's computation; the published "
+                        "values are kept, the corrections stay in restricted", held_back)
+    protection = protect(table, inner, cfg, fixed=fixed, publish=publish)
+    fresh = apply_status(table, protection.status, cfg)[publish]
+    parts = [fresh]
+    if carried_years:
+        parts.insert(0, previous[previous["year"].isin(sorted(carried_years))])
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else fresh.reset_index(drop=True)
+    protection.stats.update(new_years=new_years, carried_years=sorted(carried_years), held_back=held_back,
+                            not_final=sorted(set(int(y) for y in table["year"].unique()) - set(new_years)
+                                             - carried_years))
+    log.info("release: years %s published now, %s carried forward, %s not final yet", new_years,
+             sorted(carried_years), protection.stats["not_final"])
+    return out, protection
+
+
+def _same(shown: tuple, numerator, denominator) -> bool:
+    def eq(a, b) -> bool:
+        return (pd.isna(a) and pd.isna(b)) or (not pd.isna(a) and not pd.isna(b) and int(a) == int(b))
+    return eq(shown[0], numerator) and eq(shown[1], denominator)
+
+
+__all__ = ["release", "final_years", "first_publication"]
