@@ -206,7 +206,9 @@ def test_serve_limits_the_deployment_to_one_run_and_keeps_its_schedule_after_shu
             except ObjectNotFound:
                 return None
 
-        served = _wait(deployment, STARTUP_SECONDS, "the served deployment", serve)
+        # polled = the runner has started (and installed its SIGTERM handler; the deployment exists before)
+        served = _wait(lambda: (d := deployment()) and d.last_polled and d, STARTUP_SECONDS,
+                       "the served deployment, polled by its runner", serve)
         assert served.global_concurrency_limit.limit == 1 and not served.paused
         assert served.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.ENQUEUE
         (schedule,) = served.schedules
