@@ -205,8 +205,8 @@ def reproduce(spark: SparkSession, cfg: Config, *, cell: Cell, run_id: str | Non
     out = Outcome(cell, lineage, code_version_now, cfg.config_hash())
     frames = {t.name: _at(spark, cfg, lineage.inputs, t.name) for t in indicators.INPUTS}
     municipalities = municipalities_df(spark, cfg.paths)
-    tables = indicators.compute(frames, cfg, municipalities)
-    recomputed = _select_frame(tables[MONITORING_INDICATORS_UNSUPPRESSED.name], cell)
+    unsuppressed, _ = indicators.unsuppressed_table(frames, cfg, municipalities)  # no suppression needed here
+    recomputed = _select_frame(unsuppressed, cell)
     stored = _stored(spark, cfg, lineage, cell)
     published = _select(_at(spark, cfg, lineage.outputs, MONITORING_INDICATORS.name), cell)
     if recomputed.empty and stored.empty:
