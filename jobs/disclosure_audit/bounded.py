@@ -5,9 +5,12 @@ values, a primary (`<5`) count in [1, min_count-1] (a primary share: numerator <
 cohort >= 1, since the numerator never exceeds the cohort), a secondary (`.`) quantity in
 {0} U [min_count, inf) (a binary switches between the two), and the model's inequalities
 (persons <= episodes, region vs national persons). The LP relaxation (HiGHS through
-scipy.optimize.linprog) gives min and max of each hidden quantity; a quantity whose LP range
-holds a single whole number is confirmed with the integer program (scipy.optimize.milp):
-pinned when the integer min equals the integer max.
+scipy.optimize.linprog) gives min and max of each hidden quantity: one value there is one
+value for the integer program too. A range holding a single whole number, and (where `.`
+cells are involved: no LP sees the gap between 0 and min_count) every other hidden quantity
+of the component, goes to the integer program (scipy.optimize.milp): pinned when the
+integer min equals the integer max. Every solution is a feasible point, so quantities seen at
+two whole numbers are dropped without solving for them.
 """
 from __future__ import annotations
 
@@ -130,16 +133,16 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
     cap = 10.0 * float(eq["value"].max()) + 10.0 if len(eq) else 1e6
     capped = np.column_stack([var_lo, np.minimum(var_hi, cap)])
     todo = [i for i, qid in enumerate(hidden["qid"]) if int(qid) not in known]
-    confirm = todo  # a `.` cell is 0 or >= min_count: no LP relaxation sees that gap, so search the integer program
-    if not n_z:  # no gap: the LP relaxation screens, the integer program confirms ranges holding one whole number
-        lp = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=False)
-        confirm = []
-        for i, (rmin, rmax) in _ranges(lp, bounds, capped, todo, n_x, n_h, result).items():
-            imin, imax = math.ceil(rmin - TOL), math.floor(rmax + TOL)
-            if imin == imax and rmax - rmin < TOL:  # the relaxation allows one value: so does the integer program
-                result.pinned[int(hidden["qid"].iloc[i])] = imin
-            elif imin == imax:
-                confirm.append(i)
+    lp = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=False)
+    confirm = []
+    for i, (rmin, rmax) in _ranges(lp, bounds, capped, todo, n_x, n_h, result).items():
+        imin, imax = math.ceil(rmin - TOL), math.floor(rmax + TOL)
+        if imin == imax and rmax - rmin < TOL:  # the relaxation allows one value: so does the integer program
+            result.pinned[int(hidden["qid"].iloc[i])] = imin
+        elif imin == imax:
+            confirm.append(i)
+    if n_z:  # a `.` cell is 0 or >= min_count: no LP relaxation sees that gap, so search the integer program
+        confirm = [i for i in todo if int(hidden["qid"].iloc[i]) not in result.pinned]
     if confirm:
         mip = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=True)
         for i, (rmin, rmax) in _ranges(mip, bounds, capped, confirm, n_x, n_h, result).items():

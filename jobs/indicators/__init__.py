@@ -3,7 +3,17 @@
 Public entry: `run(spark, cfg, *, run_id, full_refresh=False)` writes
 `restricted.monitoring_indicators_unsuppressed`, `published.monitoring_indicators` and
 `published.target_progress`. Definitions: jobs/indicators/definitions.py (`SPECS`).
+`run` is imported lazily, so that reading the definitions (the disclosure audit does) loads
+neither the job nor its disclosure control.
 """
-from jobs.indicators.job import run
+from __future__ import annotations
 
 __all__ = ["run"]
+
+
+def __getattr__(name: str):
+    if name == "run":
+        from jobs.indicators.job import run
+
+        return run
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -200,3 +200,14 @@ def test_median_count_is_read_from_denominator_or_numerator():
     b = a.copy()
     b["numerator"], b["denominator"] = 7, pd.NA
     assert list(quantities(a, MARKERS)["value"]) == [7] == list(quantities(b, MARKERS)["value"])
+
+
+def test_the_audit_does_not_load_the_suppression_code():
+    """Written independently of jobs/indicators/disclosure.py: importing the audit (and the CLI
+    module that runs it) never loads it, so a mistake there cannot be repeated here."""
+    import subprocess
+    import sys
+
+    code = ("import sys, jobs.disclosure_audit, flows.cli; "
+            "sys.exit('jobs.indicators.disclosure' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
