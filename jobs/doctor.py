@@ -62,7 +62,10 @@ def elsewhere(cfg: Config) -> list[Elsewhere]:
                          "enabled: query plans may quote literal values"))
     else:
         out.append(Elsewhere("Spark event logs", None, "off (spark.eventLog.enabled is not set)"))
-    out.append(_look("Spark SQL catalog folders (Python temp)", catalog_dir(), "empty database folders, no data"))
+    catalog = _look("Spark SQL catalog folders (Python temp)", catalog_dir(), "empty database folders, no data")
+    # no data in them: what others can see is not a violation, only said
+    out.append(Elsewhere(catalog.what, catalog.path, catalog.note + (
+        f"; {len(catalog.exposed)} empty folders others can list" if catalog.exposed else "")))
     prefect = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect")
     out.append(_look("Prefect home (database, logs)", prefect,
                      "run parameters and our log lines: counts and paths, never a value from a row"))

@@ -132,24 +132,6 @@ def test_uninterrupted_run_completes_and_records_its_manifest(spark, clean):
     assert not (lake / "_locks" / "nightly.lock").exists()
 
 
-def test_the_flow_leaves_nothing_person_level_readable_by_others(clean):
-    """docs/security.md: restricted and analytics closed to others, published and the reports open."""
-    import stat
-
-    from jobs import zones
-
-    lake, _, _ = clean
-    cfg = load_config("ci", lake=str(lake))
-    # the test's landing zone is written before the flow, under pytest's own umask
-    assert [(place, p) for place, p in zones.exposed(cfg) if place != "landing"] == []
-    assert {f.place.name: f.problems for f in map(zones.inspect, zones.places(cfg)) if f.place.name != "landing"} == {
-        name: [] for name in zones.PLACES if name != "landing"}
-    public = [p for place in ("published", "reports") for p, _ in zones.walk(lake / place, set())]
-    assert len(public) > 20 and all(p.stat().st_mode & stat.S_IROTH for p in public)
-    closed = [p for zone in ("restricted", "analytics") for p, _ in zones.walk(lake / zone, set())]
-    assert len(closed) > 100 and not any(p.stat().st_mode & stat.S_IROTH for p in closed)
-
-
 def test_killed_anywhere_then_rerun_gives_identical_tables_and_backfill_resumes(
         spark, clean, tmp_path_factory, monkeypatch):
     from flows.backfill import backfill
