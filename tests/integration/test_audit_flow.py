@@ -28,7 +28,8 @@ from jobs.ingest.testkit import sample_row, write_delivery
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-DAY, LATER = "2024-02-02", "2024-02-04"
+# run dates after 1 April 2025: the data's year 2024 is final, so published holds it (jobs/indicators/release.py)
+DAY, LATER = "2025-04-02", "2025-04-04"
 PUBLISHED = ("published.monitoring_indicators", "published.target_progress")
 
 
@@ -72,6 +73,7 @@ def runs(spark, tmp_path_factory):
     mp.setenv("PATHWAYS_CONF_DIR", str(_conf(tmp_path_factory.mktemp("conf-fast"), None, quality={"enabled": False})))
     first = nightly(run_date=DAY, env="ci", lake=str(lake))
     after_first = {t: (lk.log_version(paths, *t.split(".")), _rows(spark, paths, t)) for t in PUBLISHED}
+    after_first_unsuppressed = _rows(spark, paths, "restricted.monitoring_indicators_unsuppressed")
 
     write_delivery(lake / "landing", "coercion", "2024-02-03", [
         sample_row("coercion", "a3", person_id=P[3], contact_record_id=None, measure="involuntary_admission_red",
@@ -93,7 +95,8 @@ def runs(spark, tmp_path_factory):
     mp.setenv("PATHWAYS_CONF_DIR", str(_conf(tmp_path_factory.mktemp("conf-fast3"), None, quality={"enabled": False})))
     third = nightly(run_date=LATER, env="ci", lake=str(lake))
     yield {"lake": lake, "paths": paths, "first": first["run_id"], "third": third["run_id"], "failed": failed,
-           "after_first": after_first, "after_failed": after_failed}
+           "after_first": after_first, "after_failed": after_failed,
+           "after_first_unsuppressed": after_first_unsuppressed}
     mp.undo()
 
 
@@ -112,8 +115,10 @@ def test_a_critical_failure_leaves_published_at_the_previous_version(spark, runs
         ops = lk.read(spark, paths, zone, name, version_now - 1).count()  # the failed version stays in history
         assert ops >= 0
     assert ("restricted.monitoring_indicators_unsuppressed", "restored") in {(t, a) for t, a, _ in restored}
-    # the third run, on the same data without the failing expectation, publishes the new numbers
-    assert _rows(spark, paths, PUBLISHED[0]) != runs["after_first"][PUBLISHED[0]][1]
+    # the third run, on the same data without the failing expectation, computes the new numbers; 2024
+    # was already published (final) by run 1, so published carries it forward unchanged (release policy)
+    assert _rows(spark, paths, "restricted.monitoring_indicators_unsuppressed") != runs["after_first_unsuppressed"]
+    assert _rows(spark, paths, PUBLISHED[0]) == runs["after_first"][PUBLISHED[0]][1]
 
 
 def _reproduce(runs, *args, conf: Path | None = None):
