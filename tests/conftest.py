@@ -6,6 +6,8 @@ Every test carries exactly one of the markers unit | spark | integration | clust
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -69,3 +71,19 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory) -> Path:
+    """A lake on which the README's first command has run (`pathways demo`: generate the demo
+    landing zone, run the whole nightly flow), built once per test run in its own process.
+    PATHWAYS_DEMO_LAKE names an existing one instead. Tests read it and never write it."""
+    given = os.environ.get("PATHWAYS_DEMO_LAKE")
+    if given:
+        return Path(given)
+    lake = tmp_path_factory.mktemp("demo") / "lake"
+    pathways = Path(sys.executable).parent / "pathways"
+    done = subprocess.run([str(pathways), "--env", "ci", "--lake", str(lake), "demo"],
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, f"pathways demo failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return lake

@@ -2,8 +2,8 @@
 README's example query give the same answer through `pathways sql` (DuckDB) and --engine spark,
 and the doc's Python example runs.
 
-Runs only when PATHWAYS_DEMO_LAKE names a lake the pipeline has run on (e.g. after `make demo`);
-it reads that lake, never writes it. The tiny-lake version runs in the default suite
+Reads the session's demo lake (tests/conftest.py `demo_lake`: built once by `pathways demo`,
+or PATHWAYS_DEMO_LAKE), never writes it. The tiny-lake version runs in the default suite
 (test_events_pathways_run.py).
 """
 import os
@@ -15,14 +15,11 @@ from jobs.config import load_config
 from test_events_pathways_run import analyst_queries, doc_blocks, normalised, spark_dialect
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-DEMO_LAKE = os.environ.get("PATHWAYS_DEMO_LAKE")
 README_QUERY = "select papers, count(*) from analytics.involuntary_admissions group by papers"
-needs_demo = pytest.mark.skipif(not DEMO_LAKE, reason="set PATHWAYS_DEMO_LAKE to a lake the pipeline has run on")
 
 
-@needs_demo
-def test_demo_lake_queries_agree_on_both_engines(spark):
-    cfg = load_config("ci", lake=DEMO_LAKE)
+def test_demo_lake_queries_agree_on_both_engines(spark, demo_lake):
+    cfg = load_config("ci", lake=str(demo_lake))
     for sql in [README_QUERY, *analyst_queries()]:
         on_duckdb = query.run_query(cfg, sql).to_pylist()
         on_spark = query.run_query_spark(spark, cfg, spark_dialect(sql)).to_pylist()
@@ -36,10 +33,9 @@ def _values(rows: list[dict]) -> list[list]:
     return sorted((list(r.values()) for r in normalised(rows)), key=str)
 
 
-@needs_demo
-def test_demo_lake_python_example(monkeypatch):
-    cfg = load_config("ci", lake=DEMO_LAKE)
-    monkeypatch.setenv("PATHWAYS_LAKE", DEMO_LAKE)
+def test_demo_lake_python_example(monkeypatch, demo_lake):
+    cfg = load_config("ci", lake=str(demo_lake))
+    monkeypatch.setenv("PATHWAYS_LAKE", str(demo_lake))
     namespace: dict = {}
     exec(compile(doc_blocks("python")[0], "analyst_queries.md", "exec"), namespace)
     by_papers = {r["papers"]: r["admissions"] for r in namespace["by_papers"].to_dict("records")}
@@ -47,11 +43,10 @@ def test_demo_lake_python_example(monkeypatch):
     assert by_papers == {r["papers"]: r["n"] for r in answer.to_pylist()}
 
 
-@needs_demo
 @pytest.mark.skipif(not __import__("shutil").which("Rscript"), reason="R is not installed here; the R example is unchecked")
-def test_demo_lake_r_example():
+def test_demo_lake_r_example(demo_lake):
     import subprocess
 
     done = subprocess.run(["Rscript", "-e", doc_blocks("r")[0]], capture_output=True, text=True,
-                          env={**os.environ, "PATHWAYS_LAKE": DEMO_LAKE})
+                          env={**os.environ, "PATHWAYS_LAKE": str(demo_lake)})
     assert done.returncode == 0 and "indicator" in done.stdout, done.stderr

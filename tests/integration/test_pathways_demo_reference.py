@@ -1,12 +1,11 @@
 """The pathway tables of a real (demo-scale) lake against the plain-Python computation.
 
-Runs only when PATHWAYS_DEMO_LAKE names a lake on which ingest, link, events and pathways
-have run (e.g. after `pathways --lake DIR demo`); it reads that lake, never writes it.
+Reads the session's demo lake (tests/conftest.py `demo_lake`: built once by `pathways demo`,
+or PATHWAYS_DEMO_LAKE), never writes it.
 Checks, row for row, restricted.coercion_episodes and analytics.involuntary_admissions,
 and the admission_timeline counts per (phase, sector), against tests/pathways_reference.py
 computed from restricted.events, restricted.persons and silver_residence of the same lake.
 """
-import os
 from collections import Counter
 
 import pytest
@@ -18,7 +17,6 @@ from jobs.reference import municipalities
 from schemas.tables import ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, INVOLUNTARY_ADMISSIONS, PERSONS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-DEMO_LAKE = os.environ.get("PATHWAYS_DEMO_LAKE")
 
 
 def _rows(spark, cfg, table, cols=None):
@@ -26,9 +24,8 @@ def _rows(spark, cfg, table, cols=None):
     return [r.asDict(recursive=True) for r in (df.select(*cols) if cols else df).toLocalIterator()]
 
 
-@pytest.mark.skipif(not DEMO_LAKE, reason="set PATHWAYS_DEMO_LAKE to a lake the pipeline has run on")
-def test_demo_lake_agrees_with_plain_python(spark):
-    cfg = load_config("ci", lake=DEMO_LAKE)
+def test_demo_lake_agrees_with_plain_python(spark, demo_lake):
+    cfg = load_config("ci", lake=str(demo_lake))
     events = _rows(spark, cfg, EVENTS)
     persons = _rows(spark, cfg, PERSONS, ["person_key", "person_id", "birth_date"])
     key_of = {p["person_id"]: p["person_key"] for p in persons if p["person_id"]}
