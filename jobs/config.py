@@ -149,6 +149,18 @@ class PathwaysConfig:
 
 
 @dataclass(frozen=True)
+class StructuralBreak:
+    """A change in registration or processing that can move a series without any change in
+    practice (DIGEST.md section 2.14). Drawn on every trend chart of the report from `year`
+    (between year-1 and year) and listed in the report; `year` null = the sources give no
+    effective date: listed, not drawn."""
+    year: int | None
+    label: str   # a few words, drawn on the charts
+    text: str    # what changed and what it may do to the indicators
+    source: str  # where the source documents say so
+
+
+@dataclass(frozen=True)
 class IndicatorsConfig:
     definition_version: str = "2025.1"
     years: tuple[int, ...] = ()  # empty = every calendar year the data covers
@@ -158,6 +170,7 @@ class IndicatorsConfig:
     child_max_age: int = 17
     # the on-track line runs from the baseline in path_start_year to the first target in target_year
     path_start_year: int = 2023
+    structural_breaks: tuple[StructuralBreak, ...] = field(kw_only=True)
 
 
 @dataclass(frozen=True)

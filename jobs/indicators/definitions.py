@@ -23,7 +23,10 @@ are the one definition of those rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from jobs.config import PathwaysConfig
 from schemas.codes import FORCED_TREATMENT_MEASURES, INVOLUNTARY_ADMISSION_MEASURES, MEASURES, TARGET_MEASURES
 
 NATIONAL, REGION, HEALTH_CLUSTER, MUNICIPALITY = "national", "region", "health_cluster", "municipality"
@@ -50,7 +53,7 @@ FOCUS_THRESHOLD, CRITICAL_THRESHOLD = "focus", "critical"  # resolved from cfg.p
 @dataclass(frozen=True)
 class IndicatorSpec:
     ids: tuple[str, str, str]  # indicator_id of the (adult, child, all) rows
-    what: str
+    what: str  # a template: rule numbers are {placeholders} filled from the config by `describe`
     unit: str  # persons | episodes
     measure: str  # output `measure` column
     period: str  # started | started_or_ongoing | discharged
@@ -104,9 +107,9 @@ SPECS: tuple[IndicatorSpec, ...] = (
     IndicatorSpec(_pair("7", "C", "D"), "involuntary detentions (episodes)", EPISODES_UNIT, "episodes",
                   STARTED_OR_ONGOING, NR, DETENTION),
     IndicatorSpec(_pair("8"), "share of persons involuntarily admitted whose first admission in the year was "
-                  "followed by another within 30 days of discharge", PERSONS_UNIT, SHARE, STARTED, NR,
+                  "followed by another within {readmission_days} days of discharge", PERSONS_UNIT, SHARE, STARTED, NR,
                   source=ADMISSIONS_SOURCE, flag="readmitted_involuntary_30d"),
-    IndicatorSpec(_pair("9"), "share of persons involuntarily admitted with a psychiatric contact in the 90 days "
+    IndicatorSpec(_pair("9"), "share of persons involuntarily admitted with a psychiatric contact in the {prior_contact_days} days "
                   "before their first admission in the year", PERSONS_UNIT, SHARE, STARTED, NRH,
                   source=ADMISSIONS_SOURCE, flag="psych_contact_90d_before"),
     IndicatorSpec(_pair("10"), "share of involuntary admissions discharged in the year with a discharge agreement "
@@ -124,19 +127,26 @@ SPECS: tuple[IndicatorSpec, ...] = (
     IndicatorSpec(_pair("13", "C", "D"), "acute sedation episodes", EPISODES_UNIT, "episodes", STARTED, NR, SEDATION),
     IndicatorSpec(_pair("14"), "persons with forced treatment (medication, feeding, ECT, somatic)", PERSONS_UNIT,
                   "persons", STARTED_OR_ONGOING, NR, FORCED_TREATMENT_MEASURES),
-    IndicatorSpec(_same("S1"), "short involuntary admissions (under 24 hours)", EPISODES_UNIT, "episodes", STARTED,
+    IndicatorSpec(_same("S1"), "short involuntary admissions (under {short_hours} hours)", EPISODES_UNIT, "episodes", STARTED,
                   NRM, source=ADMISSIONS_SOURCE, flag="is_short_24h", only_flagged=True),
-    IndicatorSpec(_same("S1"), "share of involuntary admissions that were short (under 24 hours)", EPISODES_UNIT,
+    IndicatorSpec(_same("S1"), "share of involuntary admissions that were short (under {short_hours} hours)", EPISODES_UNIT,
                   SHARE, STARTED, NRM, source=ADMISSIONS_SOURCE, flag="is_short_24h"),
-    IndicatorSpec(_same("F1"), "focus persons: more than 10 coercion episodes of any kind in the year",
+    IndicatorSpec(_same("F1"), "focus persons: more than {focus} coercion episodes of any kind in the year",
                   PERSONS_UNIT, "persons", STARTED, NR, ALL_MEASURES, min_episodes=FOCUS_THRESHOLD),
-    IndicatorSpec(_same("F2"), "critical courses: more than 50 coercion episodes of any kind in the year",
+    IndicatorSpec(_same("F2"), "critical courses: more than {critical} coercion episodes of any kind in the year",
                   PERSONS_UNIT, "persons", STARTED, NR, ALL_MEASURES, min_episodes=CRITICAL_THRESHOLD),
     IndicatorSpec(_same("T1"), "the national target: belt restraint, holding and acute sedation episodes per "
                   "100,000 inhabitants", EPISODES_UNIT, RATE, STARTED, NR, TARGET_MEASURES, age_groups=(ALL,)),
 )
 
 SPECS_BY_KEY = {spec.key: spec for spec in SPECS}
+
+
+def describe(spec: IndicatorSpec, pathways: PathwaysConfig) -> str:
+    """What the spec counts, in words, with the rule numbers of the config (conf/base/pathways.yml)."""
+    return spec.what.format(readmission_days=pathways.readmission_days, prior_contact_days=pathways.prior_contact_days,
+                            short_hours=f"{pathways.short_admission_hours:g}", focus=pathways.focus_episodes,
+                            critical=pathways.critical_episodes)
 TARGET_SPEC = SPECS_BY_KEY["T1:rate"]
 PERIOD_TEXT = {STARTED: "started in the year", STARTED_OR_ONGOING: "started in the year or ongoing on 1 January",
                DISCHARGED: "discharged in the year"}

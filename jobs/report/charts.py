@@ -21,6 +21,7 @@ INK, MUTED, GRID = "#1f2933", "#7b8794", "#e4e7eb"
 WIDTH = 9.6  # inches; the page scales the SVG down to the column width
 SUPPRESSED_MARKERS = ("<5", ".")
 BLUE, ORANGE, GREEN, RED, PURPLE = "#2463a6", "#d9822b", "#3f8f5a", "#c23b3b", "#7a4fa3"
+Break = tuple[str, int]  # a structural break as drawn: (its name in the report's list, "B1", first year under it)
 
 
 def _svg(fig: Figure, name: str) -> str:
@@ -61,27 +62,41 @@ def _series(df: pd.DataFrame, ident: str, measure: str, column: str = "value", l
     return pd.Series(rows[column].astype("float64").to_numpy(), index=rows["year"].astype(int)).sort_index()
 
 
-def target_trend(target: pd.DataFrame, path: Sequence[tuple[int, float]], target_40: float | None) -> str:
+def target_trend(target: pd.DataFrame, path: Sequence[tuple[int, float]], target_40: float | None, *,
+                 baseline_label: str, target_label: str, ambition_label: str, breaks: Sequence[Break] = ()) -> str:
     fig, ax = _figure(WIDTH, 3.6)
     years = target["year"].astype(int).to_numpy()
     ax.plot(years, target["rate_per_100k"].astype("float64"), marker="o", color=BLUE, linewidth=2.2,
             label="T1: episodes per 100,000")
     baseline = target["baseline_rate"].astype("float64").dropna()
     if len(baseline):
-        ax.axhline(baseline.iloc[0], color=MUTED, linestyle="--", linewidth=1, label="baseline 2021-2023")
+        ax.axhline(baseline.iloc[0], color=MUTED, linestyle="--", linewidth=1, label=baseline_label)
     if path:
         (x0, y0), (x1, y1) = path
-        ax.plot([x0, x1], [y0, y1], color=GREEN, linewidth=1.6, label="path to -30 % in 2030")
+        ax.plot([x0, x1], [y0, y1], color=GREEN, linewidth=1.6, label=target_label)
         ax.scatter([x1], [y1], color=GREEN, zorder=3)
         if target_40 is not None:
-            ax.scatter([x1], [target_40], color=PURPLE, marker="v", zorder=3, label="ambition -40 %")
+            ax.scatter([x1], [target_40], color=PURPLE, marker="v", zorder=3, label=ambition_label)
         ax.set_xlim(min(years.min(initial=x0), x0) - 0.5, x1 + 0.5)
     ax.set_ylim(bottom=0)
+    _draw_breaks(ax, breaks)
     _y_format(ax, "rate")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("per 100,000 inhabitants", fontsize=9, color=INK)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4)
     return _svg(fig, "target")
+
+
+def _draw_breaks(ax, breaks: Sequence[Break]) -> None:
+    """A dotted vertical line between year-1 and year for each break, named as in the report's
+    list (B1, B2, ...); breaks of the same year share a line."""
+    by_year: dict[int, list[str]] = {}
+    for name, year in breaks:
+        by_year.setdefault(year, []).append(name)
+    for year, names in sorted(by_year.items()):
+        ax.axvline(year - 0.5, color=MUTED, linestyle=":", linewidth=1.2, zorder=1)
+        ax.annotate(", ".join(names), (year - 0.5, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -2),
+                    textcoords="offset points", ha="left", va="top", fontsize=7, color=MUTED)
 
 
 def _markers(df: pd.DataFrame, ident: str, measure: str) -> dict[int, str]:
@@ -92,7 +107,7 @@ def _markers(df: pd.DataFrame, ident: str, measure: str) -> dict[int, str]:
 
 
 def national_lines(df: pd.DataFrame, lines: Sequence[tuple[str, str, str]], name: str, ylabel: str,
-                   column: str = "per_100k", kind: str = "rate") -> str:
+                   column: str = "per_100k", kind: str = "rate", breaks: Sequence[Break] = ()) -> str:
     """One line per (indicator_id, measure, label) across years, national all-ages cells."""
     fig, ax = _figure(WIDTH, 3.2)
     for (ident, measure, label), color in zip(lines, (BLUE, ORANGE, GREEN, RED, PURPLE)):
@@ -101,6 +116,8 @@ def national_lines(df: pd.DataFrame, lines: Sequence[tuple[str, str, str]], name
         for year, marker in _markers(df, ident, measure).items():
             ax.annotate(marker, (year, 0), ha="center", va="bottom", fontsize=8, color=color)
     ax.set_ylim(0, ax.get_ylim()[1] * 1.08)  # headroom for the top marker
+    years = sorted(set(df["year"].astype(int)))
+    _draw_breaks(ax, [b for b in breaks if years and years[0] < b[1] <= years[-1]])
     _y_format(ax, kind)
     ax.set_ylabel(ylabel, fontsize=9, color=INK)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -8,6 +8,7 @@ from jobs.config import Config
 from jobs.report import sections
 from jobs.report.data import ReportData
 from jobs.report.tables import choices_table, definitions_table, indicator_table, quality_section
+from jobs.report.wording import wording
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2933;margin:0;
@@ -29,18 +30,20 @@ nav a{color:#fff;margin-right:14px;font-size:13px} details summary{cursor:pointe
 
 def build_page(data: ReportData, cfg: Config, names: dict[str, str]) -> str:
     df, year = data.indicators, data.year
+    words = wording(cfg)
     charts = [
-        sections.target_section(data.target, cfg.indicators, year),
-        sections.forms_section(df),
+        sections.target_section(data.target, cfg.indicators, year, words),
+        sections.forms_section(df, words),
         sections.regions_section(df, year),
-        sections.age_section(df, year),
+        sections.age_section(df, year, words),
         sections.admissions_section(df, year, names),
-        sections.short_section(df, year),
-        sections.focus_section(df, cfg.pathways.focus_episodes, cfg.pathways.critical_episodes),
+        sections.short_section(df, year, words),
+        sections.focus_section(df, words),
     ]
     blocks = [_section(f"s{i}", title, body) for i, (title, body) in enumerate(charts)]
     blocks.append(_section("indicators", f"Every indicator, {year}", _indicator_tables(data, names)))
-    blocks.append(_section("definitions", "Definitions", definitions_table() + choices_table(cfg)))
+    blocks.append(_section("definitions", "Definitions", definitions_table(cfg) + choices_table(cfg)
+                           + sections.breaks_table(words)))
     blocks.append(_section("quality", "Data quality and lineage", quality_section(data)))
     nav = "".join(f'<a href="#{anchor}">{label}</a>' for anchor, label in
                   (("s0", "Target"), ("s2", "Regions"), ("s4", "Admissions"), ("indicators", "All indicators"),

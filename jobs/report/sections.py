@@ -9,6 +9,7 @@ from jobs.config import IndicatorsConfig
 from jobs.indicators.target import target_path_points
 from jobs.report import charts
 from jobs.report.charts import region_label
+from jobs.report.wording import Wording
 
 
 def _rows(df: pd.DataFrame, ident: str, measure: str, level: str, year: int) -> pd.DataFrame:
@@ -26,31 +27,53 @@ def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
 
-def target_section(target: pd.DataFrame, cfg: IndicatorsConfig, year: int) -> tuple[str, str]:
+def _years(df: pd.DataFrame) -> tuple[int, int]:
+    years = df["year"].astype(int) if len(df) else pd.Series([0])
+    return int(years.min()), int(years.max())
+
+
+def _breaks_note(words: Wording, first_year: int, last_year: int) -> str:
+    drawn = words.drawn_breaks(first_year, last_year)
+    if not drawn:
+        return ""
+    labels = {name: b.label for name, b in words.breaks}
+    return _note("Dotted lines: " + "; ".join(f"{name} {year}: {labels[name]}" for name, year in drawn)
+                 + " (structural breaks, listed under Definitions).")
+
+
+def target_section(target: pd.DataFrame, cfg: IndicatorsConfig, year: int, words: Wording) -> tuple[str, str]:
     baseline = target["baseline_rate"].astype("float64").dropna()
     if not len(target):
-        return "The 2030 target", _note("No T1 rates yet.")
+        return f"The {words.target_year} target", _note("No T1 rates yet.")
     path = target_path_points(float(baseline.iloc[0]), cfg) if len(baseline) else []
     t40 = float(target["target_2030_rate_40pct"].astype("float64").dropna().iloc[0]) if len(baseline) else None
-    svg = charts.target_trend(target, path, t40)
+    first, _ = _years(target)
+    drawn = words.drawn_breaks(first, words.target_year)
+    svg = charts.target_trend(target, path, t40, baseline_label=f"baseline {words.baseline}",
+                              target_label=f"path to {words.target} in {words.target_year}",
+                              ambition_label=f"ambition {words.ambition}", breaks=drawn)
     row = target[target.year == year]
     text = "Baseline not available (a baseline year is missing or suppressed)."
     if len(baseline) and len(row) and not pd.isna(row["rate_per_100k"].iloc[0]):
         r = row.iloc[0]
         status = "on track" if bool(r["on_track"]) else "not on track"
         text = (f"{year}: {r['rate_per_100k']:.1f} episodes of belt restraint, holding and acute sedation per "
-                f"100,000 inhabitants, {r['change_vs_baseline_pct']:+.1f} % against the 2021-2023 baseline of "
-                f"{r['baseline_rate']:.1f}; target 2030: {r['target_2030_rate_30pct']:.1f} (-30 %), ambition "
-                f"{r['target_2030_rate_40pct']:.1f} (-40 %). {status.capitalize()} on the straight line to 2030.")
-    return "The 2030 target (T1)", svg + _note(text)
+                f"100,000 inhabitants, {r['change_vs_baseline_pct']:+.1f} % against the {words.baseline} baseline of "
+                f"{r['baseline_rate']:.1f}; target {words.target_year}: {r['target_2030_rate_30pct']:.1f} "
+                f"({words.target}), ambition {r['target_2030_rate_40pct']:.1f} ({words.ambition}). "
+                f"{status.capitalize()} on the straight line to {words.target_year}.")
+    return f"The {words.target_year} target (T1)", svg + _note(text) + _breaks_note(words, first, words.target_year)
 
 
-def forms_section(df: pd.DataFrame) -> tuple[str, str]:
+def forms_section(df: pd.DataFrame, words: Wording) -> tuple[str, str]:
+    first, last = _years(df)
     svg = charts.national_lines(df, [("11CD", "episodes", "belt restraint"), ("12CD", "episodes", "physical holding"),
-                                     ("13CD", "episodes", "acute sedation")], "forms", "episodes per 100,000")
+                                     ("13CD", "episodes", "acute sedation")], "forms", "episodes per 100,000",
+                                breaks=words.drawn_breaks(first, last))
     return "Belt restraint, holding and sedation separately", svg + _note(
         "Episodes started in the year per 100,000 inhabitants, national (11C/D, 12C/D, 13C/D, all ages). "
-        "A fall in one form with a rise in another is substitution, which the target must not hide.")
+        "A fall in one form with a rise in another is substitution, which the target must not hide.") + _breaks_note(
+        words, first, last)
 
 
 def regions_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
@@ -75,7 +98,7 @@ def regions_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
         "region's whole population on 1 January.")
 
 
-def age_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
+def age_section(df: pd.DataFrame, year: int, words: Wording) -> tuple[str, str]:
     pairs = [("1", "any coercion"), ("2", "involuntarily admitted"), ("4", "belt/holding/sedation"),
              ("11", "belt restraint"), ("12", "holding"), ("13", "acute sedation"), ("14", "forced treatment")]
 
@@ -88,7 +111,7 @@ def age_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
         return _marker_list(rows.assign(geo_code="DK"), ["DK"])[0]
 
     svg = charts.grouped_bars([label for _, label in pairs], [
-        ("adults (A)", [value(f"{p}A") for p, _ in pairs]), ("children 0-17 (B)", [value(f"{p}B") for p, _ in pairs])],
+        ("adults (A)", [value(f"{p}A") for p, _ in pairs]), (f"children {words.children} (B)", [value(f"{p}B") for p, _ in pairs])],
         "ages", "persons per 100,000 of the age group",
         markers=[[mark(f"{p}A") for p, _ in pairs], [mark(f"{p}B") for p, _ in pairs]])
     return f"Children and adults, {year}", svg + _note(
@@ -114,24 +137,41 @@ def admissions_section(df: pd.DataFrame, year: int, names: dict[str, str]) -> tu
         "start; dashed line = national rate. <5 and . mark suppressed cells (no bar).")
 
 
-def short_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
-    trend = charts.national_lines(df, [("S1", "share", "short admissions (< 24 h), share of all, national")],
-                                  "short", "share", column="value", kind="share")
+def short_section(df: pd.DataFrame, year: int, words: Wording) -> tuple[str, str]:
+    first, last = _years(df)
+    trend = charts.national_lines(df, [("S1", "share", f"short admissions (< {words.short}), share of all, national")],
+                                  "short", "share", column="value", kind="share",
+                                  breaks=words.drawn_breaks(first, last))
     rows = _rows(df, "S1", "share", "region", year)
     rows = rows[rows.age_group == "all"].sort_values("geo_code")
     bars = charts.grouped_bars([region_label(c) for c in rows["geo_code"]],
-                               [("share of admissions under 24 h", rows["value"].astype("float64").tolist())],
+                               [(f"share of admissions under {words.short}", rows["value"].astype("float64").tolist())],
                                "short_regions", f"share, {year}", kind="share",
                                markers=[_marker_list(rows, list(rows["geo_code"]))])
     return "Short involuntary admissions (S1)", trend + bars + _note(
-        "Involuntary admissions started in the year with a duration under 24 hours (discharge - start), as a "
-        "share of all involuntary admissions started in the year.")
+        f"Involuntary admissions started in the year with a duration under {words.short} (discharge - start), as a "
+        "share of all involuntary admissions started in the year.") + _breaks_note(words, first, last)
 
 
-def focus_section(df: pd.DataFrame, focus: int, critical: int) -> tuple[str, str]:
+def focus_section(df: pd.DataFrame, words: Wording) -> tuple[str, str]:
+    focus, critical = words.focus, words.critical
+    first, last = _years(df)
     svg = charts.national_lines(df, [("F1", "persons", f"focus persons (> {focus} episodes)"),
                                      ("F2", "persons", f"critical courses (> {critical} episodes)")],
-                                "focus", "persons", column="value", kind="count")
+                                "focus", "persons", column="value", kind="count", breaks=words.drawn_breaks(first, last))
     return "Focus persons (F1, F2)", svg + _note(
         f"Persons with more than {focus} (F1) or {critical} (F2) coercion episodes of any kind started in the year, "
-        "all ages, national.")
+        "all ages, national.") + _breaks_note(words, first, last)
+
+
+def breaks_table(words: Wording) -> str:
+    """The configured structural breaks, numbered as on the charts."""
+    rows = "".join(
+        f"<tr><td>{name}</td><td>{b.year if b.year is not None else 'not dated (not drawn)'}</td>"
+        f"<td>{html.escape(b.label)}</td><td>{html.escape(b.text)}</td><td>{html.escape(b.source)}</td></tr>"
+        for name, b in words.breaks)
+    return ("<h3>Structural breaks</h3>" + _note(
+        "Changes in registration or processing that can move a series with no change in practice. Dated ones are "
+        "drawn on every trend chart as a dotted line before their first year.")
+        + "<table><tr><th></th><th>from</th><th>change</th><th>what it may do</th><th>source</th></tr>"
+        + rows + "</table>") if rows else ""

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from jobs.config import Config
-from jobs.indicators.definitions import PERIOD_TEXT, SPECS
+from jobs.indicators.definitions import PERIOD_TEXT, SPECS, describe
 from jobs.report.charts import region_label
 from jobs.report.data import ReportData
 
@@ -41,8 +41,8 @@ def indicator_table(df: pd.DataFrame, year: int, levels: Sequence[str], names: d
     return _table(["id", "measure", "age", *[label.get(c, c) for c in codes]], body, "num")
 
 
-def definitions_table() -> str:
-    rows = [(spec.id_label, spec.what, spec.measure, PERIOD_TEXT[spec.period], ", ".join(spec.levels))
+def definitions_table(cfg: Config) -> str:
+    rows = [(spec.id_label, describe(spec, cfg.pathways), spec.measure, PERIOD_TEXT[spec.period], ", ".join(spec.levels))
             for spec in SPECS]
     return _table(["id", "what", "measure", "period", "levels"], rows)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from jobs.config import IndicatorsConfig
+from jobs.config import load_config
 from jobs.indicators.target import target_progress
 from schemas.tables import MONITORING_INDICATORS, TARGET_PROGRESS
 
 pytestmark = pytest.mark.unit
+INDICATORS = load_config("ci").indicators  # what production reads (conf/base + ci), not a Python copy
 
 
 def t1_rows(rates: dict[int, tuple[float, int]], hidden=()) -> pd.DataFrame:
@@ -25,7 +26,7 @@ def t1_rows(rates: dict[int, tuple[float, int]], hidden=()) -> pd.DataFrame:
 def test_baseline_targets_and_on_track_line():
     rates = {2020: (300.0, 300), 2021: (100.0, 100), 2022: (110.0, 110), 2023: (120.0, 120),
              2024: (104.0, 104), 2025: (110.0, 110)}
-    out = target_progress(t1_rows(rates), IndicatorsConfig())
+    out = target_progress(t1_rows(rates), INDICATORS)
     assert list(out.columns) == TARGET_PROGRESS.columns
     assert list(out.year) == [2020, 2021, 2022, 2023, 2024, 2025]  # years without data are absent
     row = out.set_index("year")
@@ -42,11 +43,11 @@ def test_baseline_targets_and_on_track_line():
 
 def test_missing_or_suppressed_baseline_year_leaves_baseline_null():
     out = target_progress(t1_rows({2022: (110.0, 110), 2023: (120.0, 120), 2024: (90.0, 90)}),
-                          IndicatorsConfig())
+                          INDICATORS)
     assert out.baseline_rate.isna().all() and out.on_track.isna().all() and out.change_vs_baseline_pct.isna().all()
     assert list(out.rate_per_100k) == [110.0, 120.0, 90.0]
     tiny = target_progress(t1_rows({2021: (30.0, 30), 2022: (110.0, 110), 2023: (120.0, 120), 2024: (0.0, 0)},
-                                   hidden={2021}), IndicatorsConfig())
+                                   hidden={2021}), INDICATORS)
     assert pd.isna(tiny.set_index("year").loc[2021, "rate_per_100k"])  # hidden in the published table: no rate
     assert tiny.baseline_rate.isna().all()
     assert tiny.set_index("year").loc[2024, "rate_per_100k"] == 0.0  # zero is shown
@@ -54,5 +55,5 @@ def test_missing_or_suppressed_baseline_year_leaves_baseline_null():
 
 def test_empty_input_gives_empty_table():
     empty = pd.DataFrame(columns=MONITORING_INDICATORS.columns)
-    out = target_progress(empty, IndicatorsConfig())
+    out = target_progress(empty, INDICATORS)
     assert len(out) == 0 and list(out.columns) == TARGET_PROGRESS.columns
