@@ -31,12 +31,12 @@ DEFAULT_ENV = "local"
 
 @dataclass(frozen=True)
 class SparkConfig:
-    master: str = "local[*]"
-    app_name: str = "coercion-pathways"
-    driver_memory: str = "8g"
-    log_level: str = "ERROR"
-    jar_cache: str = ".cache/jars"
-    conf: Mapping[str, str] = field(default_factory=dict)
+    master: str
+    app_name: str
+    driver_memory: str
+    log_level: str
+    jar_cache: str
+    conf: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -76,76 +76,74 @@ class PathsConfig:
 
 @dataclass(frozen=True)
 class GenerateConfig:
-    scale: str = "demo"
-    seed: int = 20240402
-    start: str = "2019-01-01"
-    end: str = "2025-12-31"
-    delivery_frequency: str = "monthly"
-    hmac_key_env: str = "PATHWAYS_GENERATOR_HMAC_KEY"
-    scales: Mapping[str, float] = field(default_factory=dict)
-    rates: Mapping[str, Any] = field(default_factory=dict)
+    scale: str
+    seed: int
+    start: str
+    end: str
+    delivery_frequency: str
+    hmac_key_env: str
+    scales: Mapping[str, float]
+    rates: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
 class IngestConfig:
-    min_date: str = "1900-01-01"
-    max_future_days: int = 366  # dates may lie at most this far after the delivery date
-    read_chunk_mb: int = 64  # bytes hashed / UTF-8-checked per read (constant memory)
-    parse_block_mb: int = 16  # Arrow CSV block size
-    sources: tuple[str, ...] = ()  # empty = every source of schemas.sources, in that order
+    min_date: str
+    max_future_days: int  # dates may lie at most this far after the delivery date
+    read_chunk_mb: int  # bytes hashed / UTF-8-checked per read (constant memory)
+    parse_block_mb: int  # Arrow CSV block size
+    sources: tuple[str, ...]  # empty = every source of schemas.sources, in that order
 
 
 @dataclass(frozen=True)
 class LinkageConfig:
-    model_version: str = "fs-2"
-    match_threshold: float = 0.80
-    review_threshold: float = 0.50
-    sensitivity_thresholds: tuple[float, ...] = (0.95, 0.99)
-    engine: str = "duckdb"  # duckdb | spark (splink backend; see jobs/link/engine.py)
-    options: Mapping[str, Any] = field(default_factory=dict)
+    model_version: str
+    match_threshold: float
+    review_threshold: float
+    sensitivity_thresholds: tuple[float, ...]
+    engine: str  # duckdb | spark (splink backend; see jobs/link/engine.py)
     # the best candidate must beat the second best by this many match-weight units (log2 Bayes factor)
-    min_weight_margin: float = 3.0
-    max_candidates: int = 3  # candidates kept per record (link_candidates, link_review)
-    prior_match_share: float = 0.95  # share of records expected to have their person in the register
-    u_max_pairs: float = 2.0e6  # random pairs sampled to estimate u
-    em_max_iterations: int = 25
-    min_training_records: int = 200  # fewer records to link: design priors instead of training
-    training: str = "labelled"  # labelled (m from keyed records with a valid pseudonym) | em
-    min_labelled_pairs: int = 1000  # fewer labelled records: EM instead
-    max_labelled_pairs: int = 200_000  # labelled records used for m (a deterministic sample beyond)
-    seed: int = 20240402
-    m_floor: float = 0.001  # no level may rule a match out entirely (every m clipped to [floor, 1])
-    duckdb_memory_limit: str = "6GB"
-    duckdb_threads: int = 2
+    min_weight_margin: float
+    max_candidates: int  # candidates kept per record (link_candidates, link_review)
+    prior_match_share: float  # share of records expected to have their person in the register
+    u_max_pairs: float  # random pairs sampled to estimate u
+    em_max_iterations: int
+    min_training_records: int  # fewer records to link: design priors instead of training
+    training: str  # labelled (m from keyed records with a valid pseudonym) | em
+    min_labelled_pairs: int  # fewer labelled records: EM instead
+    max_labelled_pairs: int  # labelled records used for m (a deterministic sample beyond)
+    seed: int
+    m_floor: float  # no level may rule a match out entirely (every m clipped to [floor, 1])
+    duckdb_memory_limit: str
+    duckdb_threads: int
     # DuckDB spills to <lake>/restricted/_staging/duckdb (person-level data stays in its zone);
     # past this size the linkage fails with a clear error instead of filling the disk.
-    duckdb_max_temp_size: str = "40GB"
+    duckdb_max_temp_size: str
 
 
 @dataclass(frozen=True)
 class EpisodesConfig:
-    merge_gap_minutes: int = 15
-    holding_purposes_counted: tuple[str, ...] = ("independent",)
-    holding_null_purpose_counts: bool = True
-    shielding_min_hours: float = 24.0
+    merge_gap_minutes: int
+    holding_purposes_counted: tuple[str, ...]
+    holding_null_purpose_counts: bool
+    shielding_min_hours: float
 
 
 @dataclass(frozen=True)
 class PathwaysConfig:
-    window_before_days: int = 365
-    window_after_days: int = 365
-    readmission_days: int = 30
-    prior_contact_days: int = 90
-    short_admission_hours: float = 24.0
-    police_assist_hours: float = 24.0
-    frequent_admission_count: int = 3
-    frequent_admission_years: int = 3
-    frequent_admission_measures: tuple[str, ...] = (
-        "involuntary_admission_red", "involuntary_admission_yellow", "involuntary_detention")
-    focus_episodes: int = 10
-    critical_episodes: int = 50
-    prior_admission_days: int = 1095  # 3 x 365 days before the start
-    history_days: int = 365  # social force use and police events before the start
+    window_before_days: int
+    window_after_days: int
+    readmission_days: int
+    prior_contact_days: int
+    short_admission_hours: float
+    police_assist_hours: float
+    frequent_admission_count: int
+    frequent_admission_years: int
+    frequent_admission_measures: tuple[str, ...]
+    focus_episodes: int
+    critical_episodes: int
+    prior_admission_days: int  # 3 x 365 days before the start
+    history_days: int  # social force use and police events before the start
 
 
 @dataclass(frozen=True)
@@ -162,54 +160,54 @@ class StructuralBreak:
 
 @dataclass(frozen=True)
 class IndicatorsConfig:
-    definition_version: str = "2025.1"
-    years: tuple[int, ...] = ()  # empty = every calendar year the data covers
-    baseline_years: tuple[int, ...] = (2021, 2022, 2023)
-    target_year: int = 2030
-    target_reductions: tuple[float, ...] = (0.30, 0.40)
-    child_max_age: int = 17
+    definition_version: str
+    years: tuple[int, ...]  # empty = every calendar year the data covers
+    baseline_years: tuple[int, ...]
+    target_year: int
+    target_reductions: tuple[float, ...]
+    child_max_age: int
     # the on-track line runs from the baseline in path_start_year to the first target in target_year
-    path_start_year: int = 2023
-    structural_breaks: tuple[StructuralBreak, ...] = field(kw_only=True)
+    path_start_year: int
+    structural_breaks: tuple[StructuralBreak, ...]
 
 
 @dataclass(frozen=True)
 class DisclosureConfig:
-    min_count: int = 5
-    suppressed_marker: str = "<5"
-    secondary_marker: str = "."
-    missing_marker: str = "-"  # display_value when there is no value (empty median, share of 0)
-    decimals: int = 1  # rates, shares (in %), medians; counts are integers
-    mask_small_population: bool = True  # a population denominator of 1..min_count-1 is not shown
+    min_count: int
+    suppressed_marker: str
+    secondary_marker: str
+    missing_marker: str  # display_value when there is no value (empty median, share of 0)
+    decimals: int  # rates, shares (in %), medians; counts are integers
+    mask_small_population: bool  # a population denominator of 1..min_count-1 is not shown
     # docs/disclosure.md: suppression rounds (elimination + interval check) before giving up
-    max_repair_rounds: int = field(kw_only=True)
+    max_repair_rounds: int
     # docs/disclosure.md "Interval protection": the LP check of bounds (off: see the docs for why)
-    interval_check: bool = field(kw_only=True)
+    interval_check: bool
     # a year is published from this many months after its end, then never recomputed
-    final_after_months: int = field(kw_only=True)
+    final_after_months: int
 
 
 @dataclass(frozen=True)
 class QualityConfig:
-    enabled: bool = True
-    failing_row_sample: int = 20
-    suites_dir: str = "expectations/expectations"  # reviewed JSON suites (relative to the repo root)
-    gx_results: str = ""  # GX validation-result store; empty = <lake>/restricted/_quality/gx_results
+    enabled: bool
+    failing_row_sample: int
+    suites_dir: str  # reviewed JSON suites (relative to the repo root)
+    gx_results: str  # GX validation-result store; empty = <lake>/restricted/_quality/gx_results
 
 
 @dataclass(frozen=True)
 class OrchestrationConfig:
-    retries: int = 1
-    retry_delay_seconds: int = 10
-    lock_timeout_seconds: int = 0
-    cron: str = "30 3 * * *"
-    timezone: str = "Europe/Copenhagen"
-    lock_poll_seconds: float = 2.0
-    deployment_name: str = "nightly"
-    flow_timeout_seconds: int = 0       # values in conf/base/orchestration.yml; 0 = no timeout
-    task_timeout_seconds: int = 0
-    failure_webhook_url: str = ""       # empty = no failure notification; env PATHWAYS_FAILURE_WEBHOOK_URL
-    deployment_concurrency_limit: int = 1  # 0 = none (the lake lock still keeps one writer)
+    retries: int
+    retry_delay_seconds: int
+    lock_timeout_seconds: int
+    cron: str
+    timezone: str
+    lock_poll_seconds: float
+    deployment_name: str
+    flow_timeout_seconds: int  # values in conf/base/orchestration.yml; 0 = no timeout
+    task_timeout_seconds: int
+    failure_webhook_url: str  # empty = no failure notification; env PATHWAYS_FAILURE_WEBHOOK_URL
+    deployment_concurrency_limit: int  # 0 = none (the lake lock still keeps one writer)
 
 
 @dataclass(frozen=True)
@@ -261,17 +259,17 @@ class RetentionConfig:
 @dataclass(frozen=True)
 class Config:
     env: str = DEFAULT_ENV
-    spark: SparkConfig = field(default_factory=SparkConfig)
+    spark: SparkConfig = field(kw_only=True)
     paths: PathsConfig = field(default_factory=PathsConfig)
-    generate: GenerateConfig = field(default_factory=GenerateConfig)
-    ingest: IngestConfig = field(default_factory=IngestConfig)
-    linkage: LinkageConfig = field(default_factory=LinkageConfig)
-    episodes: EpisodesConfig = field(default_factory=EpisodesConfig)
-    pathways: PathwaysConfig = field(default_factory=PathwaysConfig)
-    indicators: IndicatorsConfig = field(default_factory=IndicatorsConfig)
-    disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
-    quality: QualityConfig = field(default_factory=QualityConfig)
-    orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
+    generate: GenerateConfig = field(kw_only=True)
+    ingest: IngestConfig = field(kw_only=True)
+    linkage: LinkageConfig = field(kw_only=True)
+    episodes: EpisodesConfig = field(kw_only=True)
+    pathways: PathwaysConfig = field(kw_only=True)
+    indicators: IndicatorsConfig = field(kw_only=True)
+    disclosure: DisclosureConfig = field(kw_only=True)
+    quality: QualityConfig = field(kw_only=True)
+    orchestration: OrchestrationConfig = field(kw_only=True)
     zones: ZonesConfig = field(kw_only=True)  # no default: conf/base/zones.yml must say it
     retention: RetentionConfig = field(kw_only=True)  # no default: conf/base/retention.yml must give it
 

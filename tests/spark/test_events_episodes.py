@@ -8,11 +8,12 @@ import dataclasses
 import pytest
 
 import pathways_reference as ref
-from jobs.config import EpisodesConfig
+from jobs.config import load_config
 from jobs.events.episodes import build_coercion_episodes, episode_invariant_violations
 from pathways_testdata import as_dicts, coercion, events_df, event, ts
 
 pytestmark = pytest.mark.spark
+EPISODES = load_config("ci").episodes  # the values production reads (conf/base + ci)
 
 BELT, HOLD, SED, SHIELD = "belt_restraint", "physical_holding", "acute_sedation", "personal_shielding"
 D = "2023-03-01 "
@@ -71,7 +72,7 @@ def _by_person(rows):
 
 @pytest.fixture(scope="module")
 def episodes_df(spark):
-    return build_coercion_episodes(events_df(spark, CASES), EpisodesConfig()).cache()
+    return build_coercion_episodes(events_df(spark, CASES), EPISODES).cache()
 
 
 @pytest.fixture(scope="module")
@@ -131,13 +132,13 @@ def test_agrees_with_plain_python_and_ids_are_deterministic(spark, episodes, epi
     key = lambda r: r["episode_id"]  # noqa: E731
     assert len(episodes) == 27
     assert sorted(episodes, key=key) == sorted(ref.episodes(CASES), key=key)
-    again = as_dicts(build_coercion_episodes(events_df(spark, list(reversed(CASES))), EpisodesConfig()))
+    again = as_dicts(build_coercion_episodes(events_df(spark, list(reversed(CASES))), EPISODES))
     assert sorted(r["episode_id"] for r in again) == sorted(r["episode_id"] for r in episodes)
     assert episode_invariant_violations(episodes_df).count() == 0
 
 
 def test_configuration_changes_the_rules(spark):
-    cfg = dataclasses.replace(EpisodesConfig(), merge_gap_minutes=20, holding_null_purpose_counts=False,
+    cfg = dataclasses.replace(EPISODES, merge_gap_minutes=20, holding_null_purpose_counts=False,
                               holding_purposes_counted=("independent", "transfer"))
     rows = [r for r in CASES if r["person_key"] in ("gap16", "hold")]
     got = _by_person(as_dicts(build_coercion_episodes(events_df(spark, rows), cfg)))
