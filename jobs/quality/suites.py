@@ -12,6 +12,11 @@ its severity in `meta.severity`:
 Bronze and silver suites follow mechanically from the landing contracts in schemas/sources.py,
 so they are generated (`python -m jobs.quality write-suites` rewrites them) and a unit test fails
 when a committed file and the contract drift apart. The other suites are written by hand.
+
+A rule number in a hand-written suite is never spelled out: it is a reference to the config,
+resolved when the suite is loaded, so conf/base stays its one home:
+- `{"$config": "pathways.short_admission_hours"}`: that config value;
+- `{"$counts_below": "disclosure.min_count"}`: the counts 1 .. value-1 (what is suppressed).
 """
 from __future__ import annotations
 
@@ -33,12 +38,13 @@ def suites_dir(cfg: Config) -> Path:
 
 
 def load_suite(cfg: Config, name: str) -> dict[str, Any]:
-    """The suite's JSON, checked for the project's rules (a name, a severity per expectation)."""
+    """The suite's JSON with its config references resolved, checked for the project's rules
+    (a name, a severity per expectation)."""
     path = suites_dir(cfg) / f"{name}.json"
     if not path.is_file():
         raise ConfigError(f"expectation suite {name!r} not found at {path}; write it (or run "
                           f"`python -m jobs.quality write-suites` for bronze/silver suites)")
-    suite = json.loads(path.read_text(encoding="utf-8"))
+    suite = resolve_config_refs(json.loads(path.read_text(encoding="utf-8")), cfg, str(path))
     if suite.get("name") != name:
         raise ConfigError(f"{path}: 'name' is {suite.get('name')!r}, expected {name!r} (the file name)")
     for i, exp in enumerate(suite.get("expectations", [])):
@@ -47,6 +53,28 @@ def load_suite(cfg: Config, name: str) -> dict[str, Any]:
             raise ConfigError(f"{path}: expectation {i} ({exp.get('type')}) has meta.severity {severity!r}; "
                               f"expected one of {SEVERITIES}")
     return suite
+
+
+def resolve_config_refs(node: Any, cfg: Config, where: str) -> Any:
+    """Replace every `{"$config": "section.key"}` and `{"$counts_below": "section.key"}` in a suite."""
+    if isinstance(node, list):
+        return [resolve_config_refs(v, cfg, where) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1 and next(iter(node)) in ("$config", "$counts_below"):
+        op, ref = next(iter(node.items()))
+        value = _config_value(cfg, ref, where)
+        return value if op == "$config" else list(range(1, int(value)))
+    return {k: resolve_config_refs(v, cfg, where) for k, v in node.items()}
+
+
+def _config_value(cfg: Config, ref: str, where: str) -> Any:
+    obj: Any = cfg
+    for part in ref.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"{where}: config reference {ref!r} names no config value")
+        obj = getattr(obj, part)
+    return obj
 
 
 def columns_of(kwargs: Mapping[str, Any]) -> list[str]:

@@ -62,3 +62,30 @@ def test_suite_without_severity_is_refused(tmp_path):
         load_suite(cfg, "bad")
     with pytest.raises(ConfigError, match="not found"):
         load_suite(cfg, "missing")
+
+
+def test_rule_numbers_in_suites_come_from_the_config():
+    """No hand-written suite spells a rule number: the short-admission limit and the suppressed
+    counts follow the config they are loaded with."""
+    import dataclasses
+
+    cfg = load_config("ci")
+
+    def kwargs(cfg, suite, column, kind):
+        return next(e["kwargs"] for e in load_suite(cfg, suite)["expectations"]
+                    if e["kwargs"].get("column") == column and e["type"] == kind
+                    and ("max_value" in e["kwargs"] or "value_set" in e["kwargs"]))
+
+    assert kwargs(cfg, "involuntary_admissions", "duration_hours", "expect_column_values_to_be_between")[
+        "max_value"] == 24
+    assert kwargs(cfg, "monitoring_indicators", "numerator", "expect_column_values_to_not_be_in_set")[
+        "value_set"] == [1, 2, 3, 4]
+    changed = dataclasses.replace(cfg, pathways=dataclasses.replace(cfg.pathways, short_admission_hours=12.0),
+                                  disclosure=dataclasses.replace(cfg.disclosure, min_count=3))
+    assert kwargs(changed, "involuntary_admissions", "duration_hours", "expect_column_values_to_be_between")[
+        "max_value"] == 12
+    for column in ("numerator", "denominator"):
+        assert kwargs(changed, "monitoring_indicators", column, "expect_column_values_to_not_be_in_set")[
+            "value_set"] == [1, 2]
+    raw = (suites_dir(cfg) / "monitoring_indicators.json").read_text(encoding="utf-8")
+    assert "[1, 2, 3, 4]" not in raw and '"$counts_below"' in raw
