@@ -1,7 +1,7 @@
 """Charts of the report as inline SVG strings (matplotlib, no pyplot state, no network).
 
 Every chart takes published rows (pandas) and returns `<svg ...>...</svg>`. Suppressed
-cells have no value and are drawn with their marker (`<5` primary, `.` secondary): lines
+cells have no value and are drawn with their marker (primary, secondary: conf/base disclosure markers): lines
 show a gap with the marker on the axis, bars and ranked bars the marker instead of a bar.
 """
 from __future__ import annotations
@@ -19,7 +19,6 @@ from jobs.reference import REGION_NAMES
 NO_METADATA = {"Date": None, "Format": None, "Type": None, "Creator": None}  # no RDF block, no dates
 INK, MUTED, GRID = "#1f2933", "#7b8794", "#e4e7eb"
 WIDTH = 9.6  # inches; the page scales the SVG down to the column width
-SUPPRESSED_MARKERS = ("<5", ".")
 BLUE, ORANGE, GREEN, RED, PURPLE = "#2463a6", "#d9822b", "#3f8f5a", "#c23b3b", "#7a4fa3"
 Break = tuple[str, int]  # a structural break as drawn: (its name in the report's list, "B1", first year under it)
 
@@ -126,9 +125,11 @@ def national_lines(df: pd.DataFrame, lines: Sequence[tuple[str, str, str]], name
 
 
 def grouped_bars(labels: Sequence[str], groups: Sequence[tuple[str, Sequence[float]]], name: str, ylabel: str,
-                 kind: str = "rate", markers: Sequence[Sequence[str | None]] | None = None) -> str:
+                 kind: str = "rate", markers: Sequence[Sequence[str | None]] | None = None, *,
+                 hidden_marks: Sequence[str]) -> str:
     """Bars side by side: one group per label, one bar per (series name, values). `markers`
-    (per series, per label): the suppression marker to print instead of a missing bar."""
+    (per series, per label): the suppression marker to print instead of a missing bar;
+    `hidden_marks`: the markers of suppressed cells (config), drawn in red."""
     fig, ax = _figure(WIDTH, 3.2)
     width = 0.8 / max(len(groups), 1)
     for k, ((series, values), color) in enumerate(zip(groups, (BLUE, ORANGE, GREEN, RED))):
@@ -140,7 +141,7 @@ def grouped_bars(labels: Sequence[str], groups: Sequence[tuple[str, Sequence[flo
             if pd.isna(v) or v == 0:
                 text = mark if (pd.isna(v) and mark) else ("n/a" if pd.isna(v) else "0")
                 ax.annotate(text, (x, 0), ha="center", va="bottom", fontsize=7,
-                            color=RED if text in SUPPRESSED_MARKERS else MUTED)
+                            color=RED if text in hidden_marks else MUTED)
     ax.set_xticks(range(len(labels)), [label.replace(" ", "\n", 1) if len(label) > 14 else label for label in labels],
                   fontsize=8)
     _y_format(ax, kind)
@@ -150,7 +151,7 @@ def grouped_bars(labels: Sequence[str], groups: Sequence[tuple[str, Sequence[flo
 
 
 def ranked_bars(names: Sequence[str], values: Sequence[float], markers: Sequence[str], name: str, xlabel: str,
-                highlight: float | None = None) -> str:
+                highlight: float | None = None, *, hidden_marks: Sequence[str]) -> str:
     """Horizontal bars, largest first; suppressed cells at the end with their marker."""
     rows = sorted(zip(names, values, markers), key=lambda r: (pd.isna(r[1]), -(0 if pd.isna(r[1]) else r[1])))
     fig, ax = _figure(WIDTH, 0.7 + 0.17 * len(rows))
@@ -159,8 +160,8 @@ def ranked_bars(names: Sequence[str], values: Sequence[float], markers: Sequence
     ys = list(range(len(rows)))[::-1]
     ax.barh(ys, [0 if pd.isna(v) else v for _, v, _ in rows], color=BLUE, height=0.7)
     for y, (_, v, marker) in zip(ys, rows):
-        color = RED if marker in SUPPRESSED_MARKERS else (MUTED if pd.isna(v) else INK)
-        text = f"{marker} (suppressed)" if marker in SUPPRESSED_MARKERS else marker
+        color = RED if marker in hidden_marks else (MUTED if pd.isna(v) else INK)
+        text = f"{marker} (suppressed)" if marker in hidden_marks else marker
         ax.annotate(text, (0 if pd.isna(v) else v, y), xytext=(3, 0), textcoords="offset points",
                     va="center", fontsize=7, color=color)
     if highlight is not None and not pd.isna(highlight):

@@ -8,7 +8,7 @@ from jobs.config import Config
 from jobs.report import sections
 from jobs.report.data import ReportData
 from jobs.report.tables import choices_table, definitions_table, indicator_table, quality_section
-from jobs.report.wording import wording
+from jobs.report.wording import Wording, wording
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2933;margin:0;
@@ -34,14 +34,14 @@ def build_page(data: ReportData, cfg: Config, names: dict[str, str]) -> str:
     charts = [
         sections.target_section(data.target, cfg.indicators, year, words),
         sections.forms_section(df, words),
-        sections.regions_section(df, year),
+        sections.regions_section(df, year, words),
         sections.age_section(df, year, words),
-        sections.admissions_section(df, year, names),
+        sections.admissions_section(df, year, names, words),
         sections.short_section(df, year, words),
         sections.focus_section(df, words),
     ]
     blocks = [_section(f"s{i}", title, body) for i, (title, body) in enumerate(charts)]
-    blocks.append(_section("indicators", f"Every indicator, {year}", _indicator_tables(data, names)))
+    blocks.append(_section("indicators", f"Every indicator, {year}", _indicator_tables(data, names, words)))
     blocks.append(_section("definitions", "Definitions", definitions_table(cfg) + choices_table(cfg)
                            + sections.breaks_table(words)))
     blocks.append(_section("quality", "Data quality and lineage", quality_section(data)))
@@ -64,11 +64,12 @@ def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>{body}</section>'
 
 
-def _indicator_tables(data: ReportData, names: dict[str, str]) -> str:
+def _indicator_tables(data: ReportData, names: dict[str, str], words: Wording) -> str:
     df, year = data.indicators, data.year
-    legend = ('<p class="note">&lt;5 = a count of 1-4 (suppressed); . = suppressed so that no &lt;5 cell can be '
-              'worked out by any arithmetic; - = no value (no cohort, no episode with an end). Shares in %, medians '
-              'in hours (11E/F) or minutes (12E/F), T1 per 100,000 inhabitants.</p>')
+    legend = (f'<p class="note">{html.escape(words.primary)} = a count of {words.small} (suppressed); '
+              f'{html.escape(words.secondary)} = suppressed so that no {html.escape(words.primary)} cell can be '
+              f'worked out by any arithmetic; {html.escape(words.missing)} = no value (no cohort, no episode with an '
+              'end). Shares in %, medians in hours (11E/F) or minutes (12E/F), T1 per 100,000 inhabitants.</p>')
     main = indicator_table(df, year, ["national", "region"])
     clusters = indicator_table(df, year, ["health_cluster"], names)
     munis = indicator_table(df, year, ["municipality"], names)

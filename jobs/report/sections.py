@@ -17,7 +17,7 @@ def _rows(df: pd.DataFrame, ident: str, measure: str, level: str, year: int) -> 
 
 
 def _marker_list(rows: pd.DataFrame, codes: list[str]) -> list[str | None]:
-    """The suppression marker (`<5`, `.`) per geo code, None where the cell is shown or absent."""
+    """The suppression marker (primary or secondary) per geo code, None where the cell is shown or absent."""
     hidden = rows[rows.suppressed.astype(bool)]
     marks = dict(zip(hidden["geo_code"], hidden["display_value"]))
     return [marks.get(c) for c in codes]
@@ -76,7 +76,7 @@ def forms_section(df: pd.DataFrame, words: Wording) -> tuple[str, str]:
         words, first, last)
 
 
-def regions_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
+def regions_section(df: pd.DataFrame, year: int, words: Wording) -> tuple[str, str]:
     regions = sorted(_rows(df, "T1", "rate", "region", year)["geo_code"])
     labels = [region_label(r) for r in regions]
 
@@ -92,7 +92,7 @@ def regions_section(df: pd.DataFrame, year: int) -> tuple[str, str]:
     svg = charts.grouped_bars(labels, [("T1: belt, holding, sedation episodes", per_region("T1", "rate", "value")),
                                        ("3: involuntary admissions", per_region("3AB", "episodes", "per_100k"))],
                               "regions", "per 100,000 inhabitants",
-                              markers=[marks("T1", "rate"), marks("3AB", "episodes")])
+                              markers=[marks("T1", "rate"), marks("3AB", "episodes")], hidden_marks=words.hidden_marks)
     return f"Regions side by side, {year}", svg + _note(
         "Region = the provider region of the department that applied the measure; the denominator is the "
         "region's whole population on 1 January.")
@@ -113,13 +113,14 @@ def age_section(df: pd.DataFrame, year: int, words: Wording) -> tuple[str, str]:
     svg = charts.grouped_bars([label for _, label in pairs], [
         ("adults (A)", [value(f"{p}A") for p, _ in pairs]), (f"children {words.children} (B)", [value(f"{p}B") for p, _ in pairs])],
         "ages", "persons per 100,000 of the age group",
-        markers=[[mark(f"{p}A") for p, _ in pairs], [mark(f"{p}B") for p, _ in pairs]])
+        markers=[[mark(f"{p}A") for p, _ in pairs], [mark(f"{p}B") for p, _ in pairs]], hidden_marks=words.hidden_marks)
     return f"Children and adults, {year}", svg + _note(
-        "Persons per 100,000 inhabitants of the same age group, national. <5 and . mark suppressed cells; "
+        f"Persons per 100,000 inhabitants of the same age group, national. {words.primary} and {words.secondary} "
+        "mark suppressed cells; "
         "n/a = no population.")
 
 
-def admissions_section(df: pd.DataFrame, year: int, names: dict[str, str]) -> tuple[str, str]:
+def admissions_section(df: pd.DataFrame, year: int, names: dict[str, str], words: Wording) -> tuple[str, str]:
     parts = []
     for level, title in (("health_cluster", "health cluster"), ("municipality", "municipality of residence")):
         rows = _rows(df, "3AB", "episodes", level, year)
@@ -131,10 +132,10 @@ def admissions_section(df: pd.DataFrame, year: int, names: dict[str, str]) -> tu
         parts.append(f"<h3>By {html.escape(title)}</h3>" + charts.ranked_bars(
             [names.get(c, c) for c in rows["geo_code"]], rows["per_100k"].astype("float64").tolist(), markers,
             f"admissions_{level}", "involuntary admissions per 100,000 inhabitants",
-            highlight=national.iloc[0] if len(national) else None))
+            highlight=national.iloc[0] if len(national) else None, hidden_marks=words.hidden_marks))
     return f"Involuntary admissions by health cluster and municipality, {year}", "".join(parts) + _note(
         "Indicator 3 (A+B), episodes started in the year or ongoing on 1 January, placed by residence at their "
-        "start; dashed line = national rate. <5 and . mark suppressed cells (no bar).")
+        f"start; dashed line = national rate. {words.primary} and {words.secondary} mark suppressed cells (no bar).")
 
 
 def short_section(df: pd.DataFrame, year: int, words: Wording) -> tuple[str, str]:
@@ -147,7 +148,7 @@ def short_section(df: pd.DataFrame, year: int, words: Wording) -> tuple[str, str
     bars = charts.grouped_bars([region_label(c) for c in rows["geo_code"]],
                                [(f"share of admissions under {words.short}", rows["value"].astype("float64").tolist())],
                                "short_regions", f"share, {year}", kind="share",
-                               markers=[_marker_list(rows, list(rows["geo_code"]))])
+                               markers=[_marker_list(rows, list(rows["geo_code"]))], hidden_marks=words.hidden_marks)
     return "Short involuntary admissions (S1)", trend + bars + _note(
         f"Involuntary admissions started in the year with a duration under {words.short} (discharge - start), as a "
         "share of all involuntary admissions started in the year.") + _breaks_note(words, first, last)

@@ -21,6 +21,14 @@ class Wording:
     focus: int                     # F1: more than this many episodes in a year
     critical: int                  # F2
     breaks: tuple[tuple[str, StructuralBreak], ...]  # ("B1", break), in config order
+    primary: str                   # "<5": a suppressed count of 1 .. min_count-1
+    secondary: str                 # ".": suppressed so that no primary cell can be worked out
+    missing: str                   # "-": no value
+    small: str                     # "1-4": the counts a primary marker hides
+
+    @property
+    def hidden_marks(self) -> tuple[str, str]:
+        return (self.primary, self.secondary)
 
     def drawn_breaks(self, first_year: int, last_year: int) -> list[Break]:
         """The dated breaks that fall inside a chart's years (the line sits before `year`)."""
@@ -49,4 +57,6 @@ def wording(cfg: Config) -> Wording:
         target=percent_cut(ind.target_reductions[0]), ambition=percent_cut(ind.target_reductions[1]),
         children=f"0-{ind.child_max_age}", short=hours(cfg.pathways.short_admission_hours),
         focus=cfg.pathways.focus_episodes, critical=cfg.pathways.critical_episodes,
-        breaks=tuple((f"B{i}", b) for i, b in enumerate(ind.structural_breaks, start=1)))
+        breaks=tuple((f"B{i}", b) for i, b in enumerate(ind.structural_breaks, start=1)),
+        primary=cfg.disclosure.suppressed_marker, secondary=cfg.disclosure.secondary_marker,
+        missing=cfg.disclosure.missing_marker, small=f"1-{cfg.disclosure.min_count - 1}")

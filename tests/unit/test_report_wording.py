@@ -78,11 +78,12 @@ def test_rule_numbers_in_the_prose_follow_the_config():
         indicators=dataclasses.replace(cfg.indicators, child_max_age=14, baseline_years=(2022, 2023, 2024),
                                        target_reductions=(0.25, 0.45), path_start_year=2024),
         pathways=dataclasses.replace(cfg.pathways, short_admission_hours=12.0, focus_episodes=8, critical_episodes=40,
-                                     readmission_days=28, prior_contact_days=60))
+                                     readmission_days=28, prior_contact_days=60),
+        disclosure=dataclasses.replace(cfg.disclosure, min_count=4, suppressed_marker="<4"))
     text = _text(_page(changed))
     for stale in ("0-17", "2021-2023", "-30 %", "-40 %", "24 h", "24 hours", "> 10 episodes", "more than 10",
-                  "more than 50", "30 days", "90 days"):
+                  "more than 50", "30 days", "90 days", "1-4", "<5"):
         assert stale not in text, stale
     for fresh in ("children 0-14", "baseline 2022-2024", "-25 %", "-45 %", "12 h", "under 12 hours", "> 8 episodes",
-                  "more than 8 coercion", "more than 40 coercion", "within 28 days", "in the 60 days"):
+                  "more than 8 coercion", "more than 40 coercion", "within 28 days", "in the 60 days", "<4 = a count of 1-3"):
         assert fresh in text, fresh
