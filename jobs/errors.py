@@ -22,14 +22,6 @@ class ContractError(PipelineError, ValueError):
     """Input departs from the landing contract (sources.md)."""
 
 
-class DeliveryRefused(ContractError):
-    """A whole delivery is refused (manifest mismatch, encoding, columns)."""
-
-    def __init__(self, source: str, delivery_id: str, reason: str):
-        self.source, self.delivery_id, self.reason = source, delivery_id, reason
-        super().__init__(f"delivery {source}/{delivery_id} refused: {reason}")
-
-
 class MissingTableError(PipelineError, LookupError):
     """A table a stage needs has not been written yet."""
 

@@ -26,15 +26,6 @@ MUNICIPALITY_SCHEMA = T.StructType([
     T.StructField("health_cluster_code", T.StringType(), False),
     T.StructField("police_district_code", T.StringType(), False),
 ])
-HEALTH_CLUSTER_SCHEMA = T.StructType([
-    T.StructField("health_cluster_code", T.StringType(), False),
-    T.StructField("health_cluster_name", T.StringType(), False),
-    T.StructField("region_code", T.StringType(), False),
-])
-POLICE_DISTRICT_SCHEMA = T.StructType([
-    T.StructField("police_district_code", T.StringType(), False),
-    T.StructField("police_district_name", T.StringType(), False),
-])
 
 
 @dataclass(frozen=True)
@@ -79,10 +70,3 @@ def municipalities_df(spark: SparkSession, paths: PathsConfig) -> DataFrame:
              "2023-01-01", m.health_cluster_code, m.police_district_code) for m in municipalities(paths)]
     return spark.createDataFrame(rows, MUNICIPALITY_SCHEMA)
 
-
-def health_clusters_df(spark: SparkSession, paths: PathsConfig) -> DataFrame:
-    return spark.createDataFrame([tuple(r.values()) for r in health_clusters(paths)], HEALTH_CLUSTER_SCHEMA)
-
-
-def police_districts_df(spark: SparkSession, paths: PathsConfig) -> DataFrame:
-    return spark.createDataFrame([tuple(r.values()) for r in police_districts(paths)], POLICE_DISTRICT_SCHEMA)

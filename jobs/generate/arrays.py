@@ -27,12 +27,6 @@ def group_starts(counts: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
 
-def rank_in_group(counts: np.ndarray) -> np.ndarray:
-    """0, 1, 2, ... within each group of a flat array built with np.repeat(counts)."""
-    total = int(counts.sum())
-    return np.arange(total, dtype=np.int64) - np.repeat(group_starts(counts), counts)
-
-
 def group_cummax(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Running maximum of `values` restarting at each group (rows sorted by group)."""
     if values.size == 0:
@@ -60,24 +54,12 @@ def schedule_without_overlap(start: np.ndarray, length: np.ndarray, gap: np.ndar
     return c + group_cummax(start - c, group)
 
 
-def day_of(ts: np.ndarray) -> np.ndarray:
-    return np.floor_divide(ts, DAY)
-
-
-def to_seconds(day: np.ndarray) -> np.ndarray:
-    return day.astype(np.int64) * DAY
-
-
 def parse_day(text: str) -> int:
     return int(np.datetime64(text, "D").astype(np.int64))
 
 
 def year_of_day(day: np.ndarray) -> np.ndarray:
     return day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-
-
-def add_years(day: np.ndarray, years: np.ndarray | float) -> np.ndarray:
-    return (day + np.round(np.asarray(years) * YEAR_DAYS)).astype(np.int64)
 
 
 _FOUR = np.array([[ord(c) for c in f"{i:04d}"] for i in range(10_000)], np.uint8)

@@ -28,10 +28,11 @@ from typing import Mapping
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from schemas.codes import REPLACEMENT_ID_RE
 from schemas.sources import LINKED_SOURCES, SOURCES
 
 PSEUDONYM_RE = r"^[0-9a-f]{16}$"
-REPLACEMENT_RE = r"^E[0-9a-f]{15}$"
+REPLACEMENT_RE = f"^{REPLACEMENT_ID_RE}$"
 KEY_COLUMNS = ("birth_date", "sex", "name_bigrams", "municipality_code")
 LINK_RECORD_COLUMNS = ["source", "source_record_id", "person_id", *KEY_COLUMNS, "record_date"]
 FRAME_COLUMNS = ["unique_id", "birth_date", "birth_year", "sex", "name_tokens", "name_key",
