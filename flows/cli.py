@@ -223,7 +223,7 @@ def bench(
     console.print(f"results: {out}")
 
 
-from jobs.cluster.cli import cluster_app  # noqa: E402  (pathways cluster up|down|status)
+from flows.cluster_cli import cluster_app  # noqa: E402  (pathways cluster up|down|status)
 
 app.add_typer(cluster_app, name="cluster")
 

@@ -4,6 +4,9 @@ Pure column/DataFrame transforms shared by the pathways and indicator stages.
 - Age is completed years on the calendar date of the moment (born 2005-06-10: 17 on
   2023-06-09, 18 on 2023-06-10). A 29 February birthday counts as 1 March in other years
   (Spark's add_months keeps 28 Feb; we use the month/day comparison instead).
+- Focus person / critical course: MORE than N coercion episodes started in the year (N =
+  pathways.focus_episodes / critical_episodes), whether counted per person (pathways) or per
+  person and scope (indicators F1/F2).
 - Residence at a moment: the `residence` interval with valid_from <= date <= valid_to
   (valid_to null = current). Should two intervals touch on a day, the later one wins.
 """
@@ -11,9 +14,6 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-
-CHILD_MAX_AGE = 17
-
 
 def age_at(birth_date: Column, moment: Column) -> Column:
     """Completed years on the calendar date of `moment` (a date or timestamp column)."""
@@ -25,8 +25,24 @@ def age_at(birth_date: Column, moment: Column) -> Column:
     return (years - F.when(before_birthday, 1).otherwise(0)).cast("int")
 
 
-def age_group(age: Column, child_max_age: int = CHILD_MAX_AGE) -> Column:
+def age_group(age: Column, child_max_age: int) -> Column:
+    """child (0 .. child_max_age completed years) or adult; null when the age is unknown.
+    `child_max_age` is cfg.indicators.child_max_age (conf/base/indicators.yml)."""
     return F.when(age.isNull(), F.lit(None)).when(age <= child_max_age, "child").otherwise("adult")
+
+
+def exceeds_episode_threshold(episodes: Column, threshold: int | Column) -> Column:
+    """The focus-person rule: more than `threshold` episodes (a count of exactly N does not pass)."""
+    return episodes > threshold
+
+
+def residence_by_person_key(residence_df: DataFrame, persons_df: DataFrame) -> DataFrame:
+    """silver_residence (keyed by person_id) keyed by person_key through restricted.persons.
+    Silver holds only each record's current active version (jobs/ingest/silver.py), so no
+    status filter is needed here."""
+    keys = persons_df.where(F.col("person_id").isNotNull()).select("person_key", "person_id")
+    return residence_df.join(keys, "person_id", "inner").select("person_key", "municipality_code", "valid_from",
+                                                                 "valid_to")
 
 
 def with_residence_at(

@@ -1,6 +1,6 @@
 """A tiny landing zone for flow tests: every source, four persons, one delivery each.
 
-Built with the ingestion testkit, so it follows the landing contract exactly. Enough for every
+Built with tests/landing_kit.py, so it follows the landing contract exactly. Enough for every
 stage to have something to do: two involuntary admissions (one with an inpatient contact and
 a discharge plan), a belt restraint during one, social services, a force-use report and a
 police event. Every record carries a valid pseudonym, so linkage is deterministic (fast).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobs.ingest.testkit import sample_row, write_delivery
+from landing_kit import sample_row, write_delivery
 
 P = {i: f"{i:016x}" for i in range(1, 5)}
 DELIVERY = "2024-02-01"

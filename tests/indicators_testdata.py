@@ -81,7 +81,8 @@ def handmade() -> dict[str, list[dict]]:
         episode("e01", 1, "belt_restraint", ts("2021-12-31 20:00"), ts("2022-01-01 02:30"), "1084"),  # ongoing 2022
         episode("e02", 1, "belt_restraint", ts("2022-03-01 10:00"), ts("2022-03-01 11:00"), "1082"),
         episode("e03", 1, "physical_holding", ts("2022-03-02 10:00"), ts("2022-03-02 10:07"), "1082"),
-        episode("e04", 1, "acute_sedation", ts("2022-12-31 23:00"), None, "1082"),
+        # a point event: the episodes stage gives it end = start (rule 4 of jobs/events/episodes.py)
+        episode("e04", 1, "acute_sedation", ts("2022-12-31 23:00"), ts("2022-12-31 23:00"), "1082"),
         episode("e05", 1, "involuntary_admission_red", ts("2021-11-01 09:00"), ts("2022-01-01 00:00"), "1084"),
         episode("e06", 2, "involuntary_admission_yellow", ts("2023-06-01 08:00"), None, "1081"),  # child, ongoing
         episode("e07", 2, "belt_restraint", ts("2023-06-11 08:00"), ts("2023-06-11 20:00"), "1084"),  # adult
@@ -131,7 +132,7 @@ def random_lake(seed: int, n_persons: int = 40, n_episodes: int = 320, spread: f
         start = dt.datetime(2020, 12, 1) + dt.timedelta(minutes=rnd.randint(0, 3 * 366 * 24 * 60))
         end = start + dt.timedelta(minutes=rnd.choice([1, 3, 7, 30, 90, 300, 1500, 4000, 40000]))
         if measure == "acute_sedation":
-            end = rnd.choice([None, start])
+            end = start  # a point event, as coercion_episodes carries it
         elif rnd.random() < 0.08:
             end = None
         elif rnd.random() < 0.05:

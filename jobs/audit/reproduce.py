@@ -35,7 +35,8 @@ from jobs.indicators.definitions import (
     AGE_GROUPS, COUNT_MEASURES, CRITICAL_THRESHOLD, FOCUS_THRESHOLD, GEO_LEVELS, NATIONAL, NATIONAL_CODE, RATE,
     SHARE, SPECS, IndicatorSpec,
 )
-from jobs.indicators.facts import build_facts, build_residence, with_period_years
+from jobs.indicators.facts import build_facts, with_period_years
+from jobs.person_facts import residence_by_person_key
 from jobs.reference import municipalities_df
 from schemas.tables import (
     COERCION_EPISODES, INDICATOR_RUNS, INVOLUNTARY_ADMISSIONS, MONITORING_INDICATORS,
@@ -260,7 +261,7 @@ def rows_behind(frames: Mapping[str, DataFrame], cfg: Config, municipalities: Da
     """The counted rows of the cell (per measure), through the indicator code's own placement;
     checks that their number is the cell's count."""
     persons = frames[PERSONS.name]
-    residence = build_residence(frames[indicators.RESIDENCE.name], persons)
+    residence = residence_by_person_key(frames[indicators.RESIDENCE.name], persons)
     years = list(cfg.indicators.years) or indicators.covered_years(frames[COERCION_EPISODES.name])
     facts = build_facts(frames[COERCION_EPISODES.name], frames[INVOLUNTARY_ADMISSIONS.name], persons, residence,
                         municipalities, child_max_age=cfg.indicators.child_max_age)

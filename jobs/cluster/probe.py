@@ -47,14 +47,14 @@ PROBE_SCHEMA = T.StructType([
 MERGE_BONUS = 1000  # added to `persons` of even buckets by the MERGE step
 
 
-def with_person_facts(ids: DataFrame) -> DataFrame:
+def with_person_facts(ids: DataFrame, child_max_age: int) -> DataFrame:
     """Birth date and moment derived from `id`; every 1000th birth date is null."""
     birth = F.when(F.col("id") % 1000 == 0, F.lit(None).cast("date")).otherwise(
         F.date_add(F.lit("1930-01-01").cast("date"), ((F.col("id") * 7919) % 33000).cast("int")))
     moment = F.date_add(F.lit("2020-01-01").cast("date"), (F.col("id") % 1500).cast("int"))
     return (ids.withColumn("birth_date", birth).withColumn("moment", moment)
             .withColumn("age", age_at(F.col("birth_date"), F.col("moment")))
-            .withColumn("age_group", age_group(F.col("age"))))
+            .withColumn("age_group", age_group(F.col("age"), child_max_age)))
 
 
 def bucket_summary(people: DataFrame, buckets: int) -> DataFrame:
@@ -93,7 +93,7 @@ def run_probe(spark: SparkSession, cfg: Config, *, rows: int, partitions: int, b
     """Write, merge and read back the probe table; return what happened (no person data)."""
     marker_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    people = spark.range(0, rows, 1, partitions).transform(with_person_facts)
+    people = spark.range(0, rows, 1, partitions).transform(with_person_facts, cfg.indicators.child_max_age)
     summary = bucket_summary(people, buckets).repartition(partitions, "bucket")
     slow = spark.createDataFrame(
         summary.rdd.mapPartitions(partial(touch_and_sleep, str(marker_dir), sleep_s)), PROBE_SCHEMA)

@@ -136,17 +136,3 @@ def build_coercion_episodes(events_df: DataFrame, cfg: EpisodesConfig) -> DataFr
         .transform(with_episode_numbers, cfg)
         .transform(merge_into_episodes, cfg)
     )
-
-
-def episode_invariant_violations(episodes_df: DataFrame) -> DataFrame:
-    """Episodes breaking an invariant (for the data-quality suite): empty when all is well.
-
-    end before start; fewer than one registration; a counting-flag null; acute sedation open.
-    """
-    bad = (
-        (F.col("end_ts") < F.col("start_ts"))
-        | (F.col("n_registrations") < 1)
-        | F.col("counts_as_coercion").isNull()
-        | (F.col("measure").isin(*POINT_MEASURES) & F.col("end_ts").isNull())
-    )
-    return episodes_df.where(bad)

@@ -19,6 +19,7 @@ from jobs.indicators.definitions import (
     ALL, EPISODES_SOURCE, HEALTH_CLUSTER, MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, NATIONAL_CODE, PERSONS_UNIT, REGION,
     UNKNOWN_MUNICIPALITY, IndicatorSpec,
 )
+from jobs.person_facts import exceeds_episode_threshold
 
 CELL_KEYS = ("spec_key", "year", "geo_level", "geo_code", "age_group")
 UNKNOWN_AGE = "unknown"
@@ -68,7 +69,8 @@ def _first_in_scope(df: DataFrame, scope: Sequence[str], suffix: str) -> DataFra
     part = ["spec_key", "year", *scope]
     ordered = Window.partitionBy(*part).orderBy("start_ts", "unit_id")
     whole = Window.partitionBy(*part)
-    passes = F.col("min_episodes").isNull() | (F.count(F.lit(1)).over(whole) > F.col("min_episodes"))
+    passes = F.col("min_episodes").isNull() | exceeds_episode_threshold(F.count(F.lit(1)).over(whole),
+                                                                        F.col("min_episodes"))
     counted = ~F.col("is_person_unit") | ((F.row_number().over(ordered) == 1) & passes)
     return df.withColumn(f"counted_{suffix}", counted)
 

@@ -14,8 +14,9 @@ Choices where the spec is silent (documented here, used everywhere):
 - "Ongoing at the start of year Y" uses the episode's own `end_ts` (for involuntary
   admissions the end of the deprivation of liberty), as outputs.md words it for every
   measure; the discharge time is used only where a rule says "discharged" (10A/10B).
-- Acute sedation is a point event ("for acute sedation the end is the start"): a null
-  `end_ts` is read as the start, so it is never ongoing into a later year.
+- Acute sedation is a point event ("for acute sedation the end is the start"): the episodes
+  already carry that end (rule 4 of jobs/events/episodes.py, never null), so it is never
+  ongoing into a later year.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from pyspark.sql import functions as F
 
 from jobs.indicators.definitions import ADMISSIONS_SOURCE, EPISODES_SOURCE
 from jobs.person_facts import age_at, age_group, with_residence_at
-from schemas.codes import POINT_MEASURES
 
 ADMISSION_FLAGS = ("readmitted_involuntary_30d", "psych_contact_90d_before", "has_discharge_plan", "is_short_24h")
 FACT_COLUMNS = (
@@ -33,19 +33,11 @@ FACT_COLUMNS = (
 )
 
 
-def build_residence(residence_df: DataFrame, persons_df: DataFrame) -> DataFrame:
-    """silver_residence keyed by person_key (person_id -> person_key via restricted.persons)."""
-    keys = persons_df.where(F.col("person_id").isNotNull()).select("person_id", "person_key")
-    return residence_df.join(keys, "person_id", "inner").select(
-        "person_key", "municipality_code", "valid_from", "valid_to")
-
-
 def _episode_rows(episodes_df: DataFrame) -> DataFrame:
     flags = [F.lit(None).cast("boolean").alias(f) for f in ADMISSION_FLAGS]
-    end = F.when(F.col("measure").isin(*POINT_MEASURES), F.coalesce("end_ts", "start_ts")).otherwise(F.col("end_ts"))
     return episodes_df.where(F.coalesce(F.col("counts_as_coercion"), F.lit(False))).select(
         F.lit(EPISODES_SOURCE).alias("source"), F.col("episode_id").alias("unit_id"), "person_key", "measure",
-        "start_ts", end.alias("end_ts"), F.lit(None).cast("timestamp_ntz").alias("discharge_ts"),
+        "start_ts", "end_ts", F.lit(None).cast("timestamp_ntz").alias("discharge_ts"),
         F.col("provider_region_code").alias("region"), *flags,
     )
 

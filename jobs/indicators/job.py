@@ -25,11 +25,12 @@ from jobs.indicators.cells import CELL_COLUMNS, UNKNOWN_AGE, build_cells, build_
 from jobs.indicators.checks import assert_publishable
 from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, NATIONAL, SPECS
 from jobs.indicators.disclosure import with_display
-from jobs.indicators.facts import build_facts, build_residence, with_period_years
+from jobs.indicators.facts import build_facts, with_period_years
 from jobs.indicators.geography import Geography
 from jobs.indicators.population import POPULATION_COLUMNS, population_by_municipality
 from jobs.indicators.release import release
 from jobs.indicators.target import target_progress
+from jobs.person_facts import residence_by_person_key
 from jobs.reference import municipalities_df
 from schemas.tables import (
     COERCION_EPISODES, INDICATOR_RUNS, INVOLUNTARY_ADMISSIONS, MONITORING_INDICATORS,
@@ -93,7 +94,7 @@ def unsuppressed_table(frames: Mapping[str, DataFrame], cfg: Config,
     """The unsuppressed indicator table and the disclosure model's inner cells (both pandas)."""
     persons = frames[PERSONS.name]
     child_max_age = cfg.indicators.child_max_age
-    residence = build_residence(frames[RESIDENCE.name], persons)
+    residence = residence_by_person_key(frames[RESIDENCE.name], persons)
     years = list(cfg.indicators.years) or covered_years(frames[COERCION_EPISODES.name])
     if years:
         facts = build_facts(frames[COERCION_EPISODES.name], frames[INVOLUNTARY_ADMISSIONS.name], persons, residence,

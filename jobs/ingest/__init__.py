@@ -3,7 +3,7 @@
 Public entry: `run(spark, cfg, *, run_id, full_refresh=False, sources=None, run_date=None)`
 returns an `IngestResult` (rows written per table, plus `.deliveries`: loaded / refused with
 reasons); `run_date` limits the run to deliveries dated on or before it.
-Rule names: jobs/ingest/rules.py. Test deliveries: jobs/ingest/testkit.py.
+Rule names: jobs/ingest/rules.py. Test deliveries: tests/landing_kit.py.
 """
 from jobs.ingest.job import run
 from jobs.ingest.result import DeliveryResult, IngestResult

@@ -18,10 +18,11 @@ from jobs import lake, reference
 from jobs.config import Config, to_dict
 from jobs.events.fingerprints import person_fingerprints
 from jobs.events.incremental import plan_refresh, release, save_fingerprints, write_outputs
-from jobs.pathways.admissions import build_involuntary_admissions, residence_by_person_key
+from jobs.pathways.admissions import build_involuntary_admissions
 from jobs.pathways.focus import build_focus_persons
 from jobs.pathways.summary import summarize_admissions
 from jobs.pathways.timeline import build_admission_timeline
+from jobs.person_facts import residence_by_person_key
 from schemas.tables import (ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, FOCUS_PERSONS, INVOLUNTARY_ADMISSIONS,
                             PERSONS, silver)
 

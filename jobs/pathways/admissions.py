@@ -86,13 +86,6 @@ def with_residence(admissions_df: DataFrame, residence_df: DataFrame, municipali
                              residence_person_col="person_key").join(geo, "residence_municipality_code", "left")
 
 
-def residence_by_person_key(residence_df: DataFrame, persons_df: DataFrame) -> DataFrame:
-    """silver_residence carries person_id: translate it to person_key through restricted.persons."""
-    keys = persons_df.where(F.col("person_id").isNotNull()).select("person_key", "person_id")
-    active = residence_df.where(F.col("record_status") == "A") if "record_status" in residence_df.columns else residence_df
-    return active.join(keys, "person_id", "inner").select("person_key", "municipality_code", "valid_from", "valid_to")
-
-
 def build_involuntary_admissions(
     episodes_df: DataFrame,
     events_df: DataFrame,

@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 
 from jobs.config import PathwaysConfig
 from jobs.events.clock import days, wall_micros
+from jobs.person_facts import exceeds_episode_threshold
 from schemas.codes import INVOLUNTARY_ADMISSION_MEASURES
 from schemas.tables import FOCUS_PERSONS
 
@@ -90,7 +91,7 @@ def build_focus_persons(episodes_df: DataFrame, events_df: DataFrame, pw: Pathwa
         rows.join(event_counts(rows, events_df), ["person_key", "year"], "left")
         .join(frequent_admission_years(episodes_df, pw), ["person_key", "year"], "left")
         .withColumn("is_frequent_admission", F.coalesce("is_frequent_admission", F.lit(False)))
-        .withColumn("is_focus_person", F.col("coercion_episodes") > pw.focus_episodes)
-        .withColumn("is_critical_course", F.col("coercion_episodes") > pw.critical_episodes)
+        .withColumn("is_focus_person", exceeds_episode_threshold(F.col("coercion_episodes"), pw.focus_episodes))
+        .withColumn("is_critical_course", exceeds_episode_threshold(F.col("coercion_episodes"), pw.critical_episodes))
         .select(*FOCUS_PERSONS.columns)
     )

@@ -13,13 +13,24 @@ from typing import Mapping
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-COUNT_MEASURES = ("persons", "episodes", "episodes_red", "episodes_yellow")
-# persons-indicator -> episodes-indicator of the same measure, period rule and levels (outputs.md)
-PERSONS_EPISODES_PAIRS = {
-    "2A": "3A", "2B": "3B", "2AB": "3AB", "4A": "5A", "4B": "5B", "4AB": "5AB",
-    "7A": "7C", "7B": "7D", "7AB": "7CD", "12A": "12C", "12B": "12D", "12AB": "12CD",
-    "13A": "13C", "13B": "13D", "13AB": "13CD",
-}
+from jobs.indicators.definitions import COUNT_MEASURES, EPISODES_UNIT, PERSONS_UNIT, SPECS
+
+
+def _persons_episodes_pairs() -> dict[str, str]:
+    """persons-indicator -> episodes-indicator counting the same measures over the same period
+    on (at least) the same levels (e.g. 2A -> 3A, 4AB -> 5AB): from the indicator definitions."""
+    pairs: dict[str, str] = {}
+    for p in SPECS:
+        if p.unit != PERSONS_UNIT or p.measure != "persons" or p.min_episodes:
+            continue
+        for e in SPECS:
+            if (e.unit == EPISODES_UNIT and e.measure == "episodes" and e.source == p.source and e.period == p.period
+                    and set(e.measures) == set(p.measures) and set(p.levels) <= set(e.levels)):
+                pairs |= dict(zip(p.ids, e.ids))
+    return pairs
+
+
+PERSONS_EPISODES_PAIRS = _persons_episodes_pairs()
 PERSON_COLUMNS = ("person_key", "person_id", "birth_date", "name_bigrams", "source_record_id", "record_id",
                   "admission_id", "episode_id")
 CELL = ("year", "geo_level", "geo_code", "age_group")

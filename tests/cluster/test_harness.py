@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from jobs.cluster.cli import cluster_app
+from flows.cluster_cli import cluster_app
 from jobs.cluster.standalone import ClusterState, master_json, running_daemons
 
 pytestmark = pytest.mark.cluster

@@ -120,7 +120,8 @@ def _full_rebuild_in_memory(spark, cfg) -> dict:
     """The same transforms over the whole current input, without the incremental machinery."""
     from jobs.events.conform import build_events
     from jobs.events.episodes import build_coercion_episodes
-    from jobs.pathways.admissions import build_involuntary_admissions, residence_by_person_key
+    from jobs.pathways.admissions import build_involuntary_admissions
+    from jobs.person_facts import residence_by_person_key
     from jobs.pathways.focus import build_focus_persons
     from jobs.pathways.timeline import build_admission_timeline
     from jobs.reference import municipalities_df

@@ -6,7 +6,7 @@ import pytest
 from jobs import lake
 from jobs.config import load_config
 from jobs.ingest import run
-from jobs.ingest.testkit import sample_row, write_delivery
+from landing_kit import sample_row, write_delivery
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from jobs import lake
 from jobs.config import load_config
 from jobs.ingest import rules as R
 from jobs.ingest import run
-from jobs.ingest.testkit import sample_row, write_delivery
+from landing_kit import sample_row, write_delivery
 from schemas.sources import SOURCES
 
 pytestmark = pytest.mark.integration

@@ -36,7 +36,7 @@ from flow_landing import P, write_tiny_landing
 from jobs import lake as lk
 from jobs.config import PROJECT_ROOT, load_config
 from jobs.errors import ConcurrentRunError, InjectedFault, ValidationFailed
-from jobs.ingest.testkit import sample_row, write_delivery
+from landing_kit import sample_row, write_delivery
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -29,7 +29,7 @@ import pytest
 from flow_landing import P
 from jobs.config import PROJECT_ROOT, load_config
 from jobs.errors import InjectedFault
-from jobs.ingest.testkit import sample_row, write_delivery
+from landing_kit import sample_row, write_delivery
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

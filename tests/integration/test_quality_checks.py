@@ -12,7 +12,7 @@ import pytest
 from jobs import ingest, lake, locks
 from jobs.config import load_config
 from jobs.errors import ConcurrentRunError, ValidationFailed
-from jobs.ingest.testkit import sample_row, write_delivery
+from landing_kit import sample_row, write_delivery
 from jobs.quality import check_stage, validate_stage
 from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
 

@@ -6,7 +6,7 @@ import pytest
 
 from jobs.ingest import rules as R
 from jobs.ingest.departments import expected_regions, with_department_violations
-from jobs.ingest.testkit import csv_text, sample_row
+from landing_kit import csv_text, sample_row
 from jobs.ingest.validate import RuleContext, build_bronze, build_quarantine, staged_schema, with_violations
 from schemas.sources import SOURCES
 from schemas.tables import bronze

@@ -3,9 +3,11 @@ import datetime as dt
 import pytest
 from pyspark.sql import functions as F
 
+from jobs.config import load_config
 from jobs.person_facts import age_at, age_group, with_residence_at
 
 pytestmark = pytest.mark.spark
+CHILD_MAX_AGE = load_config("ci").indicators.child_max_age  # 17: what production reads
 
 
 def test_age_is_completed_years_on_the_calendar_date(spark):
@@ -13,7 +15,7 @@ def test_age_is_completed_years_on_the_calendar_date(spark):
         [(dt.date(2005, 6, 10), dt.datetime(2023, 6, 9, 23, 59)), (dt.date(2005, 6, 10), dt.datetime(2023, 6, 10, 0, 0)),
          (dt.date(2004, 2, 29), dt.datetime(2022, 2, 28, 12)), (dt.date(2004, 2, 29), dt.datetime(2022, 3, 1)), (None, dt.datetime(2022, 3, 1))],
         "b date, t timestamp_ntz")
-    got = [(r.age, r.grp) for r in df.select(age_at(F.col("b"), F.col("t")).alias("age")).withColumn("grp", age_group(F.col("age"))).collect()]
+    got = [(r.age, r.grp) for r in df.select(age_at(F.col("b"), F.col("t")).alias("age")).withColumn("grp", age_group(F.col("age"), CHILD_MAX_AGE)).collect()]
     assert got == [(17, "child"), (18, "adult"), (17, "child"), (18, "adult"), (None, None)]
 
 

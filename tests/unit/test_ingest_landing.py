@@ -4,7 +4,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.ingest import landing
-from jobs.ingest.testkit import sample_row, write_delivery
+from landing_kit import sample_row, write_delivery
 from schemas.sources import SOURCES
 
 pytestmark = pytest.mark.unit

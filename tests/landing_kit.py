@@ -1,4 +1,5 @@
-"""Tiny hand-made deliveries for tests: CSV files plus a correct `_manifest.json`.
+"""Tiny hand-made deliveries for tests: CSV files plus a correct `_manifest.json` (test code,
+so it lives with the tests, not in the package).
 
 `write_delivery` writes exactly the landing contract (or a chosen departure from it),
 `sample_row` gives a valid row of any source to start from. Used by the ingestion tests
