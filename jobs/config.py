@@ -274,8 +274,18 @@ class Config:
     retention: RetentionConfig = field(kw_only=True)  # no default: conf/base/retention.yml must give it
 
     def config_hash(self) -> str:
-        """Stable hash of the effective configuration (recorded in every run manifest)."""
-        payload = json.dumps(to_dict(self), sort_keys=True, default=str)
+        """Stable hash of the effective configuration (recorded in every run manifest).
+
+        Paths enter as the folders they resolve to, so the same lake written as `lake`,
+        `/abs/lake` or with the default landing given explicitly (a served deployment and
+        `pathways demo` pass it) hashes the same: `pathways reproduce` compares this hash."""
+        data = to_dict(self)
+        p = self.paths
+        data["paths"] = {name: str(folder()) for name, folder in (
+            ("lake", p.lake_dir), ("landing", p.landing_dir), ("ground_truth", p.ground_truth_dir),
+            ("reports", p.reports_dir), ("data_docs", p.data_docs_dir), ("reference", p.reference_dir),
+            ("models", p.models_dir))}
+        payload = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> "Config":

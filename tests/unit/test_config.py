@@ -45,3 +45,14 @@ def test_config_is_frozen_and_hash_changes_with_content():
         a.env = "x"  # type: ignore[misc]
     assert a.config_hash() != b.config_hash()
     assert b.episodes.merge_gap_minutes == 20
+
+
+def test_hash_sees_paths_as_the_folders_they_resolve_to(tmp_path, monkeypatch):
+    # a served deployment and `pathways demo` pass the landing explicitly, `pathways reproduce`
+    # does not: the same effective configuration must hash the same (reproduce compares hashes)
+    monkeypatch.chdir(tmp_path)
+    lake = tmp_path / "L"
+    plain = load_config("ci", lake=str(lake))
+    assert plain.config_hash() == load_config("ci", lake=str(lake), landing=str(lake / "landing")).config_hash()
+    assert plain.config_hash() != load_config("ci", lake=str(lake), landing=str(tmp_path / "other")).config_hash()
+    assert plain.config_hash() != load_config("ci", lake=str(tmp_path / "M")).config_hash()
