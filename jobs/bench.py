@@ -222,8 +222,8 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
                  frequency=cfg.generate.delivery_frequency, defects=False)
         result["generate_seconds"] = round(time.perf_counter() - start, 1)
     for zone in lake.ZONES:  # a full build starts from an empty lake (landing is kept)
-        shutil.rmtree(cfg.paths.lake_dir() / zone, ignore_errors=True)
-    parking = cfg.paths.lake_dir() / "_bench_held_back"
+        shutil.rmtree(cfg.paths.zone_dir(zone), ignore_errors=True)
+    parking = cfg.paths.bench_parking_dir()
     restore(landing, parking)
     held_rows = hold_back_newest(landing, parking)
     session_start = time.perf_counter()
@@ -246,7 +246,7 @@ def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incr
     done = [StageResult(**r) for r in result.get("full_build", [])]
     todo = tuple(s for s in stages if s not in {r.stage for r in done})
     stage_rows = [r for r in done if ":" not in r.stage and r.stage != "report"]
-    result.setdefault("incremental_rows_delivered", landing_rows(cfg.paths.lake_dir() / "_bench_held_back"))
+    result.setdefault("incremental_rows_delivered", landing_rows(cfg.paths.bench_parking_dir()))
     result.setdefault("resumed", []).append({"at": time.strftime("%Y-%m-%d %H:%M:%S"), "stages": list(todo),
                                               "quality_checks": cfg.quality.enabled})
     spark = build_spark(cfg.spark, app_name=f"pathways-bench-{result['scale']}-resumed",
@@ -270,7 +270,7 @@ def _incremental(spark: SparkSession, cfg: Config, result: dict, stages: tuple[s
                  incremental: bool) -> dict:
     """Put the held-back deliveries back; time the nightly incremental run over them."""
     landing = cfg.paths.landing_dir()
-    restore(landing, cfg.paths.lake_dir() / "_bench_held_back")
+    restore(landing, cfg.paths.bench_parking_dir())
     if incremental:
         run_stages(spark, cfg, "bench-incr", stages, False, result["incremental_rows_delivered"],
                    _saver(result, "incremental", progress))

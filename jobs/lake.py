@@ -83,7 +83,7 @@ def set_properties(spark: SparkSession, path: str, wanted: dict[str, str]) -> bo
 def table_path(paths: PathsConfig, zone: str, name: str) -> str:
     if zone not in ZONES:
         raise ValueError(f"unknown zone {zone!r}; expected one of {ZONES}")
-    return str(paths.lake_dir() / zone / name)
+    return str(paths.zone_dir(zone) / name)
 
 
 def exists(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> bool:
@@ -320,7 +320,7 @@ def log_version(paths: PathsConfig, zone: str, name: str) -> int | None:
 def list_tables(paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[tuple[str, str]]:
     out = []
     for zone in zones:
-        zone_dir = paths.lake_dir() / zone
+        zone_dir = paths.zone_dir(zone)
         if zone_dir.is_dir():
             out += [(zone, p.name) for p in sorted(zone_dir.iterdir()) if _committed(p)]
     return out

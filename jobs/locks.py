@@ -41,7 +41,7 @@ EMPTY_LOCK_GRACE_SECONDS = 30
 
 
 def lock_path(paths: PathsConfig, name: str = "nightly") -> Path:
-    return paths.lake_dir() / "_locks" / f"{name}.lock"
+    return paths.locks_dir() / f"{name}.lock"
 
 
 BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")

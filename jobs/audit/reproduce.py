@@ -127,7 +127,7 @@ def resolve_age(indicator_id: str, age: str | None) -> str:
 
 def can_read_restricted(paths: PathsConfig) -> bool:
     """Whether this process may list and read the restricted zone (the person-level rows)."""
-    return os.access(paths.lake_dir() / lake.RESTRICTED, os.R_OK | os.X_OK)
+    return os.access(paths.zone_dir(lake.RESTRICTED), os.R_OK | os.X_OK)
 
 
 def find_run(spark: SparkSession, cfg: Config, run_id: str | None, cell: Cell) -> Lineage:

@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"spark": {"master": args.master}} if args.master else {}
     cfg = load_config(args.env, lake=args.lake, **overrides)
     spark = build_spark(cfg.spark, app_name="pathways-cluster-probe")
-    markers = Path(args.markers) if args.markers else cfg.paths.lake_dir() / "_probe_markers"
+    markers = Path(args.markers) if args.markers else cfg.paths.probe_markers_dir()
     report = run_probe(spark, cfg, rows=args.rows, partitions=args.partitions, buckets=args.buckets,
                        sleep_s=args.sleep, marker_dir=markers)
     from jobs.cluster.watch import watcher_of

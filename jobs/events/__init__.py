@@ -38,7 +38,7 @@ def read_linked_silver(spark: SparkSession, paths: PathsConfig) -> dict[str, Dat
             log.warning("%s.%s not found: no %s events this run", t.zone, t.name, source)
     if not tables:
         raise MissingTableError(f"none of the silver tables of {list(LINKED_SOURCES)} exist under "
-                                f"{paths.lake_dir() / 'restricted'}; run the ingest stage first")
+                                f"{paths.zone_dir('restricted')}; run the ingest stage first")
     return tables
 
 

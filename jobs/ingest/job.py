@@ -82,7 +82,7 @@ def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, r
         log.info("%s: no new deliveries%s", source, f" dated on or before {run_date}" if run_date else "")
         return
     started = datetime.now()
-    staging = paths.lake_dir() / lake.RESTRICTED / "_staging" / "ingest" / source
+    staging = paths.staging_dir("ingest") / source
     shutil.rmtree(staging, ignore_errors=True)  # leftovers of a killed run (CPR-masked already)
     try:
         checks = [landing.check_delivery(d, contract, staging, chunk_bytes=cfg.ingest.read_chunk_mb << 20,

@@ -56,7 +56,7 @@ def read_silver(spark: SparkSession, cfg: Config) -> tuple[dict[str, DataFrame],
 
 def _fresh_spill_dir(cfg: Config) -> Path:
     """DuckDB's spill folder in the restricted zone, emptied first (a killed run leaves its files)."""
-    spill = cfg.paths.lake_dir() / lake.RESTRICTED / "_staging" / "duckdb"
+    spill = cfg.paths.staging_dir("duckdb")
     shutil.rmtree(spill, ignore_errors=True)
     return spill
 
