@@ -82,7 +82,7 @@ class RunTracker:
     _written: dict[str, dict[str, int | None]] = field(default_factory=dict)
 
     def versions(self) -> dict[str, int]:
-        found = {f"{z}.{n}": lake.log_version(self.cfg.paths, z, n) for z, n in lake.list_tables(self.cfg.paths)}
+        found = {str(t): lake.log_version(self.cfg.paths, t) for t in lake.list_tables(self.cfg.paths)}
         return {k: v for k, v in found.items() if k not in BOOKKEEPING and v is not None}
 
     def start(self) -> None:
@@ -115,8 +115,8 @@ class RunTracker:
         """The model version(s) the crosswalk was built with (person_links.model_version), else
         the configured one (before the first link run)."""
         links = PERSON_LINKS
-        if self.completed and lake.log_version(self.cfg.paths, links.zone, links.name) is not None:
-            found = sorted(r[0] for r in lake.read(self.spark, self.cfg.paths, links.zone, links.name)
+        if self.completed and lake.log_version(self.cfg.paths, links) is not None:
+            found = sorted(r[0] for r in lake.read(self.spark, self.cfg.paths, links)
                            .select("model_version").distinct().limit(5).collect() if r[0])
             if found:
                 return ",".join(found)
@@ -134,13 +134,13 @@ class RunTracker:
             "failed_stage": failed_stage, "error": error, "tables": list(self.tables),
         }
         df = self.spark.createDataFrame([tuple(row[c] for c in RUN_MANIFEST.columns)], RUN_MANIFEST.schema)
-        lake.merge_upsert(df, self.cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name, ["run_id"])
+        lake.merge_upsert(df, self.cfg.paths, RUN_MANIFEST, ["run_id"])
         record_facts(self.cfg, self.run_id, row)
 
 
 def completed_dates(spark: SparkSession, cfg: Config) -> set[dt.date]:
     """Run dates with at least one completed run."""
-    if lake.log_version(cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name) is None:
+    if lake.log_version(cfg.paths, RUN_MANIFEST) is None:
         return set()
-    df = lake.read(spark, cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name)
+    df = lake.read(spark, cfg.paths, RUN_MANIFEST)
     return {r.run_date for r in df.where(F.col("status") == "completed").select("run_date").distinct().collect()}

@@ -111,7 +111,7 @@ def shuffle_since(stages: list[dict], after_stage: int) -> tuple[int, int]:
 
 
 def lake_rows(spark: SparkSession, cfg: Config) -> dict[str, int]:
-    return {f"{z}.{n}": lake.read(spark, cfg.paths, z, n).count() for z, n in lake.list_tables(cfg.paths)}
+    return {str(t): lake.read(spark, cfg.paths, t).count() for t in lake.list_tables(cfg.paths)}
 
 
 def measure(spark: SparkSession, name: str, fn, rows_in: int) -> StageResult:

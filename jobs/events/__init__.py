@@ -32,8 +32,8 @@ def read_linked_silver(spark: SparkSession, paths: PathsConfig) -> dict[str, Dat
     tables = {}
     for source in LINKED_SOURCES:
         t = silver(source)
-        if lake.exists(spark, paths, t.zone, t.name):
-            tables[source] = lake.read(spark, paths, t.zone, t.name)
+        if lake.exists(spark, paths, t):
+            tables[source] = lake.read(spark, paths, t)
         else:
             log.warning("%s.%s not found: no %s events this run", t.zone, t.name, source)
     if not tables:
@@ -50,7 +50,7 @@ def context_hash(cfg: Config) -> str:
 def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
     """Build and write restricted.events and restricted.coercion_episodes; rows written per table."""
     paths = cfg.paths
-    links = lake.read(spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+    links = lake.read(spark, paths, PERSON_LINKS)
     events = build_events(read_linked_silver(spark, paths), links).persist()
     fingerprints = person_fingerprints({"events": events}, context_hash(cfg)).persist()
     plan = plan_refresh(spark, paths, STAGE, fingerprints, full_refresh=full_refresh,

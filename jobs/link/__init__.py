@@ -39,16 +39,16 @@ def read_silver(spark: SparkSession, cfg: Config) -> tuple[dict[str, DataFrame],
     found = {}
     for source in LINKED_SOURCES:
         table = silver(source)
-        if lake.exists(spark, cfg.paths, table.zone, table.name):
-            found[source] = lake.read(spark, cfg.paths, table.zone, table.name)
+        if lake.exists(spark, cfg.paths, table):
+            found[source] = lake.read(spark, cfg.paths, table)
         else:
             log.info("no %s.%s yet: no records of %s to link", table.zone, table.name, source)
     pop_t, res_t = silver("population"), silver("residence")
-    if not lake.exists(spark, cfg.paths, pop_t.zone, pop_t.name):
+    if not lake.exists(spark, cfg.paths, pop_t):
         raise MissingTableError(f"linkage needs {pop_t.zone}.{pop_t.name}; run ingestion of population first")
-    population = lake.read(spark, cfg.paths, pop_t.zone, pop_t.name)
-    residence = lake.read(spark, cfg.paths, res_t.zone, res_t.name) if lake.exists(
-        spark, cfg.paths, res_t.zone, res_t.name) else None
+    population = lake.read(spark, cfg.paths, pop_t)
+    residence = lake.read(spark, cfg.paths, res_t) if lake.exists(
+        spark, cfg.paths, res_t) else None
     if not found:
         raise MissingTableError(f"linkage found none of the silver tables of {list(LINKED_SOURCES)}")
     return found, population, residence
@@ -143,9 +143,9 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
 def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: DataFrame, candidates: DataFrame,
            population: DataFrame, version: str, run_id: str, stats: dict) -> dict[str, int]:
     paths = cfg.paths
-    prev_version = lake.log_version(paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+    prev_version = lake.log_version(paths, PERSON_LINKS)
     previous = None if prev_version is None else lake.read(
-        spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name, version=prev_version)
+        spark, paths, PERSON_LINKS, version=prev_version)
     links = crosswalk.build_person_links(decisions, model_version=version, run_id=run_id, previous=previous).cache()
     history = crosswalk.link_changes(previous, links, run_id=run_id, recorded_at=dt.datetime.now()).cache()
     tagged = {"model_version": F.lit(version), "run_id": F.lit(run_id)}
@@ -157,9 +157,9 @@ def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: D
         LINK_REVIEW.name: _overwrite(review_rows, paths, LINK_REVIEW),
     }
     # history first (idempotent per run), so a failure after it never loses a recorded change
-    lake.replace_where(history, paths, LINK_HISTORY.zone, LINK_HISTORY.name, f"run_id = '{run_id}'")
+    lake.replace_where(history, paths, LINK_HISTORY, f"run_id = '{run_id}'")
     counts[PERSON_LINKS.name] = _overwrite(links, paths, PERSON_LINKS)
-    persons = crosswalk.build_persons(population, lake.read(spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name),
+    persons = crosswalk.build_persons(population, lake.read(spark, paths, PERSON_LINKS),
                                       records)
     counts[PERSONS.name] = _overwrite(persons, paths, PERSONS)
     by_status = {r["link_status"]: r["n"] for r in links.where(F.col("link_method") == decide.PROBABILISTIC)
@@ -176,7 +176,7 @@ def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: D
 def _overwrite(df: DataFrame, paths, table) -> int:
     df = df.cache()
     n = df.count()
-    lake.overwrite(df, paths, table.zone, table.name)
+    lake.overwrite(df, paths, table)
     df.unpersist()
     return n
 
@@ -192,4 +192,4 @@ def _record_run(spark: SparkSession, cfg: Config, run_id: str, version: str, cou
            "population": stats["population"], "seconds_scoring": float(stats["seconds_scoring"]),
            "finished_at": dt.datetime.now()}
     df = spark.createDataFrame([tuple(row[c] for c in LINK_RUNS.columns)], LINK_RUNS.schema)
-    lake.merge_upsert(df, cfg.paths, LINK_RUNS.zone, LINK_RUNS.name, ["run_id"])
+    lake.merge_upsert(df, cfg.paths, LINK_RUNS, ["run_id"])

@@ -40,13 +40,13 @@ def context_hash(cfg: Config, municipalities_df: DataFrame) -> str:
 
 
 def _read(spark: SparkSession, cfg: Config, table) -> DataFrame:
-    return lake.read(spark, cfg.paths, table.zone, table.name)
+    return lake.read(spark, cfg.paths, table)
 
 
 def _residence(spark: SparkSession, cfg: Config) -> DataFrame:
     t = silver("residence")
-    if lake.exists(spark, cfg.paths, t.zone, t.name):
-        return lake.read(spark, cfg.paths, t.zone, t.name)
+    if lake.exists(spark, cfg.paths, t):
+        return lake.read(spark, cfg.paths, t)
     log.warning("%s.%s not found: residence at admission start will be unknown", t.zone, t.name)
     return spark.createDataFrame([], RESIDENCE_COLUMNS)
 

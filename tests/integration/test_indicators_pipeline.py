@@ -18,6 +18,7 @@ from jobs.indicators.definitions import SPECS
 from jobs.indicators.geography import Geography
 from tests.indicators_compare import as_dict, compare, lake_inputs
 from tests.reference_indicators import compute_reference
+from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -45,8 +46,8 @@ def test_generated_lake_matches_naive_reference(spark, tmp_path):
     for run in runs:
         run(spark, cfg, run_id="pipeline-test")
 
-    unsuppressed = lake.read(spark, cfg.paths, "restricted", "monitoring_indicators_unsuppressed").toPandas()
-    published = lake.read(spark, cfg.paths, "published", "monitoring_indicators").toPandas()
+    unsuppressed = lake.read(spark, cfg.paths, MONITORING_INDICATORS_UNSUPPRESSED).toPandas()
+    published = lake.read(spark, cfg.paths, MONITORING_INDICATORS).toPandas()
     data = lake_inputs(spark, cfg)
     years = sorted(int(y) for y in unsuppressed["year"].unique())
     want = compute_reference(data["episodes"], data["admissions"], data["persons"], data["residence"], years,

@@ -7,6 +7,7 @@ from jobs import lake
 from jobs.config import load_config
 from jobs.ingest import run
 from jobs.ingest.testkit import sample_row, write_delivery
+from schemas.tables import silver as silver_table
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +26,6 @@ def test_a_night_of_only_older_versions_reports_no_silver_rows(spark, tmp_path):
     second = run(spark, cfg, run_id="night-2", sources=("police",))
     assert [d.delivery_id for d in second.loaded] == ["2025-02-01"]
     assert (second["bronze_police"], second["silver_police"], second["record_state_police"]) == (1, 0, 0)
-    silver = lake.read(spark, cfg.paths, "restricted", "silver_police")
+    silver = lake.read(spark, cfg.paths, silver_table("police"))
     assert sorted((r.record_id, str(r.updated_at)) for r in silver.collect()) == [
         ("P1", "2024-03-01 00:00:00"), ("P2", "2024-03-01 00:00:00")]

@@ -85,7 +85,7 @@ def ingested(spark, tmp_path_factory):
 
 
 def _table(spark, cfg, name):
-    return lake.read(spark, cfg.paths, "restricted", name)
+    return lake.read(spark, cfg.paths, lake.TableId("restricted", name))
 
 
 EXPECTED_REFUSALS = {
@@ -169,7 +169,7 @@ def test_no_clear_text_cpr_anywhere(ingested, spark):
     tables = lake.list_tables(cfg.paths)
     assert ("restricted", "quarantine") in tables and len(tables) >= 8
     for zone, name in tables:
-        df = lake.read(spark, cfg.paths, zone, name)
+        df = lake.read(spark, cfg.paths, lake.TableId(zone, name))
         text = F.concat_ws("|", *[F.coalesce(F.col(c).cast("string"), F.lit("")) for c in df.columns])
         hits = df.where(F.exists(F.array(*[F.lit(v) for v in CPR_VALUES]), lambda v: F.instr(text, v) > 0))
         assert hits.count() == 0, f"{zone}.{name} holds a clear-text CPR"

@@ -14,6 +14,7 @@ from jobs.config import load_config
 from jobs.generate import run as generate
 from jobs.ingest import run as ingest
 from jobs.ingest.cpr import CPR_RE
+from schemas.tables import QUARANTINE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,7 +39,7 @@ def generated(spark, tmp_path_factory):
 
 
 def _quarantine(spark, cfg):
-    return lake.read(spark, cfg.paths, "restricted", "quarantine").collect()
+    return lake.read(spark, cfg.paths, QUARANTINE).collect()
 
 
 def test_every_defect_kind_is_present(generated):
@@ -71,7 +72,7 @@ def test_each_defect_has_its_expected_outcome(generated, spark):
                     ("clear_text_cpr", True)}
             if d["kind"] in KIND_RULE:
                 assert {q["rule"] for q in hits if q["column"] == d["column"]} == {KIND_RULE[d["kind"]]}, (d, hits)
-            bronze = lake.read(spark, cfg.paths, "restricted", f"bronze_{d['source']}")
+            bronze = lake.read(spark, cfg.paths, lake.TableId("restricted", f"bronze_{d['source']}"))
             assert bronze.where((F.col("_delivery_id") == d["delivery_id"]) & (F.col("_row_number") == row)).count() == 0
 
 
@@ -94,6 +95,6 @@ def test_generated_cpr_numbers_are_nowhere_in_the_lake(generated, spark):
             values |= set(re.findall(r"(?<![0-9A-Za-z])" + CPR_RE + r"(?![0-9A-Za-z])", text))
     assert len(values) >= 2
     for zone, name in lake.list_tables(cfg.paths):
-        df = lake.read(spark, cfg.paths, zone, name)
+        df = lake.read(spark, cfg.paths, lake.TableId(zone, name))
         text = F.concat_ws("|", *[F.coalesce(F.col(c).cast("string"), F.lit("")) for c in df.columns])
         assert df.where(F.exists(F.array(*[F.lit(v) for v in values]), lambda v: F.instr(text, v) > 0)).count() == 0, name

@@ -12,6 +12,7 @@ from jobs import lake
 from jobs.config import load_config
 from jobs.ingest import run
 from jobs.ingest.testkit import sample_row, write_delivery
+from schemas.tables import INGESTION_LOG
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,7 @@ def _landing(landing):
 def snapshot(spark, cfg):
     out = {}
     for zone, name in lake.list_tables(cfg.paths):
-        df = lake.read(spark, cfg.paths, zone, name)
+        df = lake.read(spark, cfg.paths, lake.TableId(zone, name))
         df = df.drop(*[c for c in df.columns if c in RUN_COLUMNS])
         out[f"{zone}.{name}"] = sorted(tuple(str(v) for v in r) for r in df.collect())
     return out
@@ -108,7 +109,7 @@ def test_runs_dated_in_turn_take_only_their_deliveries_and_end_as_one_run(spark,
     assert outcome("2024-12-31") == set()
     assert lake.list_tables(cfg.paths) == []
     assert outcome("2025-01-31") == {("psych_contacts", "2025-01-01", "loaded"), ("police", "2025-01-01", "loaded")}
-    logged = {(r.source, r.delivery_id) for r in lake.read(spark, cfg.paths, "restricted", "ingestion_log").collect()}
+    logged = {(r.source, r.delivery_id) for r in lake.read(spark, cfg.paths, INGESTION_LOG).collect()}
     assert logged == {("psych_contacts", "2025-01-01"), ("police", "2025-01-01")}  # later ones still pending
     assert outcome("2025-02-01") == {("psych_contacts", "2025-02-01", "loaded"),
                                      ("psych_contacts", "2025-02-01_02", "loaded"), ("police", "2025-02-01", "refused")}

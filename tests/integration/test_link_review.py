@@ -17,6 +17,7 @@ from jobs import lake
 from jobs.link import model, review
 from test_link_run import P, POLICE, REGISTER, _links, _write_register
 from linkage_synth import write_silver
+from schemas.tables import LINK_CANDIDATES, LINK_DECISIONS, LINK_HISTORY, LINK_REVIEW
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +53,7 @@ def test_scripted_session_links_the_chosen_person_on_the_next_run(spark, lake_cf
     assert result.exit_code == 0, result.output
     assert "1 decisions stored" in result.output
     stored = [(r.source_record_id, r.candidate_key, r.decision)
-              for r in lake.read(spark, cfg.paths, "restricted", "link_decisions").collect()]
+              for r in lake.read(spark, cfg.paths, LINK_DECISIONS).collect()]
     assert stored == [("twin", P[4], "match")]
     assert review.pending(spark, cfg) == [p for p in pairs if p.candidate_key == P[3]]  # the decided pair left
 
@@ -60,8 +61,8 @@ def test_scripted_session_links_the_chosen_person_on_the_next_run(spark, lake_cf
     twin = _links(spark, cfg)["twin"]
     assert (twin.person_key, twin.link_status, twin.link_probability, twin.link_method) == (
         P[4], "linked", 1.0, "probabilistic")
-    assert lake.read(spark, cfg.paths, "restricted", "link_review").count() == 0
-    history = [(h.source_record_id, h.new_key) for h in lake.read(spark, cfg.paths, "restricted", "link_history").collect()]
+    assert lake.read(spark, cfg.paths, LINK_REVIEW).count() == 0
+    history = [(h.source_record_id, h.new_key) for h in lake.read(spark, cfg.paths, LINK_HISTORY).collect()]
     assert history == [("twin", P[4])]
 
 
@@ -78,7 +79,7 @@ def test_a_non_match_removes_the_candidate(spark, lake_cfg, tmp_path):
     twin = _links(spark, cfg)["twin"]
     # P3 is no candidate any more; P4 alone is clear of the margin rule and above the threshold
     assert (twin.person_key, twin.link_status) == (P[4], "linked") and twin.link_probability < 1.0
-    candidates = {r.candidate_key for r in lake.read(spark, cfg.paths, "restricted", "link_candidates")
+    candidates = {r.candidate_key for r in lake.read(spark, cfg.paths, LINK_CANDIDATES)
                   .where("source_record_id = 'twin'").collect()}
     assert candidates == {P[4]}
 

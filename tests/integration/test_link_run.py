@@ -12,6 +12,7 @@ from jobs import lake
 from jobs.link import model
 from linkage_synth import (make_population, make_records, name_tokens, police_rows, population_rows, residence_rows,
                            write_silver)
+from schemas.tables import LINK_HISTORY, LINK_REVIEW, PERSON_LINKS, PERSONS
 
 pytestmark = pytest.mark.integration
 
@@ -58,11 +59,11 @@ def _write_register(spark, cfg, people):
 
 
 def _links(spark, cfg):
-    return {r.source_record_id: r for r in lake.read(spark, cfg.paths, "analytics", "person_links").collect()}
+    return {r.source_record_id: r for r in lake.read(spark, cfg.paths, PERSON_LINKS).collect()}
 
 
 def _history(spark, cfg):
-    return lake.read(spark, cfg.paths, "restricted", "link_history").collect()
+    return lake.read(spark, cfg.paths, LINK_HISTORY).collect()
 
 
 def test_every_path_and_stable_keys(spark, lake_cfg):
@@ -82,11 +83,11 @@ def test_every_path_and_stable_keys(spark, lake_cfg):
     assert first["replacement"].person_key == P[5] and first["replacement"].link_status == "linked"
     assert first["twin"].link_status == "review" and first["twin"].person_key.startswith("U")
     assert first["stranger"].link_status == "unlinked" and first["stranger"].person_key.startswith("U")
-    review = lake.read(spark, cfg.paths, "restricted", "link_review").collect()
+    review = lake.read(spark, cfg.paths, LINK_REVIEW).collect()
     assert sorted((r.source_record_id, r.candidate_key, r.reason) for r in review) == [
         ("twin", P[3], "ambiguous"), ("twin", P[4], "ambiguous")]
-    assert not {"birth_date", "name_bigrams", "sex"} & set(lake.read(spark, cfg.paths, "restricted", "link_review").columns)
-    persons = {r.person_key: r for r in lake.read(spark, cfg.paths, "restricted", "persons").collect()}
+    assert not {"birth_date", "name_bigrams", "sex"} & set(lake.read(spark, cfg.paths, LINK_REVIEW).columns)
+    persons = {r.person_key: r for r in lake.read(spark, cfg.paths, PERSONS).collect()}
     assert len(persons) == 6 + 2 and persons[first["stranger"].person_key].birth_date == dt.date(1979, 4, 19)
     assert not persons[first["twin"].person_key].in_population and persons[P[3]].in_population
     stored = model.load_current(cfg.paths.models_dir())
@@ -129,7 +130,7 @@ def test_trained_model_links_a_few_hundred_records(spark, lake_cfg):
     assert stored.meta["training"] == "labelled" and stored.meta["labelled_pairs"] == 1100
     saved = json.loads((cfg.paths.models_dir() / "linkage" / f"{stored.version}.json").read_text())
     assert saved["comparisons"][0]["comparison_levels"][1]["m_probability"] > 0.5  # a real splink settings file
-    links = lake.read(spark, cfg.paths, "analytics", "person_links").toPandas().set_index("source_record_id")
+    links = lake.read(spark, cfg.paths, PERSON_LINKS).toPandas().set_index("source_record_id")
     links = links[links.link_method == "probabilistic"]  # the labelled records link deterministically
     assert len(links) == 400
     truth = rec.set_index("record_id").true_person_id

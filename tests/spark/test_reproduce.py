@@ -23,12 +23,12 @@ CELL = rp.Cell("2A", 2023, "national", "DK", "adult")   # persons involuntarily 
 def _night(spark, cfg, data, run_id: str) -> None:
     for name, df in frames(spark, data).items():
         zone = "analytics" if name == "involuntary_admissions" else "restricted"
-        lk.overwrite(df, cfg.paths, zone, name)
+        lk.overwrite(df, cfg.paths, lk.TableId(zone, name))
     indicators.run(spark, cfg, run_id=run_id)
     row = {c: None for c in RUN_MANIFEST.columns}
     row.update(run_id=run_id, status="completed", code_version=f"code-{run_id}", run_date=dt.date(2024, 1, 1))
     lk.append(spark.createDataFrame([tuple(row[c] for c in RUN_MANIFEST.columns)], RUN_MANIFEST.schema),
-              cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name)
+              cfg.paths, RUN_MANIFEST)
 
 
 @pytest.fixture()
