@@ -31,6 +31,7 @@ from jobs.audit.rollback import undo_writes
 from jobs.config import PROJECT_ROOT, Config
 from jobs.errors import PipelineError
 from jobs.quality import record_facts
+from jobs.run_context import RunContext
 from schemas.tables import PERSON_LINKS, RUN_MANIFEST, VALIDATION_FAILURES, VALIDATION_RESULTS
 
 GIT_COMMIT_ENV = "PATHWAYS_GIT_COMMIT"  # set by docker/job.Dockerfile from its GIT_COMMIT build arg
@@ -70,16 +71,21 @@ def _now() -> dt.datetime:
 class RunTracker:
     """Collects what a run did and writes its manifest row. Lives for one flow run."""
     spark: SparkSession
-    cfg: Config
-    run_id: str
-    run_date: dt.date
-    full_refresh: bool
+    ctx: RunContext
     flow_run_id: str | None = None
     started_at: dt.datetime = field(default_factory=_now)
     completed: list[str] = field(default_factory=list)
     tables: list[tuple] = field(default_factory=list)
     _before: dict[str, int] = field(default_factory=dict)
     _written: dict[str, dict[str, int | None]] = field(default_factory=dict)
+
+    @property
+    def cfg(self) -> Config:
+        return self.ctx.cfg
+
+    @property
+    def run_id(self) -> str:
+        return self.ctx.run_id
 
     def versions(self) -> dict[str, int]:
         found = {str(t): lake.log_version(self.cfg.paths, t) for t in lake.list_tables(self.cfg.paths)}
@@ -125,8 +131,8 @@ class RunTracker:
     def _write(self, status: str, finished_at: dt.datetime | None = None, failed_stage: str | None = None,
                error: str | None = None) -> None:
         row = {
-            "run_id": self.run_id, "run_date": self.run_date, "status": status, "env": self.cfg.env,
-            "full_refresh": self.full_refresh, "started_at": self.started_at, "finished_at": finished_at,
+            "run_id": self.run_id, "run_date": self.ctx.run_date, "status": status, "env": self.cfg.env,
+            "full_refresh": self.ctx.full_refresh, "started_at": self.started_at, "finished_at": finished_at,
             "code_version": code_version(), "config_hash": self.cfg.config_hash(),
             "linkage_model_version": self.linkage_model_version(), "prefect_flow_run_id": self.flow_run_id,
             "stages_completed": list(self.completed),

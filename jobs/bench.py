@@ -26,6 +26,7 @@ from pyspark.sql import SparkSession
 from jobs import lake
 from jobs.config import Config
 from jobs.errors import ConfigError
+from jobs.run_context import RunContext
 from jobs.stages import STAGES, entry_point
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str,
 
     results: list[StageResult] = []
     rows_in = first_rows_in
+    ctx = RunContext(run_id=run_id, cfg=cfg, full_refresh=full_refresh)  # no run date: every delivery, as a CLI run
 
     def step(result: StageResult) -> None:
         results.append(result)
@@ -184,7 +186,7 @@ def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str,
 
     for stage in stages:
         runner = entry_point(stage)
-        result = measure(spark, stage, lambda: runner(spark, cfg, run_id=run_id, full_refresh=full_refresh), rows_in)
+        result = measure(spark, stage, lambda: runner(spark, ctx), rows_in)
         step(result)
         rows_in = result.rows_out
         if cfg.quality.enabled:

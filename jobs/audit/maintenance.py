@@ -5,9 +5,7 @@ only the non-audit `restricted` tables, with each table's own deletedFileRetenti
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -39,10 +37,7 @@ class VacuumResult:
 
 
 def _lock(cfg: Config, what: str):
-    run_id = f"{what}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    orch = cfg.orchestration
-    return locks.lake_lock(cfg.paths, run_id, timeout_seconds=orch.lock_timeout_seconds,
-                           poll_seconds=orch.lock_poll_seconds)
+    return locks.command_lock(cfg, what)
 
 
 def retention_report(spark: SparkSession, cfg: Config, *, apply: bool = False) -> list[TableRetentionState]:

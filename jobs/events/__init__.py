@@ -20,6 +20,7 @@ from jobs.events.conform import build_events
 from jobs.events.episodes import build_coercion_episodes
 from jobs.events.fingerprints import person_fingerprints
 from jobs.events.incremental import plan_refresh, release, save_fingerprints, write_outputs
+from jobs.run_context import RunContext
 from schemas.sources import LINKED_SOURCES
 from schemas.tables import COERCION_EPISODES, EVENTS, PERSON_LINKS, silver
 
@@ -47,9 +48,9 @@ def context_hash(cfg: Config) -> str:
     return hashlib.sha256(json.dumps(to_dict(cfg.episodes), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
+def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     """Build and write restricted.events and restricted.coercion_episodes; rows written per table."""
-    paths = cfg.paths
+    cfg, run_id, full_refresh, paths = ctx.cfg, ctx.run_id, ctx.full_refresh, ctx.paths
     links = lake.read(spark, paths, PERSON_LINKS)
     events = build_events(read_linked_silver(spark, paths), links).persist()
     fingerprints = person_fingerprints({"events": events}, context_hash(cfg)).persist()

@@ -31,6 +31,7 @@ from jobs.indicators.population import POPULATION_COLUMNS, population_by_municip
 from jobs.indicators.release import release
 from jobs.indicators.target import target_progress
 from jobs.reference import municipalities_df
+from jobs.run_context import RunContext
 from schemas.tables import (
     COERCION_EPISODES, INDICATOR_RUNS, INVOLUNTARY_ADMISSIONS, MONITORING_INDICATORS,
     MONITORING_INDICATORS_UNSUPPRESSED, PERSONS, TARGET_PROGRESS, Table, silver,
@@ -43,14 +44,14 @@ INPUTS = (COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, RESIDENCE)
 OUTPUTS = (MONITORING_INDICATORS_UNSUPPRESSED, MONITORING_INDICATORS, TARGET_PROGRESS)
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False,
-        run_date: dt.date | None = None) -> dict[str, int]:
+def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     """Compute and write restricted.monitoring_indicators_unsuppressed, published.monitoring_indicators
     and published.target_progress; record input and output versions in restricted.indicator_runs.
 
-    `run_date` (the flow's logical date; today when None) decides which years are final
+    `ctx.run_date` (the flow's logical date; today when None) decides which years are final
     (jobs/indicators/release.py); years already published are carried forward from the
     current published version, also on a full refresh."""
+    cfg, run_id, run_date = ctx.cfg, ctx.run_id, ctx.run_date
     versions = {t.name: lake.log_version(cfg.paths, t) for t in INPUTS}
     frames = {t.name: lake.read(spark, cfg.paths, t, version=versions[t.name]) for t in INPUTS}
     previous = None

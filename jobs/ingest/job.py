@@ -37,6 +37,7 @@ from jobs.ingest.departments import expected_regions, with_department_violations
 from jobs.ingest.result import LOADED, BatchCounts, IngestResult
 from jobs.ingest.validate import RuleContext, build_bronze, build_quarantine, staged_schema, with_violations
 from jobs.reference import municipalities
+from jobs.run_context import RunContext
 from schemas.sources import SOURCES, SourceContract
 from schemas.tables import INGESTION_LOG, QUARANTINE, bronze, record_state
 from schemas.tables import silver as silver_table
@@ -47,17 +48,17 @@ FaultHook = Callable[[str], None]
 DEPARTMENT_SOURCES = tuple(n for n, c in SOURCES.items() if "department_code" in c.column_names)
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False,
-        sources: tuple[str, ...] | list[str] | None = None, run_date: date | None = None,
+def run(spark: SparkSession, ctx: RunContext, *, sources: tuple[str, ...] | list[str] | None = None,
         fault_hook: FaultHook | None = None) -> IngestResult:
     """Ingest every pending delivery of `sources` (default: cfg.ingest.sources, else all)
-    dated on or before `run_date` (None: whatever its date).
+    dated on or before `ctx.run_date` (None: whatever its date).
 
-    `full_refresh` re-reads every delivery in the landing zone (up to `run_date`) and rebuilds
+    `ctx.full_refresh` re-reads every delivery in the landing zone (up to `run_date`) and rebuilds
     the source's bronze, silver and record_state (and its quarantine and log rows) from scratch.
     `fault_hook(step)` is called after each table write (step = "<source>:<table>"); tests
     raise from it to simulate a crash.
     """
+    cfg, run_id, full_refresh, run_date = ctx.cfg, ctx.run_id, ctx.full_refresh, ctx.run_date
     names = tuple(sources or cfg.ingest.sources or SOURCES)
     unknown = sorted(set(names) - set(SOURCES))
     if unknown:

@@ -26,6 +26,7 @@ from jobs import lake, reference
 from jobs.config import Config
 from jobs.errors import MissingTableError
 from jobs.link import crosswalk, decide, engine, model, prepare, review
+from jobs.run_context import RunContext
 from schemas.sources import LINKED_SOURCES
 from schemas.tables import LINK_CANDIDATES, LINK_HISTORY, LINK_REVIEW, LINK_RUNS, PERSON_LINKS, PERSONS, silver
 
@@ -108,8 +109,10 @@ def _active_ids(population: DataFrame) -> DataFrame:
     return prepare._active(population).select("person_id")
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
-    """Link every current record; write the crosswalk tables. Returns rows written per table."""
+def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
+    """Link every current record; write the crosswalk tables. Returns rows written per table.
+    `ctx.full_refresh` retrains the model first."""
+    cfg, run_id, full_refresh = ctx.cfg, ctx.run_id, ctx.full_refresh
     sources, population, residence = read_silver(spark, cfg)
     records = prepare.build_link_records(sources).cache()
     det_records, prob_records = prepare.split_records(records)

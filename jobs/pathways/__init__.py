@@ -22,6 +22,7 @@ from jobs.pathways.admissions import build_involuntary_admissions, residence_by_
 from jobs.pathways.focus import build_focus_persons
 from jobs.pathways.summary import summarize_admissions
 from jobs.pathways.timeline import build_admission_timeline
+from jobs.run_context import RunContext
 from schemas.tables import (ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, FOCUS_PERSONS, INVOLUNTARY_ADMISSIONS,
                             PERSONS, silver)
 
@@ -51,8 +52,9 @@ def _residence(spark: SparkSession, cfg: Config) -> DataFrame:
     return spark.createDataFrame([], RESIDENCE_COLUMNS)
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
+def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     """Build and write the three analytics tables; rows written per table name."""
+    cfg, run_id, full_refresh = ctx.cfg, ctx.run_id, ctx.full_refresh
     events, episodes, persons = _read(spark, cfg, EVENTS), _read(spark, cfg, COERCION_EPISODES), _read(spark, cfg, PERSONS)
     geo = reference.municipalities_df(spark, cfg.paths).select("municipality_code", "region_code", "health_cluster_code")
     residence = residence_by_person_key(_residence(spark, cfg), persons)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -20,6 +19,7 @@ from jobs.quality import gx_run, results
 from jobs.quality.checks import STAGES, Check, checks_for
 from jobs.quality.publish import publish_docs, record_facts, record_stage
 from jobs.quality.suites import load_suite
+from jobs.run_context import new_run_id
 from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def validate_stage(spark: SparkSession, cfg: Config, stage: str = "all") -> bool
     """Re-run the checks of one stage (or all) on the current tables; True when nothing critical failed."""
     stages = STAGES if stage == "all" else (stage,)
     started = dt.datetime.now(dt.timezone.utc)
-    run_id = f"validate-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = new_run_id("validate", now=started)
     with locks.lake_lock(cfg.paths, run_id, timeout_seconds=cfg.orchestration.lock_timeout_seconds,
                          poll_seconds=cfg.orchestration.lock_poll_seconds):
         reports = [check_stage(spark, cfg, s, run_id=run_id, raise_on_critical=False) for s in stages]

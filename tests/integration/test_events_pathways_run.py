@@ -22,6 +22,7 @@ import pathways_reference as ref
 from jobs import events as events_stage
 from jobs import lake, pathways as pathways_stage
 from jobs.reference import municipalities
+from jobs.run_context import RunContext
 from pathways_testdata import as_dicts, links_df, persons_df, silver_df, ts
 from schemas.tables import (ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, FOCUS_PERSONS, INVOLUNTARY_ADMISSIONS,
                             MONITORING_INDICATORS,
@@ -104,8 +105,8 @@ def _write_state(spark, cfg, version: int) -> None:
 
 
 def _run(spark, cfg, run_id, full_refresh=False) -> dict:
-    written = events_stage.run(spark, cfg, run_id=run_id, full_refresh=full_refresh)
-    written.update(pathways_stage.run(spark, cfg, run_id=run_id, full_refresh=full_refresh))
+    written = events_stage.run(spark, RunContext(cfg=cfg, run_id=run_id, full_refresh=full_refresh))
+    written.update(pathways_stage.run(spark, RunContext(cfg=cfg, run_id=run_id, full_refresh=full_refresh)))
     return written
 
 

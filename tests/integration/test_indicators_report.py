@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from jobs import indicators, lake
 from jobs.config import load_config
 from jobs.report import render
+from jobs.run_context import RunContext
 from schemas.tables import (
     INDICATOR_RUNS, MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED, TARGET_PROGRESS, VALIDATION_RESULTS,
 )
@@ -29,7 +30,7 @@ def indicator_lake(spark, tmp_path_factory):
     for name, df in frames(spark, data).items():
         zone = "analytics" if name == "involuntary_admissions" else "restricted"
         lake.overwrite(df, cfg.paths, lake.TableId(zone, name))
-    counts = indicators.run(spark, cfg, run_id="it-run-1")
+    counts = indicators.run(spark, RunContext(cfg=cfg, run_id="it-run-1"))
     return cfg, counts
 
 

@@ -14,6 +14,7 @@ from jobs.config import load_config
 from jobs.ingest import rules as R
 from jobs.ingest import run
 from jobs.ingest.testkit import sample_row, write_delivery
+from jobs.run_context import RunContext
 from schemas.sources import SOURCES
 
 pytestmark = pytest.mark.integration
@@ -77,7 +78,7 @@ def ingested(spark, tmp_path_factory):
     old_level = jobs_log.level
     jobs_log.setLevel(logging.DEBUG)
     try:
-        result = run(spark, cfg, run_id="run-1", sources=["social_force_use", "coercion", "police"])
+        result = run(spark, RunContext(cfg=cfg, run_id="run-1"), sources=["social_force_use", "coercion", "police"])
     finally:
         jobs_log.removeHandler(capture)
         jobs_log.setLevel(old_level)
@@ -187,7 +188,7 @@ def test_rerun_changes_nothing_but_retries_refusals(ingested, spark):
     before = {n: sorted(map(tuple, _table(spark, cfg, n).drop("_ingest_run_id", "_ingested_at", "ingest_run_id",
                                                                 "ingested_at").collect()))
               for n in ("bronze_coercion", "silver_coercion", "quarantine", "silver_social_force_use")}
-    again = run(spark, cfg, run_id="run-2", sources=["social_force_use", "coercion", "police"])
+    again = run(spark, RunContext(cfg=cfg, run_id="run-2"), sources=["social_force_use", "coercion", "police"])
     assert again.loaded == [] and {(d.source, d.delivery_id) for d in again.refused} == set(EXPECTED_REFUSALS)
     after = {n: sorted(map(tuple, _table(spark, cfg, n).drop("_ingest_run_id", "_ingested_at", "ingest_run_id",
                                                                "ingested_at").collect())) for n in before}

@@ -14,6 +14,7 @@ from jobs.config import load_config
 from jobs.generate import run as generate
 from jobs.ingest import run as ingest
 from jobs.ingest.cpr import CPR_RE
+from jobs.run_context import RunContext
 from schemas.tables import QUARANTINE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -34,7 +35,7 @@ def generated(spark, tmp_path_factory):
     generate(cfg, scale="tiny", seed=7, start="2024-01-01", end="2024-03-31", defects=True, progress=False)
     defects = json.loads((cfg.paths.ground_truth_dir() / "defects.json").read_text())["defects"]
     sources = sorted({d["source"] for d in defects})
-    result = ingest(spark, cfg, run_id="gen", sources=sources)
+    result = ingest(spark, RunContext(cfg=cfg, run_id="gen"), sources=sources)
     return cfg, defects, result
 
 

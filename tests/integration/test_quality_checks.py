@@ -14,6 +14,7 @@ from jobs.config import load_config
 from jobs.errors import ConcurrentRunError, ValidationFailed
 from jobs.ingest.testkit import sample_row, write_delivery
 from jobs.quality import check_stage, validate_stage
+from jobs.run_context import RunContext
 from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS, silver as silver_table
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,7 @@ def cfg(spark, tmp_path_factory):
                                                      sample_row("police", "pol-6", police_district_code="PK99")])
     write_delivery(landing, "police", "2024-04-01", [sample_row("police", "pol-7")],
                    edit_manifest=lambda m: m["files"][0].update(rows=2))
-    ingest.run(spark, cfg, run_id="ingest-1", sources=("police",))
+    ingest.run(spark, RunContext(cfg=cfg, run_id="ingest-1"), sources=("police",))
     return cfg
 
 
