@@ -14,17 +14,17 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.manifest import completed_dates
-from flows.nightly import for_config
-from jobs.config import load_config
+from flows.nightly import for_config, resolve_config
+from jobs.config import Config
 from jobs.errors import ConfigError
+from jobs.run_context import parse_run_date
 from jobs.spark import build_spark
 
 
 def date_range(date_from: str, date_to: str) -> list[dt.date]:
-    try:
-        start, end = dt.date.fromisoformat(date_from), dt.date.fromisoformat(date_to)
-    except ValueError as exc:
-        raise ConfigError(f"backfill dates must be YYYY-MM-DD; got {date_from!r} and {date_to!r}") from exc
+    if not (date_from and date_to):
+        raise ConfigError(f"backfill dates must be YYYY-MM-DD; got {date_from!r} and {date_to!r}")
+    start, end = (parse_run_date(d, "UTC") for d in (date_from, date_to))  # never empty here: no "today"
     if end < start:
         raise ConfigError(f"backfill --to {date_to} is before --from {date_from}")
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
@@ -32,9 +32,10 @@ def date_range(date_from: str, date_to: str) -> list[dt.date]:
 
 @flow(name="backfill", log_prints=False, flow_run_name="backfill-{date_from}-to-{date_to}")
 def backfill(date_from: str, date_to: str, full_refresh: bool = False, env: str | None = None,
-             lake: str | None = None, landing: str | None = None) -> dict[str, Any]:
-    """Run `nightly` for every date from `date_from` to `date_to` not completed yet."""
-    cfg = load_config(env, lake=lake, landing=landing)
+             lake: str | None = None, landing: str | None = None, cfg: Config | None = None) -> dict[str, Any]:
+    """Run `nightly` for every date from `date_from` to `date_to` not completed yet. `cfg`: a config
+    the caller loaded (the CLI), else `env`, `lake` and `landing` name it."""
+    cfg = resolve_config(cfg, env, lake, landing)
     days = date_range(date_from, date_to)
     logger = get_run_logger()
     done = completed_dates(build_spark(cfg.spark), cfg)
@@ -45,8 +46,7 @@ def backfill(date_from: str, date_to: str, full_refresh: bool = False, env: str 
             skipped.append(day.isoformat())
             continue
         logger.info("backfill: running %s (%d of %d)", day, days.index(day) + 1, len(days))
-        for_config(cfg)(run_date=day.isoformat(), full_refresh=full_refresh, env=cfg.env,
-                        lake=str(cfg.paths.lake_dir()), landing=str(cfg.paths.landing_dir()))
+        for_config(cfg)(run_date=day.isoformat(), full_refresh=full_refresh, cfg=cfg)
         ran.append(day.isoformat())
     logger.info("backfill %s..%s: ran %d, skipped %d (completed before)", date_from, date_to, len(ran), len(skipped))
     return {"ran": ran, "skipped": skipped}

@@ -1,7 +1,14 @@
-"""The `pathways` command line. Thin: parses options, loads config once, calls flows/ and jobs/."""
+"""The `pathways` command line. Thin: parses options, loads config once, calls flows/ and jobs/.
+
+The global options (`--env`, `--lake`, `--landing`) live in the typer context (`ctx.obj`, an
+`Options` set by the callback); each command loads the config from them once (`_config(ctx)`) and
+passes that Config on, to the flows too (`cfg=`), so no process loads it twice.
+"""
 from __future__ import annotations
 
 import logging
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -23,27 +30,33 @@ console = Console(soft_wrap=True)  # never wrap paths: users copy them
 err_console = Console(stderr=True, soft_wrap=True)  # banners of commands whose stdout is an answer
 
 
-class State:
+@dataclass(frozen=True)
+class Options:
+    """The global options, as given (None: the environment variable or the default decides)."""
     env: Optional[str] = None
     lake: Optional[str] = None
     landing: Optional[str] = None
 
-    def config(self, banner: Optional[Console] = None, **overrides) -> Config:
-        cfg = load_config(self.env, lake=self.lake, landing=self.landing, **overrides)
-        from jobs.lake import use_retention
 
-        set_umask(cfg)  # before anything is written or a JVM starts: 0640 files (conf/base/zones.yml)
-        use_retention(cfg.retention)  # every lake write sets the tables' retention properties
-        (banner or console).print(f"[bold]lake[/]: {cfg.paths.lake_dir()}   [bold]landing[/]: {cfg.paths.landing_dir()}   "
-                      f"[bold]env[/]: {cfg.env}")
-        return cfg
+def _config(ctx: typer.Context, banner: Optional[Console] = None, *, default_lake: Optional[str] = None) -> Config:
+    """The command's config, loaded once from the global options (`default_lake`: used when neither
+    --lake nor PATHWAYS_LAKE names one); sets the umask and the retention policy of lake writes."""
+    from jobs.lake import use_retention
 
-
-state = State()
+    root = ctx.find_root().obj
+    opts = root if isinstance(root, Options) else Options()
+    lake = opts.lake or (None if os.environ.get("PATHWAYS_LAKE") else default_lake)
+    cfg = load_config(opts.env, lake=lake, landing=opts.landing)
+    set_umask(cfg)  # before anything is written or a JVM starts: 0640 files (conf/base/zones.yml)
+    use_retention(cfg.retention)  # every lake write sets the tables' retention properties
+    (banner or console).print(f"[bold]lake[/]: {cfg.paths.lake_dir()}   [bold]landing[/]: {cfg.paths.landing_dir()}   "
+                              f"[bold]env[/]: {cfg.env}")
+    return cfg
 
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     env: Optional[str] = typer.Option(None, "--env", help="Config overlay: local (default), ci, cluster. Env var PATHWAYS_ENV."),
     lake: Optional[str] = typer.Option(None, "--lake", help="Lake root folder. Env var PATHWAYS_LAKE. Default: ./lake"),
     landing: Optional[str] = typer.Option(None, "--landing", help="Landing zone folder. Env var PATHWAYS_LANDING. Default: <lake>/landing"),
@@ -53,7 +66,7 @@ def main(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("py4j", "urllib3", "httpx", "great_expectations", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    state.env, state.lake, state.landing = env, lake, landing
+    ctx.obj = Options(env, lake, landing)
 
 
 def _spark(cfg: Config):
@@ -64,6 +77,7 @@ def _spark(cfg: Config):
 
 @app.command()
 def generate(
+    ctx: typer.Context,
     scale: str = typer.Option("demo", help="tiny (~12k persons, for tests) | demo (~120k) | small (~300k) | medium (~1.5M) | national (~5.9M)"),
     seed: int = typer.Option(20240402, help="Random seed; same seed and arguments give byte-identical files."),
     start: str = typer.Option("2019-01-01", help="First day of data (YYYY-MM-DD)."),
@@ -75,25 +89,26 @@ def generate(
     """Generate synthetic provider deliveries (and ground truth beside the landing zone)."""
     from jobs.generate import run as gen_run
 
-    cfg = state.config()
+    cfg = _config(ctx)
     gen_run(cfg, scale=scale, seed=seed, start=start, end=end, out=out, frequency=frequency, defects=defects)
 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     run_date: Optional[str] = typer.Option(None, help="Logical date of the run (YYYY-MM-DD). Default: today."),
     full_refresh: bool = typer.Option(False, help="Rebuild every derived table from silver instead of incrementally."),
 ) -> None:
     """Run the nightly flow once: ingest, link, events, pathways, indicators, report, Data Docs."""
     from flows.nightly import for_config
 
-    cfg = state.config()
-    for_config(cfg)(run_date=run_date, full_refresh=full_refresh, env=cfg.env, lake=str(cfg.paths.lake_dir()),
-                    landing=str(cfg.paths.landing_dir()))
+    cfg = _config(ctx)
+    for_config(cfg)(run_date=run_date, full_refresh=full_refresh, cfg=cfg)
 
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     scale: str = typer.Option("demo", help="Scale of the generated demo data."),
     seed: int = typer.Option(20240402, help="Random seed."),
 ) -> None:
@@ -101,14 +116,13 @@ def demo(
     from flows.nightly import for_config
     from jobs.generate import run as gen_run
 
-    cfg = state.config()
+    cfg = _config(ctx)
     if not any(cfg.paths.landing_dir().glob("*/*/_manifest.json")):
         gen_run(cfg, scale=scale, seed=seed, start=cfg.generate.start, end=cfg.generate.end, out=None,
                 frequency=cfg.generate.delivery_frequency, defects=False)
     else:
         console.print(f"landing zone already holds deliveries; reusing {cfg.paths.landing_dir()}")
-    for_config(cfg)(run_date=None, full_refresh=False, env=cfg.env, lake=str(cfg.paths.lake_dir()),
-                    landing=str(cfg.paths.landing_dir()))
+    for_config(cfg)(run_date=None, full_refresh=False, cfg=cfg)
     _print_outputs(cfg)
 
 
@@ -128,7 +142,7 @@ def _print_outputs(cfg: Config) -> None:
 
 
 @app.command()
-def sql(query: str = typer.Argument(..., help="A read-only query; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
+def sql(ctx: typer.Context, query: str = typer.Argument(..., help="A read-only query; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
         limit: Optional[int] = typer.Option(None, help="Rows to return. Default: 50 for a table, all for csv/json."),
         zones: Optional[str] = typer.Option(None, help="Zones to expose, comma-separated. Default: analytics,published; "
                                                        "restricted only when named (data-engineer rights)."),
@@ -144,7 +158,7 @@ def sql(query: str = typer.Argument(..., help="A read-only query; tables are <zo
 
     if output not in q.FORMATS or engine not in q.ENGINES:
         raise typer.BadParameter(f"--format one of {q.FORMATS}, --engine one of {q.ENGINES}")
-    cfg = state.config(banner=err_console)
+    cfg = _config(ctx, banner=err_console)
     rows = limit if limit is not None else (50 if output == "table" else None)
     if engine == "spark":
         answer = q.run_query_spark(_spark(cfg), cfg, query, q.parse_zones(zones), rows)
@@ -166,11 +180,11 @@ def sql(query: str = typer.Argument(..., help="A read-only query; tables are <zo
 
 
 @app.command()
-def validate(stage: str = typer.Option("all", help="Stage whose checks to re-run: ingest, link, events, pathways, indicators, or all.")) -> None:
+def validate(ctx: typer.Context, stage: str = typer.Option("all", help="Stage whose checks to re-run: ingest, link, events, pathways, indicators, or all.")) -> None:
     """Re-run the Great Expectations checks of one stage on the current tables."""
     from jobs.quality import validate_stage
 
-    cfg = state.config()
+    cfg = _config(ctx)
     spark = _spark(cfg)
     ok = validate_stage(spark, cfg, stage)
     raise typer.Exit(0 if ok else 1)
@@ -178,6 +192,7 @@ def validate(stage: str = typer.Option("all", help="Stage whose checks to re-run
 
 @app.command()
 def bench(
+    ctx: typer.Context,
     scale: str = typer.Option("small", help="demo | small | medium | national"),
     stages: str = typer.Option(",".join(STAGES), help="Comma-separated stages to time."),
     seed: int = typer.Option(20240402, help="Generator seed."),
@@ -197,9 +212,7 @@ def bench(
     from jobs.config import PROJECT_ROOT
 
     chosen = bench_stages(stages)  # a bad --stages fails before anything runs
-    if not state.lake and not __import__("os").environ.get("PATHWAYS_LAKE"):
-        state.lake = str(PROJECT_ROOT / "bench-lake" / scale)
-    cfg = state.config()
+    cfg = _config(ctx, default_lake=str(PROJECT_ROOT / "bench-lake" / scale))
     out = out or PROJECT_ROOT / "bench-results" / f"{scale}-{_time.strftime('%Y%m%dT%H%M%S')}.json"
     console.print(f"figures so far, after every step: {out}")
     with locks.command_lock(cfg, "bench"):
@@ -230,29 +243,24 @@ app.add_typer(cluster_app, name="cluster")
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     source: Optional[list[str]] = typer.Option(None, "--source", help="Only this source (repeatable). Default: all seven."),
     full_refresh: bool = typer.Option(False, help="Re-read every delivery and rebuild the sources' bronze and silver."),
-    run_id: Optional[str] = typer.Option(None, help="Run id recorded in the lineage columns. Default: ingest-<UTC time>."),
+    run_id: Optional[str] = typer.Option(None, help="Run id recorded in the lineage columns. Default: ingest-<UTC time>-<hex>."),
     run_date: Optional[str] = typer.Option(None, help="Only deliveries dated on or before this date (YYYY-MM-DD). "
                                                       "Default: every pending delivery."),
 ) -> None:
     """Ingest pending landing-zone deliveries alone, and print which were loaded or refused, and why."""
-    from datetime import date, datetime, timezone
-
     from rich.table import Table as RichTable
 
-    from jobs.errors import ConfigError
     from jobs.ingest import run as ingest_run
+    from jobs.run_context import start_run
 
-    try:
-        day = date.fromisoformat(run_date) if run_date else None
-    except ValueError as exc:
-        raise ConfigError(f"--run-date {run_date!r} is not a date; expected YYYY-MM-DD") from exc
-    cfg = state.config()
-    rid = run_id or "ingest-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    cfg = _config(ctx)
+    run_ctx = start_run(cfg, run_date=run_date, full_refresh=full_refresh, label="ingest", run_id=run_id)
+    rid = run_ctx.run_id
     with locks.command_lock(cfg, "ingest", rid):
-        result = ingest_run(_spark(cfg), cfg, run_id=rid, full_refresh=full_refresh, sources=source or None,
-                            run_date=day)
+        result = ingest_run(_spark(cfg), run_ctx, sources=source or None)
     table = RichTable("source", "delivery", "status", "manifest", "bronze", "quarantined", "reconciled", "CPR",
                       "reason", title=f"ingestion {rid}")
     for d in result.deliveries:
@@ -265,13 +273,13 @@ def ingest(
 
 
 @app.command("pathways-summary")
-def pathways_summary() -> None:
+def pathways_summary(ctx: typer.Context) -> None:
     """Print the involuntary-admission distributions next to the figures of calibration.md."""
     from rich.table import Table as RichTable
 
     from jobs.pathways import summary_rows
 
-    cfg = state.config()
+    cfg = _config(ctx)
     table = RichTable("metric", "value", "n", "calibration.md", title="analytics.involuntary_admissions")
     for row in summary_rows(_spark(cfg), cfg):
         table.add_row(row.metric, "n/a" if row.value is None else f"{row.value:.3f}", str(row.n), row.calibration)
@@ -280,28 +288,28 @@ def pathways_summary() -> None:
 
 @app.command("link")
 def link_cmd(
-    run_id: Optional[str] = typer.Option(None, help="Run id recorded on every link. Default: link-<timestamp>."),
+    ctx: typer.Context,
+    run_id: Optional[str] = typer.Option(None, help="Run id recorded on every link. Default: link-<UTC time>-<hex>."),
     full_refresh: bool = typer.Option(False, help="Retrain the linkage model (EM) before linking."),
 ) -> None:
     """Link every silver record to a person (deterministic, then probabilistic with splink)."""
-    import datetime as _dt
-
     from jobs.link import run as link_run
+    from jobs.run_context import start_run
 
-    cfg = state.config()
-    rid = run_id or f"link-{_dt.datetime.now():%Y%m%dT%H%M%S}"
-    with locks.command_lock(cfg, "link", rid):
-        counts = link_run(_spark(cfg), cfg, run_id=rid, full_refresh=full_refresh)
+    cfg = _config(ctx)
+    run_ctx = start_run(cfg, full_refresh=full_refresh, label="link", run_id=run_id)
+    with locks.command_lock(cfg, "link", run_ctx.run_id):
+        counts = link_run(_spark(cfg), run_ctx)
     for table, rows in counts.items():
         console.print(f"  {table:<20} {rows:>10,} rows")
 
 
 @app.command("linkage-report")
-def linkage_report(label: Optional[str] = typer.Option(None, help="Title of the report, e.g. the scale: 'small'.")) -> None:
+def linkage_report(ctx: typer.Context, label: Optional[str] = typer.Option(None, help="Title of the report, e.g. the scale: 'small'.")) -> None:
     """Evaluate the links against the generator's ground truth; write a Markdown + HTML report."""
     from jobs.link.report import write_report
 
-    cfg = state.config()
+    cfg = _config(ctx)
     md_path, html_path, result = write_report(_spark(cfg), cfg, label)
     for row in result["metrics"]:
         console.print(f"  {row['source']:<18} precision {row['precision'] or 0:.4f}  recall {row['recall'] or 0:.4f}  "
@@ -311,6 +319,7 @@ def linkage_report(label: Optional[str] = typer.Option(None, help="Title of the 
 
 @app.command("review")
 def review_cmd(
+    ctx: typer.Context,
     decisions: Optional[Path] = typer.Option(None, "--decisions", help="CSV of answers (source, source_record_id, "
                                              "candidate_key, decision = match | non_match | skip) instead of prompts."),
 ) -> None:
@@ -321,7 +330,7 @@ def review_cmd(
     from jobs.link import review as rv
     from jobs.link.review_prompt import console_ask
 
-    cfg = state.config()
+    cfg = _config(ctx)
     spark = _spark(cfg)
     pairs = rv.pending(spark, cfg)
     console.print(f"{len(pairs)} pairs to review")
@@ -337,11 +346,11 @@ def review_cmd(
 
 
 @app.command("report")
-def report_cmd(year: Optional[int] = typer.Option(None, "--year", help="Year to report on. Default: the latest year with indicators.")) -> None:
+def report_cmd(ctx: typer.Context, year: Optional[int] = typer.Option(None, "--year", help="Year to report on. Default: the latest year with indicators.")) -> None:
     """Render the Task Force report (self-contained HTML) from the published tables."""
     from jobs.report import render
 
-    cfg = state.config()
+    cfg = _config(ctx)
     with locks.command_lock(cfg, "report"):
         path = render(_spark(cfg), cfg, year=year)
     console.print(f"report: {path}")
@@ -349,6 +358,7 @@ def report_cmd(year: Optional[int] = typer.Option(None, "--year", help="Year to 
 
 @app.command()
 def backfill(
+    ctx: typer.Context,
     date_from: str = typer.Option(..., "--from", help="First run date (YYYY-MM-DD)."),
     date_to: str = typer.Option(..., "--to", help="Last run date (YYYY-MM-DD), inclusive."),
     full_refresh: bool = typer.Option(False, help="Rebuild every derived table from silver on each date."),
@@ -356,19 +366,19 @@ def backfill(
     """Run the nightly flow for each date in order; skip dates already completed, resume after a failure."""
     from flows.backfill import backfill as backfill_flow
 
-    cfg = state.config()
-    backfill_flow(date_from=date_from, date_to=date_to, full_refresh=full_refresh, env=cfg.env,
-                  lake=str(cfg.paths.lake_dir()), landing=str(cfg.paths.landing_dir()))
+    cfg = _config(ctx)
+    backfill_flow(date_from=date_from, date_to=date_to, full_refresh=full_refresh, cfg=cfg)
 
 
 @app.command("disclosure-audit")
 def disclosure_audit(
+    ctx: typer.Context,
     json_file: Optional[Path] = typer.Option(None, "--json", help="Also write every finding to this JSON file."),
 ) -> None:
     """Attack published/ as any reader could (docs/disclosure_audit.md); exit 1 when a hidden value is recovered."""
     from jobs.disclosure_audit import audit_lake, findings_table, to_json
 
-    cfg = state.config()
+    cfg = _config(ctx)
     report = audit_lake(cfg)
     if report.findings:
         console.print(findings_table(report))
@@ -379,14 +389,14 @@ def disclosure_audit(
 
 
 @app.command()
-def doctor(fix: bool = typer.Option(False, "--fix", help="Give every zone, and everything in it, its configured group "
+def doctor(ctx: typer.Context, fix: bool = typer.Option(False, "--fix", help="Give every zone, and everything in it, its configured group "
                                                          "and modes (only what the pipeline account owns).")) -> None:
     """Who can read what: each zone's owner, group and mode against conf/base/zones.yml, what others can read,
     and the places beside the lake (Spark scratch, Prefect, GX). Exits 1 on a violation."""
     from jobs import zones
     from jobs.doctor import SHOWN, examine, render
 
-    cfg = state.config()
+    cfg = _config(ctx)
     if fix:
         changed, foreign = zones.fix(cfg)
         console.print(f"fixed: {changed} paths changed; {len(foreign)} owned by another account left alone"
@@ -398,17 +408,17 @@ def doctor(fix: bool = typer.Option(False, "--fix", help="Give every zone, and e
 
 
 @app.command()
-def serve() -> None:
+def serve(ctx: typer.Context) -> None:
     """Serve the nightly flow as a Prefect deployment on its cron schedule (docs/orchestration.md)."""
     from flows.serve import serve_nightly
 
-    serve_nightly(state.config())
+    serve_nightly(_config(ctx))
 
 
 # --- audit: retention, VACUUM of restricted, reproduce (jobs/audit/, docs/audit.md) ---------------
 
 @app.command()
-def retention(apply: bool = typer.Option(False, "--apply", help="Set the configured properties where they differ "
+def retention(ctx: typer.Context, apply: bool = typer.Option(False, "--apply", help="Set the configured properties where they differ "
                                                                 "(one commit per such table).")) -> None:
     """Show (or --apply) every table's retention properties against conf/base/retention.yml."""
     from rich.table import Table as RichTable
@@ -416,7 +426,7 @@ def retention(apply: bool = typer.Option(False, "--apply", help="Set the configu
     from jobs.audit.maintenance import retention_report
     from jobs.retention import DELETED_FILE_RETENTION, LOG_RETENTION
 
-    cfg = state.config()
+    cfg = _config(ctx)
     table = RichTable("table", "policy", "log retention", "deleted-file retention", "state")
     states = retention_report(_spark(cfg), cfg, apply=apply)
     for st in states:
@@ -430,13 +440,13 @@ def retention(apply: bool = typer.Option(False, "--apply", help="Set the configu
 
 
 @app.command()
-def vacuum(dry_run: bool = typer.Option(False, "--dry-run", help="Only count the files VACUUM would delete.")) -> None:
+def vacuum(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run", help="Only count the files VACUUM would delete.")) -> None:
     """VACUUM the restricted tables outside the audit set (data minimisation; docs/audit.md)."""
     from rich.table import Table as RichTable
 
     from jobs.audit.maintenance import vacuum_restricted
 
-    cfg = state.config()
+    cfg = _config(ctx)
     results = vacuum_restricted(_spark(cfg), cfg, dry_run=dry_run)
     table = RichTable("table", "files kept after removal for", "files would be deleted" if dry_run else "files deleted",
                       title="VACUUM (dry run)" if dry_run else "VACUUM")
@@ -450,6 +460,7 @@ def vacuum(dry_run: bool = typer.Option(False, "--dry-run", help="Only count the
 
 @app.command()
 def reproduce(
+    ctx: typer.Context,
     indicator: str = typer.Option(..., "--indicator", help="Indicator id, e.g. 2A (adult), 2B (child), 2AB (all), T1."),
     year: int = typer.Option(..., "--year", help="Year of the cell."),
     geo: str = typer.Option("national", "--geo", help="<level>:<code>: national, region:1082, "
@@ -466,7 +477,7 @@ def reproduce(
 
     level, code = parse_geo(geo)
     cell = Cell(indicator, year, level, code, resolve_age(indicator, age), measure)
-    cfg = state.config()
+    cfg = _config(ctx)
     out = run_reproduce(_spark(cfg), cfg, cell=cell, run_id=run, code_version_now=code_version())
     _print_reproduction(out)
     raise typer.Exit(0 if out.identical else 1)

@@ -31,6 +31,7 @@ from jobs.audit.rollback import undo_writes
 from jobs.config import PROJECT_ROOT, Config
 from jobs.errors import PipelineError
 from jobs.quality import record_facts
+from jobs.run_context import RunContext
 from schemas.tables import PERSON_LINKS, RUN_MANIFEST, VALIDATION_FAILURES, VALIDATION_RESULTS
 
 GIT_COMMIT_ENV = "PATHWAYS_GIT_COMMIT"  # set by docker/job.Dockerfile from its GIT_COMMIT build arg
@@ -70,10 +71,7 @@ def _now() -> dt.datetime:
 class RunTracker:
     """Collects what a run did and writes its manifest row. Lives for one flow run."""
     spark: SparkSession
-    cfg: Config
-    run_id: str
-    run_date: dt.date
-    full_refresh: bool
+    ctx: RunContext
     flow_run_id: str | None = None
     started_at: dt.datetime = field(default_factory=_now)
     completed: list[str] = field(default_factory=list)
@@ -81,8 +79,16 @@ class RunTracker:
     _before: dict[str, int] = field(default_factory=dict)
     _written: dict[str, dict[str, int | None]] = field(default_factory=dict)
 
+    @property
+    def cfg(self) -> Config:
+        return self.ctx.cfg
+
+    @property
+    def run_id(self) -> str:
+        return self.ctx.run_id
+
     def versions(self) -> dict[str, int]:
-        found = {f"{z}.{n}": lake.log_version(self.cfg.paths, z, n) for z, n in lake.list_tables(self.cfg.paths)}
+        found = {str(t): lake.log_version(self.cfg.paths, t) for t in lake.list_tables(self.cfg.paths)}
         return {k: v for k, v in found.items() if k not in BOOKKEEPING and v is not None}
 
     def start(self) -> None:
@@ -115,8 +121,8 @@ class RunTracker:
         """The model version(s) the crosswalk was built with (person_links.model_version), else
         the configured one (before the first link run)."""
         links = PERSON_LINKS
-        if self.completed and lake.log_version(self.cfg.paths, links.zone, links.name) is not None:
-            found = sorted(r[0] for r in lake.read(self.spark, self.cfg.paths, links.zone, links.name)
+        if self.completed and lake.log_version(self.cfg.paths, links) is not None:
+            found = sorted(r[0] for r in lake.read(self.spark, self.cfg.paths, links)
                            .select("model_version").distinct().limit(5).collect() if r[0])
             if found:
                 return ",".join(found)
@@ -125,8 +131,8 @@ class RunTracker:
     def _write(self, status: str, finished_at: dt.datetime | None = None, failed_stage: str | None = None,
                error: str | None = None) -> None:
         row = {
-            "run_id": self.run_id, "run_date": self.run_date, "status": status, "env": self.cfg.env,
-            "full_refresh": self.full_refresh, "started_at": self.started_at, "finished_at": finished_at,
+            "run_id": self.run_id, "run_date": self.ctx.run_date, "status": status, "env": self.cfg.env,
+            "full_refresh": self.ctx.full_refresh, "started_at": self.started_at, "finished_at": finished_at,
             "code_version": code_version(), "config_hash": self.cfg.config_hash(),
             "linkage_model_version": self.linkage_model_version(), "prefect_flow_run_id": self.flow_run_id,
             "stages_completed": list(self.completed),
@@ -134,13 +140,13 @@ class RunTracker:
             "failed_stage": failed_stage, "error": error, "tables": list(self.tables),
         }
         df = self.spark.createDataFrame([tuple(row[c] for c in RUN_MANIFEST.columns)], RUN_MANIFEST.schema)
-        lake.merge_upsert(df, self.cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name, ["run_id"])
+        lake.merge_upsert(df, self.cfg.paths, RUN_MANIFEST, ["run_id"])
         record_facts(self.cfg, self.run_id, row)
 
 
 def completed_dates(spark: SparkSession, cfg: Config) -> set[dt.date]:
     """Run dates with at least one completed run."""
-    if lake.log_version(cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name) is None:
+    if lake.log_version(cfg.paths, RUN_MANIFEST) is None:
         return set()
-    df = lake.read(spark, cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name)
+    df = lake.read(spark, cfg.paths, RUN_MANIFEST)
     return {r.run_date for r in df.where(F.col("status") == "completed").select("run_date").distinct().collect()}

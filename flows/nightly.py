@@ -5,6 +5,11 @@
 
 Wiring only; the work is in jobs/. Decisions worth knowing:
 
+- One RunContext per run (jobs/run_context.py: run id, run date, full refresh, config), built
+  here once from the flow's parameters and passed to every stage as `run(spark, ctx)`. The
+  stages, their order and how each is called are the registry in jobs/stages.py. The config is
+  loaded once per process: the CLI passes the Config it loaded (`cfg=`); a deployment run (only
+  JSON parameters) names it by `env`, `lake` and `landing`, and the flow loads it.
 - One SparkSession per flow run, built here by jobs.spark.build_spark and passed to every
   task. Tasks are called directly, so Prefect runs them one after the other in the flow's
   own thread (no task runner, no process boundary): the session is shared and never crosses
@@ -34,11 +39,8 @@ Wiring only; the work is in jobs/. Decisions worth knowing:
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
-import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -46,18 +48,20 @@ from prefect.runtime import flow_run
 from prefect.task_engine import TaskRunTimeoutError
 from pyspark.sql import SparkSession
 
-from flows import artifacts, logs, notify, stages
+from flows import artifacts, logs, notify
 from flows.manifest import RunTracker
-from jobs import lake as pathways_lake, locks, zones
+from jobs import lake as pathways_lake, locks, stages, zones
 from jobs.config import Config, load_config
 from jobs.errors import (ConcurrentRunError, ConfigError, ContractError, InjectedFault, MissingTableError,
                          ValidationFailed)
 from jobs.quality import check_stage, publish_docs
+from jobs.run_context import RunContext, parse_run_date, start_run
 from jobs.spark import build_spark
 from schemas.sources import SOURCES
 
 logs.attach()  # jobs.* and flows.* log lines in the Prefect UI (flows/logs.py)
 
+FAIL_AFTER_ENV = "PATHWAYS_FAIL_AFTER_STAGE"
 NOT_RETRYABLE = (ValidationFailed, ContractError, ConfigError, MissingTableError, ConcurrentRunError, InjectedFault,
                  TaskRunTimeoutError)
 
@@ -73,25 +77,24 @@ def _retry_helps(task_, task_run, state) -> bool:
 
 
 @task(name="stage", cache_policy=NO_CACHE, retry_condition_fn=_retry_helps)
-def run_stage(name: str, spark: SparkSession, cfg: Config, run_id: str, full_refresh: bool, run_date: dt.date,
-              source: str | None = None) -> dict[str, int]:
+def run_stage(name: str, spark: SparkSession, ctx: RunContext, source: str | None = None) -> dict[str, int]:
     """Rows written per table (ingest: an IngestResult, which also lists its deliveries)."""
-    rows = stages.call(stages.entry_point(name), spark, cfg, run_id=run_id, full_refresh=full_refresh,
-                       run_date=run_date, source=source)
+    result = stages.stage(name).run(spark, ctx, source=source)
+    rows = result if isinstance(result, dict) else dict(result or {})  # an IngestResult keeps its deliveries
     written = ", ".join(f"{table}={n}" for table, n in sorted(rows.items())) or "nothing"
     get_run_logger().info("stage %s%s wrote %s", name, f" [{source}]" if source else "", written)
     return rows
 
 
 @task(name="check", cache_policy=NO_CACHE)
-def check(name: str, spark: SparkSession, cfg: Config, run_id: str) -> dict[str, int]:
-    report = check_stage(spark, cfg, name, run_id=run_id)
+def check(name: str, spark: SparkSession, ctx: RunContext) -> dict[str, int]:
+    report = check_stage(spark, ctx.cfg, name, run_id=ctx.run_id)
     return {"expectations": report.evaluated, "warnings": len(report.warnings)}
 
 
 @task(name="report", cache_policy=NO_CACHE, retry_condition_fn=_retry_helps)
-def render_report(spark: SparkSession, cfg: Config) -> str:
-    path = stages.entry_point(stages.REPORT)(spark, cfg, year=None)
+def render_report(spark: SparkSession, ctx: RunContext) -> str:
+    path = stages.REPORT_STAGE.load()(spark, ctx.cfg, year=None)
     get_run_logger().info("report written: %s", path)
     return str(path)
 
@@ -104,26 +107,18 @@ def data_docs(cfg: Config, run_id: str) -> str:
     return str(index)
 
 
-def new_run_id(run_date: dt.date) -> str:
-    return f"{run_date:%Y%m%d}-{dt.datetime.now(dt.timezone.utc):%H%M%S}-{uuid.uuid4().hex[:6]}"
-
-
-def parse_run_date(value: str | None, cfg: Config) -> dt.date:
-    if not value:
-        return dt.datetime.now(ZoneInfo(cfg.orchestration.timezone)).date()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise ConfigError(f"run_date {value!r} is not a date; expected YYYY-MM-DD") from exc
-
-
 def run_name() -> str:
-    """The flow run's name: `nightly-<run date>` (today's date when the run_date parameter is empty)."""
+    """The flow run's name: `nightly-<run date>` (today in the configured timezone when the run_date
+    parameter is empty). Prefect names the run before the flow's body runs, so a deployment run
+    without a date (only JSON parameters, no `cfg`) reads the timezone from its config here."""
     params = flow_run.parameters or {}
-    try:
-        day = params.get("run_date") or parse_run_date(None, load_config(params.get("env"), lake=params.get("lake")))
-    except ConfigError:
-        day = params.get("run_date") or "today"
+    day = params.get("run_date")
+    if not day:
+        try:
+            cfg = params.get("cfg") or load_config(params.get("env"), lake=params.get("lake"))
+            day = parse_run_date(None, cfg.orchestration.timezone)
+        except ConfigError:
+            day = "today"
     return f"{flow_run.flow_name or 'nightly'}-{day}"
 
 
@@ -142,40 +137,40 @@ def for_config(cfg: Config) -> Flow:
 
 
 def _fail_if_asked(stage: str) -> None:
-    if os.environ.get(stages.FAIL_AFTER_ENV) == stage:
-        raise InjectedFault(f"{stages.FAIL_AFTER_ENV}={stage}: failing on purpose after stage {stage}'s writes")
+    if os.environ.get(FAIL_AFTER_ENV) == stage:
+        raise InjectedFault(f"{FAIL_AFTER_ENV}={stage}: failing on purpose after stage {stage}'s writes")
 
 
-def _data_stage(name: str, spark: SparkSession, cfg: Config, tracker: RunTracker, deliveries: list) -> None:
-    """Run one stage (ingest: one task per source) and its check; ingest's deliveries go to `deliveries`."""
-    run = stages.entry_point(name)
-    args = dict(spark=spark, cfg=cfg, run_id=tracker.run_id, full_refresh=tracker.full_refresh,
-                run_date=tracker.run_date)
+def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, tracker: RunTracker,
+                deliveries: list) -> None:
+    """Run one stage (a per-source stage: one task per source) and its check; ingest's deliveries go to
+    `deliveries`."""
+    cfg, name = ctx.cfg, stage.name
     tracker.before(name)
     notify.note(stage=name)
-    if name == "ingest" and stages.accepts(run, "sources"):
+    if stage.per_source:
         rows: dict[str, int] = {}
         for source in cfg.ingest.sources or SOURCES:
-            result = run_stage.with_options(**_task_options(cfg, f"ingest[{source}]"))(name, source=source, **args)
+            result = run_stage.with_options(**_task_options(cfg, f"{name}[{source}]"))(name, spark, ctx, source)
             deliveries.extend(getattr(result, "deliveries", ()))
             for table, n in result.items():
                 rows[table] = rows.get(table, 0) + n
     else:
-        rows = run_stage.with_options(**_task_options(cfg, name))(name, **args)
+        rows = run_stage.with_options(**_task_options(cfg, name))(name, spark, ctx)
         deliveries.extend(getattr(rows, "deliveries", ()))
     tracker.after(name, rows)
     _fail_if_asked(name)
     try:
-        check.with_options(**_task_options(cfg, f"check-{name}", retry=False))(name, spark, cfg, tracker.run_id)
+        check.with_options(**_task_options(cfg, f"check-{name}", retry=False))(name, spark, ctx)
     except ValidationFailed:
         tracker.rollback(name)  # readers keep the stage's previous versions
         raise
 
 
-def _report_stage(spark: SparkSession, cfg: Config, tracker: RunTracker) -> str:
+def _report_stage(spark: SparkSession, ctx: RunContext, tracker: RunTracker) -> str:
     tracker.before(stages.REPORT)
     notify.note(stage=stages.REPORT)
-    path = render_report.with_options(**_task_options(cfg, stages.REPORT))(spark, cfg)
+    path = render_report.with_options(**_task_options(ctx.cfg, stages.REPORT))(spark, ctx)
     tracker.after(stages.REPORT, {})
     _fail_if_asked(stages.REPORT)
     return path
@@ -184,47 +179,62 @@ def _report_stage(spark: SparkSession, cfg: Config, tracker: RunTracker) -> str:
 def _record_failure(tracker: RunTracker, exc: BaseException, stage: str | None, deliveries: list) -> None:
     """Mark the run failed in the manifest, the Data Docs and the artifacts; never hide the original error."""
     notify.note(stage=stage)
+    ctx = tracker.ctx
     try:
         tracker.finish(exc, failed_stage=stage)
-        data_docs(tracker.cfg, tracker.run_id)
+        data_docs(ctx.cfg, ctx.run_id)
     except Exception:  # noqa: BLE001
         get_run_logger().exception("the failure could not be recorded in the manifest or the Data Docs")
-    artifacts.publish(tracker.cfg, tracker.run_id, deliveries, status=f"failed at stage {stage}")
+    artifacts.publish(ctx.cfg, ctx.run_id, deliveries, status=f"failed at stage {stage}")
+
+
+def resolve_config(cfg: Config | None, env: str | None, lake: str | None, landing: str | None) -> Config:
+    """The run's config: the one given (the CLI loaded it), else loaded from env / lake / landing."""
+    if cfg is None:
+        return load_config(env, lake=lake, landing=landing)
+    if env or lake or landing:
+        raise ConfigError("give the nightly flow either a loaded config (cfg) or env/lake/landing, not both")
+    return cfg
 
 
 @flow(name="nightly", log_prints=False, flow_run_name=run_name, on_failure=[notify.on_failure],
       on_crashed=[notify.on_crashed])
 def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | None = None,
-            lake: str | None = None, landing: str | None = None) -> dict[str, Any]:
-    """Ingest, link, build events, pathways and indicators, render the report, publish Data Docs."""
-    cfg = load_config(env, lake=lake, landing=landing)
+            lake: str | None = None, landing: str | None = None, cfg: Config | None = None) -> dict[str, Any]:
+    """Ingest, link, build events, pathways and indicators, render the report, publish Data Docs.
+
+    `cfg`: a config the caller loaded (the CLI, backfill); else `env`, `lake` and `landing` name
+    it (a deployment's JSON parameters)."""
+    cfg = resolve_config(cfg, env, lake, landing)
     pathways_lake.use_retention(cfg.retention)  # every write sets the tables' retention (jobs/retention.py)
-    day = parse_run_date(run_date, cfg)
-    run_id = new_run_id(day)
-    notify.note(run_id=run_id, run_date=day.isoformat(), webhook=cfg.orchestration.failure_webhook_url)
+    ctx = start_run(cfg, run_date=run_date, full_refresh=full_refresh)
+    assert ctx.run_date is not None  # a nightly run always has its date (start_run without a label)
+    notify.note(run_id=ctx.run_id, run_date=ctx.run_date.isoformat(), webhook=cfg.orchestration.failure_webhook_url)
     logger = get_run_logger()
-    logger.info("run %s for %s: lake %s, landing %s, env %s, full_refresh=%s", run_id, day, cfg.paths.lake_dir(),
-                cfg.paths.landing_dir(), cfg.env, full_refresh)
+    logger.info("run %s for %s: lake %s, landing %s, env %s, full_refresh=%s", ctx.run_id, ctx.run_date,
+                cfg.paths.lake_dir(), cfg.paths.landing_dir(), cfg.env, full_refresh)
     zones.guard(cfg)  # umask, zone owner/group/mode checked before the first write (ZoneAccessError)
     spark = build_spark(cfg.spark)
     orch = cfg.orchestration
-    with locks.lake_lock(cfg.paths, run_id, timeout_seconds=orch.lock_timeout_seconds,
+    with locks.lake_lock(cfg.paths, ctx.run_id, timeout_seconds=orch.lock_timeout_seconds,
                          poll_seconds=orch.lock_poll_seconds):
-        tracker = RunTracker(spark, cfg, run_id, day, full_refresh, str(flow_run.id) if flow_run.id else None)
+        tracker = RunTracker(spark, ctx, str(flow_run.id) if flow_run.id else None)
         tracker.start()
         current, deliveries = None, []
         try:
-            for current in (*stages.STAGES, stages.REPORT):  # a broken stage package fails before any stage writes
-                stages.entry_point(current)
-            for current in stages.STAGES:
-                _data_stage(current, spark, cfg, tracker, deliveries)
+            for each in (*stages.PIPELINE, stages.REPORT_STAGE):  # a broken stage package fails before any write
+                current = each.name
+                each.load()
+            for each in stages.PIPELINE:
+                current = each.name
+                _data_stage(each, spark, ctx, tracker, deliveries)
             current = stages.REPORT
-            report = _report_stage(spark, cfg, tracker)
+            report = _report_stage(spark, ctx, tracker)
         except BaseException as exc:
             _record_failure(tracker, exc, current, deliveries)
             raise
         tracker.finish()
-        data_docs(cfg, run_id)
-        artifacts.publish(cfg, run_id, deliveries, status="completed", report=report)
-    logger.info("run %s completed: stages %s", run_id, tracker.completed or "none")
-    return {"run_id": run_id, "run_date": day.isoformat(), "stages_completed": list(tracker.completed)}
+        data_docs(cfg, ctx.run_id)
+        artifacts.publish(cfg, ctx.run_id, deliveries, status="completed", report=report)
+    logger.info("run %s completed: stages %s", ctx.run_id, tracker.completed or "none")
+    return {"run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(), "stages_completed": list(tracker.completed)}

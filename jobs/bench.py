@@ -26,6 +26,7 @@ from pyspark.sql import SparkSession
 from jobs import lake
 from jobs.config import Config
 from jobs.errors import ConfigError
+from jobs.run_context import RunContext
 from jobs.stages import STAGES, entry_point
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def shuffle_since(stages: list[dict], after_stage: int) -> tuple[int, int]:
 
 
 def lake_rows(spark: SparkSession, cfg: Config) -> dict[str, int]:
-    return {f"{z}.{n}": lake.read(spark, cfg.paths, z, n).count() for z, n in lake.list_tables(cfg.paths)}
+    return {str(t): lake.read(spark, cfg.paths, t).count() for t in lake.list_tables(cfg.paths)}
 
 
 def measure(spark: SparkSession, name: str, fn, rows_in: int) -> StageResult:
@@ -177,6 +178,7 @@ def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str,
 
     results: list[StageResult] = []
     rows_in = first_rows_in
+    ctx = RunContext(run_id=run_id, cfg=cfg, full_refresh=full_refresh)  # no run date: every delivery, as a CLI run
 
     def step(result: StageResult) -> None:
         results.append(result)
@@ -184,7 +186,7 @@ def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str,
 
     for stage in stages:
         runner = entry_point(stage)
-        result = measure(spark, stage, lambda: runner(spark, cfg, run_id=run_id, full_refresh=full_refresh), rows_in)
+        result = measure(spark, stage, lambda: runner(spark, ctx), rows_in)
         step(result)
         rows_in = result.rows_out
         if cfg.quality.enabled:
@@ -222,8 +224,8 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
                  frequency=cfg.generate.delivery_frequency, defects=False)
         result["generate_seconds"] = round(time.perf_counter() - start, 1)
     for zone in lake.ZONES:  # a full build starts from an empty lake (landing is kept)
-        shutil.rmtree(cfg.paths.lake_dir() / zone, ignore_errors=True)
-    parking = cfg.paths.lake_dir() / "_bench_held_back"
+        shutil.rmtree(cfg.paths.zone_dir(zone), ignore_errors=True)
+    parking = cfg.paths.bench_parking_dir()
     restore(landing, parking)
     held_rows = hold_back_newest(landing, parking)
     session_start = time.perf_counter()
@@ -246,7 +248,7 @@ def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incr
     done = [StageResult(**r) for r in result.get("full_build", [])]
     todo = tuple(s for s in stages if s not in {r.stage for r in done})
     stage_rows = [r for r in done if ":" not in r.stage and r.stage != "report"]
-    result.setdefault("incremental_rows_delivered", landing_rows(cfg.paths.lake_dir() / "_bench_held_back"))
+    result.setdefault("incremental_rows_delivered", landing_rows(cfg.paths.bench_parking_dir()))
     result.setdefault("resumed", []).append({"at": time.strftime("%Y-%m-%d %H:%M:%S"), "stages": list(todo),
                                               "quality_checks": cfg.quality.enabled})
     spark = build_spark(cfg.spark, app_name=f"pathways-bench-{result['scale']}-resumed",
@@ -270,7 +272,7 @@ def _incremental(spark: SparkSession, cfg: Config, result: dict, stages: tuple[s
                  incremental: bool) -> dict:
     """Put the held-back deliveries back; time the nightly incremental run over them."""
     landing = cfg.paths.landing_dir()
-    restore(landing, cfg.paths.lake_dir() / "_bench_held_back")
+    restore(landing, cfg.paths.bench_parking_dir())
     if incremental:
         run_stages(spark, cfg, "bench-incr", stages, False, result["incremental_rows_delivered"],
                    _saver(result, "incremental", progress))

@@ -71,7 +71,37 @@ class PathsConfig:
         return _abs(self.reference)
 
     def models_dir(self) -> Path:
-        return _abs(self.models) if self.models else self.lake_dir() / "restricted" / "_models"
+        return _abs(self.models) if self.models else self.zone_dir("restricted") / "_models"
+
+    # Every other folder in the lake is named here, and only here.
+    def zone_dir(self, zone: str) -> Path:
+        """`<lake>/<zone>`: the zone's tables (jobs.lake.table_path) and its working folders."""
+        return self.lake_dir() / zone
+
+    def staging_dir(self, purpose: str) -> Path:
+        """`<lake>/restricted/_staging/<purpose>`: scratch files of person-level data (ingest, the
+        linkage's DuckDB spill), emptied by the stage that uses them; never outside restricted."""
+        return self.zone_dir("restricted") / "_staging" / purpose
+
+    def quality_dir(self) -> Path:
+        """`<lake>/restricted/_quality`: the default home of GX's validation results."""
+        return self.zone_dir("restricted") / "_quality"
+
+    def linkage_reports_dir(self) -> Path:
+        """`<lake>/restricted/_reports/linkage`: person-level linkage evidence stays in restricted."""
+        return self.zone_dir("restricted") / "_reports" / "linkage"
+
+    def locks_dir(self) -> Path:
+        """`<lake>/_locks`: the lake's lock files (jobs/locks.py)."""
+        return self.lake_dir() / "_locks"
+
+    def bench_parking_dir(self) -> Path:
+        """`<lake>/_bench_held_back`: deliveries the benchmark holds back for its incremental night."""
+        return self.lake_dir() / "_bench_held_back"
+
+    def probe_markers_dir(self) -> Path:
+        """`<lake>/_probe_markers`: the cluster probe's markers (jobs/cluster/probe.py)."""
+        return self.lake_dir() / "_probe_markers"
 
 
 @dataclass(frozen=True)

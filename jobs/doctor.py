@@ -51,7 +51,6 @@ def elsewhere(cfg: Config) -> list[Elsewhere]:
     from jobs.quality.gx_run import gx_results_dir
     from jobs.spark import scratch_path
 
-    lake = cfg.paths.lake_dir()
     conf = dict(cfg.spark.conf)
     local_dir = Path(conf.get("spark.local.dir") or os.environ.get("SPARK_LOCAL_DIRS") or scratch_path())
     out = [_look("Spark local folder (shuffle, spills)", local_dir,
@@ -70,9 +69,9 @@ def elsewhere(cfg: Config) -> list[Elsewhere]:
     out.append(_look("Prefect home (database, logs)", prefect,
                      "run parameters and our log lines: counts and paths, never a value from a row"))
     for what, path in (("GX result store", gx_results_dir(cfg)),
-                       ("DuckDB spill (linkage)", lake / "restricted" / "_staging" / "duckdb"),
-                       ("ingestion staging", lake / "restricted" / "_staging" / "ingest")):
-        if path.resolve().is_relative_to((lake / "restricted").resolve()):
+                       ("DuckDB spill (linkage)", cfg.paths.staging_dir("duckdb")),
+                       ("ingestion staging", cfg.paths.staging_dir("ingest"))):
+        if path.resolve().is_relative_to(cfg.paths.zone_dir("restricted").resolve()):
             out.append(Elsewhere(what, path, "in the restricted zone: checked with it above"))
         else:
             out.append(_look(what, path, "outside the restricted zone: must be closed to others"))

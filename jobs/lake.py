@@ -1,6 +1,9 @@
 """The lake: zones, table paths, and the only code that reads and writes Delta tables.
 
 Every table is a Delta table at `<lake>/<zone>/<table>/`, readable by any Delta reader.
+Every function names its table by an object with `.zone` and `.name` (`TableRef`): a declared
+table of schemas/tables.py (`lake.read(spark, paths, EVENTS)`), or a `TableId` for one without a
+declared schema (what `list_tables` returns, tests, probes). Folders: PathsConfig.
 Zones: `restricted` (bronze, quarantine, silver, linkage; data engineers only),
 `analytics` (person-level pseudonymised tables; authorised analysts),
 `published` (aggregates after disclosure control).
@@ -17,7 +20,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Protocol, Sequence
 from urllib.parse import unquote, urlparse
 
 from jobs import retention
@@ -32,6 +35,27 @@ log = logging.getLogger(__name__)
 RESTRICTED, ANALYTICS, PUBLISHED = "restricted", "analytics", "published"
 ZONES = (RESTRICTED, ANALYTICS, PUBLISHED)
 
+
+
+class TableRef(Protocol):
+    """What the lake needs of a table: its zone and its name (schemas.tables.Table, TableId)."""
+
+    @property
+    def zone(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class TableId(NamedTuple):
+    """A table named by zone and name alone: what `list_tables` returns; tests and probes."""
+    zone: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.zone}.{self.name}"
+
+
 _retention: RetentionConfig | None = None
 _checked: set[str] = set()  # table paths whose properties this process has checked
 
@@ -43,21 +67,21 @@ def use_retention(policy: RetentionConfig | None) -> None:
     _checked.clear()
 
 
-def retention_properties(zone: str, name: str) -> dict[str, str]:
-    """The table properties the installed policy wants on `zone.name` ({} without a policy)."""
-    return {} if _retention is None else retention.policy(_retention, zone, name).properties
+def retention_properties(table: TableRef) -> dict[str, str]:
+    """The table properties the installed policy wants on the table ({} without a policy)."""
+    return {} if _retention is None else retention.policy(_retention, table.zone, table.name).properties
 
 
-def _create_options(zone: str, name: str) -> dict[str, str]:
+def _create_options(table: TableRef) -> dict[str, str]:
     """Writer options of a creating write: Delta stores `delta.*` options as table properties."""
-    return retention_properties(zone, name)
+    return retention_properties(table)
 
 
-def _before_write(spark: SparkSession, path: str, zone: str, name: str) -> None:
+def _before_write(spark: SparkSession, path: str, table: TableRef) -> None:
     """Bring an existing table's retention properties in line with the policy (once per process)."""
     if path in _checked or not _committed(path):
         return
-    wanted = retention_properties(zone, name)
+    wanted = retention_properties(table)
     if wanted:
         set_properties(spark, path, wanted)
     _checked.add(path)
@@ -80,63 +104,62 @@ def set_properties(spark: SparkSession, path: str, wanted: dict[str, str]) -> bo
     return True
 
 
-def table_path(paths: PathsConfig, zone: str, name: str) -> str:
-    if zone not in ZONES:
-        raise ValueError(f"unknown zone {zone!r}; expected one of {ZONES}")
-    return str(paths.lake_dir() / zone / name)
+def table_path(paths: PathsConfig, table: TableRef) -> str:
+    if table.zone not in ZONES:
+        raise ValueError(f"unknown zone {table.zone!r}; expected one of {ZONES}")
+    return str(paths.zone_dir(table.zone) / table.name)
 
 
-def exists(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> bool:
+def exists(spark: SparkSession, paths: PathsConfig, table: TableRef) -> bool:
     from delta.tables import DeltaTable
 
-    path = table_path(paths, zone, name)
+    path = table_path(paths, table)
     return _committed(path) and DeltaTable.isDeltaTable(spark, path)
 
 
-def read(spark: SparkSession, paths: PathsConfig, zone: str, name: str, version: int | None = None) -> DataFrame:
-    path = table_path(paths, zone, name)
+def read(spark: SparkSession, paths: PathsConfig, table: TableRef, version: int | None = None) -> DataFrame:
+    path = table_path(paths, table)
     if not _committed(path):
-        raise MissingTableError(f"table {zone}.{name} does not exist at {path}; run the stage that writes it first")
+        raise MissingTableError(f"table {table.zone}.{table.name} does not exist at {path}; "
+                                "run the stage that writes it first")
     reader = spark.read.format("delta")
     if version is not None:
         reader = reader.option("versionAsOf", version)
     return reader.load(path)
 
 
-def overwrite(
-    df: DataFrame, paths: PathsConfig, zone: str, name: str, partition_by: Sequence[str] = ()
-) -> int:
+def overwrite(df: DataFrame, paths: PathsConfig, table: TableRef, partition_by: Sequence[str] = ()) -> int:
     """Replace the table's content atomically (one Delta commit); returns the new version."""
-    path = table_path(paths, zone, name)
-    _before_write(df.sparkSession, path, zone, name)
+    path = table_path(paths, table)
+    _before_write(df.sparkSession, path, table)
     writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
     if not _committed(path):
-        writer = writer.options(**_create_options(zone, name))
+        writer = writer.options(**_create_options(table))
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
     return current_version(path)
 
 
-def append(df: DataFrame, paths: PathsConfig, zone: str, name: str, partition_by: Sequence[str] = ()) -> int:
-    path = table_path(paths, zone, name)
-    _before_write(df.sparkSession, path, zone, name)
+def append(df: DataFrame, paths: PathsConfig, table: TableRef, partition_by: Sequence[str] = ()) -> int:
+    path = table_path(paths, table)
+    _before_write(df.sparkSession, path, table)
     writer = df.write.format("delta").mode("append")
     if not _committed(path):
-        writer = writer.options(**_create_options(zone, name))
+        writer = writer.options(**_create_options(table))
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
     return current_version(path)
 
 
-def replace_where(df: DataFrame, paths: PathsConfig, zone: str, name: str, condition: str) -> int:
+def replace_where(df: DataFrame, paths: PathsConfig, table: TableRef, condition: str) -> int:
     """Atomically replace the rows matching `condition` (idempotent re-loads of one slice)."""
-    path = table_path(paths, zone, name)
+    path = table_path(paths, table)
     if not _committed(path):
-        df.write.format("delta").mode("overwrite").options(**_create_options(zone, name)).save(path)
+        df.write.format("delta").mode("overwrite").options(**_create_options(table)).save(path)
     else:
-        _before_write(df.sparkSession, path, zone, name)
+        _before_write(df.sparkSession, path, table)
         df.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(path)
     return current_version(path)
 
@@ -144,8 +167,7 @@ def replace_where(df: DataFrame, paths: PathsConfig, zone: str, name: str, condi
 def merge_upsert(
     df: DataFrame,
     paths: PathsConfig,
-    zone: str,
-    name: str,
+    table: TableRef,
     keys: Sequence[str],
     *,
     delete_condition: str | None = None,
@@ -157,12 +179,12 @@ def merge_upsert(
     from delta.tables import DeltaTable
 
     spark = df.sparkSession
-    path = table_path(paths, zone, name)
+    path = table_path(paths, table)
     if not _committed(path):
         initial = df.alias("s").where(f"NOT ({delete_condition})") if delete_condition else df
-        initial.write.format("delta").mode("overwrite").options(**_create_options(zone, name)).save(path)
+        initial.write.format("delta").mode("overwrite").options(**_create_options(table)).save(path)
         return current_version(path)
-    _before_write(spark, path, zone, name)
+    _before_write(spark, path, table)
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     builder = DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), on)
     if delete_condition:
@@ -178,8 +200,7 @@ def merge_upsert(
 def replace_groups(
     df: DataFrame,
     paths: PathsConfig,
-    zone: str,
-    name: str,
+    table: TableRef,
     *,
     group_col: str,
     groups: DataFrame,
@@ -196,11 +217,11 @@ def replace_groups(
     from pyspark.sql import functions as F
 
     spark = df.sparkSession
-    path = table_path(paths, zone, name)
+    path = table_path(paths, table)
     if not _committed(path):
-        df.write.format("delta").mode("overwrite").options(**_create_options(zone, name)).save(path)
+        df.write.format("delta").mode("overwrite").options(**_create_options(table)).save(path)
         return current_version(path)
-    _before_write(spark, path, zone, name)
+    _before_write(spark, path, table)
     target = spark.read.format("delta").load(path)
     cols = target.columns
     keys = list(row_keys)
@@ -225,29 +246,30 @@ def replace_groups(
     return current_version(path)
 
 
-def restore(spark: SparkSession, paths: PathsConfig, zone: str, name: str, version: int) -> int:
+def restore(spark: SparkSession, paths: PathsConfig, table: TableRef, version: int) -> int:
     """Delta RESTORE of the table to `version` (one commit; readers see that version's rows
     again, its history stays); returns the new version."""
     from delta.tables import DeltaTable
 
-    DeltaTable.forPath(spark, table_path(paths, zone, name)).restoreToVersion(version)
-    return current_version(table_path(paths, zone, name))
+    path = table_path(paths, table)
+    DeltaTable.forPath(spark, path).restoreToVersion(version)
+    return current_version(path)
 
 
-def empty(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> int:
+def empty(spark: SparkSession, paths: PathsConfig, table: TableRef) -> int:
     """Overwrite the table with no rows, schema kept (one commit; older versions stay readable by
     time travel); returns the new version. For a table a failed stage created: nothing to restore."""
-    path = table_path(paths, zone, name)
+    path = table_path(paths, table)
     schema = spark.read.format("delta").load(path).schema
     spark.createDataFrame([], schema).write.format("delta").mode("overwrite").save(path)
     return current_version(path)
 
 
-def vacuum(spark: SparkSession, paths: PathsConfig, zone: str, name: str, *, dry_run: bool = False) -> int:
+def vacuum(spark: SparkSession, paths: PathsConfig, table: TableRef, *, dry_run: bool = False) -> int:
     """Delta VACUUM with the table's own `delta.deletedFileRetentionDuration` (no retention is
     passed, so Delta's retention safety check stays meaningful). Returns the number of files
     that are (dry run: would be) deleted."""
-    path = table_path(paths, zone, name)
+    path = table_path(paths, table)
     if dry_run:
         return spark.sql(f"VACUUM delta.`{path}` DRY RUN").count()
     from delta.tables import DeltaTable
@@ -301,28 +323,29 @@ def _commit_info(path: str, version: int) -> dict:
     return {}
 
 
-def last_commit_rows(spark: SparkSession, paths: PathsConfig, zone: str, name: str) -> int:
+def last_commit_rows(spark: SparkSession, paths: PathsConfig, table: TableRef) -> int:
     """Rows the table's latest commit wrote (inserted + updated; from Delta's operation metrics,
     read from the commit file), without recomputing the DataFrame that was written."""
-    path = table_path(paths, zone, name)
+    path = table_path(paths, table)
     metrics = _commit_info(path, current_version(path)).get("operationMetrics") or {}
     if "numOutputRows" in metrics and "numTargetRowsInserted" not in metrics:
         return int(metrics["numOutputRows"])
     return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
 
 
-def log_version(paths: PathsConfig, zone: str, name: str) -> int | None:
+def log_version(paths: PathsConfig, table: TableRef) -> int | None:
     """Latest committed version, read from the `_delta_log` listing: no Spark job, so cheap enough
     to snapshot every table of the lake between stages (the run manifest does). None if absent."""
-    return _latest_log_version(Path(table_path(paths, zone, name), "_delta_log"))
+    return _latest_log_version(Path(table_path(paths, table), "_delta_log"))
 
 
-def list_tables(paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[tuple[str, str]]:
+def list_tables(paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[TableId]:
+    """Every committed table of `zones`, sorted by zone (in the order given) and name."""
     out = []
     for zone in zones:
-        zone_dir = paths.lake_dir() / zone
+        zone_dir = paths.zone_dir(zone)
         if zone_dir.is_dir():
-            out += [(zone, p.name) for p in sorted(zone_dir.iterdir()) if _committed(p)]
+            out += [TableId(zone, p.name) for p in sorted(zone_dir.iterdir()) if _committed(p)]
     return out
 
 
@@ -341,7 +364,7 @@ def register_tables(spark: SparkSession, paths: PathsConfig, zones: Iterable[str
     """
     names = []
     for zone in zones:
-        wanted = {name: table_path(paths, zone, name) for _, name in list_tables(paths, [zone])}
+        wanted = {t.name: table_path(paths, t) for t in list_tables(paths, [zone])}
         entries = _catalog_entries(spark, zone)
         for name, (kind, location) in entries.items():
             if kind == "EXTERNAL" and not _same_location(location, wanted.get(name)):

@@ -34,6 +34,7 @@ from typing import Iterator
 
 from jobs.config import Config, PathsConfig
 from jobs.errors import ConcurrentRunError
+from jobs.run_context import new_run_id
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ EMPTY_LOCK_GRACE_SECONDS = 30
 
 
 def lock_path(paths: PathsConfig, name: str = "nightly") -> Path:
-    return paths.lake_dir() / "_locks" / f"{name}.lock"
+    return paths.locks_dir() / f"{name}.lock"
 
 
 BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
@@ -179,6 +180,6 @@ def command_lock(cfg: Config, command: str, run_id: str | None = None) -> contex
     Same lock, same wait (`orchestration.lock_timeout_seconds`) as the nightly flow, so a
     command and a run never write the lake at the same time.
     """
-    rid = run_id or f"{command}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    rid = run_id or new_run_id(command)
     orch = cfg.orchestration
     return lake_lock(cfg.paths, rid, timeout_seconds=orch.lock_timeout_seconds, poll_seconds=orch.lock_poll_seconds)

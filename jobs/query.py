@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from jobs.config import Config
 from jobs.errors import MissingTableError, ReadOnlyQueryError
-from jobs.lake import ANALYTICS, PUBLISHED, ZONES, _committed, table_path
+from jobs.lake import ANALYTICS, PUBLISHED, ZONES, TableId, _committed, table_path
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def connect(cfg: Config, query: str, zones: Iterable[str] = DEFAULT_ZONES) -> du
     for zone in zones:
         con.execute(f'CREATE SCHEMA "{zone}"')
     for zone, name in referenced_tables(query, zones):
-        path = table_path(cfg.paths, zone, name)
+        path = table_path(cfg.paths, TableId(zone, name))
         if not _committed(path):
             raise MissingTableError(f"table {zone}.{name} does not exist at {path}; "
                                     f"tables of {zone}: {sorted(_tables_of(cfg, zone))}")

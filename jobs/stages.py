@@ -1,30 +1,84 @@
-"""The pipeline's stages in order: the one list, used by the nightly flow (flows/stages.py,
-flows/nightly.py) and the benchmark (jobs/bench.py).
+"""The pipeline's stages in order: the one registry, used by the nightly flow (flows/nightly.py),
+the benchmark (jobs/bench.py) and the CLI.
 
-Each data stage package `jobs.<stage>` exposes `run(spark, cfg, *, run_id, full_refresh=False)
--> dict[str, int]` (rows written per table; ingest also takes `sources` and `run_date`). The
-report, rendered after the data stages, exposes `jobs.report.render(spark, cfg, *, year=None)`.
+Every data stage is called the same way, `jobs.<stage>.run(spark, ctx) -> dict[str, int]` (rows
+written per table; ctx: jobs.run_context.RunContext, built once per run). What differs between
+stages is said here, not found by inspecting signatures:
+
+- `per_source`: the flow runs one task per source, in contract order, calling
+  `run(spark, ctx, sources=(source,))` (ingest; its result, an IngestResult, also lists the
+  deliveries).
+
+The report, rendered after the data stages, is `jobs.report.render(spark, cfg, *, year=None)`.
+Modules are imported on `load()`: the flow loads every stage before its first write, so a stage
+package that fails to import (or lacks its function) fails the run there, recorded in the
+manifest against that stage; it is never skipped. `pathways sql` never imports Spark.
 """
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from jobs.errors import ConfigError, SetupError
 
-STAGES: tuple[str, ...] = ("ingest", "link", "events", "pathways", "indicators")
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from jobs.run_context import RunContext
+
+
+class StageRun(Protocol):
+    def __call__(self, spark: SparkSession, ctx: RunContext, /, **options: Any) -> Mapping[str, int]: ...
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    module: str
+    entry: str = "run"
+    per_source: bool = False  # one flow task per source: run(spark, ctx, sources=(source,))
+
+    def load(self) -> Callable[..., Any]:
+        """`<module>.<entry>`: its own import error if the package is broken, SetupError if the
+        function is missing."""
+        fn = getattr(importlib.import_module(self.module), self.entry, None)
+        if not callable(fn):
+            raise SetupError(f"{self.module} has no {self.entry}() function; every stage package must expose one "
+                             "(see jobs/stages.py)")
+        return fn
+
+    def run(self, spark: SparkSession, ctx: RunContext, *, source: str | None = None) -> Mapping[str, int]:
+        """Run the stage (one source of a per-source stage when `source` is given)."""
+        fn: StageRun = self.load()
+        if source is None:
+            return fn(spark, ctx)
+        if not self.per_source:
+            raise ConfigError(f"stage {self.name} does not run per source (asked for {source!r})")
+        return fn(spark, ctx, sources=(source,))
+
+
+PIPELINE: tuple[Stage, ...] = (
+    Stage("ingest", "jobs.ingest", per_source=True),
+    Stage("link", "jobs.link"),
+    Stage("events", "jobs.events"),
+    Stage("pathways", "jobs.pathways"),
+    Stage("indicators", "jobs.indicators"),
+)
+STAGES: tuple[str, ...] = tuple(s.name for s in PIPELINE)
 REPORT = "report"
+REPORT_STAGE = Stage(REPORT, "jobs.report", entry="render")  # render(spark, cfg, *, year=None) -> Path
+_BY_NAME = {s.name: s for s in (*PIPELINE, REPORT_STAGE)}
 
 
-def entry_point(stage: str) -> Callable[..., Any]:
-    """`jobs.<stage>.run`, or `jobs.report.render` for the report. An unknown stage name is a
-    ConfigError; a stage package that fails to import raises its own import error (never
-    swallowed); one without the function raises SetupError."""
-    if stage not in (*STAGES, REPORT):
-        raise ConfigError(f"unknown stage {stage!r}; expected one of {[*STAGES, REPORT]}")
-    attr = "render" if stage == REPORT else "run"
-    fn = getattr(importlib.import_module(f"jobs.{stage}"), attr, None)
-    if not callable(fn):
-        raise SetupError(f"jobs.{stage} has no {attr}() function; every stage package must expose one "
-                         "(see jobs/stages.py)")
-    return fn
+def stage(name: str) -> Stage:
+    """The registered stage `name` (the report included); an unknown name is a ConfigError."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ConfigError(f"unknown stage {name!r}; expected one of {[*STAGES, REPORT]}") from None
+
+
+def entry_point(name: str) -> Callable[..., Any]:
+    """The loaded function of stage `name`: `jobs.<stage>.run`, or `jobs.report.render`."""
+    return stage(name).load()

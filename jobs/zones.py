@@ -107,7 +107,7 @@ def places(cfg: Config) -> list[Place]:
     uid, groups = _accounts(z)
     where = {"lake": paths.lake_dir(), "landing": paths.landing_dir(), "reports": paths.reports_dir(),
              "data_docs": paths.data_docs_dir(),
-             **{zone: paths.lake_dir() / zone for zone in ("restricted", "analytics", "published")}}
+             **{zone: paths.zone_dir(zone) for zone in ("restricted", "analytics", "published")}}
     out = []
     for name in PLACES:
         access: PlaceAccess = getattr(z, name)

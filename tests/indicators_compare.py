@@ -41,7 +41,7 @@ def lake_inputs(spark, cfg) -> dict[str, list[dict]]:
     from jobs import lake
 
     def rows(table, columns):
-        df = lake.read(spark, cfg.paths, table.zone, table.name).select(*columns)
+        df = lake.read(spark, cfg.paths, table).select(*columns)
         return [r.asDict() for r in df.toLocalIterator()]
 
     return {

@@ -161,7 +161,7 @@ def write_silver(spark, cfg, source: str, rows: list[dict]) -> None:
 
     table = silver(source)
     df = spark.createDataFrame(silver_rows(source, rows), table.schema)
-    lake.overwrite(df, cfg.paths, table.zone, table.name)
+    lake.overwrite(df, cfg.paths, table)
 
 
 def population_rows(pop: pd.DataFrame) -> list[dict]:
@@ -214,6 +214,6 @@ def silver_from_landing(spark, cfg, sources=None) -> dict[str, int]:
         raw = spark.read.parquet(str(out))
         df = raw.select(*[(F.col(f.name) if f.name in raw.columns else F.lit(None)).cast(f.dataType).alias(f.name)
                           for f in table.schema.fields])
-        lake.overwrite(df, cfg.paths, table.zone, table.name)
-        written[source] = lake.read(spark, cfg.paths, table.zone, table.name).count()
+        lake.overwrite(df, cfg.paths, table)
+        written[source] = lake.read(spark, cfg.paths, table).count()
     return written

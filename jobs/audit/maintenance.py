@@ -5,9 +5,7 @@ only the non-audit `restricted` tables, with each table's own deletedFileRetenti
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -39,19 +37,17 @@ class VacuumResult:
 
 
 def _lock(cfg: Config, what: str):
-    run_id = f"{what}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    orch = cfg.orchestration
-    return locks.lake_lock(cfg.paths, run_id, timeout_seconds=orch.lock_timeout_seconds,
-                           poll_seconds=orch.lock_poll_seconds)
+    return locks.command_lock(cfg, what)
 
 
 def retention_report(spark: SparkSession, cfg: Config, *, apply: bool = False) -> list[TableRetentionState]:
     """Each table's retention properties against the policy; with `apply`, set them where they differ."""
     out = []
     with _lock(cfg, "retention"):
-        for zone, name in lake.list_tables(cfg.paths):
+        for table in lake.list_tables(cfg.paths):
+            zone, name = table
             pol = retention.policy(cfg.retention, zone, name)
-            path = lake.table_path(cfg.paths, zone, name)
+            path = lake.table_path(cfg.paths, table)
             changed = lake.set_properties(spark, path, pol.properties) if apply else False
             out.append(TableRetentionState(f"{zone}.{name}", pol.kind, pol.properties,
                                            lake.table_properties(spark, path), changed))
@@ -63,13 +59,14 @@ def vacuum_restricted(spark: SparkSession, cfg: Config, *, dry_run: bool = False
     configured window is the one Delta applies)."""
     out = []
     with _lock(cfg, "vacuum"):
-        for zone, name in lake.list_tables(cfg.paths, [lake.RESTRICTED]):
+        for table in lake.list_tables(cfg.paths, [lake.RESTRICTED]):
+            zone, name = table
             pol = retention.policy(cfg.retention, zone, name)
             if not pol.vacuumed:
                 continue
             if not dry_run:
-                lake.set_properties(spark, lake.table_path(cfg.paths, zone, name), pol.properties)
-            files = lake.vacuum(spark, cfg.paths, zone, name, dry_run=dry_run)
+                lake.set_properties(spark, lake.table_path(cfg.paths, table), pol.properties)
+            files = lake.vacuum(spark, cfg.paths, table, dry_run=dry_run)
             log.info("vacuum%s %s.%s (retaining %s): %d files", " (dry run)" if dry_run else "", zone, name,
                      pol.retention.deleted_files, files)
             out.append(VacuumResult(f"{zone}.{name}", pol.retention.deleted_files, files))

@@ -128,12 +128,12 @@ def resolve_age(indicator_id: str, age: str | None) -> str:
 
 def can_read_restricted(paths: PathsConfig) -> bool:
     """Whether this process may list and read the restricted zone (the person-level rows)."""
-    return os.access(paths.lake_dir() / lake.RESTRICTED, os.R_OK | os.X_OK)
+    return os.access(paths.zone_dir(lake.RESTRICTED), os.R_OK | os.X_OK)
 
 
 def find_run(spark: SparkSession, cfg: Config, run_id: str | None, cell: Cell) -> Lineage:
     """The run's lineage; without `run_id`, the latest completed run whose output has the cell."""
-    runs = lake.read(spark, cfg.paths, INDICATOR_RUNS.zone, INDICATOR_RUNS.name).toPandas()
+    runs = lake.read(spark, cfg.paths, INDICATOR_RUNS).toPandas()
     manifest = _manifest(spark, cfg)
     if run_id is not None:
         if run_id not in set(runs["run_id"]):
@@ -150,9 +150,9 @@ def find_run(spark: SparkSession, cfg: Config, run_id: str | None, cell: Cell) -
 
 
 def _manifest(spark: SparkSession, cfg: Config) -> dict[str, dict]:
-    if lake.log_version(cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name) is None:
+    if lake.log_version(cfg.paths, RUN_MANIFEST) is None:
         return {}
-    df = lake.read(spark, cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name).select("run_id", "status", "code_version")
+    df = lake.read(spark, cfg.paths, RUN_MANIFEST).select("run_id", "status", "code_version")
     return {r.run_id: r.asDict() for r in df.collect()}
 
 
@@ -169,7 +169,7 @@ def _at(spark: SparkSession, cfg: Config, versions: Mapping[str, tuple[str, int]
     if name not in versions:
         raise MissingTableError(f"the run's lineage has no version of {name}")
     zone, version = versions[name]
-    return lake.read(spark, cfg.paths, zone, name, version=version)
+    return lake.read(spark, cfg.paths, lake.TableId(zone, name), version=version)
 
 
 def _select(df: DataFrame, cell: Cell) -> pd.DataFrame:

@@ -33,13 +33,13 @@ def undo_writes(spark: SparkSession, paths: PathsConfig,
     Returns (table, access, version) per table: `restored` to version, or `emptied` at version."""
     done = []
     for table, version in sorted(before.items()):
-        zone, name = table.split(".", 1)
+        ref = lake.TableId(*table.split(".", 1))
         if version is None:
-            new = lake.empty(spark, paths, zone, name)
+            new = lake.empty(spark, paths, ref)
             done.append((table, EMPTIED, new))
             log.warning("rollback: %s was created by the failed stage; emptied (version %d)", table, new)
         else:
-            new = lake.restore(spark, paths, zone, name, version)
+            new = lake.restore(spark, paths, ref, version)
             done.append((table, RESTORED, version))
             log.warning("rollback: %s restored to version %d (new version %d)", table, version, new)
     return done

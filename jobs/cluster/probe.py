@@ -36,6 +36,7 @@ from jobs.person_facts import age_at, age_group
 log = logging.getLogger(__name__)
 
 PROBE_TABLE = "cluster_probe_buckets"
+PROBE = lake.TableId(lake.RESTRICTED, PROBE_TABLE)
 PROBE_SCHEMA = T.StructType([
     T.StructField("bucket", T.LongType(), False),
     T.StructField("age_group", T.StringType(), True),  # null when the birth date is unknown
@@ -97,11 +98,11 @@ def run_probe(spark: SparkSession, cfg: Config, *, rows: int, partitions: int, b
     summary = bucket_summary(people, buckets).repartition(partitions, "bucket")
     slow = spark.createDataFrame(
         summary.rdd.mapPartitions(partial(touch_and_sleep, str(marker_dir), sleep_s)), PROBE_SCHEMA)
-    written = lake.overwrite(slow, cfg.paths, lake.RESTRICTED, PROBE_TABLE)
-    current = lake.read(spark, cfg.paths, lake.RESTRICTED, PROBE_TABLE)
-    merged = lake.merge_upsert(merge_updates(current), cfg.paths, lake.RESTRICTED, PROBE_TABLE,
+    written = lake.overwrite(slow, cfg.paths, PROBE)
+    current = lake.read(spark, cfg.paths, PROBE)
+    merged = lake.merge_upsert(merge_updates(current), cfg.paths, PROBE,
                                keys=["bucket", "age_group"])
-    final = lake.read(spark, cfg.paths, lake.RESTRICTED, PROBE_TABLE)
+    final = lake.read(spark, cfg.paths, PROBE)
     markers = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(marker_dir.glob("*.json"))]
     return {
         "master": spark.sparkContext.master, "app_id": spark.sparkContext.applicationId,
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"spark": {"master": args.master}} if args.master else {}
     cfg = load_config(args.env, lake=args.lake, **overrides)
     spark = build_spark(cfg.spark, app_name="pathways-cluster-probe")
-    markers = Path(args.markers) if args.markers else cfg.paths.lake_dir() / "_probe_markers"
+    markers = Path(args.markers) if args.markers else cfg.paths.probe_markers_dir()
     report = run_probe(spark, cfg, rows=args.rows, partitions=args.partitions, buckets=args.buckets,
                        sleep_s=args.sleep, marker_dir=markers)
     from jobs.cluster.watch import watcher_of

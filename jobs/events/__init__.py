@@ -20,6 +20,7 @@ from jobs.events.conform import build_events
 from jobs.events.episodes import build_coercion_episodes
 from jobs.events.fingerprints import person_fingerprints
 from jobs.events.incremental import plan_refresh, release, save_fingerprints, write_outputs
+from jobs.run_context import RunContext
 from schemas.sources import LINKED_SOURCES
 from schemas.tables import COERCION_EPISODES, EVENTS, PERSON_LINKS, silver
 
@@ -32,13 +33,13 @@ def read_linked_silver(spark: SparkSession, paths: PathsConfig) -> dict[str, Dat
     tables = {}
     for source in LINKED_SOURCES:
         t = silver(source)
-        if lake.exists(spark, paths, t.zone, t.name):
-            tables[source] = lake.read(spark, paths, t.zone, t.name)
+        if lake.exists(spark, paths, t):
+            tables[source] = lake.read(spark, paths, t)
         else:
             log.warning("%s.%s not found: no %s events this run", t.zone, t.name, source)
     if not tables:
         raise MissingTableError(f"none of the silver tables of {list(LINKED_SOURCES)} exist under "
-                                f"{paths.lake_dir() / 'restricted'}; run the ingest stage first")
+                                f"{paths.zone_dir('restricted')}; run the ingest stage first")
     return tables
 
 
@@ -47,10 +48,10 @@ def context_hash(cfg: Config) -> str:
     return hashlib.sha256(json.dumps(to_dict(cfg.episodes), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
+def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     """Build and write restricted.events and restricted.coercion_episodes; rows written per table."""
-    paths = cfg.paths
-    links = lake.read(spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+    cfg, run_id, full_refresh, paths = ctx.cfg, ctx.run_id, ctx.full_refresh, ctx.paths
+    links = lake.read(spark, paths, PERSON_LINKS)
     events = build_events(read_linked_silver(spark, paths), links).persist()
     fingerprints = person_fingerprints({"events": events}, context_hash(cfg)).persist()
     plan = plan_refresh(spark, paths, STAGE, fingerprints, full_refresh=full_refresh,

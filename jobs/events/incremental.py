@@ -46,13 +46,13 @@ def plan_refresh(
 ) -> RefreshPlan:
     if full_refresh:
         return RefreshPlan(True, None, "full refresh requested")
-    missing = [f"{t.zone}.{t.name}" for t in outputs if not lake.exists(spark, paths, t.zone, t.name)]
+    missing = [f"{t.zone}.{t.name}" for t in outputs if not lake.exists(spark, paths, t)]
     if missing:
         return RefreshPlan(True, None, f"full rebuild: {', '.join(missing)} not written yet")
-    version = lake.log_version(paths, PERSON_FINGERPRINTS.zone, PERSON_FINGERPRINTS.name)
+    version = lake.log_version(paths, PERSON_FINGERPRINTS)
     if version is None:
         return RefreshPlan(True, None, "full rebuild: no stored fingerprints")
-    stored = lake.read(spark, paths, PERSON_FINGERPRINTS.zone, PERSON_FINGERPRINTS.name, version=version)
+    stored = lake.read(spark, paths, PERSON_FINGERPRINTS, version=version)
     changed = changed_persons(fingerprints, stored.where(F.col("stage") == stage)).persist()
     n_changed = changed.count()
     return RefreshPlan(False, changed, f"incremental: {n_changed} persons changed since fingerprints "
@@ -69,11 +69,11 @@ def write_outputs(
             written[table.name] = 0  # nothing changed: no empty commit
             continue
         if plan.full:
-            lake.overwrite(df, paths, table.zone, table.name)
+            lake.overwrite(df, paths, table)
         else:
-            lake.replace_groups(df, paths, table.zone, table.name, group_col=PERSON, groups=plan.changed,
+            lake.replace_groups(df, paths, table, group_col=PERSON, groups=plan.changed,
                                 row_keys=table.keys)
-        written[table.name] = lake.last_commit_rows(spark, paths, table.zone, table.name)
+        written[table.name] = lake.last_commit_rows(spark, paths, table)
         log.info("%s.%s: %d rows written (%s)", table.zone, table.name, written[table.name], plan.reason)
     return written
 
@@ -81,7 +81,7 @@ def write_outputs(
 def save_fingerprints(paths: PathsConfig, fingerprints: DataFrame, *, stage: str, run_id: str) -> None:
     """Record the inputs this run's outputs were built from (last step of a stage)."""
     rows = fingerprint_rows(fingerprints, stage=stage, run_id=run_id)
-    lake.replace_where(rows, paths, PERSON_FINGERPRINTS.zone, PERSON_FINGERPRINTS.name, f"stage = '{stage}'")
+    lake.replace_where(rows, paths, PERSON_FINGERPRINTS, f"stage = '{stage}'")
 
 
 def release(plan: RefreshPlan) -> None:

@@ -1,6 +1,6 @@
 """National monitoring indicators, 2030 target tracking and disclosure control (outputs.md).
 
-Public entry: `run(spark, cfg, *, run_id, full_refresh=False)` writes
+Public entry: `run(spark, ctx)` (ctx: jobs.run_context.RunContext) writes
 `restricted.monitoring_indicators_unsuppressed`, `published.monitoring_indicators` and
 `published.target_progress`. Definitions: jobs/indicators/definitions.py (`SPECS`).
 `run` is imported lazily, so that reading the definitions (the disclosure audit does) loads

@@ -32,6 +32,7 @@ from jobs.indicators.release import release
 from jobs.indicators.target import target_progress
 from jobs.person_facts import residence_by_person_key
 from jobs.reference import municipalities_df
+from jobs.run_context import RunContext
 from schemas.tables import (
     COERCION_EPISODES, INDICATOR_RUNS, INVOLUNTARY_ADMISSIONS, MONITORING_INDICATORS,
     MONITORING_INDICATORS_UNSUPPRESSED, PERSONS, TARGET_PROGRESS, Table, silver,
@@ -44,23 +45,23 @@ INPUTS = (COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, RESIDENCE)
 OUTPUTS = (MONITORING_INDICATORS_UNSUPPRESSED, MONITORING_INDICATORS, TARGET_PROGRESS)
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False,
-        run_date: dt.date | None = None) -> dict[str, int]:
+def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     """Compute and write restricted.monitoring_indicators_unsuppressed, published.monitoring_indicators
     and published.target_progress; record input and output versions in restricted.indicator_runs.
 
-    `run_date` (the flow's logical date; today when None) decides which years are final
+    `ctx.run_date` (the flow's logical date; today when None) decides which years are final
     (jobs/indicators/release.py); years already published are carried forward from the
     current published version, also on a full refresh."""
-    versions = {t.name: lake.log_version(cfg.paths, t.zone, t.name) for t in INPUTS}
-    frames = {t.name: lake.read(spark, cfg.paths, t.zone, t.name, version=versions[t.name]) for t in INPUTS}
+    cfg, run_id, run_date = ctx.cfg, ctx.run_id, ctx.run_date
+    versions = {t.name: lake.log_version(cfg.paths, t) for t in INPUTS}
+    frames = {t.name: lake.read(spark, cfg.paths, t, version=versions[t.name]) for t in INPUTS}
     previous = None
-    if lake.exists(spark, cfg.paths, MONITORING_INDICATORS.zone, MONITORING_INDICATORS.name):
-        previous = lake.read(spark, cfg.paths, MONITORING_INDICATORS.zone, MONITORING_INDICATORS.name).toPandas()
+    if lake.exists(spark, cfg.paths, MONITORING_INDICATORS):
+        previous = lake.read(spark, cfg.paths, MONITORING_INDICATORS).toPandas()
     tables = compute(frames, cfg, municipalities_df(spark, cfg.paths), run_date=run_date, previous=previous)
     written = {}
     for table in OUTPUTS:
-        version = lake.overwrite(to_spark(spark, tables[table.name], table), cfg.paths, table.zone, table.name)
+        version = lake.overwrite(to_spark(spark, tables[table.name], table), cfg.paths, table)
         versions[table.name] = version
         written[table.name] = len(tables[table.name])
     _record_run(spark, cfg, run_id, versions)
@@ -158,5 +159,4 @@ def _record_run(spark: SparkSession, cfg: Config, run_id: str, versions: dict[st
     now = dt.datetime.now().replace(microsecond=0)
     rows = [(run_id, now, cfg.indicators.definition_version, cfg.config_hash(), role, t.zone, t.name, versions[t.name])
             for role, tables in (("input", INPUTS), ("output", OUTPUTS)) for t in tables]
-    lake.append(spark.createDataFrame(rows, INDICATOR_RUNS.schema), cfg.paths, INDICATOR_RUNS.zone,
-                INDICATOR_RUNS.name)
+    lake.append(spark.createDataFrame(rows, INDICATOR_RUNS.schema), cfg.paths, INDICATOR_RUNS)

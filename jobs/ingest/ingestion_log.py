@@ -23,10 +23,10 @@ from schemas.tables import INGESTION_LOG
 def logged_deliveries(spark: SparkSession, paths: PathsConfig) -> dict[str, dict[str, tuple[str, str | None]]]:
     """source -> delivery_id -> (status, reason) as the log records them. Loaded deliveries are
     never re-read; refused ones are checked again on every run (a provider may fix them in place)."""
-    if not lake.exists(spark, paths, INGESTION_LOG.zone, INGESTION_LOG.name):
+    if not lake.exists(spark, paths, INGESTION_LOG):
         return {}
     out: dict[str, dict[str, tuple[str, str | None]]] = {}
-    for r in lake.read(spark, paths, INGESTION_LOG.zone, INGESTION_LOG.name).select(
+    for r in lake.read(spark, paths, INGESTION_LOG).select(
             "source", "delivery_id", "status", "reason").collect():
         out.setdefault(r["source"], {})[r["delivery_id"]] = (r["status"], r["reason"])
     return out

@@ -37,6 +37,7 @@ from jobs.ingest.departments import expected_regions, with_department_violations
 from jobs.ingest.result import LOADED, BatchCounts, IngestResult
 from jobs.ingest.validate import RuleContext, build_bronze, build_quarantine, staged_schema, with_violations
 from jobs.reference import municipalities
+from jobs.run_context import RunContext
 from schemas.sources import SOURCES, SourceContract
 from schemas.tables import INGESTION_LOG, QUARANTINE, bronze, record_state
 from schemas.tables import silver as silver_table
@@ -47,17 +48,17 @@ FaultHook = Callable[[str], None]
 DEPARTMENT_SOURCES = tuple(n for n, c in SOURCES.items() if "department_code" in c.column_names)
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False,
-        sources: tuple[str, ...] | list[str] | None = None, run_date: date | None = None,
+def run(spark: SparkSession, ctx: RunContext, *, sources: tuple[str, ...] | list[str] | None = None,
         fault_hook: FaultHook | None = None) -> IngestResult:
     """Ingest every pending delivery of `sources` (default: cfg.ingest.sources, else all)
-    dated on or before `run_date` (None: whatever its date).
+    dated on or before `ctx.run_date` (None: whatever its date).
 
-    `full_refresh` re-reads every delivery in the landing zone (up to `run_date`) and rebuilds
+    `ctx.full_refresh` re-reads every delivery in the landing zone (up to `run_date`) and rebuilds
     the source's bronze, silver and record_state (and its quarantine and log rows) from scratch.
     `fault_hook(step)` is called after each table write (step = "<source>:<table>"); tests
     raise from it to simulate a crash.
     """
+    cfg, run_id, full_refresh, run_date = ctx.cfg, ctx.run_id, ctx.full_refresh, ctx.run_date
     names = tuple(sources or cfg.ingest.sources or SOURCES)
     unknown = sorted(set(names) - set(SOURCES))
     if unknown:
@@ -82,7 +83,7 @@ def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, r
         log.info("%s: no new deliveries%s", source, f" dated on or before {run_date}" if run_date else "")
         return
     started = datetime.now()
-    staging = paths.lake_dir() / lake.RESTRICTED / "_staging" / "ingest" / source
+    staging = paths.staging_dir("ingest") / source
     shutil.rmtree(staging, ignore_errors=True)  # leftovers of a killed run (CPR-masked already)
     try:
         checks = [landing.check_delivery(d, contract, staging, chunk_bytes=cfg.ingest.read_chunk_mb << 20,
@@ -104,7 +105,7 @@ def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, r
                                                    run_id, started)
             ids = [d.delivery_id for d, _ in changed]
             condition = f"source = '{source}'" + ("" if full_refresh else f" AND {_in('delivery_id', ids)}")
-            lake.replace_where(log_df, paths, INGESTION_LOG.zone, INGESTION_LOG.name, condition)
+            lake.replace_where(log_df, paths, INGESTION_LOG, condition)
             hook(f"{source}:{INGESTION_LOG.name}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -139,7 +140,7 @@ def _load_batch(spark: SparkSession, cfg: Config, contract: SourceContract, acce
     finally:
         validated.unpersist()
     bronze_t = bronze(source)
-    batch_bronze = lake.read(spark, paths, bronze_t.zone, bronze_t.name).where(_in("_delivery_id", ids))
+    batch_bronze = lake.read(spark, paths, bronze_t).where(_in("_delivery_id", ids))
     _write_silver(spark, cfg, source, batch_bronze, result, full_refresh=full_refresh, hook=hook)
     counts = _read_back_counts(spark, cfg, source, ids)
     result.add_rows(bronze_t.name, sum(counts.bronze.values()))
@@ -152,13 +153,13 @@ def _write_bronze_quarantine(validated: DataFrame, cfg: Config, contract: Source
     source, paths, bronze_t = contract.name, cfg.paths, bronze(contract.name)
     bronze_df = build_bronze(validated, contract, run_id, at)
     if full_refresh:
-        lake.overwrite(bronze_df, paths, bronze_t.zone, bronze_t.name)
+        lake.overwrite(bronze_df, paths, bronze_t)
     else:
-        lake.replace_where(bronze_df, paths, bronze_t.zone, bronze_t.name, _in("_delivery_id", ids))
+        lake.replace_where(bronze_df, paths, bronze_t, _in("_delivery_id", ids))
     hook(f"{source}:{bronze_t.name}")
     quarantine_df = build_quarantine(validated, contract, run_id, at)
     condition = f"source = '{source}'" + ("" if full_refresh else f" AND {_in('delivery_id', ids)}")
-    lake.replace_where(quarantine_df, paths, QUARANTINE.zone, QUARANTINE.name, condition)
+    lake.replace_where(quarantine_df, paths, QUARANTINE, condition)
     hook(f"{source}:{QUARANTINE.name}")
 
 
@@ -166,28 +167,28 @@ def _write_silver(spark: SparkSession, cfg: Config, source: str, batch_bronze: D
                   full_refresh: bool, hook: FaultHook) -> None:
     paths, silver_t, state_t = cfg.paths, silver_table(source), record_state(source)
     state = None
-    if not full_refresh and lake.exists(spark, paths, state_t.zone, state_t.name):
-        state = lake.read(spark, paths, state_t.zone, state_t.name)
+    if not full_refresh and lake.exists(spark, paths, state_t):
+        state = lake.read(spark, paths, state_t)
     changed = silver.filter_not_older_than_state(silver.latest_versions(batch_bronze), state).persist()
     try:
         if full_refresh:
             lake.overwrite(silver.build_silver_changes(silver.filter_active(changed), source), paths,
-                           silver_t.zone, silver_t.name)
+                           silver_t)
         else:
-            lake.merge_upsert(silver.build_silver_changes(changed, source), paths, silver_t.zone, silver_t.name,
+            lake.merge_upsert(silver.build_silver_changes(changed, source), paths, silver_t,
                               ["record_id"], delete_condition=silver.DELETE_CONDITION)
         hook(f"{source}:{silver_t.name}")
         state_df = silver.build_record_state(changed, source)
-        before = lake.log_version(paths, state_t.zone, state_t.name)
+        before = lake.log_version(paths, state_t)
         if full_refresh:
-            lake.overwrite(state_df, paths, state_t.zone, state_t.name)
+            lake.overwrite(state_df, paths, state_t)
         else:
-            lake.merge_upsert(state_df, paths, state_t.zone, state_t.name, ["record_id"])
+            lake.merge_upsert(state_df, paths, state_t, ["record_id"])
         hook(f"{source}:{state_t.name}")
         # every changed record is one record_state row of that commit: no extra Spark job to count them.
         # Delta skips an empty MERGE commit: then nothing changed (not the previous commit's rows).
-        committed = lake.log_version(paths, state_t.zone, state_t.name) != before
-        n_changed = lake.last_commit_rows(spark, paths, state_t.zone, state_t.name) if committed else 0
+        committed = lake.log_version(paths, state_t) != before
+        n_changed = lake.last_commit_rows(spark, paths, state_t) if committed else 0
     finally:
         changed.unpersist()
     result.add_rows(silver_t.name, n_changed)
@@ -197,9 +198,9 @@ def _write_silver(spark: SparkSession, cfg: Config, source: str, batch_bronze: D
 def _read_back_counts(spark: SparkSession, cfg: Config, source: str, ids: list[str]) -> BatchCounts:
     """Counts per delivery from the tables as written (the auditor's proof)."""
     paths, bronze_t = cfg.paths, bronze(source)
-    bronze_rows = (lake.read(spark, paths, bronze_t.zone, bronze_t.name).where(_in("_delivery_id", ids))
+    bronze_rows = (lake.read(spark, paths, bronze_t).where(_in("_delivery_id", ids))
                    .groupBy("_delivery_id").count().collect())
-    quarantine = (lake.read(spark, paths, QUARANTINE.zone, QUARANTINE.name)
+    quarantine = (lake.read(spark, paths, QUARANTINE)
                   .where((F.col("source") == source) & F.col("delivery_id").isin(ids)))
     q_rows = (quarantine.groupBy("delivery_id")
               .agg(F.countDistinct("source_file", "row_number").alias("rows"), F.count(F.lit(1)).alias("rules"))
@@ -213,8 +214,8 @@ def _department_reference(spark: SparkSession, cfg: Config, *, exclude: str | No
     frames = []
     for name in DEPARTMENT_SOURCES:
         table = silver_table(name)
-        if name != exclude and lake.exists(spark, cfg.paths, table.zone, table.name):
-            frames.append(lake.read(spark, cfg.paths, table.zone, table.name)
+        if name != exclude and lake.exists(spark, cfg.paths, table):
+            frames.append(lake.read(spark, cfg.paths, table)
                           .select("department_code", "provider_region_code"))
     if not frames:
         return None

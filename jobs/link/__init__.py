@@ -26,6 +26,7 @@ from jobs import lake, reference
 from jobs.config import Config
 from jobs.errors import MissingTableError
 from jobs.link import crosswalk, decide, engine, model, prepare, review
+from jobs.run_context import RunContext
 from schemas.sources import LINKED_SOURCES
 from schemas.tables import LINK_CANDIDATES, LINK_HISTORY, LINK_REVIEW, LINK_RUNS, PERSON_LINKS, PERSONS, silver
 
@@ -39,16 +40,16 @@ def read_silver(spark: SparkSession, cfg: Config) -> tuple[dict[str, DataFrame],
     found = {}
     for source in LINKED_SOURCES:
         table = silver(source)
-        if lake.exists(spark, cfg.paths, table.zone, table.name):
-            found[source] = lake.read(spark, cfg.paths, table.zone, table.name)
+        if lake.exists(spark, cfg.paths, table):
+            found[source] = lake.read(spark, cfg.paths, table)
         else:
             log.info("no %s.%s yet: no records of %s to link", table.zone, table.name, source)
     pop_t, res_t = silver("population"), silver("residence")
-    if not lake.exists(spark, cfg.paths, pop_t.zone, pop_t.name):
+    if not lake.exists(spark, cfg.paths, pop_t):
         raise MissingTableError(f"linkage needs {pop_t.zone}.{pop_t.name}; run ingestion of population first")
-    population = lake.read(spark, cfg.paths, pop_t.zone, pop_t.name)
-    residence = lake.read(spark, cfg.paths, res_t.zone, res_t.name) if lake.exists(
-        spark, cfg.paths, res_t.zone, res_t.name) else None
+    population = lake.read(spark, cfg.paths, pop_t)
+    residence = lake.read(spark, cfg.paths, res_t) if lake.exists(
+        spark, cfg.paths, res_t) else None
     if not found:
         raise MissingTableError(f"linkage found none of the silver tables of {list(LINKED_SOURCES)}")
     return found, population, residence
@@ -56,7 +57,7 @@ def read_silver(spark: SparkSession, cfg: Config) -> tuple[dict[str, DataFrame],
 
 def _fresh_spill_dir(cfg: Config) -> Path:
     """DuckDB's spill folder in the restricted zone, emptied first (a killed run leaves its files)."""
-    spill = cfg.paths.lake_dir() / lake.RESTRICTED / "_staging" / "duckdb"
+    spill = cfg.paths.staging_dir("duckdb")
     shutil.rmtree(spill, ignore_errors=True)
     return spill
 
@@ -108,8 +109,10 @@ def _active_ids(population: DataFrame) -> DataFrame:
     return prepare._active(population).select("person_id")
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
-    """Link every current record; write the crosswalk tables. Returns rows written per table."""
+def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
+    """Link every current record; write the crosswalk tables. Returns rows written per table.
+    `ctx.full_refresh` retrains the model first."""
+    cfg, run_id, full_refresh = ctx.cfg, ctx.run_id, ctx.full_refresh
     sources, population, residence = read_silver(spark, cfg)
     records = prepare.build_link_records(sources).cache()
     det_records, prob_records = prepare.split_records(records)
@@ -143,9 +146,9 @@ def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = F
 def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: DataFrame, candidates: DataFrame,
            population: DataFrame, version: str, run_id: str, stats: dict) -> dict[str, int]:
     paths = cfg.paths
-    prev_version = lake.log_version(paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+    prev_version = lake.log_version(paths, PERSON_LINKS)
     previous = None if prev_version is None else lake.read(
-        spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name, version=prev_version)
+        spark, paths, PERSON_LINKS, version=prev_version)
     links = crosswalk.build_person_links(decisions, model_version=version, run_id=run_id, previous=previous).cache()
     history = crosswalk.link_changes(previous, links, run_id=run_id, recorded_at=dt.datetime.now()).cache()
     tagged = {"model_version": F.lit(version), "run_id": F.lit(run_id)}
@@ -157,9 +160,9 @@ def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: D
         LINK_REVIEW.name: _overwrite(review_rows, paths, LINK_REVIEW),
     }
     # history first (idempotent per run), so a failure after it never loses a recorded change
-    lake.replace_where(history, paths, LINK_HISTORY.zone, LINK_HISTORY.name, f"run_id = '{run_id}'")
+    lake.replace_where(history, paths, LINK_HISTORY, f"run_id = '{run_id}'")
     counts[PERSON_LINKS.name] = _overwrite(links, paths, PERSON_LINKS)
-    persons = crosswalk.build_persons(population, lake.read(spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name),
+    persons = crosswalk.build_persons(population, lake.read(spark, paths, PERSON_LINKS),
                                       records)
     counts[PERSONS.name] = _overwrite(persons, paths, PERSONS)
     by_status = {r["link_status"]: r["n"] for r in links.where(F.col("link_method") == decide.PROBABILISTIC)
@@ -176,7 +179,7 @@ def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: D
 def _overwrite(df: DataFrame, paths, table) -> int:
     df = df.cache()
     n = df.count()
-    lake.overwrite(df, paths, table.zone, table.name)
+    lake.overwrite(df, paths, table)
     df.unpersist()
     return n
 
@@ -192,4 +195,4 @@ def _record_run(spark: SparkSession, cfg: Config, run_id: str, version: str, cou
            "population": stats["population"], "seconds_scoring": float(stats["seconds_scoring"]),
            "finished_at": dt.datetime.now()}
     df = spark.createDataFrame([tuple(row[c] for c in LINK_RUNS.columns)], LINK_RUNS.schema)
-    lake.merge_upsert(df, cfg.paths, LINK_RUNS.zone, LINK_RUNS.name, ["run_id"])
+    lake.merge_upsert(df, cfg.paths, LINK_RUNS, ["run_id"])

@@ -166,8 +166,8 @@ def build(spark: SparkSession, cfg: Config, folder: Path, truth: DataFrame | Non
         from schemas.tables import silver
 
         pop = silver("population")
-        register = lake.read(spark, cfg.paths, pop.zone, pop.name).select("person_id")
-        candidates = lake.read(spark, cfg.paths, LINK_CANDIDATES.zone, LINK_CANDIDATES.name)
+        register = lake.read(spark, cfg.paths, pop).select("person_id")
+        candidates = lake.read(spark, cfg.paths, LINK_CANDIDATES)
         charts += threshold_charts(truth_space(labelled_pairs(candidates, truth, register).toArrow()))
     try:
         chart = unlinkables_chart(spark, cfg, stored.settings)
@@ -175,8 +175,8 @@ def build(spark: SparkSession, cfg: Config, folder: Path, truth: DataFrame | Non
             charts.append(("unlinkables", "Unlinkable records: each compared with itself (splink)", chart))
     except Exception as exc:  # a diagnostic must not sink the report; say why it is missing
         log.warning("unlinkables chart not drawn: %s", type(exc).__name__)
-    review = (lake.read(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name)
-              if lake.exists(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name) else None)
+    review = (lake.read(spark, cfg.paths, LINK_REVIEW)
+              if lake.exists(spark, cfg.paths, LINK_REVIEW) else None)
     if review is not None and "comparison_levels" not in review.columns:
         log.warning("restricted.link_review holds no comparison levels (written before they were recorded): "
                     "no waterfalls until the next linkage run")

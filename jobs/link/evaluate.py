@@ -91,16 +91,16 @@ def evaluate(spark: SparkSession, cfg: Config, thresholds: list[float] | None = 
     paths = cfg.paths
     truth = read_truth(spark, cfg).cache()
     pop_t = silver("population")
-    register = lake.read(spark, paths, pop_t.zone, pop_t.name).select("person_id")
-    links = lake.read(spark, paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+    register = lake.read(spark, paths, pop_t).select("person_id")
+    links = lake.read(spark, paths, PERSON_LINKS)
     result = {"main_threshold": cfg.linkage.match_threshold,
               "metrics": [r.asDict() for r in metrics(with_truth(links, truth, register)).orderBy("source").collect()]}
     result["by_threshold"] = {}
     for t in thresholds or sorted({cfg.linkage.match_threshold, *cfg.linkage.sensitivity_thresholds}):
         rows = metrics(with_truth(links_at_threshold(spark, cfg, t), truth, register)).where("source = 'all'").collect()
         result["by_threshold"][t] = rows[0].asDict() if rows else {}
-    candidates = lake.read(spark, paths, LINK_CANDIDATES.zone, LINK_CANDIDATES.name)
+    candidates = lake.read(spark, paths, LINK_CANDIDATES)
     result["weights"] = [(r.match_weight, bool(r.is_true_person)) for r in top_weights(candidates, truth).collect()]
-    runs = lake.read(spark, paths, LINK_RUNS.zone, LINK_RUNS.name).orderBy(F.col("finished_at").desc()).limit(1).collect()
+    runs = lake.read(spark, paths, LINK_RUNS).orderBy(F.col("finished_at").desc()).limit(1).collect()
     result["run"] = runs[0].asDict() if runs else {}
     return result

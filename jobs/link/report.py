@@ -87,7 +87,7 @@ def render_markdown(result: dict, label: str) -> str:
 
 def report_dir(cfg: Config) -> Path:
     """`<lake>/restricted/_reports/linkage`: person-level linkage evidence stays in restricted."""
-    return cfg.paths.lake_dir() / "restricted" / "_reports" / "linkage"
+    return cfg.paths.linkage_reports_dir()
 
 
 def charts_html(charts: list) -> str:

@@ -92,9 +92,9 @@ def evidence(comparison_levels: dict, tf_weights: dict, settings_obj) -> tuple[E
 
 def pending(spark: SparkSession, cfg: Config) -> list[Pair]:
     """The review queue without the pairs already decided, by record then candidate rank."""
-    if not lake.exists(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name):
+    if not lake.exists(spark, cfg.paths, LINK_REVIEW):
         raise MissingTableError("no restricted.link_review yet: run the linkage first (`pathways link`)")
-    queue = lake.read(spark, cfg.paths, LINK_REVIEW.zone, LINK_REVIEW.name)
+    queue = lake.read(spark, cfg.paths, LINK_REVIEW)
     if "comparison_levels" not in queue.columns:
         raise MissingTableError("restricted.link_review was written before evidence was recorded; run the linkage "
                                 "again (`pathways link`) so each pair carries its comparison levels")
@@ -161,16 +161,16 @@ def save_decisions(spark: SparkSession, cfg: Config, decided: list[tuple[Pair, s
     rows = [(p.source, p.source_record_id, p.candidate_key, d, p.match_weight, p.match_probability, p.model_version,
              p.run_id, who, now) for p, d in decided]
     df = spark.createDataFrame(rows, LINK_DECISIONS.schema)
-    lake.merge_upsert(df, cfg.paths, LINK_DECISIONS.zone, LINK_DECISIONS.name, PAIR_KEY)
+    lake.merge_upsert(df, cfg.paths, LINK_DECISIONS, PAIR_KEY)
     log.info("stored %d clerical decisions in %s.%s", len(rows), LINK_DECISIONS.zone, LINK_DECISIONS.name)
     return len(rows)
 
 
 # --- what the next linkage run does with them ---------------------------------------------------
 def read_decisions(spark: SparkSession, cfg: Config) -> DataFrame | None:
-    if not lake.exists(spark, cfg.paths, LINK_DECISIONS.zone, LINK_DECISIONS.name):
+    if not lake.exists(spark, cfg.paths, LINK_DECISIONS):
         return None
-    return lake.read(spark, cfg.paths, LINK_DECISIONS.zone, LINK_DECISIONS.name)
+    return lake.read(spark, cfg.paths, LINK_DECISIONS)
 
 
 def clerical_matches(decisions: DataFrame) -> DataFrame:

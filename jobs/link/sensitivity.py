@@ -50,8 +50,8 @@ def links_at_threshold(spark: SparkSession, cfg: Config, match_threshold: float)
 
     sources, _, _ = read_silver(spark, cfg)
     _, prob_records = prepare.split_records(prepare.build_link_records(sources))
-    links = lake.read(spark, cfg.paths, PERSON_LINKS.zone, PERSON_LINKS.name)
-    candidates = lake.read(spark, cfg.paths, LINK_CANDIDATES.zone, LINK_CANDIDATES.name)
+    links = lake.read(spark, cfg.paths, PERSON_LINKS)
+    candidates = lake.read(spark, cfg.paths, LINK_CANDIDATES)
     return rethreshold(links, prob_records, candidates, match_threshold=match_threshold,
                        review_threshold=cfg.linkage.review_threshold,
                        min_weight_margin=cfg.linkage.min_weight_margin)

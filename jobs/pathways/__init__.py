@@ -23,6 +23,7 @@ from jobs.pathways.focus import build_focus_persons
 from jobs.pathways.summary import summarize_admissions
 from jobs.pathways.timeline import build_admission_timeline
 from jobs.person_facts import residence_by_person_key
+from jobs.run_context import RunContext
 from schemas.tables import (ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, FOCUS_PERSONS, INVOLUNTARY_ADMISSIONS,
                             PERSONS, silver)
 
@@ -41,19 +42,20 @@ def context_hash(cfg: Config, municipalities_df: DataFrame) -> str:
 
 
 def _read(spark: SparkSession, cfg: Config, table) -> DataFrame:
-    return lake.read(spark, cfg.paths, table.zone, table.name)
+    return lake.read(spark, cfg.paths, table)
 
 
 def _residence(spark: SparkSession, cfg: Config) -> DataFrame:
     t = silver("residence")
-    if lake.exists(spark, cfg.paths, t.zone, t.name):
-        return lake.read(spark, cfg.paths, t.zone, t.name)
+    if lake.exists(spark, cfg.paths, t):
+        return lake.read(spark, cfg.paths, t)
     log.warning("%s.%s not found: residence at admission start will be unknown", t.zone, t.name)
     return spark.createDataFrame([], RESIDENCE_COLUMNS)
 
 
-def run(spark: SparkSession, cfg: Config, *, run_id: str, full_refresh: bool = False) -> dict[str, int]:
+def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     """Build and write the three analytics tables; rows written per table name."""
+    cfg, run_id, full_refresh = ctx.cfg, ctx.run_id, ctx.full_refresh
     events, episodes, persons = _read(spark, cfg, EVENTS), _read(spark, cfg, COERCION_EPISODES), _read(spark, cfg, PERSONS)
     geo = reference.municipalities_df(spark, cfg.paths).select("municipality_code", "region_code", "health_cluster_code")
     residence = residence_by_person_key(_residence(spark, cfg), persons)

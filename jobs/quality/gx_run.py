@@ -75,7 +75,7 @@ class Validated:
 
 def gx_results_dir(cfg: Config) -> Path:
     q = cfg.quality.gx_results
-    return _abs(q) if q else cfg.paths.lake_dir() / "restricted" / "_quality" / "gx_results"
+    return _abs(q) if q else cfg.paths.quality_dir() / "gx_results"
 
 
 def gx_site_dir(cfg: Config) -> Path:

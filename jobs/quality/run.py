@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -20,6 +19,7 @@ from jobs.quality import gx_run, results
 from jobs.quality.checks import STAGES, Check, checks_for
 from jobs.quality.publish import publish_docs, record_facts, record_stage
 from jobs.quality.suites import load_suite
+from jobs.run_context import new_run_id
 from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
 
 log = logging.getLogger(__name__)
@@ -37,28 +37,28 @@ def with_sample_columns(df: DataFrame, check: Check) -> DataFrame:
     return df.select("*", _labelled(check.row_keys).alias(gx_run.ROW_KEY), _labelled(check.where).alias(gx_run.WHERE))
 
 
-def _pinned_read(spark: SparkSession, cfg: Config, zone: str, name: str) -> tuple[DataFrame, int] | None:
-    version = lake.log_version(cfg.paths, zone, name)
+def _pinned_read(spark: SparkSession, cfg: Config, table: lake.TableRef) -> tuple[DataFrame, int] | None:
+    version = lake.log_version(cfg.paths, table)
     if version is None:
         return None
-    return lake.read(spark, cfg.paths, zone, name, version=version), version
+    return lake.read(spark, cfg.paths, table, version=version), version
 
 
 def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str):
     """The frame to validate and what it was built from, or None when its tables do not exist."""
     if check.table is not None:
-        got = _pinned_read(spark, cfg, check.table.zone, check.table.name)
+        got = _pinned_read(spark, cfg, check.table)
         if got is None:
             return None
         frame, version = got
         return frame, results.Pinned(stage, check.label, version, {})
-    names = [(tb.zone, tb.name) for tb in check.inputs] + lake.list_tables(cfg.paths, check.input_zones)
+    tables = [*check.inputs, *lake.list_tables(cfg.paths, check.input_zones)]
     frames: dict[str, DataFrame] = {}
     versions: dict[str, int] = {}
-    for zone, name in names:
-        got = _pinned_read(spark, cfg, zone, name)
+    for table in tables:
+        got = _pinned_read(spark, cfg, table)
         if got is not None:
-            frames[f"{zone}.{name}"], versions[f"{zone}.{name}"] = got
+            frames[f"{table.zone}.{table.name}"], versions[f"{table.zone}.{table.name}"] = got
     if not frames or any(r not in frames for r in check.required):
         return None
     return check.derive(frames), results.Pinned(stage, check.label, None, versions)
@@ -68,7 +68,7 @@ def _write(spark: SparkSession, cfg: Config, stage: str, run_id: str, result_row
     condition = f"run_id = '{run_id}' AND stage = '{stage}'"
     for table, rows in ((VALIDATION_RESULTS, result_rows), (VALIDATION_FAILURES, failure_rows)):
         df = spark.createDataFrame([tuple(r.get(c) for c in table.columns) for r in rows], table.schema)
-        lake.replace_where(df, cfg.paths, table.zone, table.name, condition)
+        lake.replace_where(df, cfg.paths, table, condition)
 
 
 def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
@@ -114,7 +114,7 @@ def validate_stage(spark: SparkSession, cfg: Config, stage: str = "all") -> bool
     """Re-run the checks of one stage (or all) on the current tables; True when nothing critical failed."""
     stages = STAGES if stage == "all" else (stage,)
     started = dt.datetime.now(dt.timezone.utc)
-    run_id = f"validate-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = new_run_id("validate", now=started)
     with locks.lake_lock(cfg.paths, run_id, timeout_seconds=cfg.orchestration.lock_timeout_seconds,
                          poll_seconds=cfg.orchestration.lock_poll_seconds):
         reports = [check_stage(spark, cfg, s, run_id=run_id, raise_on_critical=False) for s in stages]

@@ -17,9 +17,7 @@ from pyspark.sql import functions as F
 from jobs import lake
 from jobs.config import Config
 from jobs.errors import MissingTableError
-from schemas.tables import INDICATOR_RUNS, MONITORING_INDICATORS, TARGET_PROGRESS
-
-VALIDATION_RESULTS = ("restricted", "validation_results")
+from schemas.tables import INDICATOR_RUNS, MONITORING_INDICATORS, TARGET_PROGRESS, VALIDATION_RESULTS
 
 
 @dataclass(frozen=True)
@@ -35,26 +33,26 @@ class ReportData:
 
 def load(spark: SparkSession, cfg: Config, year: int | None = None) -> ReportData:
     for table in (MONITORING_INDICATORS, TARGET_PROGRESS):
-        if not lake.exists(spark, cfg.paths, table.zone, table.name):
+        if not lake.exists(spark, cfg.paths, table):
             raise MissingTableError(f"{table.zone}.{table.name} does not exist in {cfg.paths.lake_dir()}; "
                                     "run the indicators stage first (pathways run)")
-    indicators = lake.read(spark, cfg.paths, MONITORING_INDICATORS.zone, MONITORING_INDICATORS.name).toPandas()
-    target = lake.read(spark, cfg.paths, TARGET_PROGRESS.zone, TARGET_PROGRESS.name).toPandas()
+    indicators = lake.read(spark, cfg.paths, MONITORING_INDICATORS).toPandas()
+    target = lake.read(spark, cfg.paths, TARGET_PROGRESS).toPandas()
     years = sorted(int(y) for y in indicators["year"].unique())
     if year is None:
         year = years[-1] if years else 0
     elif year not in years:
         raise MissingTableError(f"no indicators for {year} in published.monitoring_indicators; years present: {years}")
     run = _latest_run(spark, cfg)
-    versions = {t.name: lake.log_version(cfg.paths, t.zone, t.name) for t in (MONITORING_INDICATORS, TARGET_PROGRESS)}
+    versions = {t.name: lake.log_version(cfg.paths, t) for t in (MONITORING_INDICATORS, TARGET_PROGRESS)}
     validation, note = _validation(spark, cfg, run)
     return ReportData(indicators, target.sort_values("year"), year, run, versions, validation, note)
 
 
 def _latest_run(spark: SparkSession, cfg: Config) -> pd.DataFrame:
-    if not lake.exists(spark, cfg.paths, INDICATOR_RUNS.zone, INDICATOR_RUNS.name):
+    if not lake.exists(spark, cfg.paths, INDICATOR_RUNS):
         return pd.DataFrame(columns=INDICATOR_RUNS.columns)
-    runs = lake.read(spark, cfg.paths, INDICATOR_RUNS.zone, INDICATOR_RUNS.name)
+    runs = lake.read(spark, cfg.paths, INDICATOR_RUNS)
     latest = runs.agg(F.max("computed_at")).first()[0]
     return runs.where(F.col("computed_at") == F.lit(latest)).toPandas()
 
@@ -62,10 +60,9 @@ def _latest_run(spark: SparkSession, cfg: Config) -> pd.DataFrame:
 def _validation(spark: SparkSession, cfg: Config, run: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
     """Summary per (stage, suite, table) of the validation run matching the indicator run,
     else of the latest validation per stage. Columns are read defensively."""
-    zone, name = VALIDATION_RESULTS
-    if not lake.exists(spark, cfg.paths, zone, name):
+    if not lake.exists(spark, cfg.paths, VALIDATION_RESULTS):
         return None, "not validated: no restricted.validation_results table in this lake"
-    results = lake.read(spark, cfg.paths, zone, name)
+    results = lake.read(spark, cfg.paths, VALIDATION_RESULTS)
     cols = set(results.columns)
     if not {"stage", "success"} <= cols:
         return None, f"not validated: restricted.validation_results lacks stage/success (has {sorted(cols)})"

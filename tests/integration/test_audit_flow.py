@@ -25,6 +25,7 @@ from jobs import lake as lk
 from jobs.config import PROJECT_ROOT, load_config
 from jobs.errors import ValidationFailed
 from landing_kit import sample_row, write_delivery
+from schemas.tables import RUN_MANIFEST
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -51,12 +52,15 @@ def _conf(tmp: Path, suites: Path | None, **sections) -> Path:
 
 
 def _rows(spark, paths, table: str, version: int | None = None) -> list:
-    zone, name = table.split(".")
-    return sorted(repr(sorted(r.asDict().items())) for r in lk.read(spark, paths, zone, name, version).collect())
+    return sorted(repr(sorted(r.asDict().items())) for r in lk.read(spark, paths, _id(table), version).collect())
+
+
+def _id(table: str) -> lk.TableId:
+    return lk.TableId(*table.split("."))
 
 
 def _manifest(spark, paths) -> list[dict]:
-    rows = lk.read(spark, paths, "restricted", "run_manifest").orderBy("started_at").collect()
+    rows = lk.read(spark, paths, RUN_MANIFEST).orderBy("started_at").collect()
     return [r.asDict(recursive=True) for r in rows]
 
 
@@ -72,7 +76,7 @@ def runs(spark, tmp_path_factory):
     # checks only where the test needs them (run 2), to keep the module short
     mp.setenv("PATHWAYS_CONF_DIR", str(_conf(tmp_path_factory.mktemp("conf-fast"), None, quality={"enabled": False})))
     first = nightly(run_date=DAY, env="ci", lake=str(lake))
-    after_first = {t: (lk.log_version(paths, *t.split(".")), _rows(spark, paths, t)) for t in PUBLISHED}
+    after_first = {t: (lk.log_version(paths, _id(t)), _rows(spark, paths, t)) for t in PUBLISHED}
     after_first_unsuppressed = _rows(spark, paths, "restricted.monitoring_indicators_unsuppressed")
 
     write_delivery(lake / "landing", "coercion", "2024-02-03", [
@@ -91,7 +95,7 @@ def runs(spark, tmp_path_factory):
     with pytest.raises(ValidationFailed, match="stage indicators"):
         nightly(run_date=LATER, env="ci", lake=str(lake))
     failed = _manifest(spark, paths)[-1]
-    after_failed = {t: (lk.log_version(paths, *t.split(".")), _rows(spark, paths, t)) for t in PUBLISHED}
+    after_failed = {t: (lk.log_version(paths, _id(t)), _rows(spark, paths, t)) for t in PUBLISHED}
     mp.setenv("PATHWAYS_CONF_DIR", str(_conf(tmp_path_factory.mktemp("conf-fast3"), None, quality={"enabled": False})))
     third = nightly(run_date=LATER, env="ci", lake=str(lake))
     yield {"lake": lake, "paths": paths, "first": first["run_id"], "third": third["run_id"], "failed": failed,
@@ -111,8 +115,7 @@ def test_a_critical_failure_leaves_published_at_the_previous_version(spark, runs
         assert rows_now == rows_before                        # readers see run 1's rows
         assert version_now == version_before + 2              # the failed write, then the RESTORE commit
         assert (table, "restored", version_before) in restored
-        zone, name = table.split(".")
-        ops = lk.read(spark, paths, zone, name, version_now - 1).count()  # the failed version stays in history
+        ops = lk.read(spark, paths, _id(table), version_now - 1).count()  # the failed version stays in history
         assert ops >= 0
     assert ("restricted.monitoring_indicators_unsuppressed", "restored") in {(t, a) for t, a, _ in restored}
     # the third run, on the same data without the failing expectation, computes the new numbers; 2024

@@ -22,8 +22,10 @@ import pathways_reference as ref
 from jobs import events as events_stage
 from jobs import lake, pathways as pathways_stage
 from jobs.reference import municipalities
+from jobs.run_context import RunContext
 from pathways_testdata import as_dicts, links_df, persons_df, silver_df, ts
 from schemas.tables import (ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, FOCUS_PERSONS, INVOLUNTARY_ADMISSIONS,
+                            MONITORING_INDICATORS,
                             PERSON_LINKS, PERSONS, silver)
 
 pytestmark = pytest.mark.integration
@@ -96,15 +98,15 @@ def _write_state(spark, cfg, version: int) -> None:
     for source, rows in silver_rows.items():
         if version == 1 or source in CHANGED_IN_2:
             t = silver(source)
-            lake.overwrite(silver_df(spark, source, rows), cfg.paths, t.zone, t.name)
-    lake.overwrite(links_df(spark, links), cfg.paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+            lake.overwrite(silver_df(spark, source, rows), cfg.paths, t)
+    lake.overwrite(links_df(spark, links), cfg.paths, PERSON_LINKS)
     if version == 1:
-        lake.overwrite(persons_df(spark, persons), cfg.paths, PERSONS.zone, PERSONS.name)
+        lake.overwrite(persons_df(spark, persons), cfg.paths, PERSONS)
 
 
 def _run(spark, cfg, run_id, full_refresh=False) -> dict:
-    written = events_stage.run(spark, cfg, run_id=run_id, full_refresh=full_refresh)
-    written.update(pathways_stage.run(spark, cfg, run_id=run_id, full_refresh=full_refresh))
+    written = events_stage.run(spark, RunContext(cfg=cfg, run_id=run_id, full_refresh=full_refresh))
+    written.update(pathways_stage.run(spark, RunContext(cfg=cfg, run_id=run_id, full_refresh=full_refresh)))
     return written
 
 
@@ -113,7 +115,7 @@ def _sorted(t, rows) -> list:
 
 
 def _snapshot(spark, cfg) -> dict:
-    return {t.name: _sorted(t, as_dicts(lake.read(spark, cfg.paths, t.zone, t.name))) for t in TABLES}
+    return {t.name: _sorted(t, as_dicts(lake.read(spark, cfg.paths, t))) for t in TABLES}
 
 
 def _full_rebuild_in_memory(spark, cfg) -> dict:
@@ -126,11 +128,11 @@ def _full_rebuild_in_memory(spark, cfg) -> dict:
     from jobs.pathways.timeline import build_admission_timeline
     from jobs.reference import municipalities_df
 
-    links = lake.read(spark, cfg.paths, PERSON_LINKS.zone, PERSON_LINKS.name)
+    links = lake.read(spark, cfg.paths, PERSON_LINKS)
     events = build_events(events_stage.read_linked_silver(spark, cfg.paths), links).cache()
     episodes = build_coercion_episodes(events, cfg.episodes).cache()
-    persons = lake.read(spark, cfg.paths, PERSONS.zone, PERSONS.name)
-    residence = residence_by_person_key(lake.read(spark, cfg.paths, "restricted", "silver_residence"), persons)
+    persons = lake.read(spark, cfg.paths, PERSONS)
+    residence = residence_by_person_key(lake.read(spark, cfg.paths, silver("residence")), persons)
     geo = municipalities_df(spark, cfg.paths).select("municipality_code", "region_code", "health_cluster_code")
     admissions = build_involuntary_admissions(episodes, events, persons, residence, geo, cfg).cache()
     frames = {EVENTS: events, COERCION_EPISODES: episodes, INVOLUNTARY_ADMISSIONS: admissions,
@@ -164,10 +166,10 @@ def test_incremental_equals_full_rebuild(lake_after_runs):
 def test_admissions_agree_with_plain_python(spark, lake_after_runs):
     cfg, _, _, incremental, _ = lake_after_runs
     events = incremental["events"]
-    persons = as_dicts(lake.read(spark, cfg.paths, PERSONS.zone, PERSONS.name))
+    persons = as_dicts(lake.read(spark, cfg.paths, PERSONS))
     key_of = {p["person_id"]: p["person_key"] for p in persons}
     residence = [dict(person_key=key_of[r["person_id"]], **{k: r[k] for k in ("municipality_code", "valid_from", "valid_to")})
-                 for r in as_dicts(lake.read(spark, cfg.paths, "restricted", "silver_residence"))]
+                 for r in as_dicts(lake.read(spark, cfg.paths, silver("residence")))]
     geo = {m.municipality_code: (m.region_code, m.health_cluster_code) for m in municipalities(cfg.paths)}
     episodes = ref.episodes(events)
     assert sorted(episodes, key=lambda r: r["episode_id"]) == incremental["coercion_episodes"]
@@ -226,7 +228,7 @@ def test_analyst_reading_examples_run(lake_after_runs, monkeypatch, capsys):
     expected = query.run_query(cfg, "SELECT papers, count(*) AS n FROM analytics.involuntary_admissions GROUP BY papers")
     assert by_papers == {r["papers"]: r["n"] for r in expected.to_pylist()} and sum(by_papers.values()) == 5
     assert "papers" in capsys.readouterr().out
-    if shutil.which("Rscript") and lake.log_version(cfg.paths, "published", "monitoring_indicators") is not None:
+    if shutil.which("Rscript") and lake.log_version(cfg.paths, MONITORING_INDICATORS) is not None:
         done = subprocess.run(["Rscript", "-e", doc_blocks("r")[0]], capture_output=True, text=True,
                               env={**__import__("os").environ, "PATHWAYS_LAKE": str(cfg.paths.lake_dir())})
         assert done.returncode == 0, done.stderr

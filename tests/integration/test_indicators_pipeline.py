@@ -16,8 +16,10 @@ from jobs.config import load_config
 from jobs.indicators.checks import assert_publishable, missing_cells
 from jobs.indicators.definitions import SPECS
 from jobs.indicators.geography import Geography
+from jobs.run_context import RunContext
 from tests.indicators_compare import as_dict, compare, lake_inputs
 from tests.reference_indicators import compute_reference
+from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -43,10 +45,10 @@ def test_generated_lake_matches_naive_reference(spark, tmp_path):
     generate(cfg, scale=scale, seed=cfg.generate.seed, start=cfg.generate.start, end=cfg.generate.end,
              frequency=cfg.generate.delivery_frequency, progress=False)
     for run in runs:
-        run(spark, cfg, run_id="pipeline-test")
+        run(spark, RunContext(cfg=cfg, run_id="pipeline-test"))
 
-    unsuppressed = lake.read(spark, cfg.paths, "restricted", "monitoring_indicators_unsuppressed").toPandas()
-    published = lake.read(spark, cfg.paths, "published", "monitoring_indicators").toPandas()
+    unsuppressed = lake.read(spark, cfg.paths, MONITORING_INDICATORS_UNSUPPRESSED).toPandas()
+    published = lake.read(spark, cfg.paths, MONITORING_INDICATORS).toPandas()
     data = lake_inputs(spark, cfg)
     years = sorted(int(y) for y in unsuppressed["year"].unique())
     want = compute_reference(data["episodes"], data["admissions"], data["persons"], data["residence"], years,

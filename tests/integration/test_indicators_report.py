@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from jobs import indicators, lake
 from jobs.config import load_config
 from jobs.report import render
+from jobs.run_context import RunContext
 from schemas.tables import (
     INDICATOR_RUNS, MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED, TARGET_PROGRESS, VALIDATION_RESULTS,
 )
@@ -28,8 +29,8 @@ def indicator_lake(spark, tmp_path_factory):
     data = random_lake(5, n_persons=500, n_episodes=2500, spread=150)
     for name, df in frames(spark, data).items():
         zone = "analytics" if name == "involuntary_admissions" else "restricted"
-        lake.overwrite(df, cfg.paths, zone, name)
-    counts = indicators.run(spark, cfg, run_id="it-run-1")
+        lake.overwrite(df, cfg.paths, lake.TableId(zone, name))
+    counts = indicators.run(spark, RunContext(cfg=cfg, run_id="it-run-1"))
     return cfg, counts
 
 
@@ -38,16 +39,16 @@ def test_run_writes_tables_lineage_and_safe_published(spark, indicator_lake):
     assert set(counts) == {MONITORING_INDICATORS.name, MONITORING_INDICATORS_UNSUPPRESSED.name, TARGET_PROGRESS.name}
     from deltalake import DeltaTable  # any Delta reader finds the tables without our code
 
-    published = DeltaTable(lake.table_path(cfg.paths, "published", "monitoring_indicators")).to_pandas()
+    published = DeltaTable(lake.table_path(cfg.paths, MONITORING_INDICATORS)).to_pandas()
     assert list(published.columns) == MONITORING_INDICATORS.columns and len(published) == counts["monitoring_indicators"]
     visible = published[~published.suppressed]
     assert not visible.numerator.between(1, 4).any() and not visible.denominator.between(1, 4).any()
     assert published.suppressed.any() and (published.definition_version == cfg.indicators.definition_version).all()
-    unsuppressed = lake.read(spark, cfg.paths, "restricted", "monitoring_indicators_unsuppressed").toPandas()
+    unsuppressed = lake.read(spark, cfg.paths, MONITORING_INDICATORS_UNSUPPRESSED).toPandas()
     assert not unsuppressed.suppressed.any() and len(unsuppressed) == len(published)
-    target = lake.read(spark, cfg.paths, "published", "target_progress").toPandas()
+    target = lake.read(spark, cfg.paths, TARGET_PROGRESS).toPandas()
     assert sorted(target.year) == [2020, 2021, 2022, 2023] and target.baseline_rate.notna().all()
-    runs = lake.read(spark, cfg.paths, INDICATOR_RUNS.zone, INDICATOR_RUNS.name).toPandas()
+    runs = lake.read(spark, cfg.paths, INDICATOR_RUNS).toPandas()
     assert set(runs.role) == {"input", "output"} and (runs.run_id == "it-run-1").all() and runs.version.notna().all()
 
 
@@ -71,7 +72,7 @@ def test_report_shows_validation_status_and_cli_renders(spark, indicator_lake):
     rows = [("it-run-1", "indicators", "monitoring_indicators", "published.monitoring_indicators", 0, None, i,
              "expect_column_values_to_not_be_null", "indicator_id", "critical", i != 2, 10, 0 if i != 2 else 3,
              None, None, pd.Timestamp("2024-01-01").to_pydatetime()) for i in range(3)]
-    lake.overwrite(spark.createDataFrame(rows, VALIDATION_RESULTS.schema), cfg.paths, "restricted", "validation_results")
+    lake.overwrite(spark.createDataFrame(rows, VALIDATION_RESULTS.schema), cfg.paths, VALIDATION_RESULTS)
     text = render(spark, cfg, year=2022).read_text(encoding="utf-8")
     assert "failures present" in text and "validation of run it-run-1" in text
     from flows.cli import app

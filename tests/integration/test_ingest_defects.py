@@ -14,6 +14,7 @@ from jobs.config import load_config
 from jobs.ingest import rules as R
 from jobs.ingest import run
 from landing_kit import sample_row, write_delivery
+from jobs.run_context import RunContext
 from schemas.sources import SOURCES
 
 pytestmark = pytest.mark.integration
@@ -77,7 +78,7 @@ def ingested(spark, tmp_path_factory):
     old_level = jobs_log.level
     jobs_log.setLevel(logging.DEBUG)
     try:
-        result = run(spark, cfg, run_id="run-1", sources=["social_force_use", "coercion", "police"])
+        result = run(spark, RunContext(cfg=cfg, run_id="run-1"), sources=["social_force_use", "coercion", "police"])
     finally:
         jobs_log.removeHandler(capture)
         jobs_log.setLevel(old_level)
@@ -85,7 +86,7 @@ def ingested(spark, tmp_path_factory):
 
 
 def _table(spark, cfg, name):
-    return lake.read(spark, cfg.paths, "restricted", name)
+    return lake.read(spark, cfg.paths, lake.TableId("restricted", name))
 
 
 EXPECTED_REFUSALS = {
@@ -169,7 +170,7 @@ def test_no_clear_text_cpr_anywhere(ingested, spark):
     tables = lake.list_tables(cfg.paths)
     assert ("restricted", "quarantine") in tables and len(tables) >= 8
     for zone, name in tables:
-        df = lake.read(spark, cfg.paths, zone, name)
+        df = lake.read(spark, cfg.paths, lake.TableId(zone, name))
         text = F.concat_ws("|", *[F.coalesce(F.col(c).cast("string"), F.lit("")) for c in df.columns])
         hits = df.where(F.exists(F.array(*[F.lit(v) for v in CPR_VALUES]), lambda v: F.instr(text, v) > 0))
         assert hits.count() == 0, f"{zone}.{name} holds a clear-text CPR"
@@ -187,7 +188,7 @@ def test_rerun_changes_nothing_but_retries_refusals(ingested, spark):
     before = {n: sorted(map(tuple, _table(spark, cfg, n).drop("_ingest_run_id", "_ingested_at", "ingest_run_id",
                                                                 "ingested_at").collect()))
               for n in ("bronze_coercion", "silver_coercion", "quarantine", "silver_social_force_use")}
-    again = run(spark, cfg, run_id="run-2", sources=["social_force_use", "coercion", "police"])
+    again = run(spark, RunContext(cfg=cfg, run_id="run-2"), sources=["social_force_use", "coercion", "police"])
     assert again.loaded == [] and {(d.source, d.delivery_id) for d in again.refused} == set(EXPECTED_REFUSALS)
     after = {n: sorted(map(tuple, _table(spark, cfg, n).drop("_ingest_run_id", "_ingested_at", "ingest_run_id",
                                                                "ingested_at").collect())) for n in before}

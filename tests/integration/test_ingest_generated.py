@@ -14,6 +14,8 @@ from jobs.config import load_config
 from jobs.generate import run as generate
 from jobs.ingest import run as ingest
 from jobs.ingest.cpr import CPR_RE
+from jobs.run_context import RunContext
+from schemas.tables import QUARANTINE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -33,12 +35,12 @@ def generated(spark, tmp_path_factory):
     generate(cfg, scale="tiny", seed=7, start="2024-01-01", end="2024-03-31", defects=True, progress=False)
     defects = json.loads((cfg.paths.ground_truth_dir() / "defects.json").read_text())["defects"]
     sources = sorted({d["source"] for d in defects})
-    result = ingest(spark, cfg, run_id="gen", sources=sources)
+    result = ingest(spark, RunContext(cfg=cfg, run_id="gen"), sources=sources)
     return cfg, defects, result
 
 
 def _quarantine(spark, cfg):
-    return lake.read(spark, cfg.paths, "restricted", "quarantine").collect()
+    return lake.read(spark, cfg.paths, QUARANTINE).collect()
 
 
 def test_every_defect_kind_is_present(generated):
@@ -71,7 +73,7 @@ def test_each_defect_has_its_expected_outcome(generated, spark):
                     ("clear_text_cpr", True)}
             if d["kind"] in KIND_RULE:
                 assert {q["rule"] for q in hits if q["column"] == d["column"]} == {KIND_RULE[d["kind"]]}, (d, hits)
-            bronze = lake.read(spark, cfg.paths, "restricted", f"bronze_{d['source']}")
+            bronze = lake.read(spark, cfg.paths, lake.TableId("restricted", f"bronze_{d['source']}"))
             assert bronze.where((F.col("_delivery_id") == d["delivery_id"]) & (F.col("_row_number") == row)).count() == 0
 
 
@@ -94,6 +96,6 @@ def test_generated_cpr_numbers_are_nowhere_in_the_lake(generated, spark):
             values |= set(re.findall(r"(?<![0-9A-Za-z])" + CPR_RE + r"(?![0-9A-Za-z])", text))
     assert len(values) >= 2
     for zone, name in lake.list_tables(cfg.paths):
-        df = lake.read(spark, cfg.paths, zone, name)
+        df = lake.read(spark, cfg.paths, lake.TableId(zone, name))
         text = F.concat_ws("|", *[F.coalesce(F.col(c).cast("string"), F.lit("")) for c in df.columns])
         assert df.where(F.exists(F.array(*[F.lit(v) for v in values]), lambda v: F.instr(text, v) > 0)).count() == 0, name

@@ -12,6 +12,8 @@ from jobs import lake
 from jobs.config import load_config
 from jobs.ingest import run
 from landing_kit import sample_row, write_delivery
+from jobs.run_context import RunContext
+from schemas.tables import INGESTION_LOG
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +44,7 @@ def _landing(landing):
 def snapshot(spark, cfg):
     out = {}
     for zone, name in lake.list_tables(cfg.paths):
-        df = lake.read(spark, cfg.paths, zone, name)
+        df = lake.read(spark, cfg.paths, lake.TableId(zone, name))
         df = df.drop(*[c for c in df.columns if c in RUN_COLUMNS])
         out[f"{zone}.{name}"] = sorted(tuple(str(v) for v in r) for r in df.collect())
     return out
@@ -58,7 +60,7 @@ def landing_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def clean(spark, tmp_path_factory, landing_dir):
     cfg = load_config("ci", lake=str(tmp_path_factory.mktemp("clean") / "lake"), landing=str(landing_dir))
-    result = run(spark, cfg, run_id="clean", sources=SOURCES)
+    result = run(spark, RunContext(cfg=cfg, run_id="clean"), sources=SOURCES)
     return cfg, result, snapshot(spark, cfg)
 
 
@@ -85,15 +87,15 @@ def test_crash_then_rerun_equals_clean_run(spark, tmp_path, landing_dir, clean, 
             raise Crash(step)
 
     with pytest.raises(Crash):
-        run(spark, cfg, run_id="crashed", sources=SOURCES, fault_hook=hook)
+        run(spark, RunContext(cfg=cfg, run_id="crashed"), sources=SOURCES, fault_hook=hook)
     assert not any((cfg.paths.lake_dir() / "restricted" / "_staging").rglob("*.parquet"))
-    run(spark, cfg, run_id="rerun", sources=SOURCES)
+    run(spark, RunContext(cfg=cfg, run_id="rerun"), sources=SOURCES)
     assert snapshot(spark, cfg) == clean[2]
 
 
 def test_full_refresh_rebuilds_the_same_tables(spark, clean):
     cfg, _, snap = clean
-    result = run(spark, cfg, run_id="refresh", sources=SOURCES, full_refresh=True)
+    result = run(spark, RunContext(cfg=cfg, run_id="refresh", full_refresh=True), sources=SOURCES)
     assert len(result.deliveries) == 6
     assert snapshot(spark, cfg) == snap
 
@@ -102,13 +104,13 @@ def test_runs_dated_in_turn_take_only_their_deliveries_and_end_as_one_run(spark,
     cfg = load_config("ci", lake=str(tmp_path / "lake"), landing=str(landing_dir))
 
     def outcome(run_date):
-        result = run(spark, cfg, run_id=f"run-{run_date}", sources=SOURCES, run_date=dt.date.fromisoformat(run_date))
+        result = run(spark, RunContext(cfg=cfg, run_id=f"run-{run_date}", run_date=dt.date.fromisoformat(run_date)), sources=SOURCES)
         return {(d.source, d.delivery_id, d.status) for d in result.deliveries}
 
     assert outcome("2024-12-31") == set()
     assert lake.list_tables(cfg.paths) == []
     assert outcome("2025-01-31") == {("psych_contacts", "2025-01-01", "loaded"), ("police", "2025-01-01", "loaded")}
-    logged = {(r.source, r.delivery_id) for r in lake.read(spark, cfg.paths, "restricted", "ingestion_log").collect()}
+    logged = {(r.source, r.delivery_id) for r in lake.read(spark, cfg.paths, INGESTION_LOG).collect()}
     assert logged == {("psych_contacts", "2025-01-01"), ("police", "2025-01-01")}  # later ones still pending
     assert outcome("2025-02-01") == {("psych_contacts", "2025-02-01", "loaded"),
                                      ("psych_contacts", "2025-02-01_02", "loaded"), ("police", "2025-02-01", "refused")}

@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 import jobs.link as link
 from jobs import lake
 from jobs.link import model, review
+from jobs.run_context import RunContext
 from test_link_run import P, POLICE, REGISTER, _links, _write_register
 from linkage_synth import write_silver
+from schemas.tables import LINK_CANDIDATES, LINK_DECISIONS, LINK_HISTORY, LINK_REVIEW
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.integration
 def _first_run(spark, cfg) -> None:
     _write_register(spark, cfg, REGISTER)
     write_silver(spark, cfg, "police", POLICE)
-    link.run(spark, cfg, run_id="run1")
+    link.run(spark, RunContext(cfg=cfg, run_id="run1"))
     assert _links(spark, cfg)["twin"].link_status == "review"
 
 
@@ -52,16 +54,16 @@ def test_scripted_session_links_the_chosen_person_on_the_next_run(spark, lake_cf
     assert result.exit_code == 0, result.output
     assert "1 decisions stored" in result.output
     stored = [(r.source_record_id, r.candidate_key, r.decision)
-              for r in lake.read(spark, cfg.paths, "restricted", "link_decisions").collect()]
+              for r in lake.read(spark, cfg.paths, LINK_DECISIONS).collect()]
     assert stored == [("twin", P[4], "match")]
     assert review.pending(spark, cfg) == [p for p in pairs if p.candidate_key == P[3]]  # the decided pair left
 
-    link.run(spark, cfg, run_id="run2")
+    link.run(spark, RunContext(cfg=cfg, run_id="run2"))
     twin = _links(spark, cfg)["twin"]
     assert (twin.person_key, twin.link_status, twin.link_probability, twin.link_method) == (
         P[4], "linked", 1.0, "probabilistic")
-    assert lake.read(spark, cfg.paths, "restricted", "link_review").count() == 0
-    history = [(h.source_record_id, h.new_key) for h in lake.read(spark, cfg.paths, "restricted", "link_history").collect()]
+    assert lake.read(spark, cfg.paths, LINK_REVIEW).count() == 0
+    history = [(h.source_record_id, h.new_key) for h in lake.read(spark, cfg.paths, LINK_HISTORY).collect()]
     assert history == [("twin", P[4])]
 
 
@@ -74,11 +76,11 @@ def test_a_non_match_removes_the_candidate(spark, lake_cfg, tmp_path):
                                   ["police", "twin", P[3], "non_match"]])
     decided = review.session(review.pending(spark, cfg), review.answers_from_csv(answers))
     assert review.save_decisions(spark, cfg, decided, decided_by="tester") == 1
-    link.run(spark, cfg, run_id="run2")
+    link.run(spark, RunContext(cfg=cfg, run_id="run2"))
     twin = _links(spark, cfg)["twin"]
     # P3 is no candidate any more; P4 alone is clear of the margin rule and above the threshold
     assert (twin.person_key, twin.link_status) == (P[4], "linked") and twin.link_probability < 1.0
-    candidates = {r.candidate_key for r in lake.read(spark, cfg.paths, "restricted", "link_candidates")
+    candidates = {r.candidate_key for r in lake.read(spark, cfg.paths, LINK_CANDIDATES)
                   .where("source_record_id = 'twin'").collect()}
     assert candidates == {P[4]}
 

@@ -10,8 +10,10 @@ import pytest
 import jobs.link as link
 from jobs import lake
 from jobs.link import model
+from jobs.run_context import RunContext
 from linkage_synth import (make_population, make_records, name_tokens, police_rows, population_rows, residence_rows,
                            write_silver)
+from schemas.tables import LINK_HISTORY, LINK_REVIEW, PERSON_LINKS, PERSONS
 
 pytestmark = pytest.mark.integration
 
@@ -58,11 +60,11 @@ def _write_register(spark, cfg, people):
 
 
 def _links(spark, cfg):
-    return {r.source_record_id: r for r in lake.read(spark, cfg.paths, "analytics", "person_links").collect()}
+    return {r.source_record_id: r for r in lake.read(spark, cfg.paths, PERSON_LINKS).collect()}
 
 
 def _history(spark, cfg):
-    return lake.read(spark, cfg.paths, "restricted", "link_history").collect()
+    return lake.read(spark, cfg.paths, LINK_HISTORY).collect()
 
 
 def test_every_path_and_stable_keys(spark, lake_cfg):
@@ -71,7 +73,7 @@ def test_every_path_and_stable_keys(spark, lake_cfg):
     write_silver(spark, cfg, "police", POLICE)
     write_silver(spark, cfg, "coercion", [{"record_id": "c1", "person_id": P[6], "measure": "belt_restraint",
                                            "start_ts": dt.datetime(2023, 5, 2)}])
-    counts = link.run(spark, cfg, run_id="run1")
+    counts = link.run(spark, RunContext(cfg=cfg, run_id="run1"))
     assert counts["person_links"] == 6
     first = _links(spark, cfg)
     assert (first["exact"].person_key, first["exact"].link_method, first["exact"].link_probability) == (
@@ -82,11 +84,11 @@ def test_every_path_and_stable_keys(spark, lake_cfg):
     assert first["replacement"].person_key == P[5] and first["replacement"].link_status == "linked"
     assert first["twin"].link_status == "review" and first["twin"].person_key.startswith("U")
     assert first["stranger"].link_status == "unlinked" and first["stranger"].person_key.startswith("U")
-    review = lake.read(spark, cfg.paths, "restricted", "link_review").collect()
+    review = lake.read(spark, cfg.paths, LINK_REVIEW).collect()
     assert sorted((r.source_record_id, r.candidate_key, r.reason) for r in review) == [
         ("twin", P[3], "ambiguous"), ("twin", P[4], "ambiguous")]
-    assert not {"birth_date", "name_bigrams", "sex"} & set(lake.read(spark, cfg.paths, "restricted", "link_review").columns)
-    persons = {r.person_key: r for r in lake.read(spark, cfg.paths, "restricted", "persons").collect()}
+    assert not {"birth_date", "name_bigrams", "sex"} & set(lake.read(spark, cfg.paths, LINK_REVIEW).columns)
+    persons = {r.person_key: r for r in lake.read(spark, cfg.paths, PERSONS).collect()}
     assert len(persons) == 6 + 2 and persons[first["stranger"].person_key].birth_date == dt.date(1979, 4, 19)
     assert not persons[first["twin"].person_key].in_population and persons[P[3]].in_population
     stored = model.load_current(cfg.paths.models_dir())
@@ -94,7 +96,7 @@ def test_every_path_and_stable_keys(spark, lake_cfg):
     assert stored.meta["trained"] is False  # 4 records: design priors, not EM
 
     # the same data again: nothing moves, linked_at_run stays
-    link.run(spark, cfg, run_id="run2")
+    link.run(spark, RunContext(cfg=cfg, run_id="run2"))
     assert {k: (r.person_key, r.linked_at_run) for k, r in _links(spark, cfg).items()} == {
         k: (r.person_key, "run1") for k, r in first.items()}
     assert _history(spark, cfg) == []
@@ -102,7 +104,7 @@ def test_every_path_and_stable_keys(spark, lake_cfg):
     # a new delivery: the stranger enters the register, a new record arrives
     _write_register(spark, cfg, REGISTER + [_person(P[7], "bjorn zacharias", dt.date(1979, 4, 19), "M", "461")])
     write_silver(spark, cfg, "police", POLICE + [_police("later", None, "ole madsen", dt.date(1990, 11, 2), "M", "851")])
-    link.run(spark, cfg, run_id="run3")
+    link.run(spark, RunContext(cfg=cfg, run_id="run3"))
     third = _links(spark, cfg)
     assert third["stranger"].person_key == P[7] and third["later"].person_key == P[6]
     history = [(h.run_id, h.source_record_id, h.old_key, h.new_key, h.reason) for h in _history(spark, cfg)]
@@ -123,13 +125,13 @@ def test_trained_model_links_a_few_hundred_records(spark, lake_cfg):
     write_silver(spark, cfg, "population", population_rows(pop))
     write_silver(spark, cfg, "residence", residence_rows(pop))
     write_silver(spark, cfg, "police", police_rows(rec) + police_rows(labelled))
-    link.run(spark, cfg, run_id="train1", full_refresh=True)
+    link.run(spark, RunContext(cfg=cfg, run_id="train1", full_refresh=True))
     stored = model.load_current(cfg.paths.models_dir())
     assert stored.meta["trained"] is True and stored.meta["trained_records"] == 400
     assert stored.meta["training"] == "labelled" and stored.meta["labelled_pairs"] == 1100
     saved = json.loads((cfg.paths.models_dir() / "linkage" / f"{stored.version}.json").read_text())
     assert saved["comparisons"][0]["comparison_levels"][1]["m_probability"] > 0.5  # a real splink settings file
-    links = lake.read(spark, cfg.paths, "analytics", "person_links").toPandas().set_index("source_record_id")
+    links = lake.read(spark, cfg.paths, PERSON_LINKS).toPandas().set_index("source_record_id")
     links = links[links.link_method == "probabilistic"]  # the labelled records link deterministically
     assert len(links) == 400
     truth = rec.set_index("record_id").true_person_id

@@ -37,6 +37,7 @@ from jobs import lake as lk
 from jobs.config import PROJECT_ROOT, load_config
 from jobs.errors import ConcurrentRunError, InjectedFault, ValidationFailed
 from landing_kit import sample_row, write_delivery
+from schemas.tables import RUN_MANIFEST, VALIDATION_RESULTS, silver as silver_table
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -86,7 +87,7 @@ def snapshot(spark, lake: Path) -> dict[str, list[str]]:
     for zone, name in lk.list_tables(paths):
         if f"{zone}.{name}" in BOOKKEEPING:
             continue
-        df = lk.read(spark, paths, zone, name)
+        df = lk.read(spark, paths, lk.TableId(zone, name))
         df = df.select(*[c for c in df.columns if c not in VOLATILE])
         out[f"{zone}.{name}"] = sorted(repr(_normal(r.asDict())) for r in df.collect())
     return out
@@ -94,7 +95,7 @@ def snapshot(spark, lake: Path) -> dict[str, list[str]]:
 
 def _manifest(spark, lake: Path) -> list[dict]:
     paths = load_config("ci", lake=str(lake)).paths
-    rows = lk.read(spark, paths, "restricted", "run_manifest").orderBy("started_at").collect()
+    rows = lk.read(spark, paths, RUN_MANIFEST).orderBy("started_at").collect()
     return [r.asDict(recursive=True) for r in rows]
 
 
@@ -118,13 +119,13 @@ def test_uninterrupted_run_completes_and_records_its_manifest(spark, clean):
     assert run["linkage_model_version"].startswith(cfg.linkage.model_version) and run["prefect_flow_run_id"]
     written = {(t["stage"], t["table"]): t for t in run["tables"] if t["access"] == "written"}
     silver = written[("ingest", "restricted.silver_coercion")]
-    assert silver["version"] == lk.log_version(cfg.paths, "restricted", "silver_coercion") and silver["rows"] == 3
+    assert silver["version"] == lk.log_version(cfg.paths, silver_table("coercion")) and silver["rows"] == 3
     assert ("indicators", "published.monitoring_indicators") in written
     assert ("link", "analytics.person_links") in written and ("events", "restricted.events") in written
     read = {(t["stage"], t["table"]) for t in run["tables"] if t["access"] == "read"}
     assert ("link", "restricted.silver_population") in read and ("ingest", "restricted.silver_population") not in read
     assert len(tables["analytics.involuntary_admissions"]) == 2 and len(tables["restricted.silver_population"]) == 4
-    results = lk.read(spark, cfg.paths, "restricted", "validation_results").where(f"run_id = '{run['run_id']}'")
+    results = lk.read(spark, cfg.paths, VALIDATION_RESULTS).where(f"run_id = '{run['run_id']}'")
     assert {r.stage for r in results.select("stage").distinct().collect()} == set(ALL_STAGES[:-1])
     assert results.where("NOT success AND severity = 'critical'").count() == 0
     index = (cfg.paths.data_docs_dir() / "index.html").read_text()
@@ -173,7 +174,7 @@ def test_hard_kill_mid_ingest_leaves_a_stale_lock_that_the_next_run_takes_over(
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 900
-        while lk.log_version(paths, "restricted", "silver_residence") is None:  # ingest under way
+        while lk.log_version(paths, silver_table("residence")) is None:  # ingest under way
             assert child.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
             time.sleep(0.5)
     finally:
@@ -209,7 +210,7 @@ def test_critical_failure_stops_downstream_writes_but_a_warning_does_not(spark, 
                          "published.monitoring_indicators"}
     (run,) = _manifest(spark, lake)
     assert (run["status"], run["failed_stage"], list(run["stages_completed"])) == ("failed", "link", ["ingest", "link"])
-    failed = {(r.suite, r.severity) for r in lk.read(spark, cfg.paths, "restricted", "validation_results")
+    failed = {(r.suite, r.severity) for r in lk.read(spark, cfg.paths, VALIDATION_RESULTS)
               .where("NOT success").collect()}
     assert failed == {("silver_police", "warning"), ("person_links", "critical")}
     page = (cfg.paths.data_docs_dir() / "runs" / f"{run['run_id']}.html").read_text()
@@ -233,10 +234,10 @@ def test_second_run_is_refused_while_another_process_holds_the_lake(spark, clean
          "time.sleep(300)"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        before = {t: lk.log_version(paths, *t) for t in lk.list_tables(paths)}
+        before = {t: lk.log_version(paths, t) for t in lk.list_tables(paths)}
         with pytest.raises(ConcurrentRunError, match="locked by run 'other-run'"):
             nightly(run_date=NEXT_DAY, env="ci", lake=str(lake))
-        assert {t: lk.log_version(paths, *t) for t in lk.list_tables(paths)} == before
+        assert {t: lk.log_version(paths, t) for t in lk.list_tables(paths)} == before
     finally:
         holder.kill()
         holder.wait()

@@ -14,13 +14,13 @@ import pathways_reference as ref
 from jobs import lake
 from jobs.config import load_config
 from jobs.reference import municipalities
-from schemas.tables import ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, INVOLUNTARY_ADMISSIONS, PERSONS
+from schemas.tables import ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, INVOLUNTARY_ADMISSIONS, PERSONS, silver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _rows(spark, cfg, table, cols=None):
-    df = lake.read(spark, cfg.paths, table.zone, table.name)
+    df = lake.read(spark, cfg.paths, table)
     return [r.asDict(recursive=True) for r in (df.select(*cols) if cols else df).toLocalIterator()]
 
 
@@ -31,7 +31,7 @@ def test_demo_lake_agrees_with_plain_python(spark, demo_lake):
     key_of = {p["person_id"]: p["person_key"] for p in persons if p["person_id"]}
     residence = [dict(person_key=key_of[r["person_id"]], municipality_code=r["municipality_code"],
                       valid_from=r["valid_from"], valid_to=r["valid_to"])
-                 for r in _rows(spark, cfg, lake_table("silver_residence")) if r["person_id"] in key_of]
+                 for r in _rows(spark, cfg, silver("residence")) if r["person_id"] in key_of]
     geo = {m.municipality_code: (m.region_code, m.health_cluster_code) for m in municipalities(cfg.paths)}
     c = cfg.episodes
     episodes = ref.episodes(events, gap_minutes=c.merge_gap_minutes, holding_counted=c.holding_purposes_counted,
@@ -46,9 +46,3 @@ def test_demo_lake_agrees_with_plain_python(spark, demo_lake):
             assert row[col] == (pytest.approx(value) if isinstance(value, float) else value), col
     timeline = Counter((r["phase"], r["sector"]) for r in _rows(spark, cfg, ADMISSION_TIMELINE, ["phase", "sector"]))
     assert timeline == Counter(ref.timeline_counts(list(expected.values()), events))
-
-
-def lake_table(name):
-    from schemas.tables import silver
-
-    return silver(name.removeprefix("silver_"))

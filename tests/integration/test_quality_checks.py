@@ -14,7 +14,8 @@ from jobs.config import load_config
 from jobs.errors import ConcurrentRunError, ValidationFailed
 from landing_kit import sample_row, write_delivery
 from jobs.quality import check_stage, validate_stage
-from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
+from jobs.run_context import RunContext
+from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS, silver as silver_table
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +29,12 @@ def cfg(spark, tmp_path_factory):
                                                      sample_row("police", "pol-6", police_district_code="PK99")])
     write_delivery(landing, "police", "2024-04-01", [sample_row("police", "pol-7")],
                    edit_manifest=lambda m: m["files"][0].update(rows=2))
-    ingest.run(spark, cfg, run_id="ingest-1", sources=("police",))
+    ingest.run(spark, RunContext(cfg=cfg, run_id="ingest-1"), sources=("police",))
     return cfg
 
 
 def _rows(spark, cfg, table, run_id):
-    return [r.asDict() for r in lake.read(spark, cfg.paths, table.zone, table.name)
+    return [r.asDict() for r in lake.read(spark, cfg.paths, table)
             .where(f"run_id = '{run_id}'").collect()]
 
 
@@ -46,7 +47,7 @@ def test_warnings_are_recorded_and_do_not_stop(spark, cfg):
     assert len(report.skipped) == 14  # the other sources' bronze and silver tables do not exist
     results = _rows(spark, cfg, VALIDATION_RESULTS, "run-warn")
     silver = {r["table_version"] for r in results if r["table"] == "restricted.silver_police"}
-    assert silver == {lake.log_version(cfg.paths, "restricted", "silver_police")}
+    assert silver == {lake.log_version(cfg.paths, silver_table("police"))}
     assert {r["suite"] for r in results} == {"bronze_police", "silver_police", "ingestion_log",
                                              "ingest_reconciliation"}
     failures = {(r["suite"], r["row_location"]) for r in _rows(spark, cfg, VALIDATION_FAILURES, "run-warn")}
@@ -55,8 +56,8 @@ def test_warnings_are_recorded_and_do_not_stop(spark, cfg):
 
 
 def test_critical_failure_raises_and_the_docs_show_what_and_where(spark, cfg, artifacts_dir):
-    silver = lake.read(spark, cfg.paths, "restricted", "silver_police")
-    version = lake.append(silver.where("record_id = 'pol-2'"), cfg.paths, "restricted", "silver_police")
+    silver = lake.read(spark, cfg.paths, silver_table("police"))
+    version = lake.append(silver.where("record_id = 'pol-2'"), cfg.paths, silver_table("police"))
     with pytest.raises(ValidationFailed, match=r"silver_police: expect_column_values_to_be_unique\(record_id\) on "
                                                rf"restricted.silver_police@v{version} \(2 rows\)"):
         check_stage(spark, cfg, "ingest", run_id="run-bad")

@@ -96,7 +96,7 @@ def built(spark, accounts, request):
     frame = spark.createDataFrame([("0000000000000001", 2024, 3), ("0000000000000002", 2024, None)],
                                   "person_key string, year int, n int")
     for zone, name in (("restricted", "silver_test"), ("analytics", "persons_test"), ("published", "indicators_test")):
-        lake.append(frame, cfg.paths, zone, name, partition_by=["year"])
+        lake.append(frame, cfg.paths, lake.TableId(zone, name), partition_by=["year"])
     report = cfg.paths.reports_dir() / "coercion_report_2024.html"
     report.write_text("<html>aggregates only</html>", encoding="utf-8")
     zones.open_for_readers(cfg, "reports")  # what jobs.report.render does after writing

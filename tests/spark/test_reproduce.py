@@ -12,6 +12,7 @@ import pytest
 from jobs import indicators
 from jobs import lake as lk
 from jobs.audit import reproduce as rp
+from jobs.run_context import RunContext
 from schemas.tables import RUN_MANIFEST
 from tests.indicators_testdata import admission, episode, frames, handmade, ts
 
@@ -23,12 +24,12 @@ CELL = rp.Cell("2A", 2023, "national", "DK", "adult")   # persons involuntarily 
 def _night(spark, cfg, data, run_id: str) -> None:
     for name, df in frames(spark, data).items():
         zone = "analytics" if name == "involuntary_admissions" else "restricted"
-        lk.overwrite(df, cfg.paths, zone, name)
-    indicators.run(spark, cfg, run_id=run_id)
+        lk.overwrite(df, cfg.paths, lk.TableId(zone, name))
+    indicators.run(spark, RunContext(cfg=cfg, run_id=run_id))
     row = {c: None for c in RUN_MANIFEST.columns}
     row.update(run_id=run_id, status="completed", code_version=f"code-{run_id}", run_date=dt.date(2024, 1, 1))
     lk.append(spark.createDataFrame([tuple(row[c] for c in RUN_MANIFEST.columns)], RUN_MANIFEST.schema),
-              cfg.paths, RUN_MANIFEST.zone, RUN_MANIFEST.name)
+              cfg.paths, RUN_MANIFEST)
 
 
 @pytest.fixture()

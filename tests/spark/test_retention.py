@@ -30,7 +30,7 @@ def cfg(lake_cfg):
 
 
 def _values(spark, paths, zone, name, version=None) -> list[int]:
-    return sorted(r.id for r in lk.read(spark, paths, zone, name, version).collect())
+    return sorted(r.id for r in lk.read(spark, paths, lk.TableId(zone, name), version).collect())
 
 
 def test_every_restricted_input_of_a_published_number_is_an_audit_table():
@@ -43,9 +43,9 @@ def test_every_restricted_input_of_a_published_number_is_an_audit_table():
 def test_long_retention_keeps_old_versions_through_vacuum_and_short_retention_drops_them(spark, cfg):
     paths = cfg.paths
     for zone, name in (("published", "t_pub"), ("restricted", "t_work"), ("restricted", "silver_residence")):
-        lk.overwrite(spark.range(0, 3, numPartitions=1), paths, zone, name)  # version 0: ids 0, 1, 2
-        lk.overwrite(spark.range(5, 6, numPartitions=1), paths, zone, name)  # version 1 removes version 0's files
-    props = {(z, n): lk.table_properties(spark, lk.table_path(paths, z, n))
+        lk.overwrite(spark.range(0, 3, numPartitions=1), paths, lk.TableId(zone, name))  # version 0: ids 0, 1, 2
+        lk.overwrite(spark.range(5, 6, numPartitions=1), paths, lk.TableId(zone, name))  # version 1 removes version 0's files
+    props = {(z, n): lk.table_properties(spark, lk.table_path(paths, lk.TableId(z, n)))
              for z, n in (("published", "t_pub"), ("restricted", "t_work"), ("restricted", "silver_residence"))}
     assert props[("published", "t_pub")][LOG_RETENTION] == "interval 3650 days"
     assert props[("published", "t_pub")][DELETED_FILE_RETENTION] == "interval 3650 days"
@@ -53,7 +53,7 @@ def test_long_retention_keeps_old_versions_through_vacuum_and_short_retention_dr
     assert props[("restricted", "silver_residence")][DELETED_FILE_RETENTION] == "interval 3650 days"  # audit table
     time.sleep(2)
 
-    work_dir = Path(lk.table_path(paths, "restricted", "t_work"))
+    work_dir = Path(lk.table_path(paths, lk.TableId("restricted", "t_work")))
     assert len(list(work_dir.glob("*.parquet"))) == 2
     dry = {r.table: r.files for r in vacuum_restricted(spark, cfg, dry_run=True)}
     assert dry == {"restricted.t_work": 1}     # only the non-audit restricted table; nothing deleted yet
@@ -61,7 +61,7 @@ def test_long_retention_keeps_old_versions_through_vacuum_and_short_retention_dr
     done = {r.table: r.files for r in vacuum_restricted(spark, cfg)}
     assert done == {"restricted.t_work": 1}
     assert len(list(work_dir.glob("*.parquet"))) == 1
-    assert lk.vacuum(spark, paths, "published", "t_pub") == 0      # Delta's VACUUM under the long setting
+    assert lk.vacuum(spark, paths, lk.TableId("published", "t_pub")) == 0      # Delta's VACUUM under the long setting
 
     assert _values(spark, paths, "published", "t_pub", 0) == [0, 1, 2]              # time travel still works
     assert _values(spark, paths, "restricted", "silver_residence", 0) == [0, 1, 2]
@@ -74,11 +74,11 @@ def test_long_retention_keeps_old_versions_through_vacuum_and_short_retention_dr
 def test_existing_tables_get_the_properties_on_the_next_write_or_by_apply(spark, cfg):
     paths = cfg.paths
     for name in ("old_a", "old_b"):  # written before the policy existed: Delta's defaults
-        spark.range(2).write.format("delta").save(lk.table_path(paths, "analytics", name))
+        spark.range(2).write.format("delta").save(lk.table_path(paths, lk.TableId("analytics", name)))
     before = {s.table: s for s in retention_report(spark, cfg)}
     assert not before["analytics.old_a"].in_line and LOG_RETENTION not in before["analytics.old_a"].current
-    lk.append(spark.range(2, 3), paths, "analytics", "old_a")                       # ALTER, then the write
-    assert lk.table_properties(spark, lk.table_path(paths, "analytics", "old_a"))[LOG_RETENTION] == \
+    lk.append(spark.range(2, 3), paths, lk.TableId("analytics", "old_a"))                       # ALTER, then the write
+    assert lk.table_properties(spark, lk.table_path(paths, lk.TableId("analytics", "old_a")))[LOG_RETENTION] == \
         "interval 3650 days"
     after = {s.table: s for s in retention_report(spark, cfg, apply=True)}
     assert after["analytics.old_a"].in_line and not after["analytics.old_a"].changed

@@ -65,8 +65,8 @@ def _fake_stages(monkeypatch, calls: list) -> None:
     written = {"ingest": {"bronze": 10, "silver": 8}, "link": {"person_links": 5}, "indicators": {"monitoring": 2}}
 
     def runner(stage):
-        def run(spark, cfg, *, run_id, full_refresh=False):
-            calls.append((stage, run_id, full_refresh))
+        def run(spark, ctx):
+            calls.append((stage, ctx.run_id, ctx.full_refresh))
             return written[stage]
         return run
 

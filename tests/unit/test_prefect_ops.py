@@ -50,7 +50,9 @@ def test_runs_are_named_after_their_run_date(monkeypatch):
     monkeypatch.setitem(flow_run.FIELDS, "flow_name", lambda: "nightly")
     assert module.run_name() == "nightly-2025-03-01"
     monkeypatch.setitem(flow_run.FIELDS, "parameters", lambda: {"env": "ci"})
-    assert module.run_name() == f"nightly-{module.parse_run_date(None, load_config('ci'))}"
+    assert module.run_name() == f"nightly-{module.parse_run_date(None, load_config('ci').orchestration.timezone)}"
+    monkeypatch.setitem(flow_run.FIELDS, "parameters", lambda: {"cfg": load_config("ci")})  # the CLI's run
+    assert module.run_name() == f"nightly-{module.parse_run_date(None, 'Europe/Copenhagen')}"
     assert nightly.flow_run_name is module.run_name
     assert [h.__name__ for h in nightly.on_failure_hooks] == ["notify_failed"]
     assert [h.__name__ for h in nightly.on_crashed_hooks] == ["notify_crashed"]
