@@ -113,17 +113,21 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
 
 
 def published_zeros(model) -> set[int]:
-    """Hidden quantities that are, by the definitions, the very same inner cells as a quantity
-    shown as 0 (e.g. the S1 share's numerator and the S1 episode count of one cell). outputs.md
-    rule 1 shows a zero as zero, and no marker can hide such a value when its row is `<5`
-    (numerator <= 4) or `.` (0 or >= 5), so it is published, not recovered: reported apart
-    (docs/disclosure.md, "Published zeros"). Only zeros: a hidden value of 1-4 equal to a shown
-    one is always a finding."""
+    """Hidden quantities whose every inner cell lies under a quantity shown as 0: by the
+    definitions they are 0 because a published zero says so (outputs.md rule 1: a zero is shown
+    as zero), e.g. the S1 share's numerator of a municipality whose S1 count is 0, or 8B's
+    numerator in a region whose 8AB numerator is 0, while the share is `<5` for its 1-4 cohort.
+    No marker can hide such a value (a `<5` share's numerator is at most 4, a `.` is 0 or >= 5):
+    it is published, not recovered, and reported apart (docs/disclosure.md, "Published zeros").
+    Only zeros: a value recovered through a nonzero shown cell is always a finding."""
     q = model.quantities
-    cells = model.incidence.groupby("qid")["col"].apply(lambda c: tuple(sorted(c)))
-    shown_zero = {cells[qid] for qid in q.loc[(q["status"] == SHOWN) & (q["value"] == 0), "qid"] if qid in cells}
-    hidden = q.loc[q["status"] != SHOWN, "qid"]
-    return {int(qid) for qid in hidden if qid in cells and cells[qid] in shown_zero}
+    inc = model.incidence
+    zero_qids = set(q.loc[(q["status"] == SHOWN) & (q["value"] == 0), "qid"])
+    zero_cols = set(inc.loc[inc["qid"].isin(zero_qids), "col"])
+    hidden = set(q.loc[q["status"] != SHOWN, "qid"])
+    h = inc[inc["qid"].isin(hidden)]
+    covered = h.assign(z=h["col"].isin(zero_cols)).groupby("qid")["z"].all()
+    return {int(qid) for qid, ok in covered.items() if ok}
 
 
 def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) -> AuditReport:

@@ -106,15 +106,15 @@ def protect(
         row_q[model.row[q]].append(q)
     primary = {i for i in primary_rows(model, cfg.min_count) if publish[i] and fixed[i] is None}
     carried_hidden = {i for i in range(n) if fixed[i] in (PRIMARY, SECONDARY)}
-    exempt, twins = published_zeros(table, rmodel, primary | carried_hidden)
-    forced_shown = sorted({i for i in range(n) if fixed[i] == SHOWN}
-                          | {i for i in twins if publish[i] and fixed[i] is None})
-    singletons = {int(model.support(q)[0]) for q in range(model.n_quantities)
-                  if model.value[q] == 1 and model.row[q] in primary}
-    open_rows = [i for i in range(n) if publish[i] and fixed[i] is None and i not in primary and i not in twins]
-    order = _candidate_order(table, model, open_rows)
     size = np.zeros(n, dtype=np.int64)
     np.maximum.at(size, model.row, model.value)
+    zero_rows = {i for i in range(n) if size[i] == 0 and publish[i] and fixed[i] in (None, SHOWN)}
+    exempt = published_zeros(table, rmodel, set(range(n)) - zero_rows, zero_rows)
+    forced_shown = sorted(i for i in range(n) if fixed[i] == SHOWN)
+    singletons = {int(model.support(q)[0]) for q in range(model.n_quantities)
+                  if model.value[q] == 1 and model.row[q] in primary}
+    open_rows = [i for i in range(n) if publish[i] and fixed[i] is None and i not in primary]
+    order = _candidate_order(table, model, open_rows)
     # partners: never a zero (a `.` zero reads as 0 or >= 5 and frees nothing); first those with
     # room to absorb a 1-4 cell (>= 2 * min_count - 1), least wanted first
     rank = {i: (0 if size[i] == 0 else 2 if size[i] >= 2 * cfg.min_count - 1 else 1, k)
@@ -148,6 +148,8 @@ def protect(
         if not added:  # escalate: hide every open shown row of the smallest group around each problem
             escalations += 1
             added = _escalate(rmodel, problems, shown, rank, fixed, whole=escalations > 1)
+            if not added:
+                added = _escalate(rmodel, problems, shown, rank, fixed, whole=True)
             log.warning("disclosure: %d %s quantities left after %d rounds; escalation %d hides %d more rows "
                         "(e.g. %s)", len(problems), kind, rounds, escalations, len(added),
                         [model.qid[q] for q in problems[:3]])
@@ -194,27 +196,25 @@ def geography_of(table: pd.DataFrame, inner: pd.DataFrame) -> Geography:
                      cluster_region={c: first for c in codes(HEALTH_CLUSTER)})
 
 
-def published_zeros(table: pd.DataFrame, rmodel: Model, hidden_rows: set[int]) -> tuple[set[int], set[int]]:
-    """Hidden quantities that are, by definition, a count shown as zero (outputs.md rule 1:
-    zero is shown), e.g. the S1 share's numerator of a municipality whose S1 count is 0 while
-    the share is `<5` for its 1-4 admissions. No marker can hide such a value (a `<5` share's
-    numerator is at most 4, a `.` is 0 or at least 5), and it is published anyway: it is not
-    protected (docs/disclosure.md, "Published zeros"), and the zero count stays shown.
-    Returns (the exempt quantities, the zero count rows they equal)."""
-    counts = table["measure"].isin(COUNT_MEASURES).to_numpy()
-    zero_count: dict[bytes, int] = {}
-    for q in range(rmodel.a.shape[0]):
-        if rmodel.value[q] == 0 and counts[rmodel.row[q]]:
-            zero_count.setdefault(rmodel.a.indices[rmodel.a.indptr[q]:rmodel.a.indptr[q + 1]].tobytes(),
-                                  int(rmodel.row[q]))
-    exempt, twins = set(), set()
-    for q in range(rmodel.a.shape[0]):
-        if rmodel.value[q] == 0 and rmodel.row[q] in hidden_rows and not counts[rmodel.row[q]]:
-            twin = zero_count.get(rmodel.a.indices[rmodel.a.indptr[q]:rmodel.a.indptr[q + 1]].tobytes())
-            if twin is not None:
-                exempt.add(q)
-                twins.add(twin)
-    return exempt, twins
+def published_zeros(table: pd.DataFrame, rmodel: Model, hidden_rows: set[int],
+                    zero_rows: set[int]) -> set[int]:
+    """Hidden quantities that are 0 because zeros shown by outputs.md rule 1 say so: every cell
+    of their reader's model lies under a quantity of a zero row (zero rows are always shown:
+    never a partner, see `_candidate_order`). E.g. the S1 share's numerator of a municipality
+    whose S1 count is 0, or 8B's numerator in a region whose 8AB numerator is 0, while the share
+    is `<5` for its 1-4 cohort. No marker can hide such a value (a `<5` share's numerator is at
+    most 4, a `.` is 0 or >= 5), and it is published anyway: it is not protected
+    (docs/disclosure.md, "Published zeros"); it still constrains the interval check."""
+    zero_q = np.flatnonzero(np.isin(rmodel.row, list(zero_rows)))
+    zero_cols = np.zeros(rmodel.a.shape[1], dtype=bool)
+    if len(zero_q):
+        zero_cols[np.unique(rmodel.a[zero_q].indices)] = True
+    exempt = set()
+    for q in np.flatnonzero(np.isin(rmodel.row, list(hidden_rows)) & (rmodel.value == 0)):
+        cells = rmodel.a.indices[rmodel.a.indptr[q]:rmodel.a.indptr[q + 1]]
+        if len(cells) and zero_cols[cells].all():
+            exempt.add(int(q))
+    return exempt
 
 
 def _smallest_group(model: Model, csc, q: int, shown: set[int]) -> np.ndarray | None:

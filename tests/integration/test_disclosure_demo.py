@@ -53,6 +53,8 @@ def test_audit_catches_a_weakened_copy_of_the_demo(demo_lake, setting):
             weak.at[i, col] = row[col]
         weak.at[i, "suppressed"] = False
     assert chosen.sum() > 0
-    report = attack(weak, None, markers, geo, cfg.indicators.baseline_years, truth_of(unsuppressed, markers))
+    weak = weak[weak["year"] == target[1]]  # years share no cell in the definitions: attack that year alone
+    report = attack(weak, None, markers, geo, cfg.indicators.baseline_years,
+                    truth_of(unsuppressed[unsuppressed["year"] == target[1]], markers))
     assert report.findings, f"un-hiding {int(chosen.sum())} secondary cells of {target} went unnoticed"
     assert all(f.check == "confirmed" for f in report.findings if f.value is not None)
