@@ -153,10 +153,10 @@ def protect(
             log.warning("disclosure: %d %s quantities left after %d rounds; escalation %d hides %d more rows "
                         "(e.g. %s)", len(problems), kind, rounds, escalations, len(added),
                         [model.qid[q] for q in problems[:3]])
-        if not added:
+        if not added:  # nothing nonzero left around them: the `<5` markers alone pin them
             raise DisclosureError(f"disclosure control could not protect {len(problems)} quantities after {rounds} "
-                                  f"rounds, every row around them hidden (first {[model.qid[q] for q in problems[:3]]})"
-                                  "; nothing was published")
+                                  f"rounds with every nonzero row around them hidden (first "
+                                  f"{[model.qid[q] for q in problems[:3]]}); nothing was published")
         repairs |= added
         log.info("disclosure: round %d found %d %s quantities; %d more rows suppressed", rounds, len(problems),
                  kind, len(added))

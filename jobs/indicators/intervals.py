@@ -176,6 +176,7 @@ def _pinned_component(model: Model, shown_rows, primary_rows, secondary_rows, in
         if idle >= 2 or not unresolved:
             break
     pinned = []
+    zero_set = set(secondary_zero)
     for q in unresolved:  # one at a time: its own min and max
         lo_hi = []
         for sign in (1.0, -1.0):
@@ -184,7 +185,21 @@ def _pinned_component(model: Model, shown_rows, primary_rows, secondary_rows, in
             lo_hi.append(None if res.status != 0 else sign * res.fun)
         lo, hi = lo_hi
         if lo is None or hi is None or hi - lo < 1 - TOL:
-            pinned.append(q)
+            # the other branch of the `.` zeros sharing a cell with q: all of them >= min_count
+            cells = set(model.a[q].indices.tolist())
+            near = [z for z in zero_set if cells & set(model.a[z].indices.tolist())]
+            moved_other = False
+            if near:
+                ub = -model.a[near]
+                for sign in (1.0, -1.0):
+                    c = np.asarray(model.a[q].todense()).ravel() * sign
+                    res = solve(c, extra_ub=ub, extra_b=np.full(len(near), -float(min_count)), free=near)
+                    if res.status == 0 and (sign * res.fun >= truth[q] + 1 - TOL if sign < 0
+                                            else sign * res.fun <= truth[q] - 1 + TOL):
+                        moved_other = True
+                        break
+            if not moved_other:
+                pinned.append(q)
     # `.` zeros: can they reach min_count (all of a group at once is a real alternative)?
     zeros = [q for q in targets if q in set(secondary_zero)]
 
