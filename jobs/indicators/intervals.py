@@ -186,7 +186,12 @@ def _pinned_component(model: Model, shown_rows, primary_rows, secondary_rows, in
         lo, hi = lo_hi
         if lo is None or hi is None or hi - lo < 1 - TOL:
             # the other branch of the `.` zeros sharing a cell with q: all of them >= min_count
+            # two hops: the `.` zeros touching q or a hidden quantity that touches q (8B's numerator
+            # under a hidden 8AB whose 8A part is a `.` zero)
             cells = set(model.a[q].indices.tolist())
+            hops = [h for h in hidden_q if cells & set(model.a[h].indices.tolist())]
+            for h in hops:
+                cells |= set(model.a[h].indices.tolist())
             near = [z for z in zero_set if cells & set(model.a[z].indices.tolist())]
             moved_other = False
             if near:
