@@ -52,7 +52,7 @@ class AuditReport:
     def summary(self) -> str:
         return (f"disclosure-audit: {self.hidden} suppressed quantities, {self.count(EXACT)} recovered exactly, "
                 f"{self.count(BOUNDS)} pinned by bounds, {self.count(VERSIONS)} revealed across versions"
-                + (f" ({len(self.published_zeros)} hidden parts are a count shown as 0 in another row: "
+                + (f" ({len(self.published_zeros)} hidden parts lie wholly under quantities shown as 0: "
                    "published zeros, not counted)" if self.published_zeros else ""))
 
 
