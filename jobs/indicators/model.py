@@ -37,8 +37,8 @@ import pandas as pd
 from scipy import sparse
 
 from jobs.indicators.definitions import (
-    ALL, COUNT_MEASURES, EPISODES_UNIT, HEALTH_CLUSTER, MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, PERSONS_UNIT, RATE,
-    REGION, SHARE, SPECS, UNKNOWN_MUNICIPALITY,
+    ALL, COUNT_MEASURES, EPISODES_UNIT, MEDIAN_SECONDS, NATIONAL, PERSONS_UNIT, RATE,
+    REGION, SHARE, SPECS,
 )
 
 log = logging.getLogger(__name__)
