@@ -40,6 +40,7 @@ class AuditReport:
     versions: list[int] = field(default_factory=list)
     inconsistent: int = 0
     seconds: float = 0.0
+    published_zeros: list[Finding] = field(default_factory=list)
 
     def count(self, method: str) -> int:
         return sum(1 for f in self.findings if f.method == method)
@@ -50,7 +51,9 @@ class AuditReport:
 
     def summary(self) -> str:
         return (f"disclosure-audit: {self.hidden} suppressed quantities, {self.count(EXACT)} recovered exactly, "
-                f"{self.count(BOUNDS)} pinned by bounds, {self.count(VERSIONS)} revealed across versions")
+                f"{self.count(BOUNDS)} pinned by bounds, {self.count(VERSIONS)} revealed across versions"
+                + (f" ({len(self.published_zeros)} hidden parts lie wholly under quantities shown as 0: "
+                   "published zeros, not counted)" if self.published_zeros else ""))
 
 
 def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers) -> dict[tuple, int] | None:
@@ -91,10 +94,15 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
     log.info("timings: model %.1f s, exact %.1f s, bounded %.1f s", t0 - started, t1 - t0, time.monotonic() - t1)
     keys = {int(qid): (tuple(k), st) for qid, k, st in zip(q["qid"], q[KEY].itertuples(index=False, name=None),
                                                            q["status"])}
+    zeros = published_zeros(model)
     for method, found in ((EXACT, exact.recovered), (BOUNDS, bounded.pinned)):
         for qid, value in sorted(found.items()):
             key, st = keys[qid]
-            report.findings.append(Finding(key, st, method, value, value, value, _check(truth, key, value)))
+            finding = Finding(key, st, method, value, value, value, _check(truth, key, value))
+            if value == 0 and qid in zeros:
+                report.published_zeros.append(finding)
+            else:
+                report.findings.append(finding)
     if versions and len(versions) > 1:
         report.versions = sorted(versions)
         latest = max(versions)
@@ -102,6 +110,24 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
             report.findings.append(_version_finding(f, truth if f.hidden_in == latest else None))
     report.seconds = time.monotonic() - started
     return report
+
+
+def published_zeros(model) -> set[int]:
+    """Hidden quantities whose every inner cell lies under a quantity shown as 0: by the
+    definitions they are 0 because a published zero says so (outputs.md rule 1: a zero is shown
+    as zero), e.g. the S1 share's numerator of a municipality whose S1 count is 0, or 8B's
+    numerator in a region whose 8AB numerator is 0, while the share is `<5` for its 1-4 cohort.
+    No marker can hide such a value (a `<5` share's numerator is at most 4, a `.` is 0 or >= 5):
+    it is published, not recovered, and reported apart (docs/disclosure.md, "Published zeros").
+    Only zeros: a value recovered through a nonzero shown cell is always a finding."""
+    q = model.quantities
+    inc = model.incidence
+    zero_qids = set(q.loc[(q["status"] == SHOWN) & (q["value"] == 0), "qid"])
+    zero_cols = set(inc.loc[inc["qid"].isin(zero_qids), "col"])
+    hidden = set(q.loc[q["status"] != SHOWN, "qid"])
+    h = inc[inc["qid"].isin(hidden)]
+    covered = h.assign(z=h["col"].isin(zero_cols)).groupby("qid")["z"].all()
+    return {int(qid) for qid, ok in covered.items() if ok}
 
 
 def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) -> AuditReport:

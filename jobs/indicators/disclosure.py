@@ -35,12 +35,14 @@ from scipy.sparse.csgraph import connected_components
 
 from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
-from jobs.indicators.definitions import ALL, COUNT_MEASURES, NATIONAL, RATE, SHARE
+from jobs.indicators.definitional import reader_model
+from jobs.indicators.definitions import (
+    ALL, COUNT_MEASURES, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, RATE, REGION, SHARE, UNKNOWN_MUNICIPALITY,
+)
+from jobs.indicators.geography import Geography
 from jobs.indicators.gauss import derivable, gauss_suppress
 from jobs.indicators.intervals import pinned_quantities
-from jobs.indicators.model import (
-    Model, build_model, person_inequalities, split_by_person_definition, with_neighbours,
-)
+from jobs.indicators.model import Model, build_model, person_inequalities
 
 log = logging.getLogger(__name__)
 PRIMARY, SECONDARY = "primary", "secondary"
@@ -61,14 +63,15 @@ def primary_rows(model: Model, min_count: int) -> set[int]:
 
 
 def _candidate_order(df: pd.DataFrame, model: Model, rows: list[int]) -> list[int]:
-    """Rows we most want to show first: national all-ages, national, all-ages, the rest; larger
-    before smaller. Suppression falls on the last, smallest cells."""
+    """Rows we most want to show first: zeros (as SSBtools, a zero is never a useful secondary
+    suppression: a `.` zero can only be read as 0 or >= 5), national all-ages, national,
+    all-ages, the rest; larger before smaller. Suppression falls on the last, smallest cells."""
     size = np.zeros(len(df), dtype=np.int64)
     np.maximum.at(size, model.row, model.value)
     level = df["geo_level"].map(LEVEL_RANK).to_numpy()
     age_all = (df["age_group"] == ALL).to_numpy()
     national = (df["geo_level"] == NATIONAL).to_numpy()
-    tier = np.where(national & age_all, 0, np.where(national, 1, np.where(age_all, 2, 3)))
+    tier = np.where(size == 0, -1, np.where(national & age_all, 0, np.where(national, 1, np.where(age_all, 2, 3))))
     return sorted(rows, key=lambda i: (tier[i], -size[i], level[i], i))
 
 
@@ -79,18 +82,23 @@ def protect(
     *,
     fixed: list | None = None,
     publish: np.ndarray | None = None,
+    geo: Geography | None = None,
 ) -> Protection:
     """Suppression status of every row of `table` (unsuppressed, positional).
 
     fixed[i]: 'shown' / 'primary' / 'secondary' for rows already published (kept as they
     were), else None;
     publish[i]: whether row i is published in this release at all (rows of years not yet
-    final are neither shown nor protected)."""
+    final are neither shown nor protected);
+    geo: the reference geography (the reader's model enumerates every municipality and
+    region); None: the codes of the table itself."""
     started = time.monotonic()
     n = len(table)
     fixed = list(fixed) if fixed is not None else [None] * n
     publish = np.ones(n, dtype=bool) if publish is None else np.asarray(publish, dtype=bool)
     model = build_model(table, inner)
+    reader = reader_model(model.qid, geo or geography_of(table, inner))
+    rmodel = Model(reader.a, model.row, model.part, model.value, model.units, model.qid)
     parts: list[list[dict]] = [[] for _ in range(n)]
     row_q: list[list[int]] = [[] for _ in range(n)]
     for q in range(model.n_quantities):
@@ -98,16 +106,22 @@ def protect(
         row_q[model.row[q]].append(q)
     primary = {i for i in primary_rows(model, cfg.min_count) if publish[i] and fixed[i] is None}
     carried_hidden = {i for i in range(n) if fixed[i] in (PRIMARY, SECONDARY)}
-    forced_shown = [i for i in range(n) if fixed[i] == SHOWN]
+    size = np.zeros(n, dtype=np.int64)
+    np.maximum.at(size, model.row, model.value)
+    zero_rows = {i for i in range(n) if size[i] == 0 and publish[i] and fixed[i] in (None, SHOWN)}
+    exempt = published_zeros(table, rmodel, set(range(n)) - zero_rows, zero_rows)
+    forced_shown = sorted(i for i in range(n) if fixed[i] == SHOWN)
     singletons = {int(model.support(q)[0]) for q in range(model.n_quantities)
                   if model.value[q] == 1 and model.row[q] in primary}
     open_rows = [i for i in range(n) if publish[i] and fixed[i] is None and i not in primary]
     order = _candidate_order(table, model, open_rows)
-    rank = {i: k for k, i in enumerate(order)}
+    # partners: never a zero (a `.` zero reads as 0 or >= 5 and frees nothing); first those with
+    # room to absorb a 1-4 cell (>= 2 * min_count - 1), least wanted first
+    rank = {i: (0 if size[i] == 0 else 2 if size[i] >= 2 * cfg.min_count - 1 else 1, k)
+            for k, i in enumerate(order)}
     inequalities = person_inequalities(table, model)
-    split = split_by_person_definition(inner)
     repairs: set[int] = set()
-    rounds = 0
+    rounds = escalations = 0
     while True:
         rounds += 1
         hidden = sorted(primary | carried_hidden | repairs)
@@ -121,26 +135,32 @@ def protect(
         kind = "derivable"
         if not problems and cfg.interval_check:
             kind = "pinned"
-            hidden_now = primary | carried_hidden | secondary
-            hidden_qids = {model.qid[q] for q in range(model.n_quantities) if model.row[q] in hidden_now}
-            bounds_model = build_model(table, with_neighbours(split, hidden_qids))  # same quantities, looser cells
-            problems = pinned_quantities(bounds_model, shown, primary | carried_hidden, secondary,
-                                         inequalities, cfg.min_count)
-        if not problems or rounds > cfg.max_repair_rounds:
+            problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
+                                         cfg.min_count, exempt=exempt)
+        if not problems:
             break
         if kind == "derivable":  # hide it from the start: the elimination then protects all its parts
             added = {i for i, _k in exposed if fixed[i] is None and i not in primary and i not in repairs}
+        elif rounds <= cfg.max_repair_rounds:
+            added = _repairs(rmodel, problems, shown, rank, fixed, inequalities)
         else:
-            added = _repairs(model, problems, shown, rank, fixed, inequalities)
-        if not added:
-            break
+            added = set()
+        if not added:  # escalate: hide every open shown row of the smallest group around each problem
+            escalations += 1
+            added = _escalate(rmodel, problems, shown, rank, fixed, whole=escalations > 1)
+            if not added:
+                added = _escalate(rmodel, problems, shown, rank, fixed, whole=True)
+            log.warning("disclosure: %d %s quantities left after %d rounds; escalation %d hides %d more rows "
+                        "(e.g. %s)", len(problems), kind, rounds, escalations, len(added),
+                        [model.qid[q] for q in problems[:3]])
+        if not added:  # nothing nonzero left around them: the `<5` markers alone pin them
+            raise DisclosureError(f"disclosure control could not protect {len(problems)} quantities after {rounds} "
+                                  f"rounds with every nonzero row around them hidden (first "
+                                  f"{[model.qid[q] for q in problems[:3]]}); nothing was published")
         repairs |= added
         log.info("disclosure: round %d found %d %s quantities; %d more rows suppressed", rounds, len(problems),
                  kind, len(added))
         log.debug("disclosure: %s e.g. %s", kind, [model.qid[q] for q in problems[:5]])
-    if problems:
-        raise DisclosureError(f"disclosure control could not protect {len(problems)} quantities after {rounds} "
-                              f"rounds (first {[model.qid[q] for q in problems[:3]]}); nothing was published")
     status = [fixed[i] if fixed[i] in (PRIMARY, SECONDARY) else PRIMARY if i in primary else
               SECONDARY if i in secondary else None for i in range(n)]
     hidden_rows = [i for i in range(n) if status[i] is not None]
@@ -149,48 +169,109 @@ def protect(
         raise DisclosureError(f"disclosure control: {len(again)} hidden quantities are derivable in the final check "
                               f"(first {[model.qid[row_q[i][k]] for i, k in again[:3]]}); nothing was published")
     stats = _stats(table, model, status, publish)
-    stats.update(rounds=rounds, seconds=round(time.monotonic() - started, 2), inner_cells=len(model.units),
-                 singletons=len(singletons))
+    stats.update(rounds=rounds, escalations=escalations, seconds=round(time.monotonic() - started, 2),
+                 inner_cells=len(model.units), reader_cells=int(reader.a.shape[1]), singletons=len(singletons),
+                 published_zeros=len(exempt))
     log.info("disclosure: %(published_rows)d rows, %(primary)d primary, %(secondary)d secondary, %(rounds)d "
-             "rounds, %(seconds).1f s", stats)
+             "rounds, %(escalations)d escalations, %(seconds).1f s", stats)
     return Protection(status, stats)
 
 
-def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, int], fixed: list,
+def geography_of(table: pd.DataFrame, inner: pd.DataFrame) -> Geography:
+    """A geography from the table's own codes (tests, tables without the reference at hand):
+    municipality -> health cluster from the units that carry both."""
+    cluster: dict[str, str] = {}
+    for sig in inner["signature"]:
+        munis = {q.split("|")[3] for q in sig if q.split("|")[2] == MUNICIPALITY}
+        clusters = {q.split("|")[3] for q in sig if q.split("|")[2] == HEALTH_CLUSTER}
+        if len(munis) == 1 and len(clusters) == 1:
+            cluster[next(iter(munis))] = next(iter(clusters))
+    codes = lambda level: set(table.loc[table["geo_level"] == level, "geo_code"])  # noqa: E731
+    munis = codes(MUNICIPALITY) - {UNKNOWN_MUNICIPALITY}
+    regions = codes(REGION) or {"-"}
+    first = sorted(regions)[0]
+    # one placeholder residence per region carries the region codes (no municipality row uses it)
+    return Geography(municipality_region={**{f"~{r}": r for r in regions}, **{m: first for m in munis}},
+                     municipality_cluster={m: cluster[m] for m in munis if m in cluster},
+                     cluster_region={c: first for c in codes(HEALTH_CLUSTER)})
+
+
+def published_zeros(table: pd.DataFrame, rmodel: Model, hidden_rows: set[int],
+                    zero_rows: set[int]) -> set[int]:
+    """Hidden quantities that are 0 because zeros shown by outputs.md rule 1 say so: every cell
+    of their reader's model lies under a quantity of a zero row (zero rows are always shown:
+    never a partner, see `_candidate_order`). E.g. the S1 share's numerator of a municipality
+    whose S1 count is 0, or 8B's numerator in a region whose 8AB numerator is 0, while the share
+    is `<5` for its 1-4 cohort. No marker can hide such a value (a `<5` share's numerator is at
+    most 4, a `.` is 0 or >= 5), and it is published anyway: it is not protected
+    (docs/disclosure.md, "Published zeros"); it still constrains the interval check."""
+    zero_q = np.flatnonzero(np.isin(rmodel.row, list(zero_rows)))
+    zero_cols = np.zeros(rmodel.a.shape[1], dtype=bool)
+    if len(zero_q):
+        zero_cols[np.unique(rmodel.a[zero_q].indices)] = True
+    exempt = set()
+    for q in np.flatnonzero(np.isin(rmodel.row, list(hidden_rows)) & (rmodel.value == 0)):
+        cells = rmodel.a.indices[rmodel.a.indptr[q]:rmodel.a.indptr[q + 1]]
+        if len(cells) and zero_cols[cells].all():
+            exempt.add(int(q))
+    return exempt
+
+
+def _smallest_group(model: Model, csc, q: int, shown: set[int]) -> np.ndarray | None:
+    """The cells of the smallest shown quantity sharing a cell with q (the tightest sum q is in)."""
+    touching = np.unique(csc[:, model.support(q)].indices)
+    touching = [t for t in touching if model.row[t] in shown]
+    if not touching:
+        return None
+    best = min(touching, key=lambda t: (len(model.support(t)), t))
+    return model.support(best)
+
+
+def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple], fixed: list,
              inequalities=()) -> set[int]:
-    """For each problem quantity: the shown open rows holding the very same quantity (a
-    duplicate, e.g. 8's and 9's cohorts), else the least wanted shown open row near it: sharing
-    an inner cell with it or with a shown quantity that does, or in a person inequality with it."""
+    """For each problem quantity (over the reader's model): the least wanted shown open row in
+    the smallest shown sum it lies in (a partner in the same group: the other municipalities of
+    its cluster, the other age group, ...), else one in a person inequality with it, else the
+    least wanted shown open row of its connected component."""
     csc = model.a.tocsc()
-    component = _components(model)
     linked: dict[int, set[int]] = {}
     for lhs, rhs in inequalities:
         members = {lhs, *rhs}
         for m in members:
             linked.setdefault(m, set()).update(int(model.row[t]) for t in members)
-    support_of = {}
-    for q in range(model.n_quantities):
-        support_of.setdefault(model.support(q).tobytes(), []).append(q)
+    component = None
     added: set[int] = set()
     for q in problems:
-        twins = {int(model.row[t]) for t in support_of.get(model.support(q).tobytes(), [])}
-        twins = {r for r in twins & shown if fixed[r] is None and r in rank}
-        if twins:
-            added |= twins
-            continue
-        near = _rows_touching(model, csc, model.support(q))
-        # two hops: the other cells of the shown quantities that pin it (e.g. the other regions
-        # of a national total) are where a suppression adds freedom
-        shown_q = [t for t in np.flatnonzero(np.isin(model.row, list(near & shown)))]
-        cells = np.unique(np.concatenate([model.support(t) for t in shown_q])) if shown_q else model.support(q)
-        around = near | _rows_touching(model, csc, cells) | linked.get(q, set())
-        rows = [r for r in around & shown if fixed[r] is None and r in rank and r != model.row[q]]
-        if not rows:  # nothing near: the least wanted shown row of the same connected component
-            comp = component[q]
-            rows = [int(model.row[t]) for t in np.flatnonzero(component == comp)]
-            rows = [r for r in set(rows) & shown if fixed[r] is None and r in rank]
+        rows: list[int] = []
+        cells = _smallest_group(model, csc, q, shown)
+        if cells is not None:
+            rows = [r for r in _rows_touching(model, csc, cells) & shown
+                    if fixed[r] is None and r in rank and r != model.row[q] and rank[r][0]]
+        if not rows:
+            rows = [r for r in linked.get(q, set()) & shown if fixed[r] is None and r in rank and rank[r][0]]
+        if not rows:
+            component = _components(model) if component is None else component
+            members = {int(model.row[t]) for t in np.flatnonzero(component == component[q])}
+            rows = [r for r in members & shown if fixed[r] is None and r in rank and rank[r][0]]
         if rows:
             added.add(max(rows, key=lambda r: rank[r]))
+    return added
+
+
+def _escalate(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple], fixed: list,
+              whole: bool) -> set[int]:
+    """When repairs run out: hide every open shown row of the smallest group around each problem
+    (`whole`: of its connected component). Deterministic; logged by the caller."""
+    csc = model.a.tocsc()
+    component = _components(model) if whole else None
+    added: set[int] = set()
+    for q in problems:
+        if whole:
+            members = {int(model.row[t]) for t in np.flatnonzero(component == component[q])}
+        else:
+            cells = _smallest_group(model, csc, q, shown)
+            members = _rows_touching(model, csc, cells) if cells is not None else set()
+        added |= {r for r in members & shown if fixed[r] is None and r in rank and rank[r][0]}
     return added
 
 
@@ -260,7 +341,8 @@ def apply_status(unsuppressed: pd.DataFrame, status: list, cfg: DisclosureConfig
     return out
 
 
-def apply_disclosure(unsuppressed: pd.DataFrame, inner: pd.DataFrame, cfg: DisclosureConfig) -> pd.DataFrame:
+def apply_disclosure(unsuppressed: pd.DataFrame, inner: pd.DataFrame, cfg: DisclosureConfig,
+                     geo: Geography | None = None) -> pd.DataFrame:
     """Protect a whole table at once (every row published, nothing carried forward)."""
     table = unsuppressed.reset_index(drop=True)
-    return apply_status(table, protect(table, inner, cfg).status, cfg)
+    return apply_status(table, protect(table, inner, cfg, geo=geo).status, cfg)

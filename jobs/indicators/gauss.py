@@ -130,6 +130,7 @@ def gauss_suppress(
     hidden: Sequence[int],
     candidates: Sequence[int],
     singletons: set[int],
+    reader_parts: Sequence[Sequence[Vec]] | None = None,
 ) -> tuple[set[int], list[tuple[int, int]]]:
     """Rows to suppress secondarily, and (row, part) of hidden quantities that are derivable
     from the shown ones all the same (a part equal to a shown quantity, or forced by `forced_shown`).
@@ -138,58 +139,66 @@ def gauss_suppress(
     forced_shown: rows published whatever happens (carried forward as shown);
     hidden: rows suppressed from the start (primary, carried forward as hidden, repairs);
     candidates: every other row, the ones we most want to show first;
-    singletons: inner cells known to their one owner (coordinates the second system drops).
+    singletons: inner cells known to their one owner (coordinates the second system drops);
+    reader_parts: the same quantities over the reader's model (jobs/indicators/definitional.py,
+    every possible cell, zeros included): a third system, so a hidden zero is protected too.
     """
-    systems = [(Span(), None), (Span(), singletons)] if singletons else [(Span(), None)]
+    systems = [(Span(), parts, None)]
+    if singletons:
+        systems.append((Span(), parts, singletons))
+    if reader_parts is not None:
+        systems.append((Span(), reader_parts, None))
 
     view = _view
     for i in forced_shown:
-        for span, drop in systems:
-            span.commit(span.plan(span.reduce(view(v, drop)) for v in parts[i]))
+        for span, src, drop in systems:
+            span.commit(span.plan(span.reduce(view(v, drop)) for v in src[i]))
     exposed: list[tuple[int, int]] = []
     for i in hidden:
-        for k, vec in enumerate(parts[i]):
-            for span, drop in systems:
+        for span, src, drop in systems:
+            for k, vec in enumerate(src[i]):
                 v = view(vec, drop)
                 if v and not span.hide((i, k), v):
                     exposed.append((i, k))
     secondary: set[int] = set()
     for i in candidates:
-        vecs = [v for v in parts[i] if v]
-        if not vecs:
-            continue
         plans = []
-        for span, drop in systems:
-            plan = span.plan(span.reduce(view(v, drop)) for v in vecs)
-            if span.reveals(plan):
+        for span, src, drop in systems:
+            vecs = [v for v in (view(x, drop) for x in src[i]) if v]
+            plan = span.plan(span.reduce(v) for v in vecs) if vecs else []
+            if plan and span.reveals(plan):
                 plans = None
                 break
             plans.append(plan)
         if plans is not None:
-            for (span, _), plan in zip(systems, plans):
-                span.commit(plan)
+            for (span, _, _), plan in zip(systems, plans):
+                if plan:
+                    span.commit(plan)
             continue
         secondary.add(i)
-        for k, vec in enumerate(parts[i]):
-            for span, drop in systems:
+        for span, src, drop in systems:
+            for k, vec in enumerate(src[i]):
                 v = view(vec, drop)
                 if v and not span.hide((i, k), v):
                     exposed.append((i, k))
-    return secondary, exposed
+    return secondary, sorted(set(exposed))
 
 
 def derivable(parts: Sequence[Sequence[Vec]], *, shown: Sequence[int], hidden: Sequence[int],
-              singletons: set[int]) -> list[tuple[int, int]]:
+              singletons: set[int], reader_parts: Sequence[Sequence[Vec]] | None = None) -> list[tuple[int, int]]:
     """(row, part) of hidden quantities in the span of the shown ones, from scratch (the final
     check, independent of the order the suppression was decided in). With singletons, also
-    those derivable once every singleton inner cell is known (unless made of singletons only)."""
+    those derivable once every singleton inner cell is known (unless made of singletons only);
+    with reader_parts, also over the reader's model (zeros included)."""
     out = []
-    for drop in ([None, singletons] if singletons else [None]):
+    systems = [(parts, None)] + ([(parts, singletons)] if singletons else []) + (
+        [(reader_parts, None)] if reader_parts is not None else [])
+    for src, drop in systems:
         span = Span()
         for i in shown:
-            span.commit(span.plan(span.reduce(_view(v, drop)) for v in parts[i]))
+            span.commit(span.plan(span.reduce(_view(v, drop)) for v in src[i]))
         for i in hidden:
-            for k, vec in enumerate(parts[i]):
+            for k, vec in enumerate(src[i]):
                 v = _view(vec, drop)
                 if v and not span.reduce(v):
                     out.append((i, k))

@@ -80,7 +80,7 @@ def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFr
     """
     unsuppressed, inner = unsuppressed_table(frames, cfg, municipalities)
     geo = Geography.from_reference(cfg.paths)
-    published, _ = release(unsuppressed, inner, previous, cfg.disclosure, run_date or dt.date.today())
+    published, _ = release(unsuppressed, inner, previous, cfg.disclosure, run_date or dt.date.today(), geo)
     published = sort_rows(published)
     assert_publishable(published, geo, cfg.disclosure)
     return {

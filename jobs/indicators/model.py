@@ -21,7 +21,8 @@ region (all ages) <= national; national <= sum of regions (per age, not F1/F2);
 persons <= episodes of the same measures and period (per cell); F2 <= F1 (per cell).
 
 Conservative by construction: an inner cell that does not occur in the data is absent, as
-if a reader knew it was empty (docs/disclosure.md measures what that costs).
+if a reader knew it was empty. The elimination uses this model; the interval check uses the
+reader's model of jobs/indicators/definitional.py (every possible cell, zeros included).
 
 Protected quantities of a row (`parts`): a count's value (`n`; T1's episode numerator),
 a share's numerator and cohort (`num`, `den`), the episode count behind a median (`den`).
@@ -36,8 +37,8 @@ import pandas as pd
 from scipy import sparse
 
 from jobs.indicators.definitions import (
-    ALL, COUNT_MEASURES, EPISODES_UNIT, HEALTH_CLUSTER, MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, PERSONS_UNIT, RATE,
-    REGION, SHARE, SPECS, UNKNOWN_MUNICIPALITY,
+    ALL, COUNT_MEASURES, EPISODES_UNIT, MEDIAN_SECONDS, NATIONAL, PERSONS_UNIT, RATE,
+    REGION, SHARE, SPECS,
 )
 
 log = logging.getLogger(__name__)
@@ -132,70 +133,6 @@ def person_definition(spec_key: str) -> tuple | None:
     if spec.unit != PERSONS_UNIT:
         return None
     return (spec.source, spec.measures, spec.period, spec.min_episodes)
-
-
-def split_by_person_definition(inner: pd.DataFrame) -> pd.DataFrame:
-    """Inner cells for the interval check: a person's signature split per person definition.
-
-    The full model ties a person's placements in every person indicator together (the same
-    person is counted in 1, 2, 4, ...). Exact for linear algebra, but for bounds it would let
-    the interval check assume a reader knows which combinations of indicators occur, and pin
-    nearly every single-person cell. Split, each definition's persons are their own units (as a
-    reader models them); episodes stay whole. Linear relations are still protected by the
-    elimination on the full model; this model only decides what bounds can pin."""
-    out: dict[tuple, int] = {}
-    for signature, units in zip(inner["signature"], inner["units"]):
-        groups: dict[object, list[str]] = {}
-        for q in signature:
-            groups.setdefault(person_definition(q.split("|", 1)[0]) or "episodes", []).append(q)
-        for part in groups.values():
-            key = tuple(sorted(part))
-            out[key] = out.get(key, 0) + int(units)
-    return pd.DataFrame({"signature": [list(k) for k in out], "units": list(out.values())})
-
-
-def with_neighbours(inner: pd.DataFrame, hidden_qids: set[str]) -> pd.DataFrame:
-    """Inner cells plus empty 'neighbour' cells for the interval check: each unit with its
-    residence municipality (and health cluster), its provider region or its age group swapped
-    for one whose cell is hidden. A reader cannot know such units do not exist; without them
-    the data model would pin almost every single-unit cell. Each neighbour is a unit the
-    definitions allow, so the check stays within what a reader may assume."""
-    fields = [[q.split("|") for q in sig] for sig in inner["signature"]]
-    muni_cluster: dict[str, str] = {}
-    for fs in fields:
-        munis = {f[3] for f in fs if f[2] == MUNICIPALITY}
-        clusters = {f[3] for f in fs if f[2] == HEALTH_CLUSTER}
-        if len(munis) == 1 and len(clusters) == 1:
-            muni_cluster[next(iter(munis))] = next(iter(clusters))
-    hidden: dict[tuple, set[str]] = {}
-    for q in hidden_qids:
-        spec, year, level, code, age, part = q.split("|")
-        hidden.setdefault((spec, year, level, age, part), set()).add(code)
-    out: dict[tuple, int] = {tuple(sig): int(n) for sig, n in zip(inner["signature"], inner["units"])}
-
-    def add(fs) -> None:
-        out.setdefault(tuple(sorted("|".join(f) for f in fs)), 0)
-
-    for fs in fields:
-        for level in (MUNICIPALITY, REGION):
-            codes = {f[3] for f in fs if f[2] == level}
-            if len(codes) != 1:
-                continue
-            code = next(iter(codes))
-            alts = set().union(*(hidden.get((f[0], f[1], level, f[4], f[5]), set()) for f in fs if f[2] == level))
-            for alt in alts - {code}:
-                if level == REGION:
-                    add([[*f[:3], alt, *f[4:]] if f[2] == REGION else f for f in fs])
-                elif code != UNKNOWN_MUNICIPALITY and (alt == UNKNOWN_MUNICIPALITY or alt in muni_cluster):
-                    cluster = muni_cluster.get(alt)
-                    add([[*f[:3], alt, *f[4:]] if f[2] == MUNICIPALITY else [*f[:3], cluster, *f[4:]]
-                         for f in fs if not (f[2] == HEALTH_CLUSTER and cluster is None)])
-        ages = {f[4] for f in fs if f[4] != ALL}
-        if len(ages) == 1:
-            other = {"adult": "child", "child": "adult"}.get(next(iter(ages)))
-            if other and any(f[3] in hidden.get((f[0], f[1], f[2], other, f[5]), ()) for f in fs if f[4] != ALL):
-                add([[*f[:4], other, f[5]] if f[4] != ALL else f for f in fs])
-    return pd.DataFrame({"signature": [list(k) for k in out], "units": list(out.values())})
 
 
 def person_inequalities(table: pd.DataFrame, model: Model) -> list[tuple[int, list[int]]]:

@@ -51,6 +51,7 @@ def release(
     previous: pd.DataFrame | None,
     cfg: DisclosureConfig,
     run_date: dt.date,
+    geo=None,
 ) -> tuple[pd.DataFrame, Protection]:
     """The published table of this run: carried-forward years verbatim plus newly final years
     protected with the carried rows fixed. `previous` = the last published version (or None)."""
@@ -77,7 +78,7 @@ def release(
         if held_back:
             log.warning("release: %d published cells of final years differ in today's computation; the published "
                         "values are kept, the corrections stay in restricted", held_back)
-    protection = protect(table, inner, cfg, fixed=fixed, publish=publish)
+    protection = protect(table, inner, cfg, fixed=fixed, publish=publish, geo=geo)
     fresh = apply_status(table, protection.status, cfg)[publish]
     parts = [fresh]
     if carried_years:

@@ -171,11 +171,23 @@ def test_share_numerators_add_up_over_regions():
 
 
 def test_started_episodes_are_part_of_started_or_ongoing_ones():
-    """3 (started or ongoing) = 0 in a municipality: S1's cohort there (started) is 0 too."""
+    """3 (started or ongoing) = 0 in a municipality: S1's cohort there (started) is 0 too. A zero
+    that a shown zero implies is published (outputs.md rule 1), reported apart, not a finding."""
     rows = [row("3AB", "municipality", "m1", "all", 0), row("S1", "municipality", "m1", "all", 0, "secondary",
                                                             measure="share", den=0)]
-    assert found(run(rows)) == {("S1", "m1", "all", "share", "numerator"): 0,
-                                ("S1", "m1", "all", "share", "denominator"): 0}
+    report = run(rows)
+    assert found(report) == {}
+    assert {(f.key[0], f.key[3], f.key[6]): f.value for f in report.published_zeros} == {
+        ("S1", "m1", "numerator"): 0, ("S1", "m1", "denominator"): 0}
+
+
+def test_a_zero_recovered_through_nonzero_cells_is_a_finding():
+    """national 7 = R1 3 + R2 4 + R3 hidden: R3 is 0, recovered by a sum of nonzero cells."""
+    rows = [row("7C", "national", "DK", "adult", 7), row("7C", "region", "R1", "adult", 3),
+            row("7C", "region", "R2", "adult", 4), row("7C", "region", "R3", "adult", 0, "secondary")]
+    report = run(rows)
+    assert found(report) == {("7C", "R3", "adult", "episodes", "count"): 0}
+    assert report.published_zeros == []
 
 
 def test_a_cell_hidden_in_one_version_and_shown_in_another_is_revealed():
