@@ -137,7 +137,10 @@ def random_lake(seed: int, n_persons: int = 40, n_episodes: int = 320, spread: f
             end = None
         elif rnd.random() < 0.05:
             end = dt.datetime(start.year + 1, 1, 1)
-        eps.append(episode(f"e{k:04d}", i, measure, start, end, rnd.choice(REGIONS), rnd.random() > 0.1))
+        region, judged = rnd.choice(REGIONS), rnd.random() > 0.1
+        # as coercion_episodes has it: only personal shielding can fail to count (rule 7 of
+        # jobs/events/episodes.py), so every involuntary admission is a counted episode
+        eps.append(episode(f"e{k:04d}", i, measure, start, end, region, judged or measure != "personal_shielding"))
     adms = []
     for e in eps:
         if e["measure"].startswith("involuntary_admission"):
