@@ -83,7 +83,8 @@ def demo_lake(tmp_path_factory) -> Path:
         return Path(given)
     lake = tmp_path_factory.mktemp("demo") / "lake"
     pathways = Path(sys.executable).parent / "pathways"
-    done = subprocess.run([str(pathways), "--env", "ci", "--lake", str(lake), "demo"],
+    # the base config, as `make demo` runs it (the ci overlay turns the interval check off)
+    done = subprocess.run([str(pathways), "--env", "local", "--lake", str(lake), "demo"],
                           capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, f"pathways demo failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return lake
