@@ -175,7 +175,7 @@ MONITORING_INDICATORS_UNSUPPRESSED = Table("restricted", "monitoring_indicators_
 TARGET_PROGRESS = Table("published", "target_progress", _schema(
     ("year", I), ("rate_per_100k", D), ("baseline_rate", D), ("change_vs_baseline_pct", D),
     ("target_2030_rate_30pct", D), ("target_2030_rate_40pct", D), ("on_track", B),
-), ("year",), "T1 against the 2021-2023 baseline and the 2030 targets")
+), ("year",), "T1 against the configured baseline and targets (conf/base/indicators.yml)")
 
 # --- orchestration and data quality (restricted) ----------------------------------------
 TABLE_VERSION = T.StructType([

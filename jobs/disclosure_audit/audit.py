@@ -116,7 +116,7 @@ def published_zeros(model) -> set[int]:
     """Hidden quantities whose every inner cell lies under a quantity shown as 0: by the
     definitions they are 0 because a published zero says so (outputs.md rule 1: a zero is shown
     as zero), e.g. the S1 share's numerator of a municipality whose S1 count is 0, or 8B's
-    numerator in a region whose 8AB numerator is 0, while the share is `<5` for its 1-4 cohort.
+    numerator in a region whose 8AB numerator is 0, while the share is `<5` for its 1..min_count-1 cohort.
     No marker can hide such a value (a `<5` share's numerator is at most 4, a `.` is 0 or >= 5):
     it is published, not recovered, and reported apart (docs/disclosure.md, "Published zeros").
     Only zeros: a value recovered through a nonzero shown cell is always a finding."""

@@ -337,7 +337,7 @@ def inequalities(q: pd.DataFrame, specs=SPECS) -> list[dict[int, int]]:
     - person cells: region <= national (all ages; children also child <= child, since a
       child in a region was a child at their first measure overall), and national <= sum of
       regions for each age (the first measure overall is the first in its region), the
-      latter not for episode thresholds (F1/F2: >10 in total is not >10 in a region);
+      latter not for episode thresholds (F1/F2: more than the threshold in total is not more than it in a region);
     for shares, on the cohort (denominator)."""
     key_of, region_rows = {}, {}
     for row in q[q["source"] == "published"].itertuples(index=False):

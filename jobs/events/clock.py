@@ -27,7 +27,7 @@ def hours_between(start: Column, end: Column) -> Column:
 
 
 def days_between(start: Column, end: Column) -> Column:
-    """`end - start` in (fractional) days of 24 h."""
+    """`end - start` in (fractional) days of 86,400 s."""
     return (micros_between(start, end) / F.lit(float(MICROS_PER_DAY))).cast("double")
 
 
@@ -37,7 +37,7 @@ def wall_micros(ts: Column) -> Column:
 
 
 def days(n: float) -> int:
-    """N days of 24 h in microseconds."""
+    """N days of 86,400 s in microseconds."""
     return int(round(n * MICROS_PER_DAY))
 
 
@@ -50,12 +50,12 @@ def minutes(n: float) -> int:
 
 
 def in_days_before(moment: Column, t: Column, n_days: float) -> Column:
-    """outputs.md "in the N days before X": 0 < X - t <= N x 24 h."""
+    """outputs.md "in the N days before X": 0 < X - t <= N x 86,400 s."""
     d = micros_between(t, moment)
     return (d > 0) & (d <= F.lit(days(n_days)))
 
 
 def within_days_after(moment: Column, t: Column, n_days: float) -> Column:
-    """outputs.md "within N days after X": 0 < t - X <= N x 24 h."""
+    """outputs.md "within N days after X": 0 < t - X <= N x 86,400 s."""
     d = micros_between(moment, t)
     return (d > 0) & (d <= F.lit(days(n_days)))

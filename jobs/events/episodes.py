@@ -9,19 +9,19 @@ The rules, in the order they are applied:
    a null purpose counts when `cfg.holding_null_purpose_counts` (default true).
 3. Per person and measure, registrations are sorted by start (ties: record_id). A
    registration joins the open episode when its start is less than
-   `cfg.merge_gap_minutes` (15) after the episode's end so far (an overlap is a negative
-   gap, touching intervals a gap of 0: both merge; a gap of exactly 15 minutes starts a new
+   `cfg.merge_gap_minutes` after the episode's end so far (an overlap is a negative
+   gap, touching intervals a gap of 0: both merge; a gap of exactly merge_gap_minutes starts a new
    episode). The episode's end becomes the later of the two ends. A null end means
    ongoing: the episode stays open and absorbs every later registration.
    An end before the start (never expected after ingestion) is read as the start.
 4. `acute_sedation` is a point event: its "end" is its start, whatever end_ts says, so
-   sedations less than 15 minutes apart (start to start, chained) form one episode.
+   sedations less than merge_gap_minutes apart (start to start, chained) form one episode.
    The episode's end_ts is the start of its last registration.
 5. Different measures never merge; different persons never merge.
 6. The episode takes department, provider region and contact from its earliest
    registration (by start, then record_id): `first_record_id`.
 7. `counts_as_coercion`: personal shielding is judged on the MERGED episode and counts
-   only when it lasted more than `cfg.shielding_min_hours` (24 h) or is open-ended;
+   only when it lasted more than `cfg.shielding_min_hours` or is open-ended;
    every other measure counts.
 8. `episode_id` = first 32 hex characters of sha256("person_key|measure|first_record_id"):
    stable across runs as long as the episode's first registration stays the same (a late

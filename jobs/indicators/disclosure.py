@@ -116,7 +116,7 @@ def protect(
     open_rows = [i for i in range(n) if publish[i] and fixed[i] is None and i not in primary]
     order = _candidate_order(table, model, open_rows)
     # partners: never a zero (a `.` zero reads as 0 or >= 5 and frees nothing); first those with
-    # room to absorb a 1-4 cell (>= 2 * min_count - 1), least wanted first
+    # room to absorb a 1..min_count-1 cell (>= 2 * min_count - 1), least wanted first
     rank = {i: (0 if size[i] == 0 else 2 if size[i] >= 2 * cfg.min_count - 1 else 1, k)
             for k, i in enumerate(order)}
     inequalities = person_inequalities(table, model)
@@ -202,7 +202,7 @@ def published_zeros(table: pd.DataFrame, rmodel: Model, hidden_rows: set[int],
     of their reader's model lies under a quantity of a zero row (zero rows are always shown:
     never a partner, see `_candidate_order`). E.g. the S1 share's numerator of a municipality
     whose S1 count is 0, or 8B's numerator in a region whose 8AB numerator is 0, while the share
-    is `<5` for its 1-4 cohort. No marker can hide such a value (a `<5` share's numerator is at
+    is `<5` for its 1..min_count-1 cohort. No marker can hide such a value (a `<5` share's numerator is at
     most 4, a `.` is 0 or >= 5), and it is published anyway: it is not protected
     (docs/disclosure.md, "Published zeros"); it still constrains the interval check."""
     zero_q = np.flatnonzero(np.isin(rmodel.row, list(zero_rows)))

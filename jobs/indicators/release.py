@@ -2,8 +2,8 @@
 comparing with an earlier published version; every Delta version is readable by time travel).
 
 - A year is published only when final: by a run whose run_date is on or after 1 January of
-  the next year plus `disclosure.final_after_months` months (3: year Y first appears in a
-  run on or after 1 April Y+1).
+  the next year plus `disclosure.final_after_months` months (e.g. with 3, year Y first
+  appears in a run on or after 1 April Y+1).
 - Once published, a year's rows are carried forward unchanged from the previous published
   version, never recomputed: shown stays shown with the same number, hidden stays hidden
   with the same marker. Later corrections to a final year stay in
@@ -39,10 +39,11 @@ def final_years(years: Sequence[int], run_date: dt.date, months: int) -> list[in
     return [int(y) for y in years if run_date >= first_publication(int(y), months)]
 
 
-def _fixed_state(row) -> str:
+def _fixed_state(row: dict, primary_marker: str) -> str:
+    """A published row's disclosure state, read back from its marker."""
     if not bool(row["suppressed"]):
         return SHOWN
-    return PRIMARY if row["display_value"] == "<5" else SECONDARY
+    return PRIMARY if row["display_value"] == primary_marker else SECONDARY
 
 
 def release(
@@ -64,7 +65,7 @@ def release(
     held_back = 0
     if carried_years:
         prev = previous.reset_index(drop=True)
-        state = {tuple(k): _fixed_state(r) for k, r in zip(prev[KEY].itertuples(index=False, name=None),
+        state = {tuple(k): _fixed_state(r, cfg.suppressed_marker) for k, r in zip(prev[KEY].itertuples(index=False, name=None),
                                                            prev.to_dict("records"))}
         shown_values = {tuple(k): (r["numerator"], r["denominator"]) for k, r in
                         zip(prev[KEY].itertuples(index=False, name=None), prev.to_dict("records"))

@@ -1,4 +1,4 @@
-"""The 2030 target: national T1 per year against the 2021-2023 baseline (pandas, tiny input).
+"""The national target: T1 per year against the configured baseline years (conf/base/indicators.yml; pandas, tiny input).
 
 - `rate_per_100k`: the national T1 rate of the year (years without data are absent).
 - `baseline_rate`: mean of the national T1 rates of `baseline_years`; null unless every

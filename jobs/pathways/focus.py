@@ -12,10 +12,10 @@
   person in the year, an event being "in the year" when it started in it or was ongoing at
   its start (started before 1 January 00:00 and no end, or an end after that moment), so
   that a support or contact running over New Year counts in both years.
-- is_focus_person: coercion_episodes > focus_episodes (10); is_critical_course: > 50.
+- is_focus_person: coercion_episodes > focus_episodes; is_critical_course: > critical_episodes.
 - is_frequent_admission (the old mandatory follow-up rule): in the year, some episode of
   the frequent_admission_measures (involuntary admission red/yellow, involuntary
-  detention) started such that, counting it, at least frequent_admission_count (3) such
+  detention) started such that, counting it, at least frequent_admission_count such
   episodes of the person started in the frequent_admission_years x 365 days up to and
   including its start.
 """

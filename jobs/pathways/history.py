@@ -1,8 +1,8 @@
 """What happened to the person around each involuntary admission (columns of
 `analytics.involuntary_admissions`). Every fact uses only the admission's own person.
 
-Windows follow outputs.md: "in the N days before X" is 0 < X - t <= N x 24 h, "within N
-days after X" is 0 < t - X <= N x 24 h, on wall-clock timestamps. "Before" facts look only
+Windows follow outputs.md: "in the N days before X" is 0 < X - t <= N days, "within N
+days after X" is 0 < t - X <= N days (a day: 86,400 s), on wall-clock timestamps. "Before" facts look only
 at events starting strictly before the admission start (no future information).
 
 - admission_number_for_person: 1 = the person's first admission ever seen (by start, then
@@ -26,9 +26,9 @@ at events starting strictly before the admission start (no future information).
   social_services records active on the start DATE (start_date <= date <= end_date, or no
   end); an empty array when none.
 - social_force_use_365d_before / police_events_365d_before: the person's events starting
-  in the `history_days` (365) days before the start.
+  in the `history_days` days before the start.
 - police_assisted: a police `assist_involuntary_admission` event of the person with
-  |t - start| <= `police_assist_hours` (24 h).
+  |t - start| <= `police_assist_hours`.
 """
 from __future__ import annotations
 

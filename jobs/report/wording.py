@@ -12,19 +12,19 @@ from jobs.report.charts import Break
 
 @dataclass(frozen=True)
 class Wording:
-    baseline: str                  # "2021-2023"
-    target_year: int               # 2030
-    target: str                    # "-30 %"
-    ambition: str                  # "-40 %"
-    children: str                  # "0-17"
-    short: str                     # "24 h"
+    baseline: str                  # the baseline years, e.g. "first-last"
+    target_year: int               # the target year
+    target: str                    # the target change
+    ambition: str                  # the ambition
+    children: str                  # the children's ages, "0-<child_max_age>"
+    short: str                     # the short-admission limit
     focus: int                     # F1: more than this many episodes in a year
     critical: int                  # F2
     breaks: tuple[tuple[str, StructuralBreak], ...]  # ("B1", break), in config order
-    primary: str                   # "<5": a suppressed count of 1 .. min_count-1
+    primary: str                   # primary marker: a suppressed count of 1 .. min_count-1
     secondary: str                 # ".": suppressed so that no primary cell can be worked out
     missing: str                   # "-": no value
-    small: str                     # "1-4": the counts a primary marker hides
+    small: str                     # "1-<min_count - 1>": the counts a primary marker hides
 
     @property
     def hidden_marks(self) -> tuple[str, str]:
