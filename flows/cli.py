@@ -253,7 +253,7 @@ def ingest(
     """Ingest pending landing-zone deliveries alone, and print which were loaded or refused, and why."""
     from rich.table import Table as RichTable
 
-    from jobs.ingest import run as ingest_run
+    from jobs.ingest.job import run as ingest_run
     from jobs.run_context import start_run
 
     cfg = _config(ctx)
@@ -277,7 +277,7 @@ def pathways_summary(ctx: typer.Context) -> None:
     """Print the involuntary-admission distributions next to the figures of calibration.md."""
     from rich.table import Table as RichTable
 
-    from jobs.pathways import summary_rows
+    from jobs.pathways.job import summary_rows
 
     cfg = _config(ctx)
     table = RichTable("metric", "value", "n", "calibration.md", title="analytics.involuntary_admissions")
@@ -293,7 +293,7 @@ def link_cmd(
     full_refresh: bool = typer.Option(False, help="Retrain the linkage model (EM) before linking."),
 ) -> None:
     """Link every silver record to a person (deterministic, then probabilistic with splink)."""
-    from jobs.link import run as link_run
+    from jobs.link.job import run as link_run
     from jobs.run_context import start_run
 
     cfg = _config(ctx)

@@ -1,8 +1,11 @@
 """The pipeline's stages in order: the one registry, used by the nightly flow (flows/nightly.py),
 the benchmark (jobs/bench.py) and the CLI.
 
-Every data stage is called the same way, `jobs.<stage>.run(spark, ctx) -> dict[str, int]` (rows
-written per table; ctx: jobs.run_context.RunContext, built once per run). What differs between
+Every data stage is called the same way, `jobs.<stage>.job.run(spark, ctx) -> dict[str, int]` (rows
+written per table; ctx: jobs.run_context.RunContext, built once per run). Each stage package keeps
+its `run()` in `job.py` and describes itself in its `__init__.py`, which imports nothing, so that
+reading a stage's definitions or transforms (the disclosure audit reads the indicator definitions)
+never loads a job. What differs between
 stages is said here, not found by inspecting signatures:
 
 - `per_source`: the flow runs one task per source, in contract order, calling
@@ -59,11 +62,11 @@ class Stage:
 
 
 PIPELINE: tuple[Stage, ...] = (
-    Stage("ingest", "jobs.ingest", per_source=True),
-    Stage("link", "jobs.link"),
-    Stage("events", "jobs.events"),
-    Stage("pathways", "jobs.pathways"),
-    Stage("indicators", "jobs.indicators"),
+    Stage("ingest", "jobs.ingest.job", per_source=True),
+    Stage("link", "jobs.link.job"),
+    Stage("events", "jobs.events.job"),
+    Stage("pathways", "jobs.pathways.job"),
+    Stage("indicators", "jobs.indicators.job"),
 )
 STAGES: tuple[str, ...] = tuple(s.name for s in PIPELINE)
 REPORT = "report"

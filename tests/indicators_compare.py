@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import pandas as pd
 
+from jobs.indicators.checks import CELL, key_of
+from jobs.indicators.definitions import MUNICIPALITY, UNKNOWN_MUNICIPALITY, IndicatorSpec
+from jobs.indicators.geography import Geography
+from jobs.indicators.model import SPEC_KEY_OF
 from schemas.tables import COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, silver
 
 KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
@@ -52,3 +57,20 @@ def lake_inputs(spark, cfg) -> dict[str, list[dict]]:
         "persons": rows(PERSONS, PERSONS.columns),
         "residence": rows(silver("residence"), ["person_id", "municipality_code", "valid_from", "valid_to"]),
     }
+
+
+def missing_cells(table: pd.DataFrame, specs: Sequence[IndicatorSpec], years: Sequence[int], geo: Geography) -> list[str]:
+    """Cells the completeness rule requires that are absent (first few per spec)."""
+    spec_keys = [SPEC_KEY_OF[k] for k in zip(table["indicator_id"], table["measure"])]
+    present = set(zip(spec_keys, table["year"].astype(int), table["geo_level"], table["geo_code"],
+                      table["age_group"]))
+    out = []
+    for spec in specs:
+        missing = [(y, level, code, age) for y in years for level in spec.levels for code in geo.codes(level)
+                   for age in spec.age_groups if (spec.key, y, level, code, age) not in present]
+        out += [f"{spec.key} {m}: missing" for m in missing[:5]]
+    unknown = table[(table["geo_level"] == MUNICIPALITY) & (table["geo_code"] == UNKNOWN_MUNICIPALITY)
+                    & (table["age_group"] == "all") & (table["numerator"].fillna(0) == 0)
+                    & (table["denominator"].fillna(0) == 0) & ~table["suppressed"].astype(bool)]
+    out += [f"{key_of(unknown, i)}: zero unknown-municipality cell present" for i in unknown.index]
+    return out

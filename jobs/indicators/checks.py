@@ -1,24 +1,22 @@
-"""Invariant checks of the indicator tables (pandas), for run() and the data-quality stage.
+"""The last gate before `published` is written (pandas): shown small counts, hidden values.
 
 Each returns a list of problems (cell keys and the rule broken; cells are aggregates,
 never persons). `assert_publishable` is the last gate before writing `published`.
 """
 from __future__ import annotations
 
-from typing import Sequence
-
 import pandas as pd
 
 from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
-from jobs.indicators.definitions import COUNT_MEASURES, MEDIAN_SECONDS, MUNICIPALITY, SHARE, UNKNOWN_MUNICIPALITY, IndicatorSpec
-from jobs.indicators.model import SPEC_KEY_OF
+from jobs.indicators.definitions import COUNT_MEASURES, MEDIAN_SECONDS, SHARE
 from jobs.indicators.geography import Geography
 
 CELL = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
 
 
-def _key(df: pd.DataFrame, i) -> str:
+def key_of(df: pd.DataFrame, i: object) -> str:
+    """A cell's key as text (indicator/year/geo level/geo code/age group/measure): an aggregate, never a person."""
     return "/".join(str(df.at[i, c]) for c in CELL)
 
 
@@ -29,30 +27,13 @@ def visible_small_counts(published: pd.DataFrame, cfg: DisclosureConfig) -> list
     counted_in_denominator = shown["measure"].isin([SHARE, *MEDIAN_SECONDS])
     bad = small(shown["numerator"]) | (small(shown["denominator"]) & counted_in_denominator)
     bad |= small(shown["value"]) & shown["measure"].isin(COUNT_MEASURES)
-    return [f"{_key(shown, i)}: count 1-{cfg.min_count - 1} visible" for i in shown.index[bad.to_numpy()]]
+    return [f"{key_of(shown, i)}: count 1-{cfg.min_count - 1} visible" for i in shown.index[bad.to_numpy()]]
 
 
 def suppressed_values_present(published: pd.DataFrame) -> list[str]:
     hidden = published[published["suppressed"].astype(bool)]
     bad = hidden[["value", "numerator", "denominator", "per_100k"]].notna().any(axis=1)
-    return [f"{_key(hidden, i)}: suppressed cell carries a value" for i in hidden.index[bad.to_numpy()]]
-
-
-def missing_cells(table: pd.DataFrame, specs: Sequence[IndicatorSpec], years: Sequence[int], geo: Geography) -> list[str]:
-    """Cells the completeness rule requires that are absent (first few per spec)."""
-    spec_keys = [SPEC_KEY_OF[k] for k in zip(table["indicator_id"], table["measure"])]
-    present = set(zip(spec_keys, table["year"].astype(int), table["geo_level"], table["geo_code"],
-                      table["age_group"]))
-    out = []
-    for spec in specs:
-        missing = [(y, level, code, age) for y in years for level in spec.levels for code in geo.codes(level)
-                   for age in spec.age_groups if (spec.key, y, level, code, age) not in present]
-        out += [f"{spec.key} {m}: missing" for m in missing[:5]]
-    unknown = table[(table["geo_level"] == MUNICIPALITY) & (table["geo_code"] == UNKNOWN_MUNICIPALITY)
-                    & (table["age_group"] == "all") & (table["numerator"].fillna(0) == 0)
-                    & (table["denominator"].fillna(0) == 0) & ~table["suppressed"].astype(bool)]
-    out += [f"{_key(unknown, i)}: zero unknown-municipality cell present" for i in unknown.index]
-    return out
+    return [f"{key_of(hidden, i)}: suppressed cell carries a value" for i in hidden.index[bad.to_numpy()]]
 
 
 def assert_publishable(published: pd.DataFrame, geo: Geography, cfg: DisclosureConfig) -> None:

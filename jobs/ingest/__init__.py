@@ -1,11 +1,7 @@
 """Ingestion: landing-zone deliveries -> restricted bronze, quarantine, silver (issue 4).
 
-Public entry: `run(spark, ctx, *, sources=None)` (ctx: jobs.run_context.RunContext) returns an
-`IngestResult` (rows written per table, plus `.deliveries`: loaded / refused with reasons);
-`ctx.run_date` limits the run to deliveries dated on or before it.
+`job.run(spark, ctx, *, sources=None)` (ctx: jobs.run_context.RunContext) returns an
+`IngestResult` (jobs/ingest/result.py: rows written per table, plus `.deliveries`: loaded /
+refused with reasons); `ctx.run_date` limits the run to deliveries dated on or before it.
 Rule names: jobs/ingest/rules.py. Test deliveries: tests/landing_kit.py.
 """
-from jobs.ingest.job import run
-from jobs.ingest.result import DeliveryResult, IngestResult
-
-__all__ = ["run", "IngestResult", "DeliveryResult"]

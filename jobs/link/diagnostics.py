@@ -134,7 +134,8 @@ def unlinkables_chart(spark: SparkSession, cfg: Config, settings: dict):
     import duckdb
     from splink import DuckDBAPI, Linker
 
-    from jobs.link import prepare, read_silver, regions_frame
+    from jobs.link import prepare
+    from jobs.link.job import read_silver, regions_frame
 
     sources, _, _ = read_silver(spark, cfg)
     _, prob_records = prepare.split_records(prepare.build_link_records(sources))

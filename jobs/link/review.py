@@ -8,7 +8,7 @@ review table holds levels and weights only; jobs/link/engine.py `score`). They a
 `match`, `non_match` or `skip`.
 
 Decisions are stored in `restricted.link_decisions` (one row per pair, the latest answer
-wins; skips are not stored) and used by the next linkage run (jobs/link/__init__.py):
+wins; skips are not stored) and used by the next linkage run (jobs/link/job.py):
 1. overrides: a decided `match` links that record to that person (link_status `linked`,
    link_probability 1.0, link_method stays `probabilistic`); a `non_match` removes that
    candidate before the decision rules run, so the record may link to the next candidate,

@@ -46,7 +46,7 @@ def rethreshold(person_links: DataFrame, prob_records: DataFrame, candidates: Da
 
 def links_at_threshold(spark: SparkSession, cfg: Config, match_threshold: float) -> DataFrame:
     """person_links as the last run would have written them at `match_threshold`."""
-    from jobs.link import read_silver
+    from jobs.link.job import read_silver
 
     sources, _, _ = read_silver(spark, cfg)
     _, prob_records = prepare.split_records(prepare.build_link_records(sources))
@@ -80,7 +80,7 @@ def police_before_admission(person_links: DataFrame, coercion: DataFrame, police
 
 def default_headlines(spark: SparkSession, cfg: Config) -> Headlines:
     """Records linked / in review / unlinked, persons, and the police-before-admission proxy."""
-    from jobs.link import read_silver
+    from jobs.link.job import read_silver
 
     sources, _, _ = read_silver(spark, cfg)
 

@@ -187,7 +187,7 @@ def test_analyst_queries_and_summary_run(spark, lake_after_runs):
     """Every query of the doc through `pathways sql`'s default engine (DuckDB over deltalake) and
     through --engine spark: the same answer from both; and the rows `pathways pathways-summary` prints."""
     from jobs import query
-    from jobs.pathways import summary_rows
+    from jobs.pathways.job import summary_rows
 
     cfg = lake_after_runs[0]
     queries = analyst_queries()

@@ -6,40 +6,27 @@ Scale: PATHWAYS_INDICATOR_TEST_SCALE (default `tiny`, ~12,000 persons); `demo` i
 check the issue asks for before release (slow on 2 cores)."""
 from __future__ import annotations
 
-import importlib
 import os
 
 import pytest
 
 from jobs import lake
 from jobs.config import load_config
-from jobs.indicators.checks import assert_publishable, missing_cells
+from jobs.indicators.checks import assert_publishable
 from jobs.indicators.definitions import SPECS
 from jobs.indicators.geography import Geography
 from jobs.run_context import RunContext
-from tests.indicators_compare import as_dict, compare, lake_inputs
+from tests.indicators_compare import as_dict, compare, lake_inputs, missing_cells
 from tests.reference_indicators import compute_reference
+from jobs.stages import STAGES, entry_point
 from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-STAGES = ("ingest", "link", "events", "pathways", "indicators")
-
-
-def _stage(name):
-    try:
-        module = importlib.import_module(f"jobs.{name}")
-    except ModuleNotFoundError:
-        pytest.skip(f"jobs.{name} does not exist yet")
-    if not callable(getattr(module, "run", None)):
-        pytest.skip(f"jobs.{name} has no run() yet")
-    return module.run
-
-
 def test_generated_lake_matches_naive_reference(spark, tmp_path):
     scale = os.environ.get("PATHWAYS_INDICATOR_TEST_SCALE", "tiny")
     cfg = load_config("ci", lake=str(tmp_path / "lake"))
-    runs = [_stage(name) for name in STAGES]
+    runs = [entry_point(name) for name in STAGES]  # a broken stage fails here, never skips
     from jobs.generate import run as generate
 
     generate(cfg, scale=scale, seed=cfg.generate.seed, start=cfg.generate.start, end=cfg.generate.end,

@@ -5,7 +5,7 @@ import pytest
 
 from jobs import lake
 from jobs.config import load_config
-from jobs.ingest import run
+from jobs.ingest.job import run
 from landing_kit import sample_row, write_delivery
 from jobs.run_context import RunContext
 from schemas.tables import silver as silver_table

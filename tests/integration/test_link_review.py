@@ -12,7 +12,7 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-import jobs.link as link
+import jobs.link.job as link
 from jobs import lake
 from jobs.link import model, review
 from jobs.run_context import RunContext

@@ -1,4 +1,4 @@
-"""jobs.link.run end to end on a lake in tmp: every linkage path, key stability, training, report."""
+"""jobs.link.job.run end to end on a lake in tmp: every linkage path, key stability, training, report."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-import jobs.link as link
+import jobs.link.job as link
 from jobs import lake
 from jobs.link import model
 from jobs.run_context import RunContext

@@ -1,7 +1,7 @@
-"""Per-person fingerprints (jobs/events/fingerprints.py): order does not matter, every change does."""
+"""Per-person fingerprints (jobs/fingerprints.py): order does not matter, every change does."""
 import pytest
 
-from jobs.events.fingerprints import changed_persons, person_fingerprints
+from jobs.fingerprints import changed_persons, person_fingerprints
 
 pytestmark = pytest.mark.spark
 

@@ -7,7 +7,8 @@ import hashlib
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.link import crosswalk, decide, invariants, prepare
+from jobs.link import crosswalk, decide, prepare
+from tests import link_invariants as invariants
 from jobs.link.sensitivity import rethreshold
 from schemas.tables import PERSON_LINKS
 from linkage_synth import silver_rows

@@ -27,19 +27,19 @@ def test_definitions_load_and_the_stage_list_is_shared_with_the_benchmark():
     assert inspect.signature(jobs.bench.bench).parameters["stages"].default is stages.STAGES
 
 
-def test_every_stage_has_its_entry_point():
+def test_every_stage_has_its_entry_point_in_the_same_place():
     for name in stages.STAGES:
-        assert stages.entry_point(name).__module__.startswith(f"jobs.{name}")
+        assert stages.entry_point(name).__module__ == f"jobs.{name}.job"
     assert stages.entry_point(stages.REPORT).__name__ == "render"
 
 
 def test_a_broken_or_unknown_stage_is_a_clear_error_not_a_skip(monkeypatch):
     with pytest.raises(ConfigError, match="unknown stage 'no_such_stage'; expected one of"):
         stages.entry_point("no_such_stage")
-    monkeypatch.setitem(sys.modules, "jobs.events", types.ModuleType("jobs.events"))  # a package without run()
-    with pytest.raises(SetupError, match=r"jobs.events has no run\(\) function"):
+    monkeypatch.setitem(sys.modules, "jobs.events.job", types.ModuleType("jobs.events.job"))  # no run()
+    with pytest.raises(SetupError, match=r"jobs.events.job has no run\(\) function"):
         stages.entry_point("events")
-    monkeypatch.setitem(sys.modules, "jobs.link", None)  # a package that fails to import: its own error
+    monkeypatch.setitem(sys.modules, "jobs.link.job", None)  # a module that fails to import: its own error
     with pytest.raises(ImportError, match="jobs.link"):
         stages.entry_point("link")
 

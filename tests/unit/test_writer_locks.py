@@ -17,8 +17,8 @@ pytestmark = pytest.mark.unit
 
 PASSED = types.SimpleNamespace(passed=True, critical=(), evaluated=0, warnings=())
 COMMANDS = {  # command line -> the writer it calls (module, attribute) and what the fake returns
-    "ingest": (["ingest", "--run-id", "ingest-test"], "jobs.ingest", "run", IngestResult),
-    "link": (["link", "--run-id", "link-test"], "jobs.link", "run", dict),
+    "ingest": (["ingest", "--run-id", "ingest-test"], "jobs.ingest.job", "run", IngestResult),
+    "link": (["link", "--run-id", "link-test"], "jobs.link.job", "run", dict),
     "report": (["report"], "jobs.report", "render", lambda: "report.html"),
     "bench": (["bench", "--scale", "demo"], "jobs.bench", "bench",
               lambda: {"session_seconds": 0.0, "full_build_seconds": 0.0, "full_build_rows_delivered": 0}),

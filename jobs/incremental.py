@@ -1,6 +1,6 @@
 """Incremental refresh of person-level tables, shared by the events and pathways stages.
 
-Each stage fingerprints its inputs per person (jobs/events/fingerprints.py). On a nightly
+Each stage fingerprints its inputs per person (jobs/fingerprints.py). On a nightly
 run the persons whose fingerprint changed since the stage's last successful run are
 recomputed and their rows replaced in every output table (one atomic MERGE per table via
 `lake.replace_groups`); untouched persons keep their rows. The result equals a full
@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from jobs import lake
 from jobs.config import PathsConfig
-from jobs.events.fingerprints import changed_persons, fingerprint_rows
+from jobs.fingerprints import changed_persons, fingerprint_rows
 from schemas.tables import PERSON_FINGERPRINTS, Table
 
 log = logging.getLogger(__name__)

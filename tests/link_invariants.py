@@ -1,7 +1,9 @@
-"""Invariants of the crosswalk, as plain DataFrame functions (each returns the offending rows).
+"""Invariants of the crosswalk, as plain DataFrame functions (each returns the offending rows),
+for the linkage tests. An empty result means the invariant holds.
 
-The data-quality suite (jobs/quality, expectations/) can count these; an empty result
-means the invariant holds. Offending rows carry ids and keys only, never linkage keys.
+In production the same contract is checked by the link stage's suites: uniqueness and
+allowed values in expectations/expectations/person_links.json, one row per silver record in
+link_coverage (jobs/quality/derived.py).
 """
 from __future__ import annotations
 

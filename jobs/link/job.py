@@ -1,0 +1,189 @@
+"""The link stage's `run()` and the reads it needs: silver records -> person_links, persons.
+
+The stage is described in jobs/link/__init__.py; it is registered in jobs/stages.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import lake, reference
+from jobs.config import Config
+from jobs.errors import MissingTableError
+from jobs.link import crosswalk, decide, engine, model, prepare, review
+from jobs.run_context import RunContext
+from schemas.sources import LINKED_SOURCES
+from schemas.tables import LINK_CANDIDATES, LINK_HISTORY, LINK_REVIEW, LINK_RUNS, PERSON_LINKS, PERSONS, silver
+
+log = logging.getLogger(__name__)
+
+__all__ = ["run", "read_silver"]
+
+
+def read_silver(spark: SparkSession, cfg: Config) -> tuple[dict[str, DataFrame], DataFrame, DataFrame | None]:
+    """(linked sources present in the lake, population, residence or None)."""
+    found = {}
+    for source in LINKED_SOURCES:
+        table = silver(source)
+        if lake.exists(spark, cfg.paths, table):
+            found[source] = lake.read(spark, cfg.paths, table)
+        else:
+            log.info("no %s.%s yet: no records of %s to link", table.zone, table.name, source)
+    pop_t, res_t = silver("population"), silver("residence")
+    if not lake.exists(spark, cfg.paths, pop_t):
+        raise MissingTableError(f"linkage needs {pop_t.zone}.{pop_t.name}; run ingestion of population first")
+    population = lake.read(spark, cfg.paths, pop_t)
+    residence = lake.read(spark, cfg.paths, res_t) if lake.exists(
+        spark, cfg.paths, res_t) else None
+    if not found:
+        raise MissingTableError(f"linkage found none of the silver tables of {list(LINKED_SOURCES)}")
+    return found, population, residence
+
+
+def _fresh_spill_dir(cfg: Config) -> Path:
+    """DuckDB's spill folder in the restricted zone, emptied first (a killed run leaves its files)."""
+    spill = cfg.paths.staging_dir("duckdb")
+    shutil.rmtree(spill, ignore_errors=True)
+    return spill
+
+
+def regions_frame(spark: SparkSession, cfg: Config) -> DataFrame:
+    """(municipality_code, region_code) of the reference geography."""
+    rows = [(m.municipality_code, m.region_code) for m in reference.municipalities(cfg.paths)]
+    return spark.createDataFrame(rows, "municipality_code string, region_code string")
+
+
+def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_records: DataFrame,
+                population: DataFrame, residence: DataFrame | None, *, n_prob: int, run_id: str,
+                full_refresh: bool, clerical: DataFrame | None = None) -> tuple[DataFrame, str, dict]:
+    """Train or reuse the model, score; returns (candidates by uid, model version, run stats)."""
+    link_cfg = cfg.linkage
+    stored = model.load_current(cfg.paths.models_dir())
+    started = time.monotonic()
+    regions = regions_frame(spark, cfg)
+    register = prepare.population_frame(population, residence, regions)
+    trained = full_refresh or not model.is_reusable(stored, link_cfg.engine, link_cfg, n_prob)
+    labelled = None
+    if trained and link_cfg.training == "labelled":
+        labelled = prepare.labelled_frame(det_records, _active_ids(population), regions,
+                                          max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed)
+        matched = review.clerical_labels(prob_records, clerical)
+        if matched is not None:  # decided matches of `pathways review`: labels too, never sampled away
+            labelled = labelled.unionByName(prepare.labelled_frame(
+                matched, _active_ids(population), regions, max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed))
+    backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records, regions), register,
+                                  prepare.name_frequencies(register), labelled,
+                                  spill_dir=_fresh_spill_dir(cfg))
+    if trained:
+        settings, fallbacks, method = engine.train(backend, link_cfg)
+        stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
+            "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
+            "trained": method != "priors", "training": method, "training_config": link_cfg.training,
+            "labelled_pairs": backend.labelled_count,
+            "population": backend.population_size, "em_fallbacks": fallbacks,
+            "trained_at": dt.datetime.now().isoformat(timespec="seconds")})
+        log.info("trained linkage model %s (%s) on %d records, %d labelled pairs (fallbacks to priors: %s)",
+                 stored.version, method, backend.record_count, backend.labelled_count, fallbacks or "none")
+    candidates, pairs = engine.score(spark, backend, stored.settings, link_cfg.max_candidates)
+    stats = {"engine": backend.engine, "trained": trained, "pairs_compared": pairs,
+             "population": backend.population_size, "seconds_scoring": time.monotonic() - started}
+    return candidates, stored.version, stats
+
+
+def _active_ids(population: DataFrame) -> DataFrame:
+    return prepare._active(population).select("person_id")
+
+
+def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
+    """Link every current record; write the crosswalk tables. Returns rows written per table.
+    `ctx.full_refresh` retrains the model first."""
+    cfg, run_id, full_refresh = ctx.cfg, ctx.run_id, ctx.full_refresh
+    sources, population, residence = read_silver(spark, cfg)
+    records = prepare.build_link_records(sources).cache()
+    det_records, prob_records = prepare.split_records(records)
+    n_prob = prob_records.count()
+    clerical = review.read_decisions(spark, cfg)
+    if n_prob:
+        candidates, version, stats = _candidates(spark, cfg, prob_records, det_records, population, residence,
+                                                 n_prob=n_prob, run_id=run_id, full_refresh=full_refresh,
+                                                 clerical=clerical)
+    else:
+        stored = model.load_current(cfg.paths.models_dir())
+        candidates = spark.createDataFrame([], engine.CANDIDATE_SCHEMA)
+        version = stored.version if stored else f"{cfg.linkage.model_version}-untrained"
+        stats = {"engine": cfg.linkage.engine, "trained": False, "pairs_compared": 0, "population": None,
+                 "seconds_scoring": 0.0}
+    candidates = review.without_rejected(candidates, clerical).cache()
+    prob = decide.decide(prob_records, candidates, match_threshold=cfg.linkage.match_threshold,
+                         review_threshold=cfg.linkage.review_threshold,
+                         min_weight_margin=cfg.linkage.min_weight_margin)
+    prob = review.with_clerical_matches(prob, clerical)
+    decisions = decide.deterministic_links(det_records).unionByName(prob).cache()
+    try:
+        return _write(spark, cfg, records=records, decisions=decisions, candidates=candidates,
+                      population=population, version=version, run_id=run_id,
+                      stats={**stats, "records_probabilistic": n_prob})
+    finally:
+        for df in (decisions, candidates, records):
+            df.unpersist()
+
+
+def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: DataFrame, candidates: DataFrame,
+           population: DataFrame, version: str, run_id: str, stats: dict) -> dict[str, int]:
+    paths = cfg.paths
+    prev_version = lake.log_version(paths, PERSON_LINKS)
+    previous = None if prev_version is None else lake.read(
+        spark, paths, PERSON_LINKS, version=prev_version)
+    links = crosswalk.build_person_links(decisions, model_version=version, run_id=run_id, previous=previous).cache()
+    history = crosswalk.link_changes(previous, links, run_id=run_id, recorded_at=dt.datetime.now()).cache()
+    tagged = {"model_version": F.lit(version), "run_id": F.lit(run_id)}
+    cand_rows = decide.with_source_ids(candidates).withColumns(tagged).select(*LINK_CANDIDATES.columns)
+    review_rows = decide.review_pairs(decisions, candidates).withColumns(tagged).select(*LINK_REVIEW.columns)
+    counts = {
+        LINK_HISTORY.name: history.count(),
+        LINK_CANDIDATES.name: _overwrite(cand_rows, paths, LINK_CANDIDATES),
+        LINK_REVIEW.name: _overwrite(review_rows, paths, LINK_REVIEW),
+    }
+    # history first (idempotent per run), so a failure after it never loses a recorded change
+    lake.replace_where(history, paths, LINK_HISTORY, f"run_id = '{run_id}'")
+    counts[PERSON_LINKS.name] = _overwrite(links, paths, PERSON_LINKS)
+    persons = crosswalk.build_persons(population, lake.read(spark, paths, PERSON_LINKS),
+                                      records)
+    counts[PERSONS.name] = _overwrite(persons, paths, PERSONS)
+    by_status = {r["link_status"]: r["n"] for r in links.where(F.col("link_method") == decide.PROBABILISTIC)
+                 .groupBy("link_status").agg(F.count("*").alias("n")).collect()}
+    links.unpersist()
+    history.unpersist()
+    _record_run(spark, cfg, run_id, version, counts, by_status, stats)
+    log.info("linkage %s: %d records (%d probabilistic: %s), %d pairs compared, %d key changes, model %s",
+             run_id, counts[PERSON_LINKS.name], stats["records_probabilistic"], by_status,
+             stats["pairs_compared"], counts[LINK_HISTORY.name], version)
+    return counts
+
+
+def _overwrite(df: DataFrame, paths, table) -> int:
+    df = df.cache()
+    n = df.count()
+    lake.overwrite(df, paths, table)
+    df.unpersist()
+    return n
+
+
+def _record_run(spark: SparkSession, cfg: Config, run_id: str, version: str, counts: dict, by_status: dict,
+                stats: dict) -> None:
+    n_links = counts[PERSON_LINKS.name]
+    row = {"run_id": run_id, "model_version": version, "engine": stats["engine"], "trained": bool(stats["trained"]),
+           "records": n_links, "records_deterministic": n_links - stats["records_probabilistic"],
+           "records_probabilistic": stats["records_probabilistic"], "pairs_compared": int(stats["pairs_compared"]),
+           "linked": by_status.get(decide.LINKED, 0), "review": by_status.get(decide.REVIEW, 0),
+           "unlinked": by_status.get(decide.UNLINKED, 0),
+           "population": stats["population"], "seconds_scoring": float(stats["seconds_scoring"]),
+           "finished_at": dt.datetime.now()}
+    df = spark.createDataFrame([tuple(row[c] for c in LINK_RUNS.columns)], LINK_RUNS.schema)
+    lake.merge_upsert(df, cfg.paths, LINK_RUNS, ["run_id"])
