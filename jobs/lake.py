@@ -128,29 +128,29 @@ def read(spark: SparkSession, paths: PathsConfig, table: TableRef, version: int 
     return reader.load(path)
 
 
-def overwrite(df: DataFrame, paths: PathsConfig, table: TableRef, partition_by: Sequence[str] = ()) -> int:
-    """Replace the table's content atomically (one Delta commit); returns the new version."""
+def _save(df: DataFrame, paths: PathsConfig, table: TableRef, mode: str, partition_by: Sequence[str]) -> int:
+    """One Delta commit of `df` in `mode` (a new table gets its creation properties); the new version."""
     path = table_path(paths, table)
     _before_write(df.sparkSession, path, table)
-    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    writer = df.write.format("delta").mode(mode)
+    if mode == "overwrite":
+        writer = writer.option("overwriteSchema", "true")
     if not _committed(path):
         writer = writer.options(**_create_options(table))
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
     return current_version(path)
+
+
+def overwrite(df: DataFrame, paths: PathsConfig, table: TableRef, partition_by: Sequence[str] = ()) -> int:
+    """Replace the table's content atomically (one Delta commit); returns the new version."""
+    return _save(df, paths, table, "overwrite", partition_by)
 
 
 def append(df: DataFrame, paths: PathsConfig, table: TableRef, partition_by: Sequence[str] = ()) -> int:
-    path = table_path(paths, table)
-    _before_write(df.sparkSession, path, table)
-    writer = df.write.format("delta").mode("append")
-    if not _committed(path):
-        writer = writer.options(**_create_options(table))
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
-    writer.save(path)
-    return current_version(path)
+    """Add `df`'s rows (one Delta commit); returns the new version."""
+    return _save(df, paths, table, "append", partition_by)
 
 
 def replace_where(df: DataFrame, paths: PathsConfig, table: TableRef, condition: str) -> int:
