@@ -172,7 +172,7 @@ class PathwaysConfig:
     frequent_admission_measures: tuple[str, ...]
     focus_episodes: int
     critical_episodes: int
-    prior_admission_days: int  # 3 x 365 days before the start
+    prior_admission_days: int  # days before the start (the column name says 3y)
     history_days: int  # social force use and police events before the start
 
 

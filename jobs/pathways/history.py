@@ -8,12 +8,12 @@ at events starting strictly before the admission start (no future information).
 - admission_number_for_person: 1 = the person's first admission ever seen (by start, then
   admission_id).
 - prior_involuntary_admissions_3y: the person's other admissions starting in the
-  `prior_admission_days` (3 x 365 = 1095) days before this start; an admission starting at
+  `prior_admission_days` days before this start; an admission starting at
   the very same moment is not "before" and is not counted.
 - readmitted_involuntary_30d: another admission of the person starting within
-  `readmission_days` (30) after this one's discharge; false without a discharge.
+  `readmission_days` days after this one's discharge; false without a discharge.
 - psych_contact_90d_before: a psych_contacts record of the person (any type or specialty)
-  starting in the `prior_contact_days` (90) days before the start, the admission's own
+  starting in the `prior_contact_days` days before the start, the admission's own
   contact (contact_record_id) excluded.
 - days_since_last_psych_contact: fractional days from the start of the latest such
   contact starting before the admission start (own contact excluded) to the admission
