@@ -13,7 +13,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.manifest import completed_dates
+from jobs.run_manifest import completed_dates
 from flows.nightly import for_config, resolve_config
 from jobs.config import Config
 from jobs.errors import ConfigError

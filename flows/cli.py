@@ -472,7 +472,7 @@ def reproduce(
                                                           "the cell."),
 ) -> None:
     """Recompute a published indicator cell from the table versions a run pinned; print its lineage."""
-    from flows.manifest import code_version
+    from jobs.run_manifest import code_version
     from jobs.audit.reproduce import Cell, parse_geo, reproduce as run_reproduce, resolve_age
 
     level, code = parse_geo(geo)

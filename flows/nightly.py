@@ -49,7 +49,7 @@ from prefect.task_engine import TaskRunTimeoutError
 from pyspark.sql import SparkSession
 
 from flows import artifacts, logs, notify
-from flows.manifest import RunTracker
+from jobs.run_manifest import RunTracker
 from jobs import lake as pathways_lake, locks, stages, zones
 from jobs.config import Config, load_config
 from jobs.errors import (ConcurrentRunError, ConfigError, ContractError, InjectedFault, MissingTableError,

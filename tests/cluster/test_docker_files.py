@@ -129,8 +129,8 @@ def test_flow_service_mounts_the_reference_data_where_the_config_looks(compose):
 
 def test_image_is_stamped_with_the_commit_the_manifest_reads(compose, dockerfile):
     """The GIT_COMMIT build arg (compose passes it to every built service) becomes the OCI
-    revision label and the variable flows/manifest.py reads when there is no git."""
-    from flows.manifest import GIT_COMMIT_ENV
+    revision label and the variable jobs/run_manifest.py reads when there is no git."""
+    from jobs.run_manifest import GIT_COMMIT_ENV
 
     stage = max(i for i, l in enumerate(dockerfile) if l.startswith("FROM"))
     final = dockerfile[stage:]

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from flows import manifest
+from jobs import run_manifest as manifest
 
 pytestmark = pytest.mark.unit
 

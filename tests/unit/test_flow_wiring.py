@@ -8,7 +8,7 @@ import types
 import pytest
 
 from flows.backfill import date_range
-from flows.manifest import error_text
+from jobs.run_manifest import error_text
 from flows.nightly import _retry_helps, nightly, resolve_config
 from jobs import stages
 from jobs.config import load_config
