@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 import pathways_reference as ref
-from jobs import events as events_stage
-from jobs import lake, pathways as pathways_stage
+from jobs.events import job as events_stage
+from jobs import lake
+from jobs.pathways import job as pathways_stage
 from jobs.reference import municipalities
 from jobs.run_context import RunContext
 from pathways_testdata import as_dicts, links_df, persons_df, silver_df, ts

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from jobs import indicators, lake
+from jobs import lake
+from jobs.indicators import job as indicators
 from jobs.config import load_config
 from jobs.report import render
 from jobs.run_context import RunContext

@@ -9,7 +9,8 @@ The tests share one lake and run in file order (the second one corrupts silver).
 """
 import pytest
 
-from jobs import ingest, lake, locks
+from jobs import lake, locks
+from jobs.ingest import job as ingest
 from jobs.config import load_config
 from jobs.errors import ConcurrentRunError, ValidationFailed
 from landing_kit import sample_row, write_delivery

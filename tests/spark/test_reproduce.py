@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from jobs import indicators
+from jobs.indicators import job as indicators
 from jobs import lake as lk
 from jobs.audit import reproduce as rp
 from jobs.run_context import RunContext
