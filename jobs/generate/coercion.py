@@ -64,8 +64,10 @@ def _durations(gen, params: Params, measure: str, child: np.ndarray) -> np.ndarr
     return gen.exponential(means.get(measure, 0.0) * DAY, n) if measure in means else np.zeros(n)
 
 
-def _restrictive(gen, params: Params, course: Course, stays: dict, measure: str, rf: np.ndarray,
-                 strata: YearStrata | None) -> dict:
+def _restrictive(gen: np.random.Generator, params: Params, course: Course, stays: dict[str, np.ndarray],
+                 measure: str, rf: np.ndarray, strata: YearStrata | None) -> dict[str, np.ndarray]:
+    """One restrictive measure's registrations: the model's Poisson draw per stay, then (with
+    `stratify_years`) each calendar year's total put on the trend line."""
     cr = params.rates.coercion
     lam_age = np.where(stays["child"], cr.per_stay[measure]["child"], cr.per_stay[measure]["adult"])
     growth = 1 + float(cr.trend_per_year.get(measure, 0.0))

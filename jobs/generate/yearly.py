@@ -100,7 +100,8 @@ def targets(total: int, exposure_by_year: Floats, growth: float, years: Ints) ->
     weight = exposure_by_year * growth ** (years - TREND_YEAR).astype(np.float64)
     if weight.sum() <= 0:
         return np.zeros(years.size, np.int64)
-    return np.rint(total * weight / weight.sum()).astype(np.int64)
+    out: Ints = np.rint(total * weight / weight.sum()).astype(np.int64)
+    return out
 
 
 def allocate(gen: np.random.Generator, need: Ints, seg: Segments, weight: Floats) -> Ints:
