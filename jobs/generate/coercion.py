@@ -11,17 +11,23 @@ provider region and whether the stay is voluntary.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
+from jobs.generate import yearly
 from jobs.generate.arrays import DAY, HOUR, MINUTE, NO_TIME, rng, schedule_without_overlap, year_of_day
 from jobs.generate.health import COERCION, INPATIENT, Contacts, Course, is_child
 from jobs.generate.params import Params
 from jobs.generate.persons import Geography, People
+from jobs.generate.yearly import YearStrata
 from schemas.codes import HOLDING_PURPOSES, MEASURES, PLAN_TYPES, REASONS
 
 MEASURE_CODES = tuple(MEASURES)
 M = {m: i for i, m in enumerate(MEASURE_CODES)}
 REASON_MEASURES = ("belt_restraint", "acute_sedation")
 OVERLAP_MEASURES = ("belt_restraint", "physical_holding", "personal_shielding", "forced_medication")
+STRATIFY_ROUNDS = 8  # rounds of additions that bring a year below the trend line up to it (yearly.py)
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
 
 
 def red_share(params: Params, year: np.ndarray) -> np.ndarray:
@@ -58,31 +64,85 @@ def _durations(gen, params: Params, measure: str, child: np.ndarray) -> np.ndarr
     return gen.exponential(means.get(measure, 0.0) * DAY, n) if measure in means else np.zeros(n)
 
 
-def _restrictive(gen, params: Params, course: Course, stays: dict, measure: str, rf: np.ndarray) -> dict:
+def _restrictive(gen: np.random.Generator, params: Params, course: Course, stays: dict[str, np.ndarray],
+                 measure: str, rf: np.ndarray, strata: YearStrata | None) -> dict[str, np.ndarray]:
+    """One restrictive measure's registrations: the model's Poisson draw per stay, then (with
+    `stratify_years`) each calendar year's total put on the trend line."""
     cr = params.rates.coercion
     lam_age = np.where(stays["child"], cr.per_stay[measure]["child"], cr.per_stay[measure]["adult"])
-    trend = (1 + float(cr.trend_per_year.get(measure, 0.0))) ** (stays["year"] - 2023)
+    growth = 1 + float(cr.trend_per_year.get(measure, 0.0))
     length_days = (stays["end"] - stays["start"]) / DAY
     q = cr.eligible.get(measure, {"child": 1.0, "adult": 1.0})
     gate = gen.random(course.person.size) < np.where(course.child, q["child"], q["adult"])
-    lam = (lam_age * course.z[stays["course"]] * gate[stays["course"]] * (1 - np.exp(-length_days / 5)) * trend * rf[stays["region"]]
-           * np.where(stays["invol"], 1.0, cr.voluntary_stay_factor)
-           * np.where(course.cls[stays["course"]] == INPATIENT, cr.inpatient_class_factor, 1.0))
-    n = gen.poisson(lam)
+    # the stay's expected registrations without the secular trend (added per year below)
+    base = (lam_age * course.z[stays["course"]] * gate[stays["course"]] * (1 - np.exp(-length_days / 5))
+            * rf[stays["region"]] * np.where(stays["invol"], 1.0, cr.voluntary_stay_factor)
+            * np.where(course.cls[stays["course"]] == INPATIENT, cr.inpatient_class_factor, 1.0))
+    # the model's draw: an independent Poisson count per stay, trend by the stay's start year
+    n = gen.poisson(base * growth ** (stays["year"] - yearly.TREND_YEAR))
     stay = np.repeat(np.arange(n.size), n)
     span = stays["end"][stay] - stays["start"][stay]
-    start = stays["start"][stay] + (gen.beta(1.0, 2.5, stay.size) * span).astype(np.int64)
+    start = stays["start"][stay] + (gen.beta(1.0, yearly.PLACEMENT_BETA, stay.size) * span).astype(np.int64)
     dur = _durations(gen, params, measure, stays["child"][stay]).astype(np.int64)
-    order = np.lexsort((start, stay))
-    stay, start, dur = stay[order], start[order], dur[order]
-    gap = (30 * MINUTE + gen.exponential(3 * HOUR, stay.size)).astype(np.int64)
-    start = schedule_without_overlap(start, dur, gap, stay)
-    keep = start < stays["end"][stay] - 5 * MINUTE
-    stay, start, dur = stay[keep], start[keep], dur[keep]
+    stay, start, dur, gap = _schedule(stays, stay, start, dur, _gaps(gen, stay.size))
+    if strata is not None:
+        stay, start, dur = _on_trend_line(gen, params, stays, measure, base, strata, growth, (stay, start, dur, gap))
     end = np.minimum(start + dur, stays["end"][stay])
     if measure == "acute_sedation":
         end = np.where(gen.random(stay.size) < cr.sedation_end_null_share, NO_TIME, start)
     return {"stay": stay, "measure": np.full(stay.size, M[measure]), "start": start, "end": end}
+
+
+def _gaps(gen: np.random.Generator, n: int) -> npt.NDArray[np.int64]:
+    """Minimum pause after a measure before the next of the same kind in the stay (>= 30 min)."""
+    return (30 * MINUTE + gen.exponential(3 * HOUR, n)).astype(np.int64)
+
+
+def _schedule(stays: dict[str, np.ndarray], stay: Ints, start: Ints, dur: Ints, gap: Ints
+              ) -> tuple[Ints, Ints, Ints, Ints]:
+    """One measure's registrations placed one after another in their stay, at least `gap` apart;
+    those pushed past the stay's end are dropped (a stay holds only so many long belt
+    restraints). Rows come back sorted by (stay, start), with their duration and gap."""
+    order = np.lexsort((start, stay))
+    stay, start, dur, gap = stay[order], start[order], dur[order], gap[order]
+    start = schedule_without_overlap(start, dur, gap, stay)
+    keep = start < stays["end"][stay] - 5 * MINUTE
+    return stay[keep], start[keep], dur[keep], gap[keep]
+
+
+def _on_trend_line(gen: np.random.Generator, params: Params, stays: dict[str, np.ndarray], measure: str,
+                   base: Floats, strata: YearStrata, growth: float,
+                   drawn: tuple[Ints, Ints, Ints, Ints]) -> tuple[Ints, Ints, Ints]:
+    """The drawn registrations, brought to `yearly.targets` per calendar year (see yearly.py).
+
+    The level is the draw's own total over the period, so the calibration is untouched. A year
+    below its target gets registrations added among its stays in proportion to their means (in
+    rounds: the no-overlap schedule may push some out of a full stay or across New Year); a year
+    above it loses the surplus at random. A year ends off target only if its stays cannot hold
+    more after STRATIFY_ROUNDS rounds (long measures of persons at the propensity cap)."""
+    seg = strata.segments
+    weight = base[seg.stay] * seg.mass
+    span = stays["end"] - stays["start"]
+    stay, start, dur, gap = drawn
+    got = strata.count(start)
+    goal = yearly.targets(int(got.sum()), strata.exposure, growth, strata.years)
+    for _ in range(STRATIFY_ROUNDS):
+        need = np.maximum(goal - got, 0)
+        if not need.any():
+            break
+        rows = np.repeat(np.arange(seg.stay.size), yearly.allocate(gen, need, seg, weight))
+        s = seg.stay[rows]
+        at = stays["start"][s] + (yearly.place(gen, seg, rows) * span[s]).astype(np.int64)
+        more = (s, at, _durations(gen, params, measure, stays["child"][s]).astype(np.int64), _gaps(gen, s.size))
+        stay, start, dur, gap = _schedule(stays, *(np.concatenate([old, new]) for old, new in
+                                                    zip((stay, start, dur, gap), more)))
+        got = strata.count(start)
+    index = strata.year_of(start)
+    drop = np.zeros(stay.size, bool)
+    for k in np.flatnonzero(got > goal):
+        rows = np.flatnonzero(index == k)
+        drop[gen.choice(rows, int(got[k] - goal[k]), replace=False)] = True
+    return stay[~drop], start[~drop], dur[~drop]
 
 
 def _admissions(gen, params: Params, stays: dict) -> dict:
@@ -157,7 +217,8 @@ def build_coercion(params: Params, people: People, geo: Geography, course: Cours
     stays = _stay_table(params, people, contacts)
     rf = region_factor(params, geo)
     parts = [_admissions(gen, params, stays), _detentions(gen, params, course, stays)]
-    parts += [_restrictive(gen, params, course, stays, m, rf) for m in cr.per_stay]
+    strata = yearly.strata(params, people, stays["start"], stays["end"]) if cr.stratify_years else None
+    parts += [_restrictive(gen, params, course, stays, m, rf, strata) for m in cr.per_stay]
     regs = _concat(parts)
     independent = HOLDING_PURPOSES.index("independent")
     regs["purpose"] = np.where(regs["measure"] == M["physical_holding"], independent, -1)

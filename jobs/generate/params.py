@@ -69,6 +69,7 @@ class CoercionRates:
     per_stay: Table
     eligible: Table
     trend_per_year: Table
+    stratify_years: bool            # fix each year's registrations per measure to the trend line (yearly.py)
     region_factor: Table
     holding_other_purpose_share: float
     reasons: Table

@@ -14,7 +14,10 @@ episodes) and involuntary admissions by start year, per 100,000 persons alive an
   and courses begun before 2016 were missing).
 - T1 follows the trend line: 2021-2023 level x the calibrated mix of measure trends
   (calibration.md weights 4,200 belt / 3,516 holding / 10,000 sedation episodes in 2023);
-  every year within ±10 % (before the burn-in 2019 read 14.0 % below it).
+  every year within ±1 % (before the burn-in 2019 read 14.0 % below it; with the burn-in and
+  independent Poisson draws the worst year was 3.8 % off; since each measure's yearly total is
+  put on its trend line, `stratify_years`, jobs/generate/yearly.py, what remains is the
+  mix of measures and 1 January population against person-days).
 """
 from __future__ import annotations
 
@@ -79,7 +82,7 @@ def test_t1_follows_the_calibrated_trend(series):
     base = np.isin(YEARS, BASELINE)
     line = t1[base].mean() / shape[base].mean() * shape
     deviation = t1 / line - 1
-    assert np.abs(deviation).max() <= 0.10, dict(zip(YEARS.tolist(), np.round(deviation, 3).tolist()))
+    assert np.abs(deviation).max() <= 0.01, dict(zip(YEARS.tolist(), np.round(deviation, 3).tolist()))
 
 
 def test_trend_shape_is_the_calibrated_mix():
