@@ -34,17 +34,23 @@ def run_peer_case(cfg: Config, console: Console, *, runs: int, result: dict[str,
     if not lake_complete:
         console.print("[yellow]the lake was built without the held-back deliveries (--no-incremental); the peer "
                       "reads the whole landing zone, so the newest month differs[/]")
-    table = Table("figure", "year", "sector / source", "peer (SQL)", "ours (lake)", "difference",
-                  title=f"peer: plain DuckDB SQL over {case['landing']}")
+    per_year = Table("figure", "year", "peer (SQL)", "ours (lake)", "difference",
+                     title=f"peer: plain DuckDB SQL over {case['landing']}, per year")
+    per_key = Table("figure", "sector / source", "peer (SQL)", "ours (lake)", "difference",
+                    title="peer: the ±window events per sector, records it could not join (ours: not linked)")
     for row in case["comparison"]:
         decimals = 2 if row["metric"] == "T1_rate" else 0
         diff = row["difference"]
         shown = _number(diff, decimals)
         if diff is not None and round(diff, decimals) != 0:
             shown = f"[red]{shown}[/]"
-        table.add_row(row["metric"], "" if row["year"] is None else str(row["year"]), row["key"] or "",
-                      _number(row["peer"], decimals), _number(row["ours"], decimals), shown)
-    console.print(table)
+        cells = (_number(row["peer"], decimals), _number(row["ours"], decimals), shown)
+        if row["year"] is not None:
+            per_year.add_row(row["metric"], str(row["year"]), *cells)
+        else:
+            per_key.add_row(row["metric"], row["key"] or "", *cells)
+    console.print(per_year)
+    console.print(per_key)
     runs_text = ", ".join(f"{s:.1f}" for s in case["runs_seconds"])
     console.print(f"peer wall time: median {case['median_seconds']:.1f} s of {len(case['runs_seconds'])} run(s) "
                   f"({runs_text} s); {case['rows_read']:,} CSV rows read")

@@ -95,6 +95,7 @@ def run_peer(cfg: Config) -> PeerRun:
     start = time.perf_counter()
     con = duckdb.connect(":memory:")
     try:
+        con.execute("SET enable_progress_bar = false")  # the bench prints its own lines
         for name, value in peer_variables(cfg).items():
             con.execute(f"SET VARIABLE {name} = $value", {"value": value})
         rows = con.execute(script).fetchall()

@@ -9,24 +9,33 @@
 CREATE TEMP MACRO versions(src) AS TABLE
     SELECT * FROM read_csv(getvariable('landing') || '/' || src || '/*/part-*.csv', delim = ';', quote = '"',
                            header = true, all_varchar = true, filename = true);
+-- each source's CSVs parsed once
+CREATE TEMP TABLE v_population AS FROM versions('population');
+CREATE TEMP TABLE v_residence AS FROM versions('residence');
+CREATE TEMP TABLE v_psych_contacts AS FROM versions('psych_contacts');
+CREATE TEMP TABLE v_coercion AS FROM versions('coercion');
+CREATE TEMP TABLE v_discharge_plans AS FROM versions('discharge_plans');
+CREATE TEMP TABLE v_social_services AS FROM versions('social_services');
+CREATE TEMP TABLE v_social_force_use AS FROM versions('social_force_use');
+CREATE TEMP TABLE v_police AS FROM versions('police');
 -- current state: the greatest updated_at (ties: the later delivery); annulled records removed
 CREATE TEMP MACRO current_of(src) AS TABLE
     SELECT * EXCLUDE (filename) FROM (
-        FROM versions(src)
+        FROM query_table('v_' || src)
         QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY updated_at DESC, filename DESC) = 1)
     WHERE record_status = 'A';
 CREATE TEMP MACRO usable_id(p) AS regexp_full_match(coalesce(p, ''), '[0-9a-f]{16}|E[0-9a-f]{15}');
 CREATE TEMP MACRO us(x) AS CAST(round(x) AS BIGINT);  -- microseconds, as the pipeline compares them
 
 CREATE TEMP TABLE rows_read AS
-    SELECT 'population' AS src, count(*) AS n FROM versions('population')
-    UNION ALL SELECT 'residence', count(*) FROM versions('residence')
-    UNION ALL SELECT 'psych_contacts', count(*) FROM versions('psych_contacts')
-    UNION ALL SELECT 'coercion', count(*) FROM versions('coercion')
-    UNION ALL SELECT 'discharge_plans', count(*) FROM versions('discharge_plans')
-    UNION ALL SELECT 'social_services', count(*) FROM versions('social_services')
-    UNION ALL SELECT 'social_force_use', count(*) FROM versions('social_force_use')
-    UNION ALL SELECT 'police', count(*) FROM versions('police');
+    SELECT 'population' AS src, count(*) AS n FROM v_population
+    UNION ALL SELECT 'residence', count(*) FROM v_residence
+    UNION ALL SELECT 'psych_contacts', count(*) FROM v_psych_contacts
+    UNION ALL SELECT 'coercion', count(*) FROM v_coercion
+    UNION ALL SELECT 'discharge_plans', count(*) FROM v_discharge_plans
+    UNION ALL SELECT 'social_services', count(*) FROM v_social_services
+    UNION ALL SELECT 'social_force_use', count(*) FROM v_social_force_use
+    UNION ALL SELECT 'police', count(*) FROM v_police;
 
 CREATE TEMP TABLE contacts AS
     SELECT record_id, person_id, start_ts::TIMESTAMP AS start_ts, end_ts::TIMESTAMP AS end_ts
