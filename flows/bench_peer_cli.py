@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from jobs.config import Config
 
@@ -17,7 +17,7 @@ from jobs.config import Config
 def _number(value: Optional[float], decimals: int) -> str:
     if value is None:
         return "-"
-    return f"{value:,.{decimals}f}"
+    return f"{value + 0.0 if round(value, decimals) else 0.0:,.{decimals}f}"  # no "-0.00" from float noise
 
 
 def run_peer_case(cfg: Config, console: Console, *, runs: int, result: dict[str, Any], out: Optional[Path],
@@ -34,9 +34,9 @@ def run_peer_case(cfg: Config, console: Console, *, runs: int, result: dict[str,
     if not lake_complete:
         console.print("[yellow]the lake was built without the held-back deliveries (--no-incremental); the peer "
                       "reads the whole landing zone, so the newest month differs[/]")
-    per_year = Table("figure", "year", "peer (SQL)", "ours (lake)", "difference",
+    per_year = Table(Column("figure", no_wrap=True), "year", "peer", "ours", "peer - ours",
                      title=f"peer: plain DuckDB SQL over {case['landing']}, per year")
-    per_key = Table("figure", "sector / source", "peer (SQL)", "ours (lake)", "difference",
+    per_key = Table(Column("figure", no_wrap=True), Column("sector / source", no_wrap=True), "peer", "ours", "peer - ours",
                     title="peer: the ±window events per sector, records it could not join (ours: not linked)")
     for row in case["comparison"]:
         decimals = 2 if row["metric"] == "T1_rate" else 0
