@@ -173,3 +173,26 @@ def test_the_rule_numbers_come_from_the_config(tmp_path: Path) -> None:
     assert _by(f, "T1_episodes") == {2023: 10, 2024: 1}
     assert _by(f, "readmitted_30d") == {2023: 0, 2024: 0}  # 30 and 29 days are past 28
     assert _by(f, "prior_contact_90d") == {2023: 2, 2024: 2}  # PB0, 91 days before ib1, is within 95
+
+
+def test_bench_peer_only_prints_both_sides_and_keeps_the_case(tmp_path: Path) -> None:
+    """The CLI hook (`pathways bench --peer-only`) on the tiny landing and a lake with no tables:
+    the peer's figures are printed and saved, ours are '-', and without a full build no ratio."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    build_landing(tmp_path / "landing")
+    out = tmp_path / "peer.json"
+    result = CliRunner().invoke(app, ["--env", "ci", "--lake", str(tmp_path / "lake"), "--landing",
+                                      str(tmp_path / "landing"), "bench", "--peer-only", "--peer-runs", "2",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    case = json.loads(out.read_text())["peer"]
+    assert len(case["runs_seconds"]) == 2 and case["rows_read"] == 48 and case["ratio"] is None
+    episodes = {r["year"]: (r["peer"], r["ours"]) for r in case["comparison"] if r["metric"] == "episodes"}
+    assert episodes == {2023: (10, None), 2024: (3, None)}
+    assert "no full-build figure for this lake: no ratio" in result.output
+    assert "48 CSV rows read" in result.output
