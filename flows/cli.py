@@ -246,8 +246,8 @@ def bench(
     if peer_runs:  # the peer case (flows/bench_peer_cli.py) on the landing zone just built
         from flows.bench_peer_cli import run_peer_case
 
-        run_peer_case(cfg, console, runs=peer_runs, result=result, out=out,
-                      full_build_seconds=result.get("full_build_seconds"), lake_complete=incremental)
+        run_peer_case(cfg, console, runs=peer_runs, result=result, out=out, lake_complete=incremental,
+                      full_build_seconds=result.get("full_build_seconds") if chosen == STAGES else None)
     console.print(f"results: {out}")
 
 
