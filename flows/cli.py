@@ -202,6 +202,10 @@ def bench(
     incremental: bool = typer.Option(True, help="After the full build, time the incremental night too."),
     resume: bool = typer.Option(False, help="Continue an interrupted full build on the lake as it is, from the "
                                             "first stage without a figure in --out (figures kept)."),
+    peer_runs: int = typer.Option(3, min=0, help="Peer case (issue 17): runs of plain DuckDB SQL over the landing "
+                                                 "zone after the bench, median time and its numbers next to ours; 0: none."),
+    peer_only: bool = typer.Option(False, help="Only the peer case, against the lake as it is (no build; the "
+                                               "ratio uses the lake's first completed run)."),
 ) -> None:
     """Benchmark every stage: full build and one incremental night; prints time, rows/s, memory, shuffle."""
     import time as _time
@@ -215,6 +219,12 @@ def bench(
     cfg = _config(ctx, default_lake=str(PROJECT_ROOT / "bench-lake" / scale))
     out = out or PROJECT_ROOT / "bench-results" / f"{scale}-{_time.strftime('%Y%m%dT%H%M%S')}.json"
     console.print(f"figures so far, after every step: {out}")
+    if peer_only:  # the peer case (flows/bench_peer_cli.py): read-only, no build
+        from flows.bench_peer_cli import run_peer_case
+
+        run_peer_case(cfg, console, runs=max(peer_runs, 1), result={"scale": scale}, out=out)
+        console.print(f"results: {out}")
+        return
     with locks.command_lock(cfg, "bench"):
         result = run_bench(cfg, scale=scale, seed=seed, stages=chosen,
                            regenerate=regenerate, progress=out, incremental=incremental, resume=resume)
@@ -233,6 +243,11 @@ def bench(
     if "incremental" in result:
         console.print(f"incremental night ({result['incremental_rows_delivered']:,} rows delivered) "
                       f"{result['incremental_seconds']:.1f} s")
+    if peer_runs:  # the peer case (flows/bench_peer_cli.py) on the landing zone just built
+        from flows.bench_peer_cli import run_peer_case
+
+        run_peer_case(cfg, console, runs=peer_runs, result=result, out=out, lake_complete=incremental,
+                      full_build_seconds=result.get("full_build_seconds") if chosen == STAGES else None)
     console.print(f"results: {out}")
 
 
