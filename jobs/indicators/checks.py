@@ -11,8 +11,9 @@ import pandas as pd
 
 from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
-from jobs.indicators.definitions import COUNT_MEASURES, MEDIAN_SECONDS, MUNICIPALITY, SHARE, UNKNOWN_MUNICIPALITY, IndicatorSpec
-from jobs.indicators.model import SPEC_KEY_OF
+from jobs.indicators.definitions import (
+    MEDIAN_SECONDS, MUNICIPALITY, SHARE, UNKNOWN_MUNICIPALITY, IndicatorSpec, is_count, spec_key_of,
+)
 from jobs.indicators.geography import Geography
 
 CELL = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
@@ -28,7 +29,7 @@ def visible_small_counts(published: pd.DataFrame, cfg: DisclosureConfig) -> list
     small = lambda s: ((s >= 1) & (s < cfg.min_count)).fillna(False).astype(bool)  # noqa: E731
     counted_in_denominator = shown["measure"].isin([SHARE, *MEDIAN_SECONDS])
     bad = small(shown["numerator"]) | (small(shown["denominator"]) & counted_in_denominator)
-    bad |= small(shown["value"]) & shown["measure"].isin(COUNT_MEASURES)
+    bad |= small(shown["value"]) & shown["measure"].map(is_count).astype(bool)
     return [f"{_key(shown, i)}: count 1-{cfg.min_count - 1} visible" for i in shown.index[bad.to_numpy()]]
 
 
@@ -40,7 +41,7 @@ def suppressed_values_present(published: pd.DataFrame) -> list[str]:
 
 def missing_cells(table: pd.DataFrame, specs: Sequence[IndicatorSpec], years: Sequence[int], geo: Geography) -> list[str]:
     """Cells the completeness rule requires that are absent (first few per spec)."""
-    spec_keys = [SPEC_KEY_OF[k] for k in zip(table["indicator_id"], table["measure"])]
+    spec_keys = [spec_key_of(i, m) for i, m in zip(table["indicator_id"], table["measure"])]
     present = set(zip(spec_keys, table["year"].astype(int), table["geo_level"], table["geo_code"],
                       table["age_group"]))
     out = []

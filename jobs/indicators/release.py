@@ -11,6 +11,10 @@ comparing with an earlier published version; every Delta version is readable by 
 - Suppression of a newly final year treats the carried-forward rows as fixed in the model
   (jobs/indicators/disclosure.py `protect(fixed=...)`): nothing shown earlier can open a
   cell hidden now, and nothing shown now can open a cell hidden earlier.
+- A new indicator (an (indicator_id, measure) pair the previous version does not hold at all,
+  e.g. the duration bands and the 0-14 / 15-17 split) is published for every final year,
+  carried years included, protected with the carried rows fixed: no earlier version of it
+  exists to compare with, and no existing row changes.
 Rows of years not yet final are neither published nor protected (they do not exist for a
 reader). target_progress is derived from the published T1 rows, so it follows the same rule.
 """
@@ -20,9 +24,11 @@ import datetime as dt
 import logging
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from jobs.config import DisclosureConfig
+from jobs.indicators.definitions import SPECS, IndicatorSpec
 from jobs.indicators.disclosure import PRIMARY, SECONDARY, SHOWN, Protection, apply_status, protect
 
 log = logging.getLogger(__name__)
@@ -52,9 +58,11 @@ def release(
     cfg: DisclosureConfig,
     run_date: dt.date,
     geo=None,
+    specs: Sequence[IndicatorSpec] = SPECS,
 ) -> tuple[pd.DataFrame, Protection]:
     """The published table of this run: carried-forward years verbatim plus newly final years
-    protected with the carried rows fixed. `previous` = the last published version (or None)."""
+    (and new indicators of carried years) protected with the carried rows fixed. `previous` =
+    the last published version (or None); `specs`: every spec the table holds."""
     table = unsuppressed.reset_index(drop=True)
     carried_years = set() if previous is None or not len(previous) else {int(y) for y in previous["year"].unique()}
     new_years = [y for y in final_years(sorted(int(y) for y in table["year"].unique()), run_date,
@@ -62,6 +70,7 @@ def release(
     fixed: list = [None] * len(table)
     publish = table["year"].isin(new_years).to_numpy()
     held_back = 0
+    new_indicator = np.zeros(len(table), dtype=bool)
     if carried_years:
         prev = previous.reset_index(drop=True)
         state = {tuple(k): _fixed_state(r) for k, r in zip(prev[KEY].itertuples(index=False, name=None),
@@ -75,16 +84,20 @@ def release(
                 if key in shown_values and not _same(shown_values[key], table.at[i, "numerator"],
                                                      table.at[i, "denominator"]):
                     held_back += 1
+        known = set(zip(prev["indicator_id"], prev["measure"]))
+        new_indicator = np.array([(i, m) not in known for i, m in zip(table["indicator_id"], table["measure"])],
+                                 dtype=bool) & table["year"].isin(sorted(carried_years)).to_numpy()
+        publish = publish | new_indicator
         if held_back:
             log.warning("release: %d published cells of final years differ in today's computation; the published "
                         "values are kept, the corrections stay in restricted", held_back)
-    protection = protect(table, inner, cfg, fixed=fixed, publish=publish, geo=geo)
+    protection = protect(table, inner, cfg, fixed=fixed, publish=publish, geo=geo, specs=specs)
     fresh = apply_status(table, protection.status, cfg)[publish]
     parts = [fresh]
     if carried_years:
         parts.insert(0, previous[previous["year"].isin(sorted(carried_years))])
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else fresh.reset_index(drop=True)
-    protection.stats.update(new_years=new_years, carried_years=sorted(carried_years), held_back=held_back,
+    protection.stats.update(new_indicator_rows=int(new_indicator.sum()), new_years=new_years, carried_years=sorted(carried_years), held_back=held_back,
                             not_final=sorted(set(int(y) for y in table["year"].unique()) - set(new_years)
                                              - carried_years))
     log.info("release: years %s published now, %s carried forward, %s not final yet", new_years,
