@@ -5,6 +5,7 @@ import datetime as dt
 import html
 
 from jobs.config import Config
+from jobs.indicators.definitions import specs
 from jobs.report import sections
 from jobs.report.data import ReportData
 from jobs.report.tables import choices_table, definitions_table, indicator_table, quality_section
@@ -39,6 +40,7 @@ def build_page(data: ReportData, cfg: Config, names: dict[str, str]) -> str:
         sections.admissions_section(df, year, names, words),
         sections.short_section(df, year, words),
         sections.focus_section(df, words),
+        sections.breakdowns_section(df, year, specs(cfg.indicators), words),
     ]
     blocks = [_section(f"s{i}", title, body) for i, (title, body) in enumerate(charts)]
     blocks.append(_section("indicators", f"Every indicator, {year}", _indicator_tables(data, names, words)))

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from jobs.config import Config
-from jobs.indicators.definitions import PERIOD_TEXT, SPECS, describe
+from jobs.indicators.definitions import PERIOD_TEXT, SPECS, describe, specs
 from jobs.report.charts import region_label
 from jobs.report.data import ReportData
 
@@ -43,7 +43,7 @@ def indicator_table(df: pd.DataFrame, year: int, levels: Sequence[str], names: d
 
 def definitions_table(cfg: Config) -> str:
     rows = [(spec.id_label, describe(spec, cfg.pathways), spec.measure, PERIOD_TEXT[spec.period], ", ".join(spec.levels))
-            for spec in SPECS]
+            for spec in specs(cfg.indicators)]
     return _table(["id", "what", "measure", "period", "levels"], rows)
 
 
@@ -54,6 +54,10 @@ def choices_table(cfg: Config) -> str:
         ("baseline years", ", ".join(map(str, ind.baseline_years))),
         ("targets for " + str(ind.target_year), ", ".join(f"-{r:.0%}" for r in ind.target_reductions)),
         ("child", f"0-{ind.child_max_age} years at the start of the (first qualifying) measure"),
+        ("children by age", f"0-{ind.child_split_max_age} and {ind.child_split_max_age + 1}-{ind.child_max_age} "
+                            f"(measures {', '.join(ind.child_split_measures)}; national and region)"),
+        *((f"duration bands of {b.of}", f"limits {', '.join(f'{x:g}' for x in b.limits)} {b.unit} (lower limit "
+           "inclusive, upper exclusive; no end: no band)") for b in ind.duration_bands),
         ("focus persons", f"> {cfg.pathways.focus_episodes} episodes (F1), > {cfg.pathways.critical_episodes} (F2)"),
         ("episode merge gap", f"{eps.merge_gap_minutes} minutes"),
         ("primary suppression", f"counts 1-{dis.min_count - 1} shown as {dis.suppressed_marker}"),
