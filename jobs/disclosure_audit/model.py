@@ -113,7 +113,7 @@ class Universe:
     @property
     def size(self) -> int:
         flags = [f for f in self.flags if not (f == ENDED and len(self.bands) > 1)]
-        return len(self.regions) * len(self.resid) * len(self.ages()) * len(self.bands) * 2 ** len(flags)
+        return len(self.regions) * len(self.resid) * len(self.ages()) * len(self.bands) * (1 << len(flags))
 
     def cells(self, geo: Geography) -> pd.DataFrame:
         """Ordered resid-major (so cells of one municipality are neighbours: less fill-in)."""

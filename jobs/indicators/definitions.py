@@ -189,7 +189,10 @@ def band_specs(bands: DurationBands) -> tuple[IndicatorSpec, ...]:
 
 
 def age_split_specs(spec: IndicatorSpec, child_max_age: int, split_max_age: int) -> tuple[IndicatorSpec, ...]:
-    """The child row of `spec` split at `split_max_age` (0-14 / 15-17), national and region."""
+    """The child row of `spec` split at `split_max_age` (0-14 / 15-17), national and region;
+    no split when `split_max_age` leaves no older children (>= child_max_age)."""
+    if split_max_age >= child_max_age:
+        return ()
     levels = tuple(level for level in spec.levels if level in AGE_SPLIT_LEVELS)
     return tuple(replace(spec, what=f"{spec.what}, children aged {low}-{high}", measure=f"{spec.measure}_age_{low}_{high}",
                          levels=levels, age_groups=(CHILD,), age_range=(low, high), parent=spec.key)
