@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from jobs.config import Config
-from jobs.indicators.definitions import PERIOD_TEXT, SPECS, describe, specs
+from jobs.indicators.definitions import PERIOD_TEXT, SPECS, IndicatorSpec, describe, specs
 from jobs.report.charts import region_label
 from jobs.report.data import ReportData
 
@@ -22,16 +22,18 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[object]], cls: str = "
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def indicator_table(df: pd.DataFrame, year: int, levels: Sequence[str], names: dict[str, str] | None = None) -> str:
-    """display_value per indicator row (id, measure, age) and geo code column, for one year."""
+def indicator_table(df: pd.DataFrame, year: int, levels: Sequence[str], names: dict[str, str] | None = None,
+                    every: Sequence[IndicatorSpec] = SPECS) -> str:
+    """display_value per indicator row (id, measure, age) and geo code column, for one year, in
+    the order of `every` (definitions.specs(cfg.indicators): a breakdown after its parent)."""
     rows = df[(df.year == year) & df.geo_level.isin(levels)]
     if not len(rows):
         return "<p>No rows.</p>"
-    order = {spec.key: i for i, spec in enumerate(SPECS)}
+    order = {spec.key: i for i, spec in enumerate(sorted(every, key=lambda s: _parent_index(s, every)))}
     wide = rows.pivot_table(index=["indicator_id", "measure", "age_group"], columns="geo_code",
                             values="display_value", aggfunc="first")
     codes = sorted(wide.columns, key=lambda c: (c == "unknown", c != "DK", c))
-    lookup = {(spec.indicator_id(a), spec.measure): (order[spec.key], AGE_ORDER[a]) for spec in SPECS
+    lookup = {(spec.indicator_id(a), spec.measure): (order[spec.key], AGE_ORDER[a]) for spec in every
               for a in spec.age_groups}
     keys = sorted(wide.index, key=lambda k: lookup.get((k[0], k[1]), (999, 0)))
     label = {"DK": "Denmark"} | {c: region_label(c) for c in codes if c.isdigit() and len(c) == 4}
@@ -39,6 +41,12 @@ def indicator_table(df: pd.DataFrame, year: int, levels: Sequence[str], names: d
     body = [[k[0], k[1], k[2], *[wide.loc[k].get(c, "") if not pd.isna(wide.loc[k].get(c)) else "" for c in codes]]
             for k in keys]
     return _table(["id", "measure", "age", *[label.get(c, c) for c in codes]], body, "num")
+
+
+def _parent_index(spec: IndicatorSpec, every: Sequence[IndicatorSpec]) -> tuple[int, int]:
+    """Sort key: a breakdown (band, age range) right after the spec it splits."""
+    keys = [s.key for s in every]
+    return (keys.index(spec.parent), keys.index(spec.key)) if spec.parent in keys else (keys.index(spec.key), -1)
 
 
 def definitions_table(cfg: Config) -> str:
