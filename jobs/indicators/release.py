@@ -11,10 +11,11 @@ comparing with an earlier published version; every Delta version is readable by 
 - Suppression of a newly final year treats the carried-forward rows as fixed in the model
   (jobs/indicators/disclosure.py `protect(fixed=...)`): nothing shown earlier can open a
   cell hidden now, and nothing shown now can open a cell hidden earlier.
-- A new indicator (an (indicator_id, measure) pair the previous version does not hold at all,
-  e.g. the duration bands and the 0-14 / 15-17 split) is published for every final year,
-  carried years included, protected with the carried rows fixed: no earlier version of it
-  exists to compare with, and no existing row changes.
+- A new indicator (e.g. the duration bands and the 0-14 / 15-17 split) is published from the
+  next newly final year on; years already published stay as they were (without it). Publishing
+  it for carried years with the carried rows fixed was tried on the demo lake and cannot
+  always be protected (the carried suppression pattern did not know the new identities:
+  DisclosureError, nothing published), so it is not done.
 Rows of years not yet final are neither published nor protected (they do not exist for a
 reader). target_progress is derived from the published T1 rows, so it follows the same rule.
 """
@@ -24,7 +25,6 @@ import datetime as dt
 import logging
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
 from jobs.config import DisclosureConfig
@@ -70,7 +70,6 @@ def release(
     fixed: list = [None] * len(table)
     publish = table["year"].isin(new_years).to_numpy()
     held_back = 0
-    new_indicator = np.zeros(len(table), dtype=bool)
     if carried_years:
         prev = previous.reset_index(drop=True)
         state = {tuple(k): _fixed_state(r) for k, r in zip(prev[KEY].itertuples(index=False, name=None),
@@ -84,10 +83,6 @@ def release(
                 if key in shown_values and not _same(shown_values[key], table.at[i, "numerator"],
                                                      table.at[i, "denominator"]):
                     held_back += 1
-        known = set(zip(prev["indicator_id"], prev["measure"]))
-        new_indicator = np.array([(i, m) not in known for i, m in zip(table["indicator_id"], table["measure"])],
-                                 dtype=bool) & table["year"].isin(sorted(carried_years)).to_numpy()
-        publish = publish | new_indicator
         if held_back:
             log.warning("release: %d published cells of final years differ in today's computation; the published "
                         "values are kept, the corrections stay in restricted", held_back)
@@ -97,7 +92,7 @@ def release(
     if carried_years:
         parts.insert(0, previous[previous["year"].isin(sorted(carried_years))])
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else fresh.reset_index(drop=True)
-    protection.stats.update(new_indicator_rows=int(new_indicator.sum()), new_years=new_years, carried_years=sorted(carried_years), held_back=held_back,
+    protection.stats.update(new_years=new_years, carried_years=sorted(carried_years), held_back=held_back,
                             not_final=sorted(set(int(y) for y in table["year"].unique()) - set(new_years)
                                              - carried_years))
     log.info("release: years %s published now, %s carried forward, %s not final yet", new_years,
