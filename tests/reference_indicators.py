@@ -101,7 +101,9 @@ def in_period(start, end, year, period):
     return start.year == year or (start < jan1 and (end is None or end > jan1))
 
 
-def compute_reference(episodes, admissions, persons, residence, years, *, focus=10, critical=50, child_max=17):
+def compute_reference(episodes, admissions, persons, residence, years, *, focus=10, critical=50, child_max=17,
+                      breakdowns=False):
+    """`breakdowns`: also the duration bands and the 0-14 / 15-17 split (issue 20 point 5)."""
     munis, clusters = read_reference()
     regions = sorted(set(r for r, _ in munis.values()) | set(clusters.values()))
     birth = {p["person_key"]: p["birth_date"] for p in persons}
@@ -170,7 +172,7 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
                     population[(year, *place, g)] = population.get((year, *place, g), 0) + 1
 
     out = {}
-    for adult_id, child_id, all_id, measure, kind, what, period, levels in INDICATORS + BANDS:
+    for adult_id, child_id, all_id, measure, kind, what, period, levels in INDICATORS + (BANDS if breakdowns else []):
         ages = ["all"] if child_id is None else ["adult", "child", "all"]
         for year in years:
             chosen = _chosen(things, kind, what, period, year)
@@ -187,7 +189,7 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
                         out[(ident, year, level, code, age, measure)] = _finish(
                             cell, kind, population.get((year, level, code, age), 0 if code != "unknown" else None))
     for adult_id, child_id, all_id, measure, kind, what, period, levels in INDICATORS:
-        if measure not in ("persons", "episodes") or child_id is None:
+        if not breakdowns or measure not in ("persons", "episodes") or child_id is None:
             continue
         for year in years:
             chosen = _chosen(things, kind, what, period, year)

@@ -10,7 +10,7 @@ from jobs.reference import municipalities_df
 from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
 from tests.indicators_compare import as_dict as _as_dict
 from tests.indicators_compare import compare as _compare
-from tests.indicators_testdata import frames, handmade, random_lake
+from tests.indicators_testdata import BREAKDOWNS, frames, handmade, random_lake
 from tests.reference_indicators import compute_reference
 
 pytestmark = pytest.mark.spark
@@ -23,7 +23,7 @@ def _cfg(lake_cfg, focus=3, critical=6):
     # what it must do, but it is not what these tests are about; disclosure control has its
     # own tests (tests/unit/test_indicator_disclosure.py, test_disclosure_demo.py).
     return lake_cfg.with_overrides(pathways={"focus_episodes": focus, "critical_episodes": critical},
-                                   disclosure={"interval_check": False})
+                                   disclosure={"interval_check": False}, indicators=BREAKDOWNS)
 
 
 def _run(spark, cfg, data):
@@ -38,7 +38,7 @@ def test_random_lake_matches_naive_reference(spark, lake_cfg, seed):
     got = _as_dict(tables[MONITORING_INDICATORS_UNSUPPRESSED.name])
     years = sorted({e["start_ts"].year for e in data["episodes"] if e["counts_as_coercion"]})
     want = compute_reference(data["episodes"], data["admissions"], data["persons"], data["residence"], years,
-                             focus=3, critical=6)
+                             focus=3, critical=6, breakdowns=True)
     problems = _compare(got, want)
     assert not problems, f"{len(problems)} differences, first: {problems[:15]}"
     assert len(got) > 3000  # every indicator x year x geo x age present
@@ -50,7 +50,7 @@ def test_handmade_edge_cases(spark, lake_cfg):
     tables = _run(spark, _cfg(lake_cfg, focus=1, critical=3), data)
     got = _as_dict(tables[MONITORING_INDICATORS_UNSUPPRESSED.name])
     want = compute_reference(data["episodes"], data["admissions"], data["persons"], data["residence"],
-                             [2021, 2022, 2023], focus=1, critical=3)
+                             [2021, 2022, 2023], focus=1, critical=3, breakdowns=True)
     assert not _compare(got, want)
 
     def v(ident, year, level="national", code="DK", age=None, measure="persons"):

@@ -21,10 +21,11 @@ from jobs.indicators.definitions import IndicatorSpec, specs
 from jobs.indicators.disclosure import apply_disclosure
 from jobs.indicators.geography import Geography
 from tests.disclosure_testdata import build, episodes
+from tests.indicators_testdata import BREAKDOWNS
 
 pytestmark = pytest.mark.unit
 
-CFG = load_config("ci")
+CFG = load_config("ci").with_overrides(indicators=BREAKDOWNS)  # off in conf/base
 DISCLOSURE = dataclasses.replace(CFG.disclosure, interval_check=True)
 MARKERS = Markers(min_count=DISCLOSURE.min_count, primary=DISCLOSURE.suppressed_marker,
                   secondary=DISCLOSURE.secondary_marker)
