@@ -189,6 +189,17 @@ class StructuralBreak:
 
 
 @dataclass(frozen=True)
+class DurationBands:
+    """Duration bands of one coercion measure's episodes (DIGEST.md section 5): extra rows of the
+    episode indicator `of` (a spec key, e.g. `12CD:episodes`), one per band, `measure` naming it.
+    `limits` ascending, in `unit`; a band holds durations from its lower limit (inclusive) to its
+    upper limit (exclusive), like S1's "under 24 hours". Episodes without an end are in no band."""
+    of: str
+    unit: str  # minutes | hours
+    limits: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class IndicatorsConfig:
     definition_version: str
     years: tuple[int, ...]  # empty = every calendar year the data covers
@@ -196,6 +207,11 @@ class IndicatorsConfig:
     target_year: int
     target_reductions: tuple[float, ...]
     child_max_age: int
+    # children are also split 0..child_split_max_age / child_split_max_age+1..child_max_age
+    # (0-14 / 15-17) for these count measures, in extra rows `<measure>_age_<lo>_<hi>`
+    child_split_max_age: int
+    child_split_measures: tuple[str, ...]
+    duration_bands: tuple[DurationBands, ...]
     # the on-track line runs from the baseline in path_start_year to the first target in target_year
     path_start_year: int
     structural_breaks: tuple[StructuralBreak, ...]

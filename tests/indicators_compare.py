@@ -6,10 +6,9 @@ from typing import Sequence
 
 import pandas as pd
 
-from jobs.indicators.checks import CELL, key_of
-from jobs.indicators.definitions import MUNICIPALITY, UNKNOWN_MUNICIPALITY, IndicatorSpec
+from jobs.indicators.checks import key_of
+from jobs.indicators.definitions import MUNICIPALITY, UNKNOWN_MUNICIPALITY, IndicatorSpec, spec_key_of
 from jobs.indicators.geography import Geography
-from jobs.indicators.model import SPEC_KEY_OF
 from schemas.tables import COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, silver
 
 KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
@@ -61,7 +60,7 @@ def lake_inputs(spark, cfg) -> dict[str, list[dict]]:
 
 def missing_cells(table: pd.DataFrame, specs: Sequence[IndicatorSpec], years: Sequence[int], geo: Geography) -> list[str]:
     """Cells the completeness rule requires that are absent (first few per spec)."""
-    spec_keys = [SPEC_KEY_OF[k] for k in zip(table["indicator_id"], table["measure"])]
+    spec_keys = [spec_key_of(i, m) for i, m in zip(table["indicator_id"], table["measure"])]
     present = set(zip(spec_keys, table["year"].astype(int), table["geo_level"], table["geo_code"],
                       table["age_group"]))
     out = []

@@ -12,6 +12,11 @@ import random
 from schemas.tables import COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, silver
 
 RESIDENCE = silver("residence")
+# issue 20 point 5, off in conf/base (see its comment): the overrides that switch the duration
+# bands and the 0-14 / 15-17 split on, as conf/base/indicators.yml's comment gives them
+BREAKDOWNS = {"child_split_measures": ["persons", "episodes"],
+              "duration_bands": [{"of": "12CD:episodes", "unit": "minutes", "limits": [2, 30]},
+                                 {"of": "11CD:episodes", "unit": "hours", "limits": [1, 2, 4, 24, 48]}]}
 # municipality -> (region, health cluster) for the codes used here (shared/reference)
 MUNIS = {"101": ("1084", "SK14"), "147": ("1084", "SK14"), "151": ("1084", "SK16"), "751": ("1082", "SK09"),
          "851": ("1081", "SK02"), "461": ("1083", "SK11"), "265": ("1085", "SK19")}

@@ -55,6 +55,17 @@ INDICATORS = [
     ("F2", "F2", "F2", "persons", "FOCUS", "critical", "started", [N, R]),
     ("T1", None, "T1", "rate", "RATE", TARGET, "started", [N, R]),
 ]
+# duration bands (DIGEST.md section 5), restated: extra rows of 11C/D and 12C/D, one per band,
+# an episode with duration d (seconds, it must have an end) in [low, high)
+HOLDING_BANDS = [("episodes_under_2min", 0, 120), ("episodes_2_30min", 120, 1800), ("episodes_30min_plus", 1800, None)]
+BELT_BANDS = [("episodes_under_1h", 0, 3600), ("episodes_1_2h", 3600, 7200), ("episodes_2_4h", 7200, 14400),
+              ("episodes_4_24h", 14400, 86400), ("episodes_24_48h", 86400, 172800), ("episodes_48h_plus", 172800, None)]
+BANDS = ([("11C", "11D", "11CD", name, "BAND", (["belt_restraint"], low, high), "started", [N, R])
+          for name, low, high in BELT_BANDS]
+         + [("12C", "12D", "12CD", name, "BAND", (["physical_holding"], low, high), "started", [N, R])
+            for name, low, high in HOLDING_BANDS])
+# the 0-14 / 15-17 split: child rows of every persons / episodes indicator, national and region
+AGE_SPLIT = [(0, 14), (15, 17)]
 
 
 def read_reference():
@@ -90,7 +101,9 @@ def in_period(start, end, year, period):
     return start.year == year or (start < jan1 and (end is None or end > jan1))
 
 
-def compute_reference(episodes, admissions, persons, residence, years, *, focus=10, critical=50, child_max=17):
+def compute_reference(episodes, admissions, persons, residence, years, *, focus=10, critical=50, child_max=17,
+                      breakdowns=False):
+    """`breakdowns`: also the duration bands and the 0-14 / 15-17 split (issue 20 point 5)."""
     munis, clusters = read_reference()
     regions = sorted(set(r for r, _ in munis.values()) | set(clusters.values()))
     birth = {p["person_key"]: p["birth_date"] for p in persons}
@@ -126,7 +139,8 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
                            **{f: a[f] for f in ("readmitted_involuntary_30d", "psych_contact_90d_before",
                                                 "has_discharge_plan", "is_short_24h")}))
     for t in things:
-        t["age_group"] = age_group_of(age_on(birth.get(t["person"]), t["start"]), child_max)
+        t["age"] = age_on(birth.get(t["person"]), t["start"])
+        t["age_group"] = age_group_of(t["age"], child_max)
     # no birth date, no age: such persons are left out everywhere, so that adult + child = all
     things = [t for t in things if t["age_group"] is not None]
     for t in things:
@@ -158,7 +172,7 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
                     population[(year, *place, g)] = population.get((year, *place, g), 0) + 1
 
     out = {}
-    for adult_id, child_id, all_id, measure, kind, what, period, levels in INDICATORS:
+    for adult_id, child_id, all_id, measure, kind, what, period, levels in INDICATORS + (BANDS if breakdowns else []):
         ages = ["all"] if child_id is None else ["adult", "child", "all"]
         for year in years:
             chosen = _chosen(things, kind, what, period, year)
@@ -174,6 +188,17 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
                             continue
                         out[(ident, year, level, code, age, measure)] = _finish(
                             cell, kind, population.get((year, level, code, age), 0 if code != "unknown" else None))
+    for adult_id, child_id, all_id, measure, kind, what, period, levels in INDICATORS:
+        if not breakdowns or measure not in ("persons", "episodes") or child_id is None:
+            continue
+        for year in years:
+            chosen = _chosen(things, kind, what, period, year)
+            for level in [lv for lv in levels if lv in (N, R)]:
+                for code in {N: ["DK"], R: regions}[level]:
+                    for low, high in AGE_SPLIT:
+                        cell = _cell(chosen, kind, what, measure, level, code, "child", focus, critical, (low, high))
+                        out[(child_id, year, level, code, "child", f"{measure}_age_{low}_{high}")] = _finish(
+                            cell, kind, population.get((year, level, code, "child"), 0))
     # the unknown municipality appears only when its all-ages cell is not zero
     for key in [k for k in out if k[3] == "unknown"]:
         all_key = (_all_id(key[0]), key[1], key[2], key[3], "all", key[5])
@@ -183,7 +208,7 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
 
 
 def _all_id(ident):
-    for a, c, every, *_ in INDICATORS:
+    for a, c, every, *_ in INDICATORS + BANDS:
         if ident in (a, c, every):
             return every
     raise KeyError(ident)
@@ -207,6 +232,12 @@ def _place(t, level, code):
 def _qualifies(t, kind, what):
     if kind in ("P", "E", "MED", "RATE"):
         return t["kind"] == "episode" and t["measure"] in what
+    if kind == "BAND":
+        measures, low, high = what
+        if t["kind"] != "episode" or t["measure"] not in measures or t["end"] is None:
+            return False
+        seconds = (t["end"] - t["start"]).total_seconds()
+        return seconds >= low and (high is None or seconds < high)
     if kind == "FOCUS":
         return t["kind"] == "episode"
     return t["kind"] == "admission"
@@ -220,7 +251,12 @@ def _chosen(things, kind, what, period, year):
     return chosen
 
 
-def _cell(chosen, kind, what, measure, level, code, age, focus, critical):
+def _cell(chosen, kind, what, measure, level, code, age, focus, critical, age_range=None):
+    def in_age(t):
+        if age_range is not None and not (age_range[0] <= t["age"] <= age_range[1]):
+            return False
+        return age == "all" or t["age_group"] == age
+
     if kind in ("P", "PS", "FOCUS"):
         # persons: scope = the person's rows in the region for region cells, else all their rows
         by_person = {}
@@ -236,13 +272,13 @@ def _cell(chosen, kind, what, measure, level, code, age, focus, critical):
             first = rows[0]
             if level in (H, M) and not _place(first, level, code):
                 continue
-            if age != "all" and first["age_group"] != age:
+            if not in_age(first):
                 continue
             persons.append(first)
         if kind == "PS":
             return ("share", sum(1 for t in persons if t[what]), len(persons))
         return ("count", len(persons))
-    placed = [t for t in chosen if _place(t, level, code) and (age == "all" or t["age_group"] == age)]
+    placed = [t for t in chosen if _place(t, level, code) and in_age(t)]
     if kind == "ES":
         return ("share", sum(1 for t in placed if t[what]), len(placed))
     if kind == "MED":

@@ -20,7 +20,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -32,8 +32,8 @@ from jobs.errors import ConfigError, MissingTableError
 from jobs.indicators import job as indicators
 from jobs.indicators.cells import explode_spec_rows, place_rows
 from jobs.indicators.definitions import (
-    AGE_GROUPS, COUNT_MEASURES, CRITICAL_THRESHOLD, FOCUS_THRESHOLD, GEO_LEVELS, NATIONAL, NATIONAL_CODE, RATE,
-    SHARE, SPECS, IndicatorSpec,
+    AGE_GROUPS, CRITICAL_THRESHOLD, FOCUS_THRESHOLD, GEO_LEVELS, NATIONAL, NATIONAL_CODE, RATE,
+    SHARE, SPECS, IndicatorSpec, is_count, specs,
 )
 from jobs.indicators.facts import build_facts, with_period_years
 from jobs.person_facts import residence_by_person_key
@@ -251,8 +251,8 @@ def _fmt(value: Any) -> str:
     return "null" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
-def _spec(cell: Cell, measure: str) -> IndicatorSpec:
-    return next(s for s in SPECS if s.measure == measure and cell.age_group in s.age_groups
+def _spec(cell: Cell, measure: str, every: Sequence[IndicatorSpec]) -> IndicatorSpec:
+    return next(s for s in every if s.measure == measure and cell.age_group in s.age_groups
                 and s.indicator_id(cell.age_group) == cell.indicator_id)
 
 
@@ -271,7 +271,7 @@ def rows_behind(frames: Mapping[str, DataFrame], cfg: Config, municipalities: Da
         recomputed = entry["recomputed"]
         if recomputed is None:
             continue
-        spec = _spec(cell, entry["measure"])
+        spec = _spec(cell, entry["measure"], specs(cfg.indicators))
         rows = explode_spec_rows(with_period_years(facts, max(years)), [spec], years, thresholds)
         placed = (place_rows(rows, [spec])
                   .where((F.col("year") == cell.year) & (F.col("geo_level") == cell.geo_level)
@@ -287,7 +287,7 @@ def _check_count(out: Outcome, measure: str, rows: pd.DataFrame, cell: Mapping[s
     medians: rows with a duration = numerator."""
     if measure == SHARE:
         got = {"denominator": len(rows), "numerator": int(rows["flag"].fillna(0).sum())}
-    elif measure in COUNT_MEASURES or measure == RATE:
+    elif is_count(measure) or measure == RATE:
         got = {"numerator": len(rows)}
     else:
         got = {"numerator": int(rows["duration"].notna().sum())}

@@ -15,6 +15,7 @@ from jobs.config import Config
 from jobs.disclosure_audit.audit import AuditReport, Finding, attack, run_audit, truth_of
 from jobs.disclosure_audit.model import Markers
 from jobs.disclosure_audit.report import findings_table, to_json
+from jobs.indicators.definitions import specs
 from jobs.indicators.geography import Geography
 
 __all__ = ["AuditReport", "Finding", "Markers", "attack", "audit_lake", "findings_table", "markers_of", "run_audit",
@@ -28,4 +29,4 @@ def markers_of(cfg: Config) -> Markers:
 
 def audit_lake(cfg: Config) -> AuditReport:
     return run_audit(cfg.paths.lake_dir(), markers_of(cfg), Geography.from_reference(cfg.paths),
-                     cfg.indicators.baseline_years)
+                     cfg.indicators.baseline_years, specs(cfg.indicators))

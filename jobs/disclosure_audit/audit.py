@@ -5,6 +5,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
@@ -13,6 +14,7 @@ from jobs.disclosure_audit.bounded import bounded_attack
 from jobs.disclosure_audit.exact import components, exact_attack
 from jobs.disclosure_audit.model import SHOWN, Markers, build_model, quantities, target_quantities
 from jobs.disclosure_audit.versions import KEY, VersionFinding, compare_versions
+from jobs.indicators.definitions import SPECS, IndicatorSpec
 from jobs.indicators.geography import Geography
 
 log = logging.getLogger(__name__)
@@ -56,11 +58,12 @@ class AuditReport:
                    "published zeros, not counted)" if self.published_zeros else ""))
 
 
-def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers) -> dict[tuple, int] | None:
+def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers,
+             specs: Sequence[IndicatorSpec] = SPECS) -> dict[tuple, int] | None:
     """KEY -> true value, from the restricted table (only to confirm what was recovered)."""
     if unsuppressed is None:
         return None
-    q = quantities(unsuppressed.assign(suppressed=False), markers)
+    q = quantities(unsuppressed.assign(suppressed=False), markers, specs)
     q = q[q["source"] == "published"]
     return {tuple(k): int(v) for k, v in zip(q[KEY].itertuples(index=False, name=None), q["value"])}
 
@@ -73,13 +76,14 @@ def _check(truth: dict | None, key: tuple, value: int | None) -> str:
 
 def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Markers, geo: Geography,
            baseline_years, truth: dict | None = None, versions: dict[int, pd.DataFrame] | None = None,
-           label: str = "") -> AuditReport:
+           label: str = "", specs: Sequence[IndicatorSpec] = SPECS) -> AuditReport:
     """The attack on tables in memory: `published` (monitoring_indicators), `target`
-    (target_progress), optional `truth` (truth_of the restricted table) and earlier `versions`."""
+    (target_progress), optional `truth` (truth_of the restricted table) and earlier `versions`;
+    `specs`: every indicator spec the reader knows (definitions.specs(cfg.indicators))."""
     started = time.monotonic()
-    q = quantities(published, markers)
+    q = quantities(published, markers, specs)
     q = pd.concat([q, target_quantities(target, published, baseline_years)], ignore_index=True)
-    model = build_model(q, geo)
+    model = build_model(q, geo, specs)
     q = model.quantities
     hidden = q[q["status"] != SHOWN]
     report = AuditReport(label, len(hidden))
@@ -106,7 +110,7 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
     if versions and len(versions) > 1:
         report.versions = sorted(versions)
         latest = max(versions)
-        for f in compare_versions(versions, markers):
+        for f in compare_versions(versions, markers, specs):
             report.findings.append(_version_finding(f, truth if f.hidden_in == latest else None))
     report.seconds = time.monotonic() - started
     return report
@@ -130,18 +134,19 @@ def published_zeros(model) -> set[int]:
     return {int(qid) for qid, ok in covered.items() if ok}
 
 
-def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) -> AuditReport:
+def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years,
+              specs: Sequence[IndicatorSpec] = SPECS) -> AuditReport:
     """Read the lake (published, every version; restricted if readable) and attack it."""
     started = time.monotonic()
     lake_dir = Path(lake_dir)
     published = lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS)
     target = lake.read_optional(lake_dir, lake.PUBLISHED, lake.TARGET)
-    truth = truth_of(lake.read_optional(lake_dir, lake.RESTRICTED, lake.UNSUPPRESSED), markers)
+    truth = truth_of(lake.read_optional(lake_dir, lake.RESTRICTED, lake.UNSUPPRESSED), markers, specs)
     found = lake.versions(lake_dir, lake.PUBLISHED, lake.INDICATORS)
     versions = None
     if len(found) > 1:
         versions = {v: lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS, version=v) for v in found}
-    report = attack(published, target, markers, geo, baseline_years, truth, versions, str(lake_dir))
+    report = attack(published, target, markers, geo, baseline_years, truth, versions, str(lake_dir), specs)
     report.versions = found
     report.seconds = time.monotonic() - started
     return report

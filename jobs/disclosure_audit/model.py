@@ -24,6 +24,11 @@ compute from. A *universe* is one set of counted things:
   placement cells by residence x age x flags, and separate region cells by provider region
   x age x flags (a person treated in two regions counts in both, so region person cells
   do not add up to the national cell; only inequalities link them, see `inequalities`).
+Two further dimensions come from the specs: the duration band of an episode (`band`: one of
+the configured bands, or `none` for an episode without an end, which is then in no band
+and in no median), and the age range of a child (`age_range`, 0-14 / 15-17) where split
+rows exist. So bands sum to the median's episode count (and to the episode total only
+when every episode has an end), and 0-14 + 15-17 = the child row, for every split measure.
 Published rows are sums of such cells; `adult + child = all`, regions -> national for
 episodes, municipalities -> health cluster -> national, red + yellow = 3, T1 = 11C/D +
 12C/D + 13C/D, S1 episodes = S1 share numerator, 8's cohort = 9's cohort all follow.
@@ -32,14 +37,15 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from jobs.indicators.definitions import (
-    ADMISSIONS_SOURCE, ADULT, ALL, CHILD, COUNT_MEASURES, DISCHARGED, EPISODES_UNIT, HEALTH_CLUSTER, IA,
+    ADMISSIONS_SOURCE, ADULT, ALL, CHILD, DISCHARGED, EPISODES_UNIT, HEALTH_CLUSTER, IA,
     MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, NATIONAL_CODE, RATE, REGION, SHARE, SPECS, STARTED,
-    STARTED_OR_ONGOING, UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    STARTED_OR_ONGOING, UNKNOWN_MUNICIPALITY, IndicatorSpec, is_count,
 )
 from jobs.indicators.geography import Geography
 
@@ -53,7 +59,23 @@ ROW_KEYS = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measu
 QUANTITY_COLUMNS = [*ROW_KEYS, "part", "spec_key", "status", "value", "source"]
 NO_GEO, NO_CLUSTER = "*", "none"
 INNER_AGES = (ADULT, CHILD)
-SPEC_OF_ROW = {(spec.indicator_id(age), spec.measure): spec for spec in SPECS for age in spec.age_groups}
+NO_BAND, WHOLE = "none", "whole"  # an episode without an end; a child not split by age
+
+
+def spec_of_row(specs: Iterable[IndicatorSpec]) -> dict[tuple[str, str], IndicatorSpec]:
+    """(indicator_id, measure) of a published row -> its spec."""
+    return {(spec.indicator_id(age), spec.measure): spec for spec in specs for age in spec.age_groups}
+
+
+def band_label(spec: IndicatorSpec) -> str:
+    """The `band` value of the inner cells a duration-band spec counts."""
+    assert spec.duration_range is not None
+    low, high = spec.duration_range
+    return f"{low:g}-{'' if high is None else f'{high:g}'}"
+
+
+def range_label(age_range: tuple[int, int] | None) -> str:
+    return WHOLE if age_range is None else f"{age_range[0]}-{age_range[1]}"
 
 
 def spec_measures(spec: IndicatorSpec) -> tuple[str, ...]:
@@ -82,12 +104,27 @@ class Universe:
     resid: tuple[str, ...]  # municipality codes (+unknown), cluster codes (+none) or (NO_GEO,)
     resid_level: str | None  # MUNICIPALITY, HEALTH_CLUSTER or None
     flags: tuple[str, ...]
+    bands: tuple[str, ...]  # (NO_BAND,) or NO_BAND and every band label; a band implies ENDED
+    child_ranges: tuple[str, ...]  # (WHOLE,) or the split's age ranges (`0-14`, `15-17`)
+
+    def ages(self) -> list[tuple[str, str]]:
+        return [(ADULT, WHOLE), *((CHILD, r) for r in self.child_ranges)]
+
+    @property
+    def size(self) -> int:
+        flags = [f for f in self.flags if not (f == ENDED and len(self.bands) > 1)]
+        return len(self.regions) * len(self.resid) * len(self.ages()) * len(self.bands) * (1 << len(flags))
 
     def cells(self, geo: Geography) -> pd.DataFrame:
         """Ordered resid-major (so cells of one municipality are neighbours: less fill-in)."""
-        bits = list(itertools.product((0, 1), repeat=len(self.flags)))
-        rows = [(r, a, g, *b) for r in self.resid for a in INNER_AGES for g in self.regions for b in bits]
-        df = pd.DataFrame(rows, columns=["resid", "age", "region", *self.flags])
+        banded = len(self.bands) > 1
+        flags = [f for f in self.flags if not (f == ENDED and banded)]
+        bits = list(itertools.product((0, 1), repeat=len(flags)))
+        rows = [(r, a, ar, g, band, *b) for r in self.resid for a, ar in self.ages() for g in self.regions
+                for band in self.bands for b in bits]
+        df = pd.DataFrame(rows, columns=["resid", "age", "age_range", "region", "band", *flags])
+        if banded:
+            df[ENDED] = (df["band"] != NO_BAND).astype(int)
         if self.resid_level == MUNICIPALITY:
             df["cluster"] = df["resid"].map(geo.municipality_cluster)
         elif self.resid_level == HEALTH_CLUSTER:
@@ -129,26 +166,31 @@ def universes_of(spec: IndicatorSpec, level: str, atoms: dict[str, str]) -> list
     return [person_universe_key(spec) + (":region" if level == REGION else ":national")]
 
 
-def build_universes(specs, geo: Geography) -> dict[str, Universe]:
+def build_universes(specs: Sequence[IndicatorSpec], geo: Geography) -> dict[str, Universe]:
     atoms = _measure_atoms(specs)
     levels: dict[str, set[str]] = {}
     flags: dict[str, set[str]] = {}
+    bands: dict[str, set[str]] = {}
+    ranges = tuple(sorted({range_label(s.age_range) for s in specs if s.age_range is not None})) or (WHOLE,)
     for spec in specs:
         for level in spec.levels:
             for u in universes_of(spec, level, atoms):
                 levels.setdefault(u, set()).add(level)
                 flags.setdefault(u, set()).update(f for p in parts(spec) if (f := part_flag(spec, p)))
+                if spec.duration_range is not None:
+                    bands.setdefault(u, set()).add(band_label(spec))
     out = {}
     for name, lv in levels.items():
         resid, resid_level = _resid(lv, geo)
         regions = tuple(geo.codes(REGION)) if REGION in lv else (NO_GEO,)
         if name.endswith(":region"):  # person cells by provider region: no residence inside
             resid, resid_level = (NO_GEO,), None
-        out[name] = Universe(name, regions, resid, resid_level, tuple(sorted(flags[name])))
+        out[name] = Universe(name, regions, resid, resid_level, tuple(sorted(flags[name])),
+                             (NO_BAND, *sorted(bands.get(name, ()))), ranges)
     return out
 
 
-def incidence_template(specs, geo: Geography) -> tuple[pd.DataFrame, dict[str, Universe]]:
+def incidence_template(specs: Sequence[IndicatorSpec], geo: Geography) -> tuple[pd.DataFrame, dict[str, Universe]]:
     """Per (spec_key, geo_level, geo_code, age_group, part): the inner cells it sums (no year yet)."""
     atoms = _measure_atoms(specs)
     universes = build_universes(specs, geo)
@@ -161,6 +203,10 @@ def incidence_template(specs, geo: Geography) -> tuple[pd.DataFrame, dict[str, U
                 for part in parts(spec):
                     flag = part_flag(spec, part)
                     sel = c[c[flag] == 1] if flag else c
+                    if spec.duration_range is not None:
+                        sel = sel[sel["band"] == band_label(spec)]
+                    if spec.age_range is not None:
+                        sel = sel[sel["age_range"] == range_label(spec.age_range)]
                     code = {NATIONAL: pd.Series(NATIONAL_CODE, index=sel.index), REGION: sel["region"],
                             HEALTH_CLUSTER: sel["cluster"], MUNICIPALITY: sel["resid"]}[level]
                     base = pd.DataFrame({"geo_code": code, "age": sel["age"], "cell": sel["cell"]}).dropna()
@@ -193,7 +239,7 @@ def _shown_value(row, part: str, population: dict) -> int | None:
         n = _int(row.denominator)
         return n if n is not None else _int(row.numerator)
     n = _int(row.numerator)
-    if n is None and measure in COUNT_MEASURES:
+    if n is None and is_count(measure):
         n = _int(row.value)
     if n is None and not pd.isna(row.per_100k):
         pop = _int(row.denominator)
@@ -204,7 +250,8 @@ def _shown_value(row, part: str, population: dict) -> int | None:
 
 def populations(published: pd.DataFrame) -> dict:
     """(year, level, code, age) -> population, from any shown count or rate row's denominator."""
-    rows = published[published["measure"].isin([*COUNT_MEASURES, RATE]) & published["denominator"].notna()]
+    counts = published["measure"].map(is_count).astype(bool) | (published["measure"] == RATE)
+    rows = published[counts & published["denominator"].notna()]
     return {k: int(v) for k, v in zip(zip(rows["year"], rows["geo_level"], rows["geo_code"], rows["age_group"]),
                                       rows["denominator"])}
 
@@ -215,12 +262,14 @@ def status_of(row, markers: Markers) -> str:
     return SECONDARY if row.display_value == markers.secondary else PRIMARY
 
 
-def quantities(published: pd.DataFrame, markers: Markers) -> pd.DataFrame:
-    """One row per protected quantity of the published table (QUANTITY_COLUMNS)."""
+def quantities(published: pd.DataFrame, markers: Markers, specs: Sequence[IndicatorSpec] = SPECS) -> pd.DataFrame:
+    """One row per protected quantity of the published table (QUANTITY_COLUMNS); `specs`: every
+    spec the reader knows (definitions.specs(cfg.indicators): SPECS, bands, age split)."""
     population = populations(published)
+    of_row = spec_of_row(specs)
     out = []
     for row in published.itertuples(index=False):
-        spec = SPEC_OF_ROW.get((row.indicator_id, row.measure))
+        spec = of_row.get((row.indicator_id, row.measure))
         if spec is None:
             continue  # an indicator this model does not know: nothing to attack with or for
         status = status_of(row, markers)
@@ -231,14 +280,14 @@ def quantities(published: pd.DataFrame, markers: Markers) -> pd.DataFrame:
             out.append((row.indicator_id, int(row.year), row.geo_level, row.geo_code, row.age_group, row.measure,
                         part, spec.key, status, value, "published"))
     df = pd.DataFrame(out, columns=QUANTITY_COLUMNS)
-    return pd.concat([df, _absent_unknown(df)], ignore_index=True)
+    return pd.concat([df, _absent_unknown(df, specs)], ignore_index=True)
 
 
-def _absent_unknown(q: pd.DataFrame) -> pd.DataFrame:
+def _absent_unknown(q: pd.DataFrame, specs: Sequence[IndicatorSpec]) -> pd.DataFrame:
     """outputs.md: an `unknown` municipality cell appears only when it is not zero, so an
     absent one is a published zero."""
     out = []
-    spec_by_key = {s.key: s for s in SPECS}
+    spec_by_key = {s.key: s for s in specs}
     present = set(zip(q.loc[q["geo_code"] == UNKNOWN_MUNICIPALITY, "spec_key"],
                       q.loc[q["geo_code"] == UNKNOWN_MUNICIPALITY, "year"]))
     for spec_key, year in sorted(set(zip(q["spec_key"], q["year"]))):
@@ -287,12 +336,12 @@ class Model:
     col_order: np.ndarray  # a sort key per column (elimination order)
 
 
-def build_model(q: pd.DataFrame, geo: Geography, specs=SPECS) -> Model:
+def build_model(q: pd.DataFrame, geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> Model:
     q = q.reset_index(drop=True)
     q["qid"] = np.arange(len(q))
     present = set(q["spec_key"])
     template, universes = incidence_template(tuple(s for s in specs if s.key in present), geo)
-    sizes = {name: len(u.regions) * len(u.resid) * len(INNER_AGES) * 2 ** len(u.flags) for name, u in universes.items()}
+    sizes = {name: u.size for name, u in universes.items()}
     years = sorted(q["year"].unique())
     offsets, start = {}, 0
     for name in sorted(universes):
@@ -330,7 +379,7 @@ def merge_columns(inc: pd.DataFrame, order: np.ndarray) -> tuple[pd.DataFrame, i
     return merged.reset_index(drop=True), len(new_order), new_order
 
 
-def inequalities(q: pd.DataFrame, specs=SPECS) -> list[dict[int, int]]:
+def inequalities(q: pd.DataFrame, specs: Sequence[IndicatorSpec] = SPECS) -> list[dict[int, int]]:
     """What a reader knows beyond sums (each a dict qid -> coef, meaning sum <= 0):
     - persons <= episodes of the same measures and period, cell by cell (a person is placed
       by their first qualifying episode, which lies in the same cell);
@@ -338,7 +387,10 @@ def inequalities(q: pd.DataFrame, specs=SPECS) -> list[dict[int, int]]:
       child in a region was a child at their first measure overall), and national <= sum of
       regions for each age (the first measure overall is the first in its region), the
       latter not for episode thresholds (F1/F2: more than the threshold in total is not more than it in a region);
-    for shares, on the cohort (denominator)."""
+    for shares, on the cohort (denominator). Duration bands are no partner of a person count;
+    a split (0-14 / 15-17) person count is bounded by the split episodes of the same range, and
+    by national <= sum of regions, but not region <= national (a 15-year-old in a region may
+    have been 14 at their first measure overall)."""
     key_of, region_rows = {}, {}
     for row in q[q["source"] == "published"].itertuples(index=False):
         key_of[(row.spec_key, row.year, row.geo_level, row.geo_code, row.age_group, row.part)] = row.qid
@@ -351,8 +403,8 @@ def inequalities(q: pd.DataFrame, specs=SPECS) -> list[dict[int, int]]:
         cohort = DENOMINATOR if p.measure == SHARE else COUNT
         if p.flag is None and p.min_episodes is None:
             for e in specs:
-                if (e.unit == EPISODES_UNIT and e.measure in COUNT_MEASURES and not e.only_flagged and e.flag is None
-                        and e.source == p.source and set(spec_measures(e)) == set(spec_measures(p))
+                if (e.unit == EPISODES_UNIT and is_count(e.measure) and not e.only_flagged and e.flag is None
+                        and e.duration_range is None and e.age_range == p.age_range and e.source == p.source and set(spec_measures(e)) == set(spec_measures(p))
                         and e.period == p.period):
                     for (sk, y, lv, code, age, part), qid in key_of.items():
                         other = key_of.get((e.key, y, lv, code, age, COUNT))
@@ -365,7 +417,8 @@ def inequalities(q: pd.DataFrame, specs=SPECS) -> list[dict[int, int]]:
             for age in p.age_groups:
                 regs = region_rows.get((p.key, y, age, cohort), [])
                 bound = nat.get(CHILD if age == CHILD else ALL)
-                out.extend({r: 1, bound: -1} for r in regs if bound is not None)
+                if p.age_range is None:
+                    out.extend({r: 1, bound: -1} for r in regs if bound is not None)
                 if p.min_episodes is None and nat.get(age) is not None and regs:
                     row = {r: -1 for r in regs}
                     row[nat[age]] = 1

@@ -11,10 +11,12 @@ Two findings (cell = indicator x year x geo x age x measure, per quantity):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import pandas as pd
 
 from jobs.disclosure_audit.model import SHOWN, Markers, quantities
+from jobs.indicators.definitions import SPECS, IndicatorSpec
 
 KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure", "part"]
 
@@ -28,16 +30,18 @@ class VersionFinding:
     value: int  # the revealed value (hidden then shown) or the difference (small change)
 
 
-def _by_version(tables: dict[int, pd.DataFrame], markers: Markers) -> dict[int, pd.DataFrame]:
+def _by_version(tables: dict[int, pd.DataFrame], markers: Markers,
+                specs: Sequence[IndicatorSpec]) -> dict[int, pd.DataFrame]:
     out = {}
     for v, df in tables.items():
-        q = quantities(df, markers)
+        q = quantities(df, markers, specs)
         out[v] = q[q["source"] == "published"].set_index(KEY)[["status", "value"]]
     return out
 
 
-def compare_versions(tables: dict[int, pd.DataFrame], markers: Markers) -> list[VersionFinding]:
-    qs = _by_version(tables, markers)
+def compare_versions(tables: dict[int, pd.DataFrame], markers: Markers,
+                     specs: Sequence[IndicatorSpec] = SPECS) -> list[VersionFinding]:
+    qs = _by_version(tables, markers, specs)
     found: list[VersionFinding] = []
     versions = sorted(qs)
     for i, v in enumerate(versions):

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from jobs.indicators.definitions import (
-    ALL, COUNT_MEASURES, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, NATIONAL_CODE, RATE, REGION, SHARE,
-    UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    ALL, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, NATIONAL_CODE, RATE, REGION, SHARE,
+    UNKNOWN_MUNICIPALITY, IndicatorSpec, is_count,
 )
 from jobs.indicators.geography import Geography
 from schemas.tables import MONITORING_INDICATORS
@@ -65,7 +65,7 @@ def grid(specs: Sequence[IndicatorSpec], years: Sequence[int], geo: Geography, c
 def _values(df: pd.DataFrame, measure: str) -> pd.DataFrame:
     n, pop = df["n"].astype("float64"), df["population"].astype("float64")
     per_100k = np.where(pop > 0, n / pop.where(pop > 0) * PER, np.nan)
-    if measure in COUNT_MEASURES:
+    if is_count(measure):
         return df.assign(value=n, numerator=df["n"], denominator=df["population"], per_100k=per_100k)
     if measure == RATE:
         return df.assign(value=per_100k, numerator=df["n"], denominator=df["population"], per_100k=per_100k)

@@ -16,7 +16,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.indicators.definitions import (
-    ALL, EPISODES_SOURCE, HEALTH_CLUSTER, MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, NATIONAL_CODE, PERSONS_UNIT, REGION,
+    ALL, CHILD, EPISODES_SOURCE, HEALTH_CLUSTER, MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, NATIONAL_CODE, PERSONS_UNIT, REGION,
     UNKNOWN_MUNICIPALITY, IndicatorSpec,
 )
 from jobs.person_facts import exceeds_episode_threshold
@@ -32,6 +32,11 @@ def _qualifies(spec: IndicatorSpec) -> Column:
         cond = cond & F.col("measure").isin(*spec.measures)
     if spec.only_flagged:
         cond = cond & F.coalesce(F.col(spec.flag), F.lit(False))
+    if spec.duration_range is not None:  # a duration band: no end, no band
+        low, high = spec.duration_range
+        cond = cond & F.coalesce(F.col("duration_seconds") >= low, F.lit(False))
+        if high is not None:
+            cond = cond & (F.col("duration_seconds") < high)
     return cond
 
 
@@ -46,6 +51,8 @@ def _tag(spec: IndicatorSpec, threshold: int | None) -> Column:
         F.lit(threshold).cast("int").alias("min_episodes"),
         flag.alias("flag"),
         duration.alias("duration"),
+        F.lit(spec.age_range[0] if spec.age_range else None).cast("int").alias("age_low"),
+        F.lit(spec.age_range[1] if spec.age_range else None).cast("int").alias("age_high"),
     ))
 
 
@@ -58,8 +65,9 @@ def explode_spec_rows(
         facts_df.select("*", F.explode(tags).alias("t"))
         .select("*", F.explode("t.years").alias("year"))
         .where(F.col("year").isin(*years))
-        .select("t.spec_key", "year", "t.is_person_unit", "t.min_episodes", "t.flag", "t.duration", "unit_id",
-                "person_key", "start_ts", "region", "age_group", "municipality_code", "health_cluster_code")
+        .select("t.spec_key", "year", "t.is_person_unit", "t.min_episodes", "t.flag", "t.duration", "t.age_low",
+                "t.age_high", "unit_id", "person_key", "start_ts", "region", "age", "age_group", "municipality_code",
+                "health_cluster_code")
     )
 
 
@@ -95,9 +103,14 @@ def place_rows(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> DataF
     what every cell counts, before aggregation. build_cells aggregates it, build_inner_cells
     groups it by unit, and `pathways reproduce` lists the rows behind one cell."""
     allowed = [f"{s.key}|{level}" for s in specs for level in s.levels]
-    # no birth date, no age group: kept apart (`unknown`, dropped by the grid) so adult + child = all
-    ages = F.when(F.col("age_group").isNull(), F.array(F.lit(UNKNOWN_AGE))).otherwise(
-        F.array(F.col("age_group"), F.lit(ALL)))
+    # no birth date, no age group: kept apart (`unknown`, dropped by the grid) so adult + child = all.
+    # An age split spec (0-14 / 15-17) has child rows only: the unit counts where its age, at
+    # the row that places it (the same row as for the whole child group), lies in the range.
+    in_range = F.col("age").between(F.col("age_low"), F.col("age_high"))
+    ages = (F.when(F.col("age_group").isNull(), F.array(F.lit(UNKNOWN_AGE)))
+            .when(F.col("age_low").isNotNull(), F.when(in_range, F.array(F.lit(CHILD))).otherwise(
+                F.array().cast("array<string>")))
+            .otherwise(F.array(F.col("age_group"), F.lit(ALL))))
     return (
         spec_rows_df.transform(_first_in_scope, ["person_key"], "person")
         .transform(_first_in_scope, ["person_key", "region"], "region")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
-from jobs.indicators.definitions import COUNT_MEASURES, MEDIAN_SECONDS, SHARE
+from jobs.indicators.definitions import MEDIAN_SECONDS, SHARE, is_count
 from jobs.indicators.geography import Geography
 
 CELL = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
@@ -26,7 +26,7 @@ def visible_small_counts(published: pd.DataFrame, cfg: DisclosureConfig) -> list
     small = lambda s: ((s >= 1) & (s < cfg.min_count)).fillna(False).astype(bool)  # noqa: E731
     counted_in_denominator = shown["measure"].isin([SHARE, *MEDIAN_SECONDS])
     bad = small(shown["numerator"]) | (small(shown["denominator"]) & counted_in_denominator)
-    bad |= small(shown["value"]) & shown["measure"].isin(COUNT_MEASURES)
+    bad |= small(shown["value"]) & shown["measure"].map(is_count).astype(bool)
     return [f"{key_of(shown, i)}: count 1-{cfg.min_count - 1} visible" for i in shown.index[bad.to_numpy()]]
 
 

@@ -18,6 +18,11 @@ run on from one year into the next):
   placed nationally by residence municipality x age x flags (8's and 9's flags), and,
   as a separate unit, in one provider region x age x flags (a person treated in two regions
   counts in both: region person cells do not add up to national).
+Duration bands and the 0-14 / 15-17 split are dimensions of the unit, not flags: an episode
+of a measure with bands has exactly one band or none (no end: then it is in no median
+either), so a reader knows bands sum to the median's episode count, and not to the episode
+total unless every episode has an end; a child unit has exactly one age range of the split,
+so the split rows sum to the child row (persons placed by the same first measure).
 Its signature follows from the specs alone (which it qualifies for, at which levels and
 ages, and which parts: a share's numerator only when flagged, a median's count only with an
 end). Units with the same signature are one cell. Nothing here reads the data: the values
@@ -28,6 +33,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
+from typing import Iterator, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -41,6 +47,8 @@ from jobs.indicators.geography import Geography
 
 log = logging.getLogger(__name__)
 ENDED = "__ended"
+BAND = "__band"  # the duration band of an episode (a spec's duration_range), None: no end
+AgeCell = tuple[str, tuple[int, int] | None]  # age group, and the age range of the split (None: not split)
 PERIODS_OF_ATOM = {"started": (STARTED, STARTED_OR_ONGOING), "ongoing": (STARTED_OR_ONGOING,),
                    "discharged": (DISCHARGED,)}
 
@@ -49,19 +57,22 @@ def _measures(spec: IndicatorSpec) -> tuple[str, ...]:
     return tuple(IA) if spec.source == ADMISSIONS_SOURCE and not spec.measures else tuple(spec.measures)
 
 
-def _parts(spec: IndicatorSpec, flags: dict[str, int]) -> tuple[str, ...] | None:
+def _parts(spec: IndicatorSpec, flags: dict[str, object]) -> tuple[str, ...] | None:
     """The parts a unit with `flags` increments (None: the spec does not count it)."""
-    if spec.only_flagged and not flags.get(spec.flag):
+    if spec.only_flagged and not flags.get(spec.flag or ""):
+        return None
+    if spec.duration_range is not None and flags.get(BAND) != spec.duration_range:
         return None
     if spec.measure == SHARE:
-        return ("num", "den") if flags.get(spec.flag) else ("den",)
+        return ("num", "den") if flags.get(spec.flag or "") else ("den",)
     if spec.measure in MEDIAN_SECONDS:
         return ("den",) if flags.get(ENDED) else ()
     return ("n",)
 
 
-def _geo_cells(spec: IndicatorSpec, region: str | None, muni: str | None, cluster: str | None) -> list[tuple]:
-    out = []
+def _geo_cells(spec: IndicatorSpec, region: str | None, muni: str | None,
+               cluster: str | None) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
     for level, code in ((NATIONAL, NATIONAL_CODE if muni is not None or region is None else None),
                         (REGION, region), (HEALTH_CLUSTER, cluster), (MUNICIPALITY, muni)):
         if code is not None and level in spec.levels:
@@ -69,31 +80,60 @@ def _geo_cells(spec: IndicatorSpec, region: str | None, muni: str | None, cluste
     return out
 
 
-def _signature(specs, flags: dict[str, int], age: str, region: str | None, muni: str | None,
-               cluster: str | None) -> tuple[str, ...]:
+def _ages_of(spec: IndicatorSpec, age: AgeCell) -> tuple[str, ...]:
+    """The age groups of `spec`'s rows a unit of `age` is counted in."""
+    group, within = age
+    if spec.age_range is not None:  # a split row: children of exactly that range
+        return (CHILD,) if group == CHILD and within == spec.age_range else ()
+    return tuple(a for a in (group, ALL) if a in spec.age_groups)
+
+
+def _signature(specs: Sequence[IndicatorSpec], flags: dict[str, object], age: AgeCell, region: str | None,
+               muni: str | None, cluster: str | None) -> tuple[str, ...]:
     """Year-free quantity ids (`spec_key|{y}|level|code|age|part`) a unit increments."""
-    out = []
+    out: list[str] = []
     for spec in specs:
         parts = _parts(spec, flags)
         if not parts:
             continue
         for level, code in _geo_cells(spec, region, muni, cluster):
-            for a in (age, ALL):
-                if a in spec.age_groups:
-                    out.extend(f"{spec.key}|{{y}}|{level}|{code}|{a}|{p}" for p in parts)
+            for a in _ages_of(spec, age):
+                out.extend(f"{spec.key}|{{y}}|{level}|{code}|{a}|{p}" for p in parts)
     return tuple(sorted(out))
 
 
-def _flag_combos(flags: list[str]):
+def _flag_combos(flags: list[str]) -> Iterator[dict[str, object]]:
     for bits in itertools.product((0, 1), repeat=len(flags)):
         yield dict(zip(flags, bits))
 
 
-def templates(geo: Geography, specs=SPECS) -> list[tuple[str, ...]]:
+def _band_combos(counting: Sequence[IndicatorSpec], flags: list[str]) -> Iterator[dict[str, object]]:
+    """Flag combinations of an episode, with its duration band where the counting specs have
+    bands: one band (then it has an end) or none (no end: no band, not in a median)."""
+    bands = sorted({s.duration_range for s in counting if s.duration_range is not None},
+                   key=lambda r: r[0])
+    if not bands:
+        yield from _flag_combos(flags)
+        return
+    rest = [f for f in flags if f != ENDED]
+    for fl in _flag_combos(rest):
+        yield {**fl, ENDED: 0, BAND: None}
+        for band in bands:
+            yield {**fl, ENDED: 1, BAND: band}
+
+
+def inner_ages(specs: Sequence[IndicatorSpec]) -> tuple[AgeCell, ...]:
+    """Adults, and children whole or by the age ranges of the split specs (0-14, 15-17)."""
+    ranges = sorted({s.age_range for s in specs if s.age_range is not None})
+    return ((ADULT, None), *(((CHILD, r) for r in ranges) if ranges else ((CHILD, None),)))
+
+
+def templates(geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> list[tuple[str, ...]]:
     """Every distinct signature (year as `{y}`) a hypothetical unit can have."""
     munis = [*geo.codes(MUNICIPALITY), UNKNOWN_MUNICIPALITY]
     regions = geo.codes(REGION)
     out: set[tuple[str, ...]] = set()
+    ages = inner_ages(specs)
     episode_specs = [s for s in specs if s.unit == EPISODES_UNIT]
     measures = sorted({m for s in episode_specs for m in _measures(s)})
     for measure, atom in itertools.product(measures, PERIODS_OF_ATOM):
@@ -102,18 +142,18 @@ def templates(geo: Geography, specs=SPECS) -> list[tuple[str, ...]]:
             continue
         flags = sorted({s.flag for s in counting if s.flag} | ({ENDED} if any(
             s.measure in MEDIAN_SECONDS for s in counting) else set()))
-        for fl, age, region, muni in itertools.product(list(_flag_combos(flags)), (ADULT, CHILD), regions, munis):
+        for fl, age, region, muni in itertools.product(list(_band_combos(counting, flags)), ages, regions, munis):
             cluster = geo.municipality_cluster.get(muni)
             sig = _signature(counting, fl, age, region, muni, cluster)
             if sig:
                 out.add(sig)
-    definitions: dict[tuple, list[IndicatorSpec]] = {}
+    definitions: dict[tuple[object, ...], list[IndicatorSpec]] = {}
     for s in specs:
         if s.unit != EPISODES_UNIT:
             definitions.setdefault((s.source, _measures(s), s.period, s.min_episodes), []).append(s)
     for group in definitions.values():
         flags = sorted({s.flag for s in group if s.flag})
-        for fl, age in itertools.product(list(_flag_combos(flags)), (ADULT, CHILD)):
+        for fl, age in itertools.product(list(_flag_combos(flags)), ages):
             for muni in munis:  # national placement by residence
                 sig = _signature(group, fl, age, None, muni, geo.municipality_cluster.get(muni))
                 if sig:
@@ -135,7 +175,7 @@ class ReaderModel:
         return self.a.indices[self.a.indptr[q]:self.a.indptr[q + 1]]
 
 
-def reader_model(qid: list[str], geo: Geography, specs=SPECS) -> ReaderModel:
+def reader_model(qid: list[str], geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> ReaderModel:
     """The incidence of the quantities `qid` (`spec_key|year|level|code|age|part`) over every
     hypothetical cell of their years; cells no quantity of the table holds are dropped, and
     cells holding the very same quantities are merged (one unknown to a reader)."""

@@ -22,11 +22,11 @@ are the one definition of those rules.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from jobs.config import PathwaysConfig
+    from jobs.config import DurationBands, IndicatorsConfig, PathwaysConfig
 from schemas.codes import FORCED_TREATMENT_MEASURES, INVOLUNTARY_ADMISSION_MEASURES, MEASURES, TARGET_MEASURES
 
 NATIONAL, REGION, HEALTH_CLUSTER, MUNICIPALITY = "national", "region", "health_cluster", "municipality"
@@ -64,6 +64,13 @@ class IndicatorSpec:
     only_flagged: bool = False  # count only rows whose `flag` is true (S1 episodes)
     min_episodes: str | None = None  # F1/F2: FOCUS_THRESHOLD | CRITICAL_THRESHOLD
     age_groups: tuple[str, ...] = AGE_GROUPS
+    # duration band (specs(): from cfg.indicators.duration_bands): only episodes whose duration
+    # in seconds is >= low and < high (high None: no upper limit); episodes without an end never
+    duration_range: tuple[float, float | None] | None = None
+    # age split of the child row (specs(): cfg.indicators.child_split_*): the unit counts only
+    # when its age (completed years, where it is placed) lies in [low, high]; child rows only
+    age_range: tuple[int, int] | None = None
+    parent: str | None = None  # the key of the spec this one splits (bands, age split)
 
     @property
     def key(self) -> str:
@@ -140,6 +147,65 @@ SPECS: tuple[IndicatorSpec, ...] = (
 )
 
 SPECS_BY_KEY = {spec.key: spec for spec in SPECS}
+ALL_AGES_ID = {spec.indicator_id(age): spec.ids[2] for spec in SPECS for age in spec.age_groups}
+UNIT_LABEL = {"minutes": "min", "hours": "h"}
+UNIT_SECONDS = {"minutes": 60.0, "hours": 3600.0}
+AGE_SPLIT_LEVELS = (NATIONAL, REGION)
+
+
+def is_count(measure: str) -> bool:
+    """A count measure is named after its unit: `persons`, `episodes`, `episodes_red`,
+    `episodes_under_2min`, `persons_age_0_14`, ... (value = numerator = the count)."""
+    return measure.split("_", 1)[0] in (PERSONS_UNIT, EPISODES_UNIT)
+
+
+def spec_key_of(indicator_id: str, measure: str) -> str:
+    """The spec key of a published row (bands and age splits keep their parent's ids)."""
+    return f"{ALL_AGES_ID[indicator_id]}:{measure}"
+
+
+def _g(x: float) -> str:
+    return f"{x:g}"
+
+
+def band_specs(bands: DurationBands) -> tuple[IndicatorSpec, ...]:
+    """One spec per duration band of `bands.of` (an episode spec), measure naming the band."""
+    parent = SPECS_BY_KEY[bands.of]
+    label, seconds = UNIT_LABEL[bands.unit], UNIT_SECONDS[bands.unit]
+    edges: list[float | None] = [0.0, *bands.limits, None]
+    out = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        assert low is not None
+        if low == 0:
+            name, words = f"under_{_g(high or 0)}{label}", f"under {_g(high or 0)} {label}"
+        elif high is None:
+            name, words = f"{_g(low)}{label}_plus", f"{_g(low)} {label} or more"
+        else:
+            name, words = f"{_g(low)}_{_g(high)}{label}", f"{_g(low)} to under {_g(high)} {label}"
+        out.append(replace(parent, what=f"{parent.what} lasting {words}", measure=f"{parent.measure}_{name}",
+                           duration_range=(low * seconds, None if high is None else high * seconds),
+                           parent=parent.key))
+    return tuple(out)
+
+
+def age_split_specs(spec: IndicatorSpec, child_max_age: int, split_max_age: int) -> tuple[IndicatorSpec, ...]:
+    """The child row of `spec` split at `split_max_age` (0-14 / 15-17), national and region;
+    no split when `split_max_age` leaves no older children (>= child_max_age)."""
+    if split_max_age >= child_max_age:
+        return ()
+    levels = tuple(level for level in spec.levels if level in AGE_SPLIT_LEVELS)
+    return tuple(replace(spec, what=f"{spec.what}, children aged {low}-{high}", measure=f"{spec.measure}_age_{low}_{high}",
+                         levels=levels, age_groups=(CHILD,), age_range=(low, high), parent=spec.key)
+                 for low, high in ((0, split_max_age), (split_max_age + 1, child_max_age)))
+
+
+def specs(ind: IndicatorsConfig) -> tuple[IndicatorSpec, ...]:
+    """Every published spec under the configuration: SPECS, then the duration bands, then the
+    0-14 / 15-17 split of the child rows of the configured count measures."""
+    bands = tuple(s for b in ind.duration_bands for s in band_specs(b))
+    split = tuple(s for spec in SPECS if spec.measure in ind.child_split_measures and CHILD in spec.age_groups
+                  for s in age_split_specs(spec, ind.child_max_age, ind.child_split_max_age))
+    return SPECS + bands + split
 
 
 def describe(spec: IndicatorSpec, pathways: PathwaysConfig) -> str:

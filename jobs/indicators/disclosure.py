@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,8 @@ from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
 from jobs.indicators.definitional import reader_model
 from jobs.indicators.definitions import (
-    ALL, COUNT_MEASURES, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, RATE, REGION, SHARE, UNKNOWN_MUNICIPALITY,
+    ALL, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, RATE, REGION, SHARE, SPECS, UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    is_count,
 )
 from jobs.indicators.geography import Geography
 from jobs.indicators.gauss import derivable, gauss_suppress
@@ -83,6 +85,7 @@ def protect(
     fixed: list | None = None,
     publish: np.ndarray | None = None,
     geo: Geography | None = None,
+    specs: Sequence[IndicatorSpec] = SPECS,
 ) -> Protection:
     """Suppression status of every row of `table` (unsuppressed, positional).
 
@@ -91,13 +94,14 @@ def protect(
     publish[i]: whether row i is published in this release at all (rows of years not yet
     final are neither shown nor protected);
     geo: the reference geography (the reader's model enumerates every municipality and
-    region); None: the codes of the table itself."""
+    region); None: the codes of the table itself;
+    specs: every spec the table holds (definitions.specs(cfg.indicators)): the reader's model."""
     started = time.monotonic()
     n = len(table)
     fixed = list(fixed) if fixed is not None else [None] * n
     publish = np.ones(n, dtype=bool) if publish is None else np.asarray(publish, dtype=bool)
     model = build_model(table, inner)
-    reader = reader_model(model.qid, geo or geography_of(table, inner))
+    reader = reader_model(model.qid, geo or geography_of(table, inner), specs)
     rmodel = Model(reader.a, model.row, model.part, model.value, model.units, model.qid)
     parts: list[list[dict]] = [[] for _ in range(n)]
     row_q: list[list[int]] = [[] for _ in range(n)]
@@ -307,7 +311,7 @@ def format_value(measure: str, value, cfg: DisclosureConfig) -> str:
     """Counts as integers; rates and medians with `decimals`; shares as a percentage."""
     if value is None or pd.isna(value):
         return cfg.missing_marker
-    if measure in COUNT_MEASURES:
+    if is_count(measure):
         return str(int(round(value)))
     if measure == SHARE:
         return f"{value * 100:.{cfg.decimals}f}%"
@@ -331,7 +335,7 @@ def apply_status(unsuppressed: pd.DataFrame, status: list, cfg: DisclosureConfig
     out.loc[st == PRIMARY, "display_value"] = cfg.suppressed_marker
     out.loc[st == SECONDARY, "display_value"] = cfg.secondary_marker
     if cfg.mask_small_population:
-        is_population = out["measure"].isin([*COUNT_MEASURES, RATE])
+        is_population = out["measure"].map(is_count).astype(bool) | (out["measure"] == RATE)
         small = is_population & (out["denominator"] >= 1) & (out["denominator"] < cfg.min_count)
         small = small.fillna(False).astype(bool)
         out.loc[small, ["denominator", "per_100k"]] = pd.NA
@@ -342,7 +346,7 @@ def apply_status(unsuppressed: pd.DataFrame, status: list, cfg: DisclosureConfig
 
 
 def apply_disclosure(unsuppressed: pd.DataFrame, inner: pd.DataFrame, cfg: DisclosureConfig,
-                     geo: Geography | None = None) -> pd.DataFrame:
+                     geo: Geography | None = None, specs: Sequence[IndicatorSpec] = SPECS) -> pd.DataFrame:
     """Protect a whole table at once (every row published, nothing carried forward)."""
     table = unsuppressed.reset_index(drop=True)
-    return apply_status(table, protect(table, inner, cfg, geo=geo).status, cfg)
+    return apply_status(table, protect(table, inner, cfg, geo=geo, specs=specs).status, cfg)

@@ -29,7 +29,7 @@ from jobs.person_facts import age_at, age_group, with_residence_at
 ADMISSION_FLAGS = ("readmitted_involuntary_30d", "psych_contact_90d_before", "has_discharge_plan", "is_short_24h")
 FACT_COLUMNS = (
     "source", "unit_id", "person_key", "measure", "start_ts", "end_ts", "discharge_ts", "region",
-    *ADMISSION_FLAGS, "age_group", "municipality_code", "health_cluster_code", "duration_seconds",
+    *ADMISSION_FLAGS, "age", "age_group", "municipality_code", "health_cluster_code", "duration_seconds",
 )
 
 
@@ -65,8 +65,9 @@ def build_facts(
     clusters = F.broadcast(municipalities_df.select(
         F.col("municipality_code").alias("__ref_mun"), F.col("health_cluster_code")))
     facts = _episode_rows(episodes_df).unionByName(_admission_rows(admissions_df))
-    with_age = facts.join(births, "person_key", "left").withColumn(
-        "age_group", age_group(age_at(F.col("birth_date"), F.col("start_ts")), child_max_age))
+    with_age = (facts.join(births, "person_key", "left")
+                .withColumn("age", age_at(F.col("birth_date"), F.col("start_ts")))
+                .withColumn("age_group", age_group(F.col("age"), child_max_age)))
     placed = with_residence_at(with_age, residence_keyed_df, moment_col="start_ts", out_col="residence_code")
     return (
         placed.join(clusters, F.col("residence_code") == F.col("__ref_mun"), "left")

@@ -23,7 +23,7 @@ from jobs.config import Config
 from jobs.indicators.assemble import assemble, sort_rows
 from jobs.indicators.cells import CELL_COLUMNS, UNKNOWN_AGE, build_cells, build_inner_cells, explode_spec_rows
 from jobs.indicators.checks import assert_publishable
-from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, NATIONAL, SPECS
+from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, NATIONAL, SPECS, specs
 from jobs.indicators.disclosure import with_display
 from jobs.indicators.facts import build_facts, with_period_years
 from jobs.indicators.geography import Geography
@@ -80,7 +80,9 @@ def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFr
     """
     unsuppressed, inner = unsuppressed_table(frames, cfg, municipalities)
     geo = Geography.from_reference(cfg.paths)
-    published, _ = release(unsuppressed, inner, previous, cfg.disclosure, run_date or dt.date.today(), geo)
+    published, protection = release(unsuppressed, inner, previous, cfg.disclosure, run_date or dt.date.today(), geo,
+                                    specs=specs(cfg.indicators))
+    log.info("disclosure: %s", {k: v for k, v in protection.stats.items() if isinstance(v, (int, float, list))})
     published = sort_rows(published)
     assert_publishable(published, geo, cfg.disclosure)
     return {
@@ -109,7 +111,7 @@ def unsuppressed_table(frames: Mapping[str, DataFrame], cfg: Config,
         cells, pop = pd.DataFrame(columns=list(CELL_COLUMNS)), pd.DataFrame(columns=list(POPULATION_COLUMNS))
         inner = pd.DataFrame({"signature": pd.Series(dtype=object), "units": pd.Series(dtype="int64")})
     geo = Geography.from_reference(cfg.paths)
-    unsuppressed = sort_rows(with_display(assemble(cells, pop, SPECS, years, geo,
+    unsuppressed = sort_rows(with_display(assemble(cells, pop, specs(cfg.indicators), years, geo,
                                                    definition_version=cfg.indicators.definition_version),
                                           cfg.disclosure))
     return unsuppressed, inner
@@ -136,9 +138,10 @@ def _cells(facts: DataFrame, years: Sequence[int], cfg: Config) -> tuple[pd.Data
     """The cells and the disclosure model's inner cells, from one explosion of the facts (cached:
     two small aggregations read it)."""
     thresholds = {FOCUS_THRESHOLD: cfg.pathways.focus_episodes, CRITICAL_THRESHOLD: cfg.pathways.critical_episodes}
-    rows = explode_spec_rows(with_period_years(facts, max(years)), SPECS, years, thresholds).cache()
+    every = specs(cfg.indicators)
+    rows = explode_spec_rows(with_period_years(facts, max(years)), every, years, thresholds).cache()
     try:
-        return build_cells(rows, SPECS).toPandas(), build_inner_cells(rows, SPECS).toPandas()
+        return build_cells(rows, every).toPandas(), build_inner_cells(rows, every).toPandas()
     finally:
         rows.unpersist()
 

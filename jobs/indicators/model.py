@@ -37,19 +37,17 @@ import pandas as pd
 from scipy import sparse
 
 from jobs.indicators.definitions import (
-    ALL, COUNT_MEASURES, EPISODES_UNIT, MEDIAN_SECONDS, NATIONAL, PERSONS_UNIT, RATE,
-    REGION, SHARE, SPECS,
+    ALL, EPISODES_UNIT, MEDIAN_SECONDS, NATIONAL, PERSONS_UNIT, RATE, REGION, SHARE, SPECS, is_count, spec_key_of,
 )
 
 log = logging.getLogger(__name__)
 
-SPEC_KEY_OF = {(spec.indicator_id(age), spec.measure): spec.key for spec in SPECS for age in spec.age_groups}
 SPECS_BY_KEY = {spec.key: spec for spec in SPECS}
 INNER_CELL_COLUMNS = ("signature", "units")
 
 
 def parts_of(measure: str) -> tuple[str, ...]:
-    if measure in COUNT_MEASURES or measure == RATE:
+    if is_count(measure) or measure == RATE:
         return ("n",)
     if measure == SHARE:
         return ("num", "den")
@@ -65,7 +63,7 @@ def part_value(row, part: str):
 
 def row_keys(df: pd.DataFrame) -> list[str]:
     """`spec_key|year|geo_level|geo_code|age_group` per row (the quantity id without its part)."""
-    spec = [SPEC_KEY_OF[k] for k in zip(df["indicator_id"], df["measure"])]
+    spec = [spec_key_of(i, m) for i, m in zip(df["indicator_id"], df["measure"])]
     return [f"{s}|{int(y)}|{lv}|{c}|{a}" for s, y, lv, c, a in
             zip(spec, df["year"], df["geo_level"], df["geo_code"], df["age_group"])]
 

@@ -109,7 +109,7 @@ def with_indicator_gaps(indicators_df: DataFrame) -> DataFrame:
     the rule does not apply (other measures, zero denominators, suppressed cells).
     """
     measure, value, num, den = F.col("measure"), F.col("value"), F.col("numerator"), F.col("denominator")
-    is_count = measure.isin(*COUNT_MEASURES)
+    is_count = F.split(measure, "_").getItem(0).isin(PERSONS_UNIT, EPISODES_UNIT)  # definitions.is_count
     positive = den.isNotNull() & (den > 0)
     return indicators_df.select(
         "*",

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from typing import Sequence
 
 from jobs.config import Config
+from jobs.indicators.definitions import IndicatorSpec, specs
 from jobs.report import sections
 from jobs.report.data import ReportData
 from jobs.report.tables import choices_table, definitions_table, indicator_table, quality_section
@@ -39,9 +41,11 @@ def build_page(data: ReportData, cfg: Config, names: dict[str, str]) -> str:
         sections.admissions_section(df, year, names, words),
         sections.short_section(df, year, words),
         sections.focus_section(df, words),
+        sections.breakdowns_section(df, year, specs(cfg.indicators), words),
     ]
     blocks = [_section(f"s{i}", title, body) for i, (title, body) in enumerate(charts)]
-    blocks.append(_section("indicators", f"Every indicator, {year}", _indicator_tables(data, names, words)))
+    blocks.append(_section("indicators", f"Every indicator, {year}", _indicator_tables(data, names, words,
+                                                                                        specs(cfg.indicators))))
     blocks.append(_section("definitions", "Definitions", definitions_table(cfg) + choices_table(cfg)
                            + sections.breaks_table(words)))
     blocks.append(_section("quality", "Data quality and lineage", quality_section(data)))
@@ -64,13 +68,14 @@ def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>{body}</section>'
 
 
-def _indicator_tables(data: ReportData, names: dict[str, str], words: Wording) -> str:
+def _indicator_tables(data: ReportData, names: dict[str, str], words: Wording,
+                      every: Sequence[IndicatorSpec]) -> str:
     df, year = data.indicators, data.year
     legend = (f'<p class="note">{html.escape(words.primary)} = a count of {words.small} (suppressed); '
               f'{html.escape(words.secondary)} = suppressed so that no {html.escape(words.primary)} cell can be '
               f'worked out by any arithmetic; {html.escape(words.missing)} = no value (no cohort, no episode with an '
               'end). Shares in %, medians in hours (11E/F) or minutes (12E/F), T1 per 100,000 inhabitants.</p>')
-    main = indicator_table(df, year, ["national", "region"])
+    main = indicator_table(df, year, ["national", "region"], every=every)
     clusters = indicator_table(df, year, ["health_cluster"], names)
     munis = indicator_table(df, year, ["municipality"], names)
     return (legend + f'<div class="scroll">{main}</div>'

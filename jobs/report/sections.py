@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import html
+from typing import Sequence
 
 import pandas as pd
 
 from jobs.config import IndicatorsConfig
+from jobs.indicators.definitions import IndicatorSpec
 from jobs.indicators.target import target_path_points
 from jobs.report import charts
 from jobs.report.charts import region_label
@@ -163,6 +165,50 @@ def focus_section(df: pd.DataFrame, words: Wording) -> tuple[str, str]:
     return "Focus persons (F1, F2)", svg + _note(
         f"Persons with more than {focus} (F1) or {critical} (F2) coercion episodes of any kind started in the year, "
         "all ages, national.") + _breaks_note(words, first, last)
+
+
+def _shown(df: pd.DataFrame, ident: str, measure: str, age: str, year: int) -> str:
+    """The published display value of a national cell (`<5`, `.` as published; blank: absent)."""
+    rows = _rows(df, ident, measure, "national", year)
+    rows = rows[rows.age_group == age]
+    return str(rows["display_value"].iloc[0]) if len(rows) else ""
+
+
+def breakdowns_section(df: pd.DataFrame, year: int, specs: Sequence[IndicatorSpec],
+                       words: Wording) -> tuple[str, str]:
+    """Duration bands and the 0-14 / 15-17 split of the children (issue 20 point 5), national,
+    from published rows only: every cell as published, suppressed ones as their marker."""
+    by_key = {s.key: s for s in specs}
+    parents = [p for p in by_key.values() if any(s.parent == p.key and s.duration_range for s in specs)]
+    parts = []
+    for parent in parents:
+        bands = [s for s in specs if s.parent == parent.key and s.duration_range is not None]
+        header = "".join(f"<th>{html.escape(s.measure.removeprefix(parent.measure + '_'))}</th>" for s in bands)
+        body = "".join(
+            f"<tr><td>{html.escape(label)} ({html.escape(parent.indicator_id(age))})</td>"
+            + "".join(f"<td>{html.escape(_shown(df, s.indicator_id(age), s.measure, age, year))}</td>" for s in bands)
+            + f"<td>{html.escape(_shown(df, parent.indicator_id(age), parent.measure, age, year))}</td></tr>"
+            for age, label in (("all", "all ages"), ("adult", "adults"), ("child", f"children {words.children}")))
+        parts.append(f"<h3>{html.escape(parent.what)}, by duration</h3><table class=\"num\"><tr><th></th>{header}"
+                     f"<th>all episodes</th></tr>{body}</table>")
+    splits = [p for p in by_key.values() if any(s.parent == p.key and s.age_range for s in specs)]
+    if splits:
+        ranges = sorted({s.age_range for s in specs if s.age_range is not None})
+        header = "".join(f"<th>{lo}-{hi}</th>" for lo, hi in ranges) + f"<th>{html.escape(words.children)}</th>"
+        body = ""
+        for parent in splits:
+            kids = {s.age_range: s for s in specs if s.parent == parent.key and s.age_range is not None}
+            ident = parent.indicator_id("child")
+            body += (f"<tr><td>{html.escape(ident)} {html.escape(parent.measure)}: {html.escape(parent.what)}</td>"
+                     + "".join(f"<td>{html.escape(_shown(df, ident, kids[r].measure, 'child', year))}</td>"
+                               if r in kids else "<td></td>" for r in ranges)
+                     + f"<td>{html.escape(_shown(df, ident, parent.measure, 'child', year))}</td></tr>")
+        parts.append(f"<h3>Children by age</h3><table class=\"num\"><tr><th></th>{header}</tr>{body}</table>")
+    return f"Duration bands and children by age, {year}", "".join(parts) + _note(
+        f"National counts as published. {words.primary} and {words.secondary} mark suppressed cells. A band runs "
+        "from its lower limit (inclusive) to its upper limit (exclusive); episodes without an end are in no band, "
+        "so the bands add up to the episodes with an end, not always to all episodes. Children are placed by "
+        "their age at the start of the (first qualifying) measure.")
 
 
 def breaks_table(words: Wording) -> str:

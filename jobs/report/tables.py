@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from jobs.config import Config
-from jobs.indicators.definitions import PERIOD_TEXT, SPECS, describe
+from jobs.indicators.definitions import PERIOD_TEXT, SPECS, IndicatorSpec, describe, specs
 from jobs.report.charts import region_label
 from jobs.report.data import ReportData
 
@@ -22,16 +22,18 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[object]], cls: str = "
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def indicator_table(df: pd.DataFrame, year: int, levels: Sequence[str], names: dict[str, str] | None = None) -> str:
-    """display_value per indicator row (id, measure, age) and geo code column, for one year."""
+def indicator_table(df: pd.DataFrame, year: int, levels: Sequence[str], names: dict[str, str] | None = None,
+                    every: Sequence[IndicatorSpec] = SPECS) -> str:
+    """display_value per indicator row (id, measure, age) and geo code column, for one year, in
+    the order of `every` (definitions.specs(cfg.indicators): a breakdown after its parent)."""
     rows = df[(df.year == year) & df.geo_level.isin(levels)]
     if not len(rows):
         return "<p>No rows.</p>"
-    order = {spec.key: i for i, spec in enumerate(SPECS)}
+    order = {spec.key: i for i, spec in enumerate(sorted(every, key=lambda s: _parent_index(s, every)))}
     wide = rows.pivot_table(index=["indicator_id", "measure", "age_group"], columns="geo_code",
                             values="display_value", aggfunc="first")
     codes = sorted(wide.columns, key=lambda c: (c == "unknown", c != "DK", c))
-    lookup = {(spec.indicator_id(a), spec.measure): (order[spec.key], AGE_ORDER[a]) for spec in SPECS
+    lookup = {(spec.indicator_id(a), spec.measure): (order[spec.key], AGE_ORDER[a]) for spec in every
               for a in spec.age_groups}
     keys = sorted(wide.index, key=lambda k: lookup.get((k[0], k[1]), (999, 0)))
     label = {"DK": "Denmark"} | {c: region_label(c) for c in codes if c.isdigit() and len(c) == 4}
@@ -41,9 +43,15 @@ def indicator_table(df: pd.DataFrame, year: int, levels: Sequence[str], names: d
     return _table(["id", "measure", "age", *[label.get(c, c) for c in codes]], body, "num")
 
 
+def _parent_index(spec: IndicatorSpec, every: Sequence[IndicatorSpec]) -> tuple[int, int]:
+    """Sort key: a breakdown (band, age range) right after the spec it splits."""
+    keys = [s.key for s in every]
+    return (keys.index(spec.parent), keys.index(spec.key)) if spec.parent in keys else (keys.index(spec.key), -1)
+
+
 def definitions_table(cfg: Config) -> str:
     rows = [(spec.id_label, describe(spec, cfg.pathways), spec.measure, PERIOD_TEXT[spec.period], ", ".join(spec.levels))
-            for spec in SPECS]
+            for spec in specs(cfg.indicators)]
     return _table(["id", "what", "measure", "period", "levels"], rows)
 
 
@@ -54,6 +62,10 @@ def choices_table(cfg: Config) -> str:
         ("baseline years", ", ".join(map(str, ind.baseline_years))),
         ("targets for " + str(ind.target_year), ", ".join(f"-{r:.0%}" for r in ind.target_reductions)),
         ("child", f"0-{ind.child_max_age} years at the start of the (first qualifying) measure"),
+        ("children by age", f"0-{ind.child_split_max_age} and {ind.child_split_max_age + 1}-{ind.child_max_age} "
+                            f"(measures {', '.join(ind.child_split_measures)}; national and region)"),
+        *((f"duration bands of {b.of}", f"limits {', '.join(f'{x:g}' for x in b.limits)} {b.unit} (lower limit "
+           "inclusive, upper exclusive; no end: no band)") for b in ind.duration_bands),
         ("focus persons", f"> {cfg.pathways.focus_episodes} episodes (F1), > {cfg.pathways.critical_episodes} (F2)"),
         ("episode merge gap", f"{eps.merge_gap_minutes} minutes"),
         ("primary suppression", f"counts 1-{dis.min_count - 1} shown as {dis.suppressed_marker}"),

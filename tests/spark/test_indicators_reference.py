@@ -10,7 +10,7 @@ from jobs.reference import municipalities_df
 from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
 from tests.indicators_compare import as_dict as _as_dict
 from tests.indicators_compare import compare as _compare
-from tests.indicators_testdata import frames, handmade, random_lake
+from tests.indicators_testdata import BREAKDOWNS, frames, handmade, random_lake
 from tests.reference_indicators import compute_reference
 
 pytestmark = pytest.mark.spark
@@ -23,7 +23,7 @@ def _cfg(lake_cfg, focus=3, critical=6):
     # what it must do, but it is not what these tests are about; disclosure control has its
     # own tests (tests/unit/test_indicator_disclosure.py, test_disclosure_demo.py).
     return lake_cfg.with_overrides(pathways={"focus_episodes": focus, "critical_episodes": critical},
-                                   disclosure={"interval_check": False})
+                                   disclosure={"interval_check": False}, indicators=BREAKDOWNS)
 
 
 def _run(spark, cfg, data):
@@ -38,7 +38,7 @@ def test_random_lake_matches_naive_reference(spark, lake_cfg, seed):
     got = _as_dict(tables[MONITORING_INDICATORS_UNSUPPRESSED.name])
     years = sorted({e["start_ts"].year for e in data["episodes"] if e["counts_as_coercion"]})
     want = compute_reference(data["episodes"], data["admissions"], data["persons"], data["residence"], years,
-                             focus=3, critical=6)
+                             focus=3, critical=6, breakdowns=True)
     problems = _compare(got, want)
     assert not problems, f"{len(problems)} differences, first: {problems[:15]}"
     assert len(got) > 3000  # every indicator x year x geo x age present
@@ -50,7 +50,7 @@ def test_handmade_edge_cases(spark, lake_cfg):
     tables = _run(spark, _cfg(lake_cfg, focus=1, critical=3), data)
     got = _as_dict(tables[MONITORING_INDICATORS_UNSUPPRESSED.name])
     want = compute_reference(data["episodes"], data["admissions"], data["persons"], data["residence"],
-                             [2021, 2022, 2023], focus=1, critical=3)
+                             [2021, 2022, 2023], focus=1, critical=3, breakdowns=True)
     assert not _compare(got, want)
 
     def v(ident, year, level="national", code="DK", age=None, measure="persons"):
@@ -105,3 +105,37 @@ def test_published_table_has_contract_columns(spark, lake_cfg):
     for name in (MONITORING_INDICATORS.name, MONITORING_INDICATORS_UNSUPPRESSED.name):
         assert list(tables[name].columns) == MONITORING_INDICATORS.columns
     assert not tables[MONITORING_INDICATORS_UNSUPPRESSED.name]["suppressed"].any()
+
+
+def test_duration_bands_and_age_split_handmade(spark, lake_cfg):
+    """The new rows (issue 20 point 5) on the hand-made edge cases, worked out by hand: band
+    limits are inclusive below and exclusive above (e02 lasts exactly 1 h: `1_2h`; e17 exactly
+    4 h: `4_24h`), and a person is split 0-14 / 15-17 by the age at the measure that places them."""
+    data = handmade()
+    tables = _run(spark, _cfg(lake_cfg, focus=1, critical=3), data)
+    got = _as_dict(tables[MONITORING_INDICATORS_UNSUPPRESSED.name])
+
+    def n(ident, year, measure, age="all", level="national", code="DK"):
+        return got[(ident, year, level, code, age, measure)][1]
+
+    # belt: 2021 e01 (6.5 h), 2022 e02 (1 h exactly), 2023 e07 (12 h, adult) and e17 (4 h exactly)
+    assert n("11CD", 2021, "episodes_4_24h") == 1 and n("11CD", 2021, "episodes_under_1h") == 0
+    assert n("11CD", 2022, "episodes_1_2h") == 1 and n("11CD", 2022, "episodes_under_1h") == 0
+    assert n("11CD", 2023, "episodes_4_24h") == 2 and n("11CD", 2023, "episodes_2_4h") == 0
+    assert n("11C", 2023, "episodes_4_24h", "adult") == 2
+    # holding: e03 7 min (2022), e08 3 min (2023; p2 a child then); e13 (p5, no birth date) nowhere
+    assert n("12CD", 2022, "episodes_2_30min") == 1 and n("12CD", 2023, "episodes_2_30min") == 1
+    assert n("12D", 2023, "episodes_2_30min", "child") == 1 and n("12CD", 2023, "episodes_under_2min") == 0
+    # every band row of a year sums to the median's episode count (all have an end here)
+    for year in (2021, 2022, 2023):
+        bands = sum(v[1] for k, v in got.items() if k[0] == "11CD" and k[1] == year and k[2] == "national"
+                    and k[5].startswith("episodes_"))  # 11CD (all ages) has no age-split rows
+        assert bands == got[("11EF", year, "national", "DK", "all", "median_hours")][2]
+    # age split: p3 (born 2010) is 12 in 2022, p2 (born 2005-06-10) 17 at the 2023 admission
+    assert n("1B", 2022, "persons_age_0_14", "child") == 1 and n("1B", 2022, "persons_age_15_17", "child") == 0
+    assert n("2B", 2023, "persons_age_15_17", "child") == 1 and n("2B", 2023, "persons_age_0_14", "child") == 0
+    assert n("3B", 2022, "episodes_age_0_14", "child", "region", "1083") == 1
+    for (ident, year, level, code, age, measure), values in got.items():
+        if measure.endswith("_age_0_14"):
+            other = got[(ident, year, level, code, age, measure.replace("_0_14", "_15_17"))][1]
+            assert values[1] + other == got[(ident, year, level, code, age, measure[:-len("_age_0_14")])][1]

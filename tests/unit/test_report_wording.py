@@ -76,7 +76,11 @@ def test_rule_numbers_in_the_prose_follow_the_config():
     changed = dataclasses.replace(
         cfg,
         indicators=dataclasses.replace(cfg.indicators, child_max_age=14, baseline_years=(2022, 2023, 2024),
-                                       target_reductions=(0.25, 0.45), path_start_year=2024),
+                                       target_reductions=(0.25, 0.45), path_start_year=2024,
+                                       # belt bands without a 24 h limit, so that "24 h" is stale too
+                                       duration_bands=tuple(dataclasses.replace(b, limits=(1.0, 2.0, 4.0, 12.0, 36.0))
+                                                            if b.unit == "hours" else b
+                                                            for b in cfg.indicators.duration_bands)),
         pathways=dataclasses.replace(cfg.pathways, short_admission_hours=12.0, focus_episodes=8, critical_episodes=40,
                                      readmission_days=28, prior_contact_days=60),
         disclosure=dataclasses.replace(cfg.disclosure, min_count=4, suppressed_marker="<4"))
