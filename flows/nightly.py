@@ -50,10 +50,17 @@ from pyspark.sql import SparkSession
 
 from flows import artifacts, logs, notify
 from flows.manifest import RunTracker
-from jobs import lake as pathways_lake, locks, stages, zones
+from jobs import lake as pathways_lake
+from jobs import locks, stages, zones
 from jobs.config import Config, load_config
-from jobs.errors import (ConcurrentRunError, ConfigError, ContractError, InjectedFault, MissingTableError,
-                         ValidationFailed)
+from jobs.errors import (
+    ConcurrentRunError,
+    ConfigError,
+    ContractError,
+    InjectedFault,
+    MissingTableError,
+    ValidationFailed,
+)
 from jobs.quality import check_stage, publish_docs
 from jobs.run_context import RunContext, parse_run_date, start_run
 from jobs.spark import build_spark

@@ -17,9 +17,9 @@ import shutil
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from pyspark.sql import SparkSession
 
@@ -55,7 +55,7 @@ class MemorySampler:
         self.peak = {name: 0 for name in pids}
         self._stop = threading.Event()
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> MemorySampler:
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
         return self

@@ -16,9 +16,10 @@ import json
 import os
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -318,7 +319,7 @@ class Config:
         payload = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def with_overrides(self, **sections: Mapping[str, Any]) -> "Config":
+    def with_overrides(self, **sections: Mapping[str, Any]) -> Config:
         """A copy with some section fields replaced, e.g. with_overrides(paths={"lake": d})."""
         merged = _deep_merge(to_dict(self), {k: dict(v) for k, v in sections.items()})
         return _build(Config, merged, "config")

@@ -29,8 +29,8 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from jobs.config import Config, PathsConfig
 from jobs.errors import ConcurrentRunError
@@ -136,7 +136,7 @@ def acquire(paths: PathsConfig, run_id: str, *, name: str = "nightly", timeout_s
     path = lock_path(paths, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     holder = {**identity(), "run_id": run_id,
-              "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+              "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     deadline = time.monotonic() + timeout_seconds
     while True:
         if _try_create(path, holder):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import duckdb
 import pyarrow as pa

@@ -38,7 +38,7 @@ class RunContext:
 def new_run_id(label: str | dt.date, *, now: dt.datetime | None = None) -> str:
     """The one run-id builder: `<label>-<UTC time>-<6 random hex>`, unique per call. A date label
     is written `yyyymmdd` (nightly runs sort by run date, then by start)."""
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     head = f"{label:%Y%m%d}" if isinstance(label, dt.date) else label
     return f"{head}-{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 

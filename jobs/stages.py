@@ -17,8 +17,9 @@ manifest against that stage; it is never skipped. `pathways sql` never imports S
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jobs.errors import ConfigError, SetupError
 

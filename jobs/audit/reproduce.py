@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -32,15 +33,29 @@ from jobs.errors import ConfigError, MissingTableError
 from jobs.indicators import job as indicators
 from jobs.indicators.cells import explode_spec_rows, place_rows
 from jobs.indicators.definitions import (
-    AGE_GROUPS, COUNT_MEASURES, CRITICAL_THRESHOLD, FOCUS_THRESHOLD, GEO_LEVELS, NATIONAL, NATIONAL_CODE, RATE,
-    SHARE, SPECS, IndicatorSpec,
+    AGE_GROUPS,
+    COUNT_MEASURES,
+    CRITICAL_THRESHOLD,
+    FOCUS_THRESHOLD,
+    GEO_LEVELS,
+    NATIONAL,
+    NATIONAL_CODE,
+    RATE,
+    SHARE,
+    SPECS,
+    IndicatorSpec,
 )
 from jobs.indicators.facts import build_facts, with_period_years
 from jobs.person_facts import residence_by_person_key
 from jobs.reference import municipalities_df
 from schemas.tables import (
-    COERCION_EPISODES, INDICATOR_RUNS, INVOLUNTARY_ADMISSIONS, MONITORING_INDICATORS,
-    MONITORING_INDICATORS_UNSUPPRESSED, PERSONS, RUN_MANIFEST,
+    COERCION_EPISODES,
+    INDICATOR_RUNS,
+    INVOLUNTARY_ADMISSIONS,
+    MONITORING_INDICATORS,
+    MONITORING_INDICATORS_UNSUPPRESSED,
+    PERSONS,
+    RUN_MANIFEST,
 )
 
 log = logging.getLogger(__name__)

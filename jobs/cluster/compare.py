@@ -9,8 +9,8 @@ exactly equal. Differences are reported by table, column and count, never by val
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd

@@ -11,8 +11,8 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 def spawn(argv: Sequence[str], log_file: Path, env: dict[str, str]) -> subprocess.Popen:

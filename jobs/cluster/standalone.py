@@ -70,7 +70,7 @@ class ClusterState:
         return path
 
     @classmethod
-    def load(cls, root: Path) -> "ClusterState":
+    def load(cls, root: Path) -> ClusterState:
         path = Path(root) / STATE_FILE
         if not path.is_file():
             raise ClusterError(f"no cluster state at {path}; start one with `pathways cluster up`")

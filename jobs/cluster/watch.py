@@ -22,7 +22,7 @@ from pyspark import SparkContext
 
 log = logging.getLogger(__name__)
 
-_WATCHERS: dict[str, "ExecutorWatcher"] = {}  # application id -> watcher (one per context)
+_WATCHERS: dict[str, ExecutorWatcher] = {}  # application id -> watcher (one per context)
 _LOCK = threading.Lock()
 
 

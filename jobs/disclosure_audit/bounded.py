@@ -151,7 +151,7 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
     log.debug("component: %d cells, %d hidden, %d pinned so far", n_x, n_h, len(result.pinned))
 
 
-def _ranges(solver: "_Solver", bounds, capped, todo: list[int], n_x: int, n_h: int,
+def _ranges(solver: _Solver, bounds, capped, todo: list[int], n_x: int, n_h: int,
             result: BoundedResult) -> dict[int, tuple[float, float]]:
     """min and max of each hidden quantity in `todo` that could be pinned. Every solution is a
     feasible point that shows where all the others can be: random directions first (in a capped

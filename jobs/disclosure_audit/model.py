@@ -37,9 +37,27 @@ import numpy as np
 import pandas as pd
 
 from jobs.indicators.definitions import (
-    ADMISSIONS_SOURCE, ADULT, ALL, CHILD, COUNT_MEASURES, DISCHARGED, EPISODES_UNIT, HEALTH_CLUSTER, IA,
-    MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, NATIONAL_CODE, RATE, REGION, SHARE, SPECS, STARTED,
-    STARTED_OR_ONGOING, UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    ADMISSIONS_SOURCE,
+    ADULT,
+    ALL,
+    CHILD,
+    COUNT_MEASURES,
+    DISCHARGED,
+    EPISODES_UNIT,
+    HEALTH_CLUSTER,
+    IA,
+    MEDIAN_SECONDS,
+    MUNICIPALITY,
+    NATIONAL,
+    NATIONAL_CODE,
+    RATE,
+    REGION,
+    SHARE,
+    SPECS,
+    STARTED,
+    STARTED_OR_ONGOING,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
 )
 from jobs.indicators.geography import Geography
 

@@ -11,8 +11,8 @@ configuration, which is part of the fingerprint. A full rebuild happens when ask
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F

@@ -22,8 +22,21 @@ from jobs.generate.arrays import format_dates, format_ids, format_timestamps, he
 from jobs.generate.keys import key_columns, name_bigrams, person_id_column
 from jobs.generate.persons import Geography, People
 from jobs.generate.places import Departments, Facilities
-from schemas.codes import (CONTACT_TYPES, FORCE_TYPES, HOLDING_PURPOSES, MEASURES, PLAN_TYPES, POLICE_DISTRICTS,
-                           POLICE_EVENT_TYPES, PRIORITIES, REASONS, RECORD_STATUS, REGION_CODES, SECTIONS, SPECIALTIES)
+from schemas.codes import (
+    CONTACT_TYPES,
+    FORCE_TYPES,
+    HOLDING_PURPOSES,
+    MEASURES,
+    PLAN_TYPES,
+    POLICE_DISTRICTS,
+    POLICE_EVENT_TYPES,
+    PRIORITIES,
+    REASONS,
+    RECORD_STATUS,
+    REGION_CODES,
+    SECTIONS,
+    SPECIALTIES,
+)
 from schemas.sources import SOURCES
 
 # record_id prefix and scramble salt per source (a letter prefix: never a 10-digit CPR look-alike)

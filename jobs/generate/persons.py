@@ -29,7 +29,7 @@ class Geography:
     weight: np.ndarray       # population share
 
     @classmethod
-    def load(cls, params: Params) -> "Geography":
+    def load(cls, params: Params) -> Geography:
         """Every municipality of the reference list; for a whole-municipality scale only the chosen
         ones get a weight, so persons are born, live and move only there (a small closed Denmark)."""
         rows = municipalities(PathsConfig(reference=str(params.reference_dir)))

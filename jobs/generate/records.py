@@ -3,8 +3,8 @@ record is first registered (`created`) and finally updated (`final`), which colu
 still open in a first version, and the kind of wrong value a later correction fixes."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -12,8 +12,8 @@ Versions updated after the period end are not delivered (the record stays open).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -17,14 +17,23 @@ The `unknown` municipality has no population: denominator and per_100k null.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from jobs.indicators.definitions import (
-    ALL, COUNT_MEASURES, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, NATIONAL_CODE, RATE, REGION, SHARE,
-    UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    ALL,
+    COUNT_MEASURES,
+    HEALTH_CLUSTER,
+    MUNICIPALITY,
+    NATIONAL,
+    NATIONAL_CODE,
+    RATE,
+    REGION,
+    SHARE,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
 )
 from jobs.indicators.geography import Geography
 from schemas.tables import MONITORING_INDICATORS

@@ -10,14 +10,23 @@ values for an even count). Pure transforms; the caller collects the small result
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.indicators.definitions import (
-    ALL, EPISODES_SOURCE, HEALTH_CLUSTER, MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, NATIONAL_CODE, PERSONS_UNIT, REGION,
-    UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    ALL,
+    EPISODES_SOURCE,
+    HEALTH_CLUSTER,
+    MEDIAN_SECONDS,
+    MUNICIPALITY,
+    NATIONAL,
+    NATIONAL_CODE,
+    PERSONS_UNIT,
+    REGION,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
 )
 from jobs.person_facts import exceeds_episode_threshold
 

@@ -5,15 +5,22 @@ never persons). `assert_publishable` is the last gate before writing `published`
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
 from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
-from jobs.indicators.definitions import COUNT_MEASURES, MEDIAN_SECONDS, MUNICIPALITY, SHARE, UNKNOWN_MUNICIPALITY, IndicatorSpec
-from jobs.indicators.model import SPEC_KEY_OF
+from jobs.indicators.definitions import (
+    COUNT_MEASURES,
+    MEDIAN_SECONDS,
+    MUNICIPALITY,
+    SHARE,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
+)
 from jobs.indicators.geography import Geography
+from jobs.indicators.model import SPEC_KEY_OF
 
 CELL = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
 

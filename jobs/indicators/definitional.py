@@ -33,9 +33,25 @@ import numpy as np
 from scipy import sparse
 
 from jobs.indicators.definitions import (
-    ADMISSIONS_SOURCE, ADULT, ALL, CHILD, DISCHARGED, EPISODES_UNIT, HEALTH_CLUSTER, IA, MEDIAN_SECONDS,
-    MUNICIPALITY, NATIONAL, NATIONAL_CODE, REGION, SHARE, SPECS, STARTED, STARTED_OR_ONGOING,
-    UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    ADMISSIONS_SOURCE,
+    ADULT,
+    ALL,
+    CHILD,
+    DISCHARGED,
+    EPISODES_UNIT,
+    HEALTH_CLUSTER,
+    IA,
+    MEDIAN_SECONDS,
+    MUNICIPALITY,
+    NATIONAL,
+    NATIONAL_CODE,
+    REGION,
+    SHARE,
+    SPECS,
+    STARTED,
+    STARTED_OR_ONGOING,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
 )
 from jobs.indicators.geography import Geography
 

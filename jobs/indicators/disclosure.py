@@ -37,10 +37,18 @@ from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
 from jobs.indicators.definitional import reader_model
 from jobs.indicators.definitions import (
-    ALL, COUNT_MEASURES, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, RATE, REGION, SHARE, UNKNOWN_MUNICIPALITY,
+    ALL,
+    COUNT_MEASURES,
+    HEALTH_CLUSTER,
+    MUNICIPALITY,
+    NATIONAL,
+    RATE,
+    REGION,
+    SHARE,
+    UNKNOWN_MUNICIPALITY,
 )
-from jobs.indicators.geography import Geography
 from jobs.indicators.gauss import derivable, gauss_suppress
+from jobs.indicators.geography import Geography
 from jobs.indicators.intervals import pinned_quantities
 from jobs.indicators.model import Model, build_model, person_inequalities
 

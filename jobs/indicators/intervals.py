@@ -19,7 +19,7 @@ backstop, docs/disclosure.md).
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -34,8 +34,15 @@ from jobs.person_facts import residence_by_person_key
 from jobs.reference import municipalities_df
 from jobs.run_context import RunContext
 from schemas.tables import (
-    COERCION_EPISODES, INDICATOR_RUNS, INVOLUNTARY_ADMISSIONS, MONITORING_INDICATORS,
-    MONITORING_INDICATORS_UNSUPPRESSED, PERSONS, TARGET_PROGRESS, Table, silver,
+    COERCION_EPISODES,
+    INDICATOR_RUNS,
+    INVOLUNTARY_ADMISSIONS,
+    MONITORING_INDICATORS,
+    MONITORING_INDICATORS_UNSUPPRESSED,
+    PERSONS,
+    TARGET_PROGRESS,
+    Table,
+    silver,
 )
 
 log = logging.getLogger(__name__)

@@ -37,8 +37,16 @@ import pandas as pd
 from scipy import sparse
 
 from jobs.indicators.definitions import (
-    ALL, COUNT_MEASURES, EPISODES_UNIT, MEDIAN_SECONDS, NATIONAL, PERSONS_UNIT, RATE,
-    REGION, SHARE, SPECS,
+    ALL,
+    COUNT_MEASURES,
+    EPISODES_UNIT,
+    MEDIAN_SECONDS,
+    NATIONAL,
+    PERSONS_UNIT,
+    RATE,
+    REGION,
+    SHARE,
+    SPECS,
 )
 
 log = logging.getLogger(__name__)

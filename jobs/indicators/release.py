@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

@@ -15,7 +15,7 @@ published indicator, whose rules live in jobs/pathways and jobs/indicators).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F

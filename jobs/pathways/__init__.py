@@ -24,8 +24,15 @@ from jobs.pathways.summary import summarize_admissions
 from jobs.pathways.timeline import build_admission_timeline
 from jobs.person_facts import residence_by_person_key
 from jobs.run_context import RunContext
-from schemas.tables import (ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, FOCUS_PERSONS, INVOLUNTARY_ADMISSIONS,
-                            PERSONS, silver)
+from schemas.tables import (
+    ADMISSION_TIMELINE,
+    COERCION_EPISODES,
+    EVENTS,
+    FOCUS_PERSONS,
+    INVOLUNTARY_ADMISSIONS,
+    PERSONS,
+    silver,
+)
 
 log = logging.getLogger(__name__)
 STAGE = "pathways"

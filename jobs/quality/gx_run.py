@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import unquote
 
 from pyspark import StorageLevel
@@ -86,7 +87,10 @@ def _context(cfg: Config, *, on_disk: bool = True):
     """The project context (results store on disk, Data Docs site), or an all-in-memory one."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
-        DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
     defaults = InMemoryStoreBackendDefaults()
     stores, sites = dict(defaults.stores), {}
@@ -158,10 +162,12 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
     """Validate each batch with its suite; store scrubbed results; build their Data Docs pages."""
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier, ValidationResultIdentifier)
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
 
     context, scratch = _context(cfg), None
-    run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
+    run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
     done: list[tuple[Batch, Any, Any, dict]] = []
     for batch in batches:
         # a persisted derived frame is computed once; `labelled` builds on it and uses the cache too

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from jobs.quality.gx_run import ROW_KEY, WHERE, Validated, exception_message
 from jobs.quality.suites import CRITICAL, columns_of, describe

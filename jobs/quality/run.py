@@ -95,7 +95,7 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
     if skipped:
         log.info("stage %s: %d check(s) skipped, tables not there yet: %s", stage, len(skipped), ", ".join(skipped))
     validated = gx_run.validate(cfg, run_id, batches)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     result_rows, failure_rows = results.rows(validated, pins, run_id, now)
     _write(spark, cfg, stage, run_id, result_rows, failure_rows)
     record_stage(cfg, run_id, stage, result_rows, failure_rows)
@@ -113,14 +113,14 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
 def validate_stage(spark: SparkSession, cfg: Config, stage: str = "all") -> bool:
     """Re-run the checks of one stage (or all) on the current tables; True when nothing critical failed."""
     stages = STAGES if stage == "all" else (stage,)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     run_id = new_run_id("validate", now=started)
     with locks.lake_lock(cfg.paths, run_id, timeout_seconds=cfg.orchestration.lock_timeout_seconds,
                          poll_seconds=cfg.orchestration.lock_poll_seconds):
         reports = [check_stage(spark, cfg, s, run_id=run_id, raise_on_critical=False) for s in stages]
         record_facts(cfg, run_id, {"status": "passed" if all(r.passed for r in reports) else "failed",
                                    "env": cfg.env, "started_at": started.replace(tzinfo=None),
-                                   "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)})
+                                   "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
         publish_docs(cfg, run_ids=[run_id])
     for report in reports:
         for line in report.critical:

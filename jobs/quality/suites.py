@@ -21,8 +21,9 @@ resolved when the suite is loaded, so conf/base stays its one home:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jobs.config import Config, _abs
 from jobs.errors import ConfigError

@@ -7,7 +7,7 @@ show a gap with the marker on the axis, bars and ranked bars the marker instead 
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 import pandas as pd

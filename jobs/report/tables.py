@@ -3,7 +3,7 @@ data-quality status of the run the numbers came from."""
 from __future__ import annotations
 
 import html
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 

@@ -17,9 +17,9 @@ from jobs.indicators.checks import assert_publishable, missing_cells
 from jobs.indicators.definitions import SPECS
 from jobs.indicators.geography import Geography
 from jobs.run_context import RunContext
+from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
 from tests.indicators_compare import as_dict, compare, lake_inputs
 from tests.reference_indicators import compute_reference
-from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

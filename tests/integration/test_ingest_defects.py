@@ -7,13 +7,13 @@ Spark time small on shared cores."""
 import logging
 
 import pytest
+from landing_kit import sample_row, write_delivery
 from pyspark.sql import functions as F
 
 from jobs import lake
 from jobs.config import load_config
 from jobs.ingest import rules as R
 from jobs.ingest import run
-from landing_kit import sample_row, write_delivery
 from jobs.run_context import RunContext
 from schemas.sources import SOURCES
 

@@ -7,11 +7,11 @@ ingested_at, log start/finish times)."""
 import datetime as dt
 
 import pytest
+from landing_kit import sample_row, write_delivery
 
 from jobs import lake
 from jobs.config import load_config
 from jobs.ingest import run
-from landing_kit import sample_row, write_delivery
 from jobs.run_context import RunContext
 from schemas.tables import INGESTION_LOG
 

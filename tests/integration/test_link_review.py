@@ -10,14 +10,13 @@ import csv
 import math
 
 import pytest
+from linkage_synth import write_silver
+from test_link_run import POLICE, REGISTER, P, _links, _write_register
 from typer.testing import CliRunner
 
-import jobs.link as link
-from jobs import lake
+from jobs import lake, link
 from jobs.link import model, review
 from jobs.run_context import RunContext
-from test_link_run import P, POLICE, REGISTER, _links, _write_register
-from linkage_synth import write_silver
 from schemas.tables import LINK_CANDIDATES, LINK_DECISIONS, LINK_HISTORY, LINK_REVIEW
 
 pytestmark = pytest.mark.integration

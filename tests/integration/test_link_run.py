@@ -6,13 +6,19 @@ import json
 
 import pandas as pd
 import pytest
+from linkage_synth import (
+    make_population,
+    make_records,
+    name_tokens,
+    police_rows,
+    population_rows,
+    residence_rows,
+    write_silver,
+)
 
-import jobs.link as link
-from jobs import lake
+from jobs import lake, link
 from jobs.link import model
 from jobs.run_context import RunContext
-from linkage_synth import (make_population, make_records, name_tokens, police_rows, population_rows, residence_rows,
-                           write_silver)
 from schemas.tables import LINK_HISTORY, LINK_REVIEW, PERSON_LINKS, PERSONS
 
 pytestmark = pytest.mark.integration

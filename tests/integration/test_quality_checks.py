@@ -8,14 +8,15 @@ show what failed and where, open in Chromium, and never show a record id or a va
 The tests share one lake and run in file order (the second one corrupts silver).
 """
 import pytest
+from landing_kit import sample_row, write_delivery
 
 from jobs import ingest, lake, locks
 from jobs.config import load_config
 from jobs.errors import ConcurrentRunError, ValidationFailed
-from landing_kit import sample_row, write_delivery
 from jobs.quality import check_stage, validate_stage
 from jobs.run_context import RunContext
-from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS, silver as silver_table
+from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
+from schemas.tables import silver as silver_table
 
 pytestmark = pytest.mark.integration
 

@@ -5,12 +5,12 @@ import datetime as dt
 import hashlib
 
 import pytest
+from linkage_synth import silver_rows
 from pyspark.sql import functions as F
 
 from jobs.link import crosswalk, decide, invariants, prepare
 from jobs.link.sensitivity import rethreshold
 from schemas.tables import PERSON_LINKS
-from linkage_synth import silver_rows
 
 pytestmark = pytest.mark.spark
 
