@@ -22,6 +22,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -75,7 +76,7 @@ class RunTracker:
     flow_run_id: str | None = None
     started_at: dt.datetime = field(default_factory=_now)
     completed: list[str] = field(default_factory=list)
-    tables: list[tuple] = field(default_factory=list)
+    tables: list[tuple[Any, ...]] = field(default_factory=list)
     _before: dict[str, int] = field(default_factory=dict)
     _written: dict[str, dict[str, int | None]] = field(default_factory=dict)
 

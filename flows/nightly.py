@@ -149,7 +149,7 @@ def _fail_if_asked(stage: str) -> None:
 
 
 def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, tracker: RunTracker,
-                deliveries: list) -> None:
+                deliveries: list[Any]) -> None:
     """Run one stage (a per-source stage: one task per source) and its check; ingest's deliveries go to
     `deliveries`."""
     cfg, name = ctx.cfg, stage.name
@@ -183,7 +183,7 @@ def _report_stage(spark: SparkSession, ctx: RunContext, tracker: RunTracker) -> 
     return path
 
 
-def _record_failure(tracker: RunTracker, exc: BaseException, stage: str | None, deliveries: list) -> None:
+def _record_failure(tracker: RunTracker, exc: BaseException, stage: str | None, deliveries: list[Any]) -> None:
     """Mark the run failed in the manifest, the Data Docs and the artifacts; never hide the original error."""
     notify.note(stage=stage)
     ctx = tracker.ctx

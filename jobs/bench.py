@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -44,7 +45,7 @@ class StageResult:
     peak_driver_mb: float
     peak_jvm_mb: float
     shuffle_mb: float
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class MemorySampler:
@@ -88,7 +89,7 @@ def jvm_pid(spark: SparkSession) -> int:
     return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
 
 
-def completed_stages(spark: SparkSession) -> list[dict]:
+def completed_stages(spark: SparkSession) -> list[dict[str, Any]]:
     """Spark's REST list of completed stages ([] if the UI is off or unreachable)."""
     url = spark.sparkContext.uiWebUrl
     if not url:
@@ -101,7 +102,7 @@ def completed_stages(spark: SparkSession) -> list[dict]:
         return []
 
 
-def shuffle_since(stages: list[dict], after_stage: int) -> tuple[int, int]:
+def shuffle_since(stages: list[dict[str, Any]], after_stage: int) -> tuple[int, int]:
     """(shuffle write bytes of the stages with id > after_stage, highest stage id seen).
 
     By stage id, not a difference of totals: the UI keeps only the newest
@@ -202,7 +203,7 @@ def _checked(report) -> dict[str, int]:
 
 
 def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGES, regenerate: bool = False,
-          progress: Path | None = None, incremental: bool = True, resume: bool = False) -> dict:
+          progress: Path | None = None, incremental: bool = True, resume: bool = False) -> dict[str, Any]:
     """Full build then (unless `incremental` is False) the incremental nightly run at `scale`;
     returns the figures, also written to `progress` after every step.
 
@@ -215,7 +216,7 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     from jobs.spark import build_spark
 
     landing = cfg.paths.landing_dir()
-    result: dict = {"scale": scale, "seed": seed, "machine": machine(), "stages": stages}
+    result: dict[str, Any] = {"scale": scale, "seed": seed, "machine": machine(), "stages": stages}
     if regenerate or not any(landing.glob("*/*/_manifest.json")):
         from jobs.generate import run as generate
 
@@ -239,7 +240,7 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     return _incremental(spark, cfg, result, stages, progress, incremental)
 
 
-def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incremental: bool) -> dict:
+def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incremental: bool) -> dict[str, Any]:
     from jobs.spark import build_spark
 
     if progress is None or not progress.is_file():
@@ -258,7 +259,7 @@ def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incr
     return _incremental(spark, cfg, result, stages, progress, incremental)
 
 
-def _saver(result: dict, key: str, progress: Path | None,
+def _saver(result: dict[str, Any], key: str, progress: Path | None,
            done: list[StageResult] | None = None) -> Callable[[list[StageResult]], None]:
     def save(results: list[StageResult]) -> None:
         steps = list(done or []) + list(results)
@@ -268,8 +269,8 @@ def _saver(result: dict, key: str, progress: Path | None,
     return save
 
 
-def _incremental(spark: SparkSession, cfg: Config, result: dict, stages: tuple[str, ...], progress: Path | None,
-                 incremental: bool) -> dict:
+def _incremental(spark: SparkSession, cfg: Config, result: dict[str, Any], stages: tuple[str, ...], progress: Path | None,
+                 incremental: bool) -> dict[str, Any]:
     """Put the held-back deliveries back; time the nightly incremental run over them."""
     landing = cfg.paths.landing_dir()
     restore(landing, cfg.paths.bench_parking_dir())
@@ -281,7 +282,7 @@ def _incremental(spark: SparkSession, cfg: Config, result: dict, stages: tuple[s
     return result
 
 
-def _write_progress(result: dict, progress: Path | None) -> None:
+def _write_progress(result: dict[str, Any], progress: Path | None) -> None:
     if progress is not None:
         progress.parent.mkdir(parents=True, exist_ok=True)
         tmp = progress.with_name(progress.name + ".tmp")
@@ -289,7 +290,7 @@ def _write_progress(result: dict, progress: Path | None) -> None:
         tmp.replace(progress)
 
 
-def machine() -> dict:
+def machine() -> dict[str, Any]:
     import platform
 
     import pyspark

@@ -322,7 +322,8 @@ class Config:
     def with_overrides(self, **sections: Mapping[str, Any]) -> Config:
         """A copy with some section fields replaced, e.g. with_overrides(paths={"lake": d})."""
         merged = _deep_merge(to_dict(self), {k: dict(v) for k, v in sections.items()})
-        return _build(Config, merged, "config")
+        cfg: Config = _build(Config, merged, "config")
+        return cfg
 
 
 def _abs(path: str) -> Path:
@@ -359,7 +360,8 @@ def load_config(env: str | None = None, **overrides: Any) -> Config:
     if landing:
         data = _deep_merge(data, {"paths": {"landing": str(landing)}})
     data = _deep_merge(data, overrides)
-    return _build(Config, data, "config")
+    cfg: Config = _build(Config, data, "config")
+    return cfg
 
 
 def _from_environment() -> dict[str, Any]:
@@ -416,7 +418,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):

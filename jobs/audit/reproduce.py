@@ -102,7 +102,7 @@ class Outcome:
     lineage: Lineage
     code_version_now: str
     config_hash_now: str
-    compared: list[dict] = field(default_factory=list)  # per measure: recomputed / stored / published
+    compared: list[dict[str, Any]] = field(default_factory=list)  # per measure: recomputed / stored / published
     differences: list[str] = field(default_factory=list)
     rows: pd.DataFrame | None = None  # the rows behind the count; None when withheld
     rows_note: str = ""
@@ -164,7 +164,7 @@ def find_run(spark: SparkSession, cfg: Config, run_id: str | None, cell: Cell) -
     raise MissingTableError(f"no completed run wrote the cell {cell.label()}")
 
 
-def _manifest(spark: SparkSession, cfg: Config) -> dict[str, dict]:
+def _manifest(spark: SparkSession, cfg: Config) -> dict[str, dict[str, Any]]:
     if lake.log_version(cfg.paths, RUN_MANIFEST) is None:
         return {}
     df = lake.read(spark, cfg.paths, RUN_MANIFEST).select("run_id", "status", "code_version")
@@ -236,13 +236,13 @@ def reproduce(spark: SparkSession, cfg: Config, *, cell: Cell, run_id: str | Non
     return out
 
 
-def _row(df: pd.DataFrame, measure: str) -> dict | None:
+def _row(df: pd.DataFrame, measure: str) -> dict[str, Any] | None:
     found = df[df["measure"] == measure]
     return None if found.empty else found.iloc[0].to_dict()
 
 
-def _compare(out: Outcome, measure: str, recomputed: dict | None, stored: dict | None,
-             published: dict | None) -> None:
+def _compare(out: Outcome, measure: str, recomputed: dict[str, Any] | None, stored: dict[str, Any] | None,
+             published: dict[str, Any] | None) -> None:
     out.compared.append({"measure": measure, "recomputed": recomputed, "stored": stored, "published": published})
     if recomputed is None or stored is None:
         out.differences.append(f"{measure}: cell {'not recomputed' if recomputed is None else 'not stored'} "

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def spawn(argv: Sequence[str], log_file: Path, env: dict[str, str]) -> subprocess.Popen:
+def spawn(argv: Sequence[str], log_file: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start `argv` in a new session, stdout and stderr appended to `log_file`."""
     with open(log_file, "ab") as out:
         return subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

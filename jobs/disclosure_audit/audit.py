@@ -5,6 +5,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -22,7 +23,7 @@ CONFIRMED, DIFFERS, DERIVED = "confirmed", "differs", "derived"
 
 @dataclass(frozen=True)
 class Finding:
-    key: tuple  # KEY: indicator_id, year, geo_level, geo_code, age_group, measure, part
+    key: tuple[Any, ...]  # KEY: indicator_id, year, geo_level, geo_code, age_group, measure, part
     status: str  # primary | secondary
     method: str  # exact | bounds | versions
     value: int | None  # the recovered value (None: only a range)
@@ -56,7 +57,7 @@ class AuditReport:
                    "published zeros, not counted)" if self.published_zeros else ""))
 
 
-def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers) -> dict[tuple, int] | None:
+def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers) -> dict[tuple[Any, ...], int] | None:
     """KEY -> true value, from the restricted table (only to confirm what was recovered)."""
     if unsuppressed is None:
         return None
@@ -65,14 +66,14 @@ def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers) -> dict[tuple,
     return {tuple(k): int(v) for k, v in zip(q[KEY].itertuples(index=False, name=None), q["value"])}
 
 
-def _check(truth: dict | None, key: tuple, value: int | None) -> str:
+def _check(truth: dict[str, Any] | None, key: tuple[Any, ...], value: int | None) -> str:
     if truth is None or value is None or key not in truth:
         return DERIVED
     return CONFIRMED if truth[key] == value else DIFFERS
 
 
 def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Markers, geo: Geography,
-           baseline_years, truth: dict | None = None, versions: dict[int, pd.DataFrame] | None = None,
+           baseline_years, truth: dict[str, Any] | None = None, versions: dict[int, pd.DataFrame] | None = None,
            label: str = "") -> AuditReport:
     """The attack on tables in memory: `published` (monitoring_indicators), `target`
     (target_progress), optional `truth` (truth_of the restricted table) and earlier `versions`."""

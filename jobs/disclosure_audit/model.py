@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -121,7 +122,7 @@ def _measure_atoms(specs) -> dict[str, str]:
     episode_specs = [s for s in specs if s.unit == EPISODES_UNIT]
     measures = sorted({m for s in episode_specs for m in spec_measures(s)})
     signature = {m: tuple(m in spec_measures(s) for s in episode_specs) for m in measures}
-    atoms: dict[tuple, list[str]] = {}
+    atoms: dict[tuple[Any, ...], list[str]] = {}
     for m in measures:
         atoms.setdefault(signature[m], []).append(m)
     return {m: "+".join(group) for group in atoms.values() for m in group}
@@ -202,7 +203,7 @@ def _int(v) -> int | None:
     return None if v is None or pd.isna(v) else int(round(float(v)))
 
 
-def _shown_value(row, part: str, population: dict) -> int | None:
+def _shown_value(row, part: str, population: dict[str, Any]) -> int | None:
     """What a reader can read of a quantity in a shown row (None: nothing)."""
     measure = row.measure
     if measure == SHARE:
@@ -220,7 +221,7 @@ def _shown_value(row, part: str, population: dict) -> int | None:
     return n
 
 
-def populations(published: pd.DataFrame) -> dict:
+def populations(published: pd.DataFrame) -> dict[str, Any]:
     """(year, level, code, age) -> population, from any shown count or rate row's denominator."""
     rows = published[published["measure"].isin([*COUNT_MEASURES, RATE]) & published["denominator"].notna()]
     return {k: int(v) for k, v in zip(zip(rows["year"], rows["geo_level"], rows["geo_code"], rows["age_group"]),

@@ -11,6 +11,7 @@ Two findings (cell = indicator x year x geo x age x measure, per quantity):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -21,7 +22,7 @@ KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure", 
 
 @dataclass(frozen=True)
 class VersionFinding:
-    key: tuple
+    key: tuple[Any, ...]
     kind: str  # hidden then shown | small change
     hidden_in: int  # version where the value was hidden (or the earlier of the two)
     shown_in: int

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -49,7 +50,7 @@ def output_dirs(cfg: Config, out: Path | str | None) -> tuple[Path, Path]:
 
 
 def run(cfg: Config, *, scale: str, seed: int, start: str, end: str, out: Path | str | None = None,
-        frequency: str = "monthly", defects: bool = False, progress: bool = True) -> dict:
+        frequency: str = "monthly", defects: bool = False, progress: bool = True) -> dict[str, Any]:
     """Generate every source's deliveries, the ground truth and (opt-in) defect deliveries."""
     began = time.perf_counter()
     params = build_params(cfg, scale=scale, seed=seed, start=start, end=end, frequency=frequency)
@@ -68,7 +69,7 @@ def run(cfg: Config, *, scale: str, seed: int, start: str, end: str, out: Path |
     return summary
 
 
-def _sources(params: Params, world: World, extras: dict):
+def _sources(params: Params, world: World, extras: dict[str, Any]):
     """(source, Prepared) in delivery-writing order; frames are built lazily to bound memory.
     Coercion realism counts (overlaps, open measures, missing links) go into `extras`."""
     gen = rng(params.seed, 50)
@@ -97,7 +98,7 @@ def _sources(params: Params, world: World, extras: dict):
     yield "police", records.police(gen, params, police.build_police(params, people, geo, course, adm_person, adm_ts))
 
 
-def _generate(params: Params, landing: Path, truth_dir: Path, reporter, defects: bool) -> dict:
+def _generate(params: Params, landing: Path, truth_dir: Path, reporter, defects: bool) -> dict[str, Any]:
     geo = Geography.load(params)
     people = build_people(params, geo)
     world = World(people, geo, build_departments(params.seed),
@@ -150,7 +151,7 @@ def _write_source(world, source, versions, schedule: Schedule, landing, params, 
     return written
 
 
-def _pseudonym_counts(versions: dict) -> dict[str, int]:
+def _pseudonym_counts(versions: dict[str, Any]) -> dict[str, int]:
     if "pid_kind" not in versions:
         return {}
     kind = versions["pid_kind"]
@@ -162,7 +163,7 @@ def _true_pid(world: World, person: np.ndarray) -> pa.Array:
     return strings_from_matrix(hex_matrix(world.people.pid[person]))
 
 
-def _truth_table(world: World, source: str, versions: dict) -> pa.Table:
+def _truth_table(world: World, source: str, versions: dict[str, Any]) -> pa.Table:
     rec, first = np.unique(versions["rec"], return_index=True)
     ids = record_ids(source, rec)
     return pa.table({"source": pa.array([source] * rec.size, pa.string()), "record_id": ids,
@@ -184,7 +185,7 @@ def _defect_base(world, source, versions, schedule: Schedule, written: dict[int,
     return schedule.ids[k], dict(zip(ids, _true_pid(world, versions["person"][rows]).to_pylist()))
 
 
-def _write_defects_json(truth_dir: Path, defect_log, realism: dict) -> None:
+def _write_defects_json(truth_dir: Path, defect_log, realism: dict[str, Any]) -> None:
     payload = {"defects": defect_log.defects if defect_log else [],
                "counts": defect_log.counts() if defect_log else {},
                "realism": realism}

@@ -10,6 +10,8 @@ provider region and whether the stay is voluntary.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from jobs.generate.arrays import DAY, HOUR, MINUTE, NO_TIME, rng, schedule_without_overlap, year_of_day
@@ -58,7 +60,7 @@ def _durations(gen, params: Params, measure: str, child: np.ndarray) -> np.ndarr
     return gen.exponential(means.get(measure, 0.0) * DAY, n) if measure in means else np.zeros(n)
 
 
-def _restrictive(gen, params: Params, course: Course, stays: dict, measure: str, rf: np.ndarray) -> dict:
+def _restrictive(gen, params: Params, course: Course, stays: dict[str, Any], measure: str, rf: np.ndarray) -> dict[str, Any]:
     cr = params.rates.coercion
     lam_age = np.where(stays["child"], cr.per_stay[measure]["child"], cr.per_stay[measure]["adult"])
     trend = (1 + float(cr.trend_per_year.get(measure, 0.0))) ** (stays["year"] - 2023)
@@ -85,7 +87,7 @@ def _restrictive(gen, params: Params, course: Course, stays: dict, measure: str,
     return {"stay": stay, "measure": np.full(stay.size, M[measure]), "start": start, "end": end}
 
 
-def _admissions(gen, params: Params, stays: dict) -> dict:
+def _admissions(gen, params: Params, stays: dict[str, Any]) -> dict[str, Any]:
     cr = params.rates.coercion
     rows = np.flatnonzero(stays["invol"])
     red = gen.random(rows.size) < red_share(params, stays["year"][rows])
@@ -97,7 +99,7 @@ def _admissions(gen, params: Params, stays: dict) -> dict:
     return {"stay": rows, "measure": measure, "start": stays["start"][rows], "end": end}
 
 
-def _detentions(gen, params: Params, course: Course, stays: dict) -> dict:
+def _detentions(gen, params: Params, course: Course, stays: dict[str, Any]) -> dict[str, Any]:
     cr = params.rates.coercion
     p = np.select([course.cls[stays["course"]] == COERCION, course.cls[stays["course"]] == INPATIENT],
                   [cr.detention_per_stay["coercion"], cr.detention_per_stay["inpatient"]], 0.0)
@@ -110,7 +112,7 @@ def _detentions(gen, params: Params, course: Course, stays: dict) -> dict:
     return {"stay": rows, "measure": np.full(rows.size, M["involuntary_detention"]), "start": start, "end": end}
 
 
-def _stay_table(params: Params, people: People, contacts: Contacts) -> dict:
+def _stay_table(params: Params, people: People, contacts: Contacts) -> dict[str, Any]:
     c, n = contacts.cols, contacts.n_stays
     start = c["start"][:n]
     return {"course": contacts.stay_course, "person": c["person"][:n], "start": start, "end": contacts.stay_true_end,
@@ -118,11 +120,11 @@ def _stay_table(params: Params, people: People, contacts: Contacts) -> dict:
             "child": is_child(people, c["person"][:n], start // DAY), "year": year_of_day(start // DAY)}
 
 
-def _concat(parts: list[dict]) -> dict:
+def _concat(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _other_purpose_holdings(gen, params: Params, regs: dict) -> dict:
+def _other_purpose_holdings(gen, params: Params, regs: dict[str, Any]) -> dict[str, Any]:
     """Holding registered for another purpose: before a belt (part_of_other_measure) or to move
     the patient (transfer). Not counted as coercion downstream."""
     share = params.rates.coercion.holding_other_purpose_share
@@ -137,7 +139,7 @@ def _other_purpose_holdings(gen, params: Params, regs: dict) -> dict:
             "end": start + dur, "purpose": purpose}
 
 
-def _overlaps(gen, params: Params, regs: dict) -> dict:
+def _overlaps(gen, params: Params, regs: dict[str, Any]) -> dict[str, Any]:
     """Re-registrations overlapping an earlier registration of the same measure and stay."""
     eligible = np.isin(regs["measure"], [M[m] for m in OVERLAP_MEASURES]) & (regs["end"] != NO_TIME)
     rows = np.flatnonzero(eligible & (gen.random(eligible.size) < params.rates.coercion.overlap_share)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -24,7 +25,7 @@ ROW, REFUSED = "row_quarantined", "delivery_refused"
 
 @dataclass
 class DefectLog:
-    defects: list[dict] = field(default_factory=list)
+    defects: list[dict[str, Any]] = field(default_factory=list)
     truth: list[tuple[str, str, str]] = field(default_factory=list)  # (source, record_id, true pid)
 
     def add(self, kind, source, delivery_id, file, rows, column, expected):

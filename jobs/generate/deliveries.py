@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -70,24 +71,24 @@ def _pid(world: World, person: np.ndarray) -> pa.Array:
     return strings_from_matrix(hex_matrix(world.people.pid[person]))
 
 
-def _lifecycle(v: dict) -> dict[str, pa.Array]:
+def _lifecycle(v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_status": _codes(RECORD_STATUS, v["status"]), "updated_at": format_timestamps(v["updated"])}
 
 
-def _population(world: World, v: dict) -> dict[str, pa.Array]:
+def _population(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     p, pid = v["person"], _pid(world, v["person"])
     return {"record_id": pid, "person_id": pid, "birth_date": format_dates(world.people.birth[p]),
             "sex": _codes(("M", "F"), world.people.sex[p]), "death_date": format_dates(v["death"]),
             "name_bigrams": name_bigrams(world.hmac_key, world.people, p, np.zeros(p.size, np.int64))}
 
 
-def _residence(world: World, v: dict) -> dict[str, pa.Array]:
+def _residence(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_id": record_ids("residence", v["rec"]), "person_id": _pid(world, v["person"]),
             "municipality_code": _codes(world.geo.codes, v["muni"]), "valid_from": format_dates(v["from"]),
             "valid_to": format_dates(v["to"])}
 
 
-def _contacts(world: World, v: dict) -> dict[str, pa.Array]:
+def _contacts(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_id": record_ids("psych_contacts", v["rec"]), "person_id": _pid(world, v["person"]),
             "department_code": _codes(world.depts.code, v["dept"]),
             "provider_region_code": _codes(REGION_CODES, v["region"]), "specialty": _codes(SPECIALTIES, v["specialty"]),
@@ -96,7 +97,7 @@ def _contacts(world: World, v: dict) -> dict[str, pa.Array]:
             "main_diagnosis": _codes(world.diagnoses, v["diag"])}
 
 
-def _coercion(world: World, v: dict) -> dict[str, pa.Array]:
+def _coercion(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     contact = record_ids("psych_contacts", np.maximum(v["contact"], 0))
     return {"record_id": record_ids("coercion", v["rec"]), "person_id": _pid(world, v["person"]),
             "contact_record_id": pc.if_else(pa.array(v["contact"] < 0), pa.nulls(len(contact), pa.string()), contact),
@@ -106,31 +107,31 @@ def _coercion(world: World, v: dict) -> dict[str, pa.Array]:
             "reason": _codes(REASONS, v["reason"]), "holding_purpose": _codes(HOLDING_PURPOSES, v["purpose"])}
 
 
-def _plans(world: World, v: dict) -> dict[str, pa.Array]:
+def _plans(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_id": record_ids("discharge_plans", v["rec"]), "person_id": _pid(world, v["person"]),
             "admission_contact_record_id": record_ids("psych_contacts", v["contact"]),
             "plan_type": _codes(PLAN_TYPES, v["plan"]), "created_date": format_dates(v["day"])}
 
 
-def _linked(world: World, source: str, v: dict) -> dict[str, pa.Array]:
+def _linked(world: World, source: str, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_id": record_ids(source, v["rec"]),
             "person_id": person_id_column(world.people, v["person"], v["pid_kind"], v["malform"]),
             **key_columns(world.hmac_key, world.people, world.geo, v)}
 
 
-def _services(world: World, v: dict) -> dict[str, pa.Array]:
+def _services(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {**_linked(world, "social_services", v), "acting_municipality_code": _codes(world.geo.codes, v["acting"]),
             "section": _codes(tuple(SECTIONS), v["section"]), "start_date": format_dates(v["start"]),
             "end_date": format_dates(v["end"]), "facility_id": _codes(world.facilities.facility_id, v["facility"])}
 
 
-def _force_use(world: World, v: dict) -> dict[str, pa.Array]:
+def _force_use(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {**_linked(world, "social_force_use", v), "facility_id": _codes(world.facilities.facility_id, v["facility"]),
             "facility_municipality_code": _codes(world.geo.codes, v["facility_muni"]),
             "event_ts": format_timestamps(v["ts"]), "force_type": _codes(FORCE_TYPES, v["force"])}
 
 
-def _police(world: World, v: dict) -> dict[str, pa.Array]:
+def _police(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {**_linked(world, "police", v), "police_district_code": _codes(POLICE_DISTRICTS, v["district"]),
             "event_ts": format_timestamps(v["ts"]), "event_type": _codes(POLICE_EVENT_TYPES, v["etype"])}
 
@@ -140,7 +141,7 @@ FORMATTERS = {"population": _population, "residence": _residence, "psych_contact
               "social_force_use": _force_use, "police": _police}
 
 
-def to_table(world: World, source: str, versions: dict) -> pa.Table:
+def to_table(world: World, source: str, versions: dict[str, Any]) -> pa.Table:
     """Contract columns, in contract order, every value a string (null = empty field)."""
     cols = {**FORMATTERS[source](world, versions), **_lifecycle(versions)}
     return pa.table({name: cols[name] for name in SOURCES[source].column_names})
@@ -153,7 +154,7 @@ def csv_bytes(table: pa.Table) -> bytes:
     return (";".join(table.column_names) + "\n").encode("utf-8") + sink.getvalue().to_pybytes()
 
 
-def write_manifest(folder: Path, source: str, delivery_id: str, files: list[dict]) -> None:
+def write_manifest(folder: Path, source: str, delivery_id: str, files: list[dict[str, Any]]) -> None:
     manifest = {"source": source, "delivery_id": delivery_id, "created_at": f"{delivery_id[:10]}T03:00:00",
                 "files": files}
     (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -1,6 +1,8 @@
 """Progress bar and end-of-run summary (rich). Disabled in tests."""
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -27,7 +29,7 @@ class Reporter:
     def advance(self, source: str) -> None:
         self.progress.advance(self.tasks[source])
 
-    def summary(self, summary: dict) -> None:
+    def summary(self, summary: dict[str, Any]) -> None:
         if not self.enabled:
             return
         table = Table(title=f"generated {summary['scale']} (seed {summary['seed']}, {summary['start']}..{summary['end']}, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ class Prepared:
     created: np.ndarray
     final: np.ndarray
     open_cols: tuple[str, ...]
-    perturb: Callable | None
+    perturb: Callable[..., Any] | None
     realism: bool = True
 
 
@@ -58,7 +59,7 @@ def residence(gen, params: Params, people: People) -> Prepared:
     return Prepared(frame, created, final, ("to",), None, realism=False)
 
 
-def _shift_earlier(cols: tuple[str, ...], unit: int, low: int, high: int) -> Callable:
+def _shift_earlier(cols: tuple[str, ...], unit: int, low: int, high: int) -> Callable[..., Any]:
     def perturb(gen, f: Frame) -> Frame:
         delta = gen.integers(low, high, f["rec"].size) * unit
         for c in cols:
@@ -67,7 +68,7 @@ def _shift_earlier(cols: tuple[str, ...], unit: int, low: int, high: int) -> Cal
     return perturb
 
 
-def _recode(col: str, n_codes: int) -> Callable:
+def _recode(col: str, n_codes: int) -> Callable[..., Any]:
     def perturb(gen, f: Frame) -> Frame:
         f[col] = np.where(f[col] < 0, 0, (f[col] + 1 + gen.integers(0, n_codes - 1, f[col].size)) % n_codes)
         return f

@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -76,7 +77,7 @@ def _parts(spec: IndicatorSpec, flags: dict[str, int]) -> tuple[str, ...] | None
     return ("n",)
 
 
-def _geo_cells(spec: IndicatorSpec, region: str | None, muni: str | None, cluster: str | None) -> list[tuple]:
+def _geo_cells(spec: IndicatorSpec, region: str | None, muni: str | None, cluster: str | None) -> list[tuple[Any, ...]]:
     out = []
     for level, code in ((NATIONAL, NATIONAL_CODE if muni is not None or region is None else None),
                         (REGION, region), (HEALTH_CLUSTER, cluster), (MUNICIPALITY, muni)):
@@ -123,7 +124,7 @@ def templates(geo: Geography, specs=SPECS) -> list[tuple[str, ...]]:
             sig = _signature(counting, fl, age, region, muni, cluster)
             if sig:
                 out.add(sig)
-    definitions: dict[tuple, list[IndicatorSpec]] = {}
+    definitions: dict[tuple[Any, ...], list[IndicatorSpec]] = {}
     for s in specs:
         if s.unit != EPISODES_UNIT:
             definitions.setdefault((s.source, _measures(s), s.period, s.min_episodes), []).append(s)
@@ -157,7 +158,7 @@ def reader_model(qid: list[str], geo: Geography, specs=SPECS) -> ReaderModel:
     cells holding the very same quantities are merged (one unknown to a reader)."""
     index = {q: i for i, q in enumerate(qid)}
     years = sorted({q.split("|", 2)[1] for q in qid})
-    cols: dict[tuple, int] = {}
+    cols: dict[tuple[Any, ...], int] = {}
     qi, cj = [], []
     for sig in templates(geo, specs):
         for y in years:

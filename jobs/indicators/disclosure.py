@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,8 +62,8 @@ LEVEL_RANK = {"national": 0, "region": 1, "health_cluster": 2, "municipality": 3
 @dataclass
 class Protection:
     """Per row (positional): None (shown), 'primary' or 'secondary'; and what it took."""
-    status: list
-    stats: dict = field(default_factory=dict)
+    status: list[Any]
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def primary_rows(model: Model, min_count: int) -> set[int]:
@@ -88,7 +89,7 @@ def protect(
     inner: pd.DataFrame,
     cfg: DisclosureConfig,
     *,
-    fixed: list | None = None,
+    fixed: list[Any] | None = None,
     publish: np.ndarray | None = None,
     geo: Geography | None = None,
 ) -> Protection:
@@ -107,7 +108,7 @@ def protect(
     model = build_model(table, inner)
     reader = reader_model(model.qid, geo or geography_of(table, inner))
     rmodel = Model(reader.a, model.row, model.part, model.value, model.units, model.qid)
-    parts: list[list[dict]] = [[] for _ in range(n)]
+    parts: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     row_q: list[list[int]] = [[] for _ in range(n)]
     for q in range(model.n_quantities):
         parts[model.row[q]].append({int(j): 1 for j in model.support(q)})
@@ -235,7 +236,7 @@ def _smallest_group(model: Model, csc, q: int, shown: set[int]) -> np.ndarray | 
     return model.support(best)
 
 
-def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple], fixed: list,
+def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple[Any, ...]], fixed: list[Any],
              inequalities=()) -> set[int]:
     """For each problem quantity (over the reader's model): the least wanted shown open row in
     the smallest shown sum it lies in (a partner in the same group: the other municipalities of
@@ -266,7 +267,7 @@ def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int,
     return added
 
 
-def _escalate(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple], fixed: list,
+def _escalate(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple[Any, ...]], fixed: list[Any],
               whole: bool) -> set[int]:
     """When repairs run out: hide every open shown row of the smallest group around each problem
     (`whole`: of its connected component). Deterministic; logged by the caller."""
@@ -295,7 +296,7 @@ def _rows_touching(model: Model, csc, cells: np.ndarray) -> set[int]:
     return {int(model.row[t]) for t in np.unique(csc[:, cells].indices)}
 
 
-def _stats(table: pd.DataFrame, model: Model, status: list, publish: np.ndarray) -> dict:
+def _stats(table: pd.DataFrame, model: Model, status: list[Any], publish: np.ndarray) -> dict[str, Any]:
     published = np.flatnonzero(publish)
     st = np.asarray(status, dtype=object)
     q_pub = publish[model.row]
@@ -328,7 +329,7 @@ def with_display(df: pd.DataFrame, cfg: DisclosureConfig) -> pd.DataFrame:
     return out
 
 
-def apply_status(unsuppressed: pd.DataFrame, status: list, cfg: DisclosureConfig) -> pd.DataFrame:
+def apply_status(unsuppressed: pd.DataFrame, status: list[Any], cfg: DisclosureConfig) -> pd.DataFrame:
     """The publishable rows: suppressed cells blanked and marked, small populations hidden."""
     out = with_display(unsuppressed, cfg).reset_index(drop=True)
     st = pd.Series(status, index=out.index, dtype=object)

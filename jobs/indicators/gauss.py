@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 PRIME = (1 << 61) - 1
 
@@ -41,7 +42,7 @@ class Span:
     def __init__(self) -> None:
         self.basis: dict[int, tuple[int, Vec]] = {}  # pivot column -> (insertion order, vector with 1 at pivot)
         self.hidden: dict[object, Vec] = {}
-        self.by_col: dict[int, set] = defaultdict(set)
+        self.by_col: dict[int, set[Any]] = defaultdict(set)
 
     def reduce(self, vec: Vec) -> Vec:
         v = {k: x % PRIME for k, x in vec.items() if x % PRIME}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -59,7 +60,7 @@ def pinned_quantities(
     _, labels = connected_components(graph, directed=False)
     qlab, clab = labels[:nq], labels[nq:]
     pinned: list[int] = []
-    ineq_by_label: dict[int, list] = {}
+    ineq_by_label: dict[int, list[Any]] = {}
     for lhs, rhs in inequalities:
         ineq_by_label.setdefault(qlab[lhs], []).append((lhs, rhs))
     for lab in sorted(set(qlab[targets].tolist())):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -134,7 +135,7 @@ def build_model(table: pd.DataFrame, inner: pd.DataFrame) -> Model:
     return model
 
 
-def person_definition(spec_key: str) -> tuple | None:
+def person_definition(spec_key: str) -> tuple[Any, ...] | None:
     """The counting definition of a person spec (source, measures, period, threshold); None for
     episode specs. Specs with the same definition count the same persons (8's and 9's cohort)."""
     spec = SPECS_BY_KEY[spec_key]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -59,7 +60,7 @@ def release(
     carried_years = set() if previous is None or not len(previous) else {int(y) for y in previous["year"].unique()}
     new_years = [y for y in final_years(sorted(int(y) for y in table["year"].unique()), run_date,
                                         cfg.final_after_months) if y not in carried_years]
-    fixed: list = [None] * len(table)
+    fixed: list[Any] = [None] * len(table)
     publish = table["year"].isin(new_years).to_numpy()
     held_back = 0
     if carried_years:
@@ -92,7 +93,7 @@ def release(
     return out, protection
 
 
-def _same(shown: tuple, numerator, denominator) -> bool:
+def _same(shown: tuple[Any, ...], numerator, denominator) -> bool:
     def eq(a, b) -> bool:
         return (pd.isna(a) and pd.isna(b)) or (not pd.isna(a) and not pd.isna(b) and int(a) == int(b))
     return eq(shown[0], numerator) and eq(shown[1], denominator)

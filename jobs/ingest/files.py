@@ -16,6 +16,7 @@ import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -102,7 +103,7 @@ def header_problems(name: str, header: list[str], expected: list[str]) -> list[s
     return problems
 
 
-def _options(columns: list[str], block_bytes: int, threads: bool, on_invalid) -> dict:
+def _options(columns: list[str], block_bytes: int, threads: bool, on_invalid) -> dict[str, Any]:
     return {
         "read_options": pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=block_bytes,
                                           use_threads=threads),

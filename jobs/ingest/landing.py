@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from jobs.ingest import cpr, files
 from schemas.codes import DELIVERY_ID_RE
@@ -39,7 +40,7 @@ class DeliveryCheck:
     rows_manifest: int | None
     rows_parsed: int
     cpr_rows: int
-    files: tuple[dict, ...]      # per file: name, rows (parsed), sha256 (computed)
+    files: tuple[dict[str, Any], ...]      # per file: name, rows (parsed), sha256 (computed)
     staged: tuple[str, ...]      # staging parquet paths (empty when refused)
 
     @property

@@ -18,6 +18,7 @@ import logging
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -70,7 +71,7 @@ def regions_frame(spark: SparkSession, cfg: Config) -> DataFrame:
 
 def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_records: DataFrame,
                 population: DataFrame, residence: DataFrame | None, *, n_prob: int, run_id: str,
-                full_refresh: bool, clerical: DataFrame | None = None) -> tuple[DataFrame, str, dict]:
+                full_refresh: bool, clerical: DataFrame | None = None) -> tuple[DataFrame, str, dict[str, Any]]:
     """Train or reuse the model, score; returns (candidates by uid, model version, run stats)."""
     link_cfg = cfg.linkage
     stored = model.load_current(cfg.paths.models_dir())
@@ -144,7 +145,7 @@ def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
 
 
 def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: DataFrame, candidates: DataFrame,
-           population: DataFrame, version: str, run_id: str, stats: dict) -> dict[str, int]:
+           population: DataFrame, version: str, run_id: str, stats: dict[str, Any]) -> dict[str, int]:
     paths = cfg.paths
     prev_version = lake.log_version(paths, PERSON_LINKS)
     previous = None if prev_version is None else lake.read(
@@ -184,8 +185,8 @@ def _overwrite(df: DataFrame, paths, table) -> int:
     return n
 
 
-def _record_run(spark: SparkSession, cfg: Config, run_id: str, version: str, counts: dict, by_status: dict,
-                stats: dict) -> None:
+def _record_run(spark: SparkSession, cfg: Config, run_id: str, version: str, counts: dict[str, Any], by_status: dict[str, Any],
+                stats: dict[str, Any]) -> None:
     n_links = counts[PERSON_LINKS.name]
     row = {"run_id": run_id, "model_version": version, "engine": stats["engine"], "trained": bool(stats["trained"]),
            "records": n_links, "records_deterministic": n_links - stats["records_probabilistic"],

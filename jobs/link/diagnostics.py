@@ -24,6 +24,7 @@ import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -82,7 +83,7 @@ def labelled_pairs(candidates: DataFrame, truth: DataFrame, register: DataFrame)
     return scored.unionByName(missed).drop("source", "source_record_id")
 
 
-def truth_space(pairs) -> list[dict]:
+def truth_space(pairs) -> list[dict[str, Any]]:
     """splink's truth-space table (TP/FP/TN/FN, precision, recall, ... per threshold) of
     labelled pairs (an Arrow table of `labelled_pairs`), computed in DuckDB."""
     import duckdb
@@ -102,7 +103,7 @@ def truth_space(pairs) -> list[dict]:
         con.close()
 
 
-def threshold_charts(records: list[dict]) -> list[tuple[str, str, object]]:
+def threshold_charts(records: list[dict[str, Any]]) -> list[tuple[str, str, object]]:
     from splink.internals.charts import PrecisionRecallChart, ThresholdSelectionToolChart
 
     if not records:
@@ -112,7 +113,7 @@ def threshold_charts(records: list[dict]) -> list[tuple[str, str, object]]:
             ("precision_recall", "Precision and recall by threshold (splink)", PrecisionRecallChart(records))]
 
 
-def review_waterfall(review_rows: list, settings: dict, dialect: str):
+def review_waterfall(review_rows: list[Any], settings: dict[str, Any], dialect: str):
     """splink's waterfall of the first review pairs, from their levels and weights only."""
     from splink.internals.charts import WaterfallChart
     from splink.internals.waterfall_chart import records_to_waterfall_data
@@ -129,7 +130,7 @@ def review_waterfall(review_rows: list, settings: dict, dialect: str):
     return WaterfallChart(records_to_waterfall_data(records, settings_obj, hide_details=True), filter_nulls=True)
 
 
-def unlinkables_chart(spark: SparkSession, cfg: Config, settings: dict):
+def unlinkables_chart(spark: SparkSession, cfg: Config, settings: dict[str, Any]):
     """splink's unlinkables chart for the records linked probabilistically (DuckDB backend)."""
     import duckdb
     from splink import DuckDBAPI, Linker

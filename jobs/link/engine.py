@@ -21,6 +21,7 @@ returned; the number of pairs compared is counted where the pairs live.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,7 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
     return backend
 
 
-def _linker(backend: Backend, settings: Any, inputs: list | None = None):
+def _linker(backend: Backend, settings: Any, inputs: list[Any] | None = None):
     from splink import Linker
 
     linker = Linker(inputs or [backend.records, backend.population], settings, log_level=logging.WARNING)
@@ -140,7 +141,7 @@ def _linker(backend: Backend, settings: Any, inputs: list | None = None):
     return linker
 
 
-def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str], str]:
+def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict[str, Any], list[str], str]:
     """Train on the data at hand; returns (guarded splink settings, comparisons that fell back
     to the design priors, training method: `labelled` | `em` | `priors`).
 
@@ -171,7 +172,7 @@ def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str], str]:
     return guarded, fallbacks, method
 
 
-def score(spark: SparkSession, backend: Backend, settings: dict, max_candidates: int) -> tuple[DataFrame, int]:
+def score(spark: SparkSession, backend: Backend, settings: dict[str, Any], max_candidates: int) -> tuple[DataFrame, int]:
     """(best candidates per record as a Spark DataFrame of CANDIDATE_SCHEMA, pairs compared).
 
     Each candidate carries splink's evidence for the pair: the comparison level per key
@@ -222,7 +223,7 @@ def _top_duckdb(spark: SparkSession, backend: Backend, table: str, k: int, gamma
     return with_evidence_maps(spark.createDataFrame(flat.to_pandas()), gammas, tfs), pairs
 
 
-def top_candidates(pairs: DataFrame, k: int, extra: list[str] = ()) -> DataFrame:
+def top_candidates(pairs: DataFrame, k: int, extra: Sequence[str] = ()) -> DataFrame:
     """The k best register candidates of each record from splink's pairwise predictions."""
     order = Window.partitionBy("unique_id_l").orderBy(F.col("match_weight").desc(), F.col("unique_id_r"))
     return (

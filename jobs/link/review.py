@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -76,7 +77,7 @@ def parse_answer(text: str) -> str:
     return answer
 
 
-def evidence(comparison_levels: dict, tf_weights: dict, settings_obj) -> tuple[Evidence, ...]:
+def evidence(comparison_levels: dict[str, Any], tf_weights: dict[str, Any], settings_obj) -> tuple[Evidence, ...]:
     """Per comparison: splink's level label and weight for the pair's gamma (no values)."""
     out = []
     for comp in settings_obj.comparisons:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -93,7 +94,7 @@ def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     return written
 
 
-def summary_rows(spark: SparkSession, cfg: Config) -> list:
+def summary_rows(spark: SparkSession, cfg: Config) -> list[Any]:
     """The admission distributions (metric, value, n, calibration) of the current lake."""
     return summarize_admissions(_read(spark, cfg, INVOLUNTARY_ADMISSIONS)).collect()
 

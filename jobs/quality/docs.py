@@ -69,7 +69,7 @@ def _where(locations: Iterable[str], shown: int = 5) -> str:
     return "<br>".join(f"<code>{_e(loc)}</code>" for loc in locs[:shown]) + more
 
 
-def _result_row(r: Mapping[str, Any], locations: Mapping[tuple, list[str]]) -> str:
+def _result_row(r: Mapping[str, Any], locations: Mapping[tuple[Any, ...], list[str]]) -> str:
     result = "<span class='ok'>passed</span>" if r["success"] else f"<span class='{_e(r['severity'])}'>failed</span>"
     table = f"{r['table']}" + (f" @ v{r['table_version']}" if r.get("table_version") is not None else "")
     inputs = f"<br><span class='muted'>inputs {_e(r['input_versions'])}</span>" if r.get("input_versions") else ""
@@ -87,7 +87,7 @@ HEADER = ("<tr><th>Result</th><th>Severity</th><th>Suite</th><th>Table @ Delta v
 
 
 def render_run(run: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
-               locations: Mapping[tuple, list[str]]) -> str:
+               locations: Mapping[tuple[Any, ...], list[str]]) -> str:
     """One run: per stage, failed expectations first (with where), then the passed ones folded."""
     facts = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in run.items() if v is not None)
     sections = []

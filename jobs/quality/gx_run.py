@@ -71,7 +71,7 @@ class Validated:
     batch: Batch
     result: Any            # ExpectationSuiteValidationResult (BASIC format; scrubbed copy stored)
     docs_page: str | None  # the GX page, relative to the data docs folder
-    samples: Mapping[int, list[dict]]  # expectation index -> failing rows' ROW_KEY / WHERE
+    samples: Mapping[int, list[dict[str, Any]]]  # expectation index -> failing rows' ROW_KEY / WHERE
 
 
 def gx_results_dir(cfg: Config) -> Path:
@@ -140,7 +140,7 @@ def _run(context, batch: Batch, frame: DataFrame, run, result_format: Mapping[st
     return vd.run(batch_parameters={"dataframe": frame}, result_format=dict(result_format), run_id=run)
 
 
-def _failing_rows(context, batch: Batch, frame: DataFrame, result, run, sample: int) -> dict[int, list[dict]]:
+def _failing_rows(context, batch: Batch, frame: DataFrame, result, run, sample: int) -> dict[int, list[dict[str, Any]]]:
     """Row keys of up to `sample` failing rows per failed row-level expectation.
 
     A second pass over only the failed expectations, in an in-memory context: nothing of it
@@ -168,7 +168,7 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
 
     context, scratch = _context(cfg), None
     run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
-    done: list[tuple[Batch, Any, Any, dict]] = []
+    done: list[tuple[Batch, Any, Any, dict[str, Any]]] = []
     for batch in batches:
         # a persisted derived frame is computed once; `labelled` builds on it and uses the cache too
         frame = batch.frame.persist(StorageLevel.MEMORY_AND_DISK) if batch.persist else batch.frame
@@ -189,7 +189,7 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
     return _build_docs(cfg, context, done)
 
 
-def _build_docs(cfg: Config, context, done: list[tuple[Batch, Any, Any, dict]]) -> list[Validated]:
+def _build_docs(cfg: Config, context, done: list[tuple[Batch, Any, Any, dict[str, Any]]]) -> list[Validated]:
     if not done:
         return []
     idents = [key for _, _, key, _ in done] + [key.expectation_suite_identifier for _, _, key, _ in done]
@@ -246,7 +246,7 @@ def exception_message(info: Any) -> str | None:
     return None
 
 
-def _exception_summary(info: Any) -> dict:
+def _exception_summary(info: Any) -> dict[str, Any]:
     message = exception_message(info)
     return ({"raised_exception": True, "exception_message": message, "exception_traceback": "(not kept)"}
             if message else {"raised_exception": False, "exception_message": None, "exception_traceback": ""})

@@ -44,7 +44,7 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _load(cfg: Config, run_id: str) -> dict:
+def _load(cfg: Config, run_id: str) -> dict[str, Any]:
     path = _runs_dir(cfg) / f"{run_id}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"run_id": run_id, "facts": {},
                                                                                   "stages": {}}
