@@ -19,7 +19,7 @@ from typing import Any
 from jobs import zones
 from jobs.config import Config
 from jobs.quality import docs
-from jobs.quality.checks import STAGES
+from jobs.stages import STAGES
 
 log = logging.getLogger(__name__)
 

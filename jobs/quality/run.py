@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake, locks
 from jobs.config import Config
 from jobs.errors import ValidationFailed
 from jobs.quality import gx_run, results
-from jobs.quality.checks import STAGES, Check, checks_for
+from jobs.quality.checks import Check, checks_for
 from jobs.quality.publish import publish_docs, record_facts, record_stage
 from jobs.quality.suites import load_suite
 from jobs.run_context import new_run_id
+from jobs.stages import STAGES
 from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
 
 log = logging.getLogger(__name__)
 
 
-def _labelled(columns: tuple[str, ...]):
+def _labelled(columns: tuple[str, ...]) -> Column:
     """`col=value|col=value` (nulls shown as `null`); a null literal when there are no columns."""
     if not columns:
         return F.lit(None).cast("string")
@@ -44,7 +47,7 @@ def _pinned_read(spark: SparkSession, cfg: Config, table: lake.TableRef) -> tupl
     return lake.read(spark, cfg.paths, table, version=version), version
 
 
-def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str):
+def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str) -> tuple[DataFrame, results.Pinned] | None:
     """The frame to validate and what it was built from, or None when its tables do not exist."""
     if check.table is not None:
         got = _pinned_read(spark, cfg, check.table)
@@ -52,7 +55,7 @@ def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str):
             return None
         frame, version = got
         return frame, results.Pinned(stage, check.label, version, {})
-    tables = [*check.inputs, *lake.list_tables(cfg.paths, check.input_zones)]
+    tables: list[lake.TableRef] = [*check.inputs, *lake.list_tables(cfg.paths, check.input_zones)]
     frames: dict[str, DataFrame] = {}
     versions: dict[str, int] = {}
     for table in tables:
@@ -61,10 +64,12 @@ def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str):
             frames[f"{table.zone}.{table.name}"], versions[f"{table.zone}.{table.name}"] = got
     if not frames or any(r not in frames for r in check.required):
         return None
+    assert check.derive is not None, "a check without a table derives its frame"
     return check.derive(frames), results.Pinned(stage, check.label, None, versions)
 
 
-def _write(spark: SparkSession, cfg: Config, stage: str, run_id: str, result_rows, failure_rows) -> None:
+def _write(spark: SparkSession, cfg: Config, stage: str, run_id: str, result_rows: Sequence[Mapping[str, Any]],
+           failure_rows: Sequence[Mapping[str, Any]]) -> None:
     condition = f"run_id = '{run_id}' AND stage = '{stage}'"
     for table, rows in ((VALIDATION_RESULTS, result_rows), (VALIDATION_FAILURES, failure_rows)):
         df = spark.createDataFrame([tuple(r.get(c) for c in table.columns) for r in rows], table.schema)
