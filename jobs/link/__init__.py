@@ -24,7 +24,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake, reference
-from jobs.config import Config
+from jobs.config import Config, PathsConfig
 from jobs.errors import MissingTableError
 from jobs.link import crosswalk, decide, engine, model, prepare, review
 from jobs.run_context import RunContext
@@ -79,7 +79,7 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
     regions = regions_frame(spark, cfg)
     register = prepare.population_frame(population, residence, regions)
     trained = full_refresh or not model.is_reusable(stored, link_cfg.engine, link_cfg, n_prob)
-    labelled = None
+    labelled: DataFrame | None = None
     if trained and link_cfg.training == "labelled":
         labelled = prepare.labelled_frame(det_records, _active_ids(population), regions,
                                           max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed)
@@ -100,6 +100,7 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
             "trained_at": dt.datetime.now().isoformat(timespec="seconds")})
         log.info("trained linkage model %s (%s) on %d records, %d labelled pairs (fallbacks to priors: %s)",
                  stored.version, method, backend.record_count, backend.labelled_count, fallbacks or "none")
+    assert stored is not None, "the current model was reusable, or one was just trained"
     candidates, pairs = engine.score(spark, backend, stored.settings, link_cfg.max_candidates)
     stats = {"engine": backend.engine, "trained": trained, "pairs_compared": pairs,
              "population": backend.population_size, "seconds_scoring": time.monotonic() - started}
@@ -177,7 +178,7 @@ def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: D
     return counts
 
 
-def _overwrite(df: DataFrame, paths, table) -> int:
+def _overwrite(df: DataFrame, paths: PathsConfig, table: lake.TableRef) -> int:
     df = df.cache()
     n = df.count()
     lake.overwrite(df, paths, table)

@@ -24,7 +24,7 @@ import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -33,6 +33,11 @@ from jobs import lake
 from jobs.config import Config
 from jobs.link import model
 from schemas.tables import LINK_CANDIDATES, LINK_REVIEW
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from splink.internals.charts import WaterfallChart
+    from splink.internals.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ class Chart:
     html_file: str  # relative to the report folder
 
 
-def render(chart, name: str, title: str, folder: Path) -> Chart:
+def render(chart: Any, name: str, title: str, folder: Path) -> Chart:
     """PNG via vl-convert (offline) + self-contained interactive HTML (libraries inlined)."""
     import vl_convert
 
@@ -58,7 +63,7 @@ def render(chart, name: str, title: str, folder: Path) -> Chart:
     return Chart(name, title, png, f"{folder.name}/{name}.html")
 
 
-def model_charts(settings_obj) -> list[tuple[str, str, object]]:
+def model_charts(settings_obj: Settings) -> list[tuple[str, str, object]]:
     return [("match_weights", "Match weights of each comparison level (splink)", settings_obj.match_weights_chart()),
             ("m_u_parameters", "m and u probabilities of each comparison level (splink)",
              settings_obj.m_u_parameters_chart())]
@@ -83,7 +88,7 @@ def labelled_pairs(candidates: DataFrame, truth: DataFrame, register: DataFrame)
     return scored.unionByName(missed).drop("source", "source_record_id")
 
 
-def truth_space(pairs) -> list[dict[str, Any]]:
+def truth_space(pairs: pa.Table) -> list[dict[str, Any]]:
     """splink's truth-space table (TP/FP/TN/FN, precision, recall, ... per threshold) of
     labelled pairs (an Arrow table of `labelled_pairs`), computed in DuckDB."""
     import duckdb
@@ -113,7 +118,7 @@ def threshold_charts(records: list[dict[str, Any]]) -> list[tuple[str, str, obje
             ("precision_recall", "Precision and recall by threshold (splink)", PrecisionRecallChart(records))]
 
 
-def review_waterfall(review_rows: list[Any], settings: dict[str, Any], dialect: str):
+def review_waterfall(review_rows: list[Any], settings: dict[str, Any], dialect: str) -> WaterfallChart:
     """splink's waterfall of the first review pairs, from their levels and weights only."""
     from splink.internals.charts import WaterfallChart
     from splink.internals.waterfall_chart import records_to_waterfall_data
@@ -130,7 +135,7 @@ def review_waterfall(review_rows: list[Any], settings: dict[str, Any], dialect: 
     return WaterfallChart(records_to_waterfall_data(records, settings_obj, hide_details=True), filter_nulls=True)
 
 
-def unlinkables_chart(spark: SparkSession, cfg: Config, settings: dict[str, Any]):
+def unlinkables_chart(spark: SparkSession, cfg: Config, settings: dict[str, Any]) -> Any:
     """splink's unlinkables chart for the records linked probabilistically (DuckDB backend)."""
     import duckdb
     from splink import DuckDBAPI, Linker

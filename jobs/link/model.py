@@ -45,13 +45,16 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import ColumnExpression, SettingsCreator, block_on
 
 from jobs.config import LinkageConfig
+
+if TYPE_CHECKING:
+    from splink.internals.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +206,7 @@ def apply_guards(settings: dict[str, Any], m_floor: float) -> tuple[dict[str, An
 def with_m(settings: dict[str, Any], value: float) -> dict[str, Any]:
     """A copy with every non-null level's m set to `value`: counting m on labelled pairs only
     overwrites the levels it observes, so a level no labelled pair reaches keeps this."""
-    out = json.loads(json.dumps(settings))
+    out: dict[str, Any] = json.loads(json.dumps(settings))
     for comparison in out["comparisons"]:
         for level in _non_null_levels(comparison):
             level["m_probability"] = value
@@ -229,7 +232,7 @@ def design_hash(settings: dict[str, Any]) -> str:
 
 
 # --- evidence of a scored pair ---------------------------------------------------------------
-def settings_object(settings: dict[str, Any], dialect: str):
+def settings_object(settings: dict[str, Any], dialect: str) -> Settings:
     """splink's own Settings object of a stored settings dict (its comparisons know their levels,
     labels, Bayes factors and the names of the gamma / tf columns of predictions)."""
     return SettingsCreator.from_path_or_dict(settings).get_settings(dialect)
