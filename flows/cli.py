@@ -58,7 +58,8 @@ def main(
     ctx: typer.Context,
     env: str | None = typer.Option(None, "--env", help="Config overlay: local (default), ci, cluster. Env var PATHWAYS_ENV."),
     lake: str | None = typer.Option(None, "--lake", help="Lake root folder. Env var PATHWAYS_LAKE. Default: ./lake"),
-    landing: str | None = typer.Option(None, "--landing", help="Landing zone folder. Env var PATHWAYS_LANDING. Default: <lake>/landing"),
+    landing: str | None = typer.Option(None, "--landing",
+        help="Landing zone folder. Env var PATHWAYS_LANDING. Default: <lake>/landing"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
@@ -77,7 +78,8 @@ def _spark(cfg: Config):
 @app.command()
 def generate(
     ctx: typer.Context,
-    scale: str = typer.Option("demo", help="tiny (~12k persons, for tests) | demo (~120k) | small (~300k) | medium (~1.5M) | national (~5.9M)"),
+    scale: str = typer.Option("demo",
+        help="tiny (~12k persons, for tests) | demo (~120k) | small (~300k) | medium (~1.5M) | national (~5.9M)"),
     seed: int = typer.Option(20240402, help="Random seed; same seed and arguments give byte-identical files."),
     start: str = typer.Option("2019-01-01", help="First day of data (YYYY-MM-DD)."),
     end: str = typer.Option("2025-12-31", help="Last day of data (YYYY-MM-DD)."),
@@ -141,7 +143,8 @@ def _print_outputs(cfg: Config) -> None:
 
 
 @app.command()
-def sql(ctx: typer.Context, query: str = typer.Argument(..., help="A read-only query; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
+def sql(ctx: typer.Context, query: str = typer.Argument(...,
+    help="A read-only query; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
         limit: int | None = typer.Option(None, help="Rows to return. Default: 50 for a table, all for csv/json."),
         zones: str | None = typer.Option(None, help="Zones to expose, comma-separated. Default: analytics,published; "
                                                        "restricted only when named (data-engineer rights)."),
@@ -179,7 +182,8 @@ def sql(ctx: typer.Context, query: str = typer.Argument(..., help="A read-only q
 
 
 @app.command()
-def validate(ctx: typer.Context, stage: str = typer.Option("all", help="Stage whose checks to re-run: ingest, link, events, pathways, indicators, or all.")) -> None:
+def validate(ctx: typer.Context, stage: str = typer.Option("all",
+    help="Stage whose checks to re-run: ingest, link, events, pathways, indicators, or all.")) -> None:
     """Re-run the Great Expectations checks of one stage on the current tables."""
     from jobs.quality import validate_stage
 
@@ -305,7 +309,8 @@ def link_cmd(
 
 
 @app.command("linkage-report")
-def linkage_report(ctx: typer.Context, label: str | None = typer.Option(None, help="Title of the report, e.g. the scale: 'small'.")) -> None:
+def linkage_report(ctx: typer.Context, label: str | None = typer.Option(None,
+    help="Title of the report, e.g. the scale: 'small'.")) -> None:
     """Evaluate the links against the generator's ground truth; write a Markdown + HTML report."""
     from jobs.link.report import write_report
 
@@ -346,7 +351,8 @@ def review_cmd(
 
 
 @app.command("report")
-def report_cmd(ctx: typer.Context, year: int | None = typer.Option(None, "--year", help="Year to report on. Default: the latest year with indicators.")) -> None:
+def report_cmd(ctx: typer.Context, year: int | None = typer.Option(None, "--year",
+    help="Year to report on. Default: the latest year with indicators.")) -> None:
     """Render the Task Force report (self-contained HTML) from the published tables."""
     from jobs.report import render
 
@@ -389,7 +395,8 @@ def disclosure_audit(
 
 
 @app.command()
-def doctor(ctx: typer.Context, fix: bool = typer.Option(False, "--fix", help="Give every zone, and everything in it, its configured group "
+def doctor(ctx: typer.Context, fix: bool = typer.Option(False, "--fix",
+    help="Give every zone, and everything in it, its configured group "
                                                          "and modes (only what the pipeline account owns).")) -> None:
     """Who can read what: each zone's owner, group and mode against conf/base/zones.yml, what others can read,
     and the places beside the lake (Spark scratch, Prefect, GX). Exits 1 on a violation."""
@@ -418,7 +425,8 @@ def serve(ctx: typer.Context) -> None:
 # --- audit: retention, VACUUM of restricted, reproduce (jobs/audit/, docs/audit.md) ---------------
 
 @app.command()
-def retention(ctx: typer.Context, apply: bool = typer.Option(False, "--apply", help="Set the configured properties where they differ "
+def retention(ctx: typer.Context, apply: bool = typer.Option(False, "--apply",
+    help="Set the configured properties where they differ "
                                                                 "(one commit per such table).")) -> None:
     """Show (or --apply) every table's retention properties against conf/base/retention.yml."""
     from rich.table import Table as RichTable
@@ -440,7 +448,8 @@ def retention(ctx: typer.Context, apply: bool = typer.Option(False, "--apply", h
 
 
 @app.command()
-def vacuum(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run", help="Only count the files VACUUM would delete.")) -> None:
+def vacuum(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run",
+    help="Only count the files VACUUM would delete.")) -> None:
     """VACUUM the restricted tables outside the audit set (data minimisation; docs/audit.md)."""
     from rich.table import Table as RichTable
 

@@ -227,7 +227,8 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
                          poll_seconds=orch.lock_poll_seconds):
         tracker = RunTracker(spark, ctx, str(flow_run.id) if flow_run.id else None)
         tracker.start()
-        current, deliveries = None, []
+        current: str | None = None
+        deliveries: list[Any] = []
         try:
             for each in (*stages.PIPELINE, stages.REPORT_STAGE):  # a broken stage package fails before any write
                 current = each.name

@@ -63,7 +63,7 @@ _checked: set[str] = set()  # table paths whose properties this process has chec
 
 def use_retention(policy: RetentionConfig | None) -> None:
     """Install the retention policy every writer applies (None: writers leave properties alone)."""
-    global _retention
+    global _retention  # noqa: PLW0603 - one policy per process, installed by the flow or CLI
     _retention = policy
     _checked.clear()
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from jobs.errors import ConfigError, SetupError
 
@@ -47,7 +47,7 @@ class Stage:
         if not callable(fn):
             raise SetupError(f"{self.module} has no {self.entry}() function; every stage package must expose one "
                              "(see jobs/stages.py)")
-        return fn
+        return cast("Callable[..., Any]", fn)
 
     def run(self, spark: SparkSession, ctx: RunContext, *, source: str | None = None) -> Mapping[str, int]:
         """Run the stage (one source of a per-source stage when `source` is given)."""

@@ -117,7 +117,8 @@ SOCIAL_SERVICES = SourceContract(
     "social_services", "Social Services Act support (serviceloven) from municipal case systems",
     (RID, PID_OPTIONAL, *LINKAGE_KEYS,
      _c("acting_municipality_code", pattern=codes.MUNICIPALITY_RE), _c("section", allowed=tuple(codes.SECTIONS)),
-     _c("start_date", "date"), _c("end_date", "date", nullable=True, description="null = ongoing; may be a planned end", future_ok=True),
+     _c("start_date", "date"),
+     _c("end_date", "date", nullable=True, description="null = ongoing; may be a planned end", future_ok=True),
      _c("facility_id", nullable=True, description="set for residential sections"), *LIFECYCLE),
     has_linkage_keys=True, person_id_optional=True,
 )

@@ -21,7 +21,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -174,8 +174,8 @@ def _manifest(spark: SparkSession, cfg: Config) -> dict[str, dict[str, Any]]:
 def _lineage(rows: pd.DataFrame, manifest_row: Mapping[str, Any]) -> Lineage:
     rows = rows[rows["computed_at"] == rows["computed_at"].max()]  # a retried stage recorded twice: the last
     first = rows.iloc[0]
-    versions = {role: {r.table_name: (r.zone, int(r.version)) for r in rows[rows["role"] == role].itertuples()
-                       if not pd.isna(r.version)} for role in ("input", "output")}
+    versions = {role: {r["table_name"]: (r["zone"], int(r["version"])) for r in rows[rows["role"] == role].to_dict("records")
+                       if not pd.isna(r["version"])} for role in ("input", "output")}
     return Lineage(first["run_id"], manifest_row.get("status"), first["computed_at"], manifest_row.get("code_version"),
                    first["config_hash"], first["definition_version"], versions["input"], versions["output"])
 
@@ -211,7 +211,8 @@ def _same(a: Any, b: Any) -> bool:
         return a_missing and b_missing
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
-    return a == b
+    same: bool = a == b
+    return same
 
 
 def reproduce(spark: SparkSession, cfg: Config, *, cell: Cell, run_id: str | None = None,
@@ -238,7 +239,7 @@ def reproduce(spark: SparkSession, cfg: Config, *, cell: Cell, run_id: str | Non
 
 def _row(df: pd.DataFrame, measure: str) -> dict[str, Any] | None:
     found = df[df["measure"] == measure]
-    return None if found.empty else found.iloc[0].to_dict()
+    return None if found.empty else cast("dict[str, Any]", found.iloc[0].to_dict())
 
 
 def _compare(out: Outcome, measure: str, recomputed: dict[str, Any] | None, stored: dict[str, Any] | None,

@@ -147,6 +147,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from jobs.cluster import probe as _probe  # run as jobs.cluster.probe, not __main__, so
+    from jobs.cluster import probe as _probe  # noqa: PLW0406 - run as jobs.cluster.probe, not __main__, so
 
     sys.exit(_probe.main())  # executors unpickle touch_and_sleep by module reference

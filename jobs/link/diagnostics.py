@@ -179,7 +179,7 @@ def build(spark: SparkSession, cfg: Config, folder: Path, truth: DataFrame | Non
         chart = unlinkables_chart(spark, cfg, stored.settings)
         if chart is not None:
             charts.append(("unlinkables", "Unlinkable records: each compared with itself (splink)", chart))
-    except Exception as exc:  # a diagnostic must not sink the report; say why it is missing
+    except Exception as exc:  # noqa: BLE001 - a diagnostic must not sink the report; say why it is missing
         log.warning("unlinkables chart not drawn: %s", type(exc).__name__)
     review = (lake.read(spark, cfg.paths, LINK_REVIEW)
               if lake.exists(spark, cfg.paths, LINK_REVIEW) else None)

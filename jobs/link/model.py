@@ -24,8 +24,9 @@ links, docs/benchmarks.md "Linkage".)
 Training (jobs.link.engine.train): u from random record x register pairs; m counted on
 labelled pairs (keyed records with a valid pseudonym, `linkage.training: labelled`, levels
 no label reaches get `m_floor`), or EM on pairs blocked on birth date (trains name, sex,
-municipality) and on name-token set (trains birth date). The prior (`probability_two_random_records_match`) is not estimated: every record
-has at most one register person, so it is `prior_match_share / population size`.
+municipality) and on name-token set (trains birth date). The prior
+(`probability_two_random_records_match`) is not estimated: every record has at most one register
+person, so it is `prior_match_share / population size`.
 Guards: a comparison whose estimate says its best level is no better than chance (m of
 the best level < 0.5) keeps the design priors instead (logged, and listed in the artefact's
 metadata); a level random sampling never met takes its design u prior; every m is clipped
@@ -227,7 +228,8 @@ def design_hash(settings: dict[str, Any]) -> str:
     """Hash of what the code decides (levels' SQL, blocking), not of what training found."""
     design = [(c["output_column_name"], [lvl.get("sql_condition") for lvl in c["comparison_levels"]])
               for c in settings["comparisons"]]
-    rules = [r if isinstance(r, str) else r.get("blocking_rule") for r in settings.get("blocking_rules_to_generate_predictions", [])]
+    rules = [r if isinstance(r, str) else r.get("blocking_rule")
+             for r in settings.get("blocking_rules_to_generate_predictions", [])]
     return hashlib.sha256(json.dumps([design, rules], sort_keys=True).encode()).hexdigest()[:10]
 
 

@@ -49,7 +49,7 @@ def context_hash(cfg: Config, municipalities_df: DataFrame) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _read(spark: SparkSession, cfg: Config, table) -> DataFrame:
+def _read(spark: SparkSession, cfg: Config, table: lake.TableRef) -> DataFrame:
     return lake.read(spark, cfg.paths, table)
 
 

@@ -46,7 +46,8 @@ def render_index(runs: Sequence[Mapping[str, Any]]) -> str:
     rows = "".join(
         f"<tr><td><a href='runs/{_e(r['run_id'])}.html'>{_e(r['run_id'])}</a></td><td>{_e(r.get('run_date'))}</td>"
         f"<td>{_badge(r.get('run_status') or '')}</td><td>{_e(r.get('started_at'))}</td><td>{_e(r.get('stages'))}</td>"
-        f"<td>{_e(r.get('evaluated'))}</td><td>{_badge(check_status(r.get('critical_failed') or 0, r.get('warnings_failed') or 0))}"
+        f"<td>{_e(r.get('evaluated'))}</td>"
+        f"<td>{_badge(check_status(r.get('critical_failed') or 0, r.get('warnings_failed') or 0))}"
         f" {_e(r.get('critical_failed') or 0)} critical, {_e(r.get('warnings_failed') or 0)} warning</td></tr>"
         for r in runs)
     body = (

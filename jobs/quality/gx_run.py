@@ -199,7 +199,8 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
     return _build_docs(cfg, context, done)
 
 
-def _build_docs(cfg: Config, context: AbstractDataContext, done: list[tuple[Batch, Any, Any, dict[int, list[dict[str, Any]]]]]) -> list[Validated]:
+def _build_docs(cfg: Config, context: AbstractDataContext,
+                done: list[tuple[Batch, Any, Any, dict[int, list[dict[str, Any]]]]]) -> list[Validated]:
     if not done:
         return []
     idents = [key for _, _, key, _ in done] + [key.expectation_suite_identifier for _, _, key, _ in done]
