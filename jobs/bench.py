@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import SparkSession
 
@@ -29,6 +29,9 @@ from jobs.config import Config
 from jobs.errors import ConfigError
 from jobs.run_context import RunContext
 from jobs.stages import STAGES, entry_point
+
+if TYPE_CHECKING:
+    from jobs.quality.results import StageReport
 
 log = logging.getLogger(__name__)
 # the UI serves the stage list shuffle is read from; keep every stage of a step in it
@@ -61,7 +64,7 @@ class MemorySampler:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
         self._sample()
@@ -86,7 +89,7 @@ def rss_kb(pid: int) -> int:
 
 
 def jvm_pid(spark: SparkSession) -> int:
-    return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+    return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[union-attr]
 
 
 def completed_stages(spark: SparkSession) -> list[dict[str, Any]]:
@@ -97,7 +100,8 @@ def completed_stages(spark: SparkSession) -> list[dict[str, Any]]:
     app = spark.sparkContext.applicationId
     try:
         with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=10) as r:
-            return json.load(r)
+            stages: list[dict[str, Any]] = json.load(r)
+            return stages
     except OSError:
         return []
 
@@ -116,7 +120,7 @@ def lake_rows(spark: SparkSession, cfg: Config) -> dict[str, int]:
     return {str(t): lake.read(spark, cfg.paths, t).count() for t in lake.list_tables(cfg.paths)}
 
 
-def measure(spark: SparkSession, name: str, fn, rows_in: int) -> StageResult:
+def measure(spark: SparkSession, name: str, fn: Callable[[], Any], rows_in: int) -> StageResult:
     pids = {"driver": os.getpid(), "jvm": jvm_pid(spark)}
     _, last_stage = shuffle_since(completed_stages(spark), -1)
     start = time.perf_counter()
@@ -187,18 +191,18 @@ def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str,
 
     for stage in stages:
         runner = entry_point(stage)
-        result = measure(spark, stage, lambda: runner(spark, ctx), rows_in)
+        result = measure(spark, stage, lambda: runner(spark, ctx), rows_in)  # noqa: B023 - called at once
         step(result)
         rows_in = result.rows_out
         if cfg.quality.enabled:
-            step(measure(spark, f"{stage}:check", lambda: _checked(check_stage(spark, cfg, stage, run_id=run_id)),
-                         rows_in))
+            step(measure(spark, f"{stage}:check",
+                         lambda: _checked(check_stage(spark, cfg, stage, run_id=run_id)), rows_in))  # noqa: B023
     if "indicators" in stages:
         step(measure(spark, "report", lambda: {"report": int(render(spark, cfg, year=None).exists())}, 0))
     return results
 
 
-def _checked(report) -> dict[str, int]:
+def _checked(report: StageReport) -> dict[str, int]:
     return {"expectations": report.evaluated, "warnings": len(report.warnings)}
 
 
@@ -295,7 +299,7 @@ def machine() -> dict[str, Any]:
 
     import pyspark
 
-    mem_kb = next((int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines()
-                   if l.startswith("MemTotal:")), 0)
+    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:")), 0)
     return {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 2**20, 1), "python": platform.python_version(),
             "pyspark": pyspark.__version__, "platform": platform.platform()}

@@ -40,7 +40,7 @@ def region_factor(params: Params, geo: Geography) -> np.ndarray:
     return f / (f * weight).sum()
 
 
-def _durations(gen, params: Params, measure: str, child: np.ndarray) -> np.ndarray:
+def _durations(gen: np.random.Generator, params: Params, measure: str, child: np.ndarray) -> np.ndarray:
     cr = params.rates.coercion
     n = child.size
     if measure == "belt_restraint":
@@ -60,14 +60,16 @@ def _durations(gen, params: Params, measure: str, child: np.ndarray) -> np.ndarr
     return gen.exponential(means.get(measure, 0.0) * DAY, n) if measure in means else np.zeros(n)
 
 
-def _restrictive(gen, params: Params, course: Course, stays: dict[str, Any], measure: str, rf: np.ndarray) -> dict[str, Any]:
+def _restrictive(gen: np.random.Generator, params: Params, course: Course, stays: dict[str, Any], measure: str,
+                 rf: np.ndarray) -> dict[str, Any]:
     cr = params.rates.coercion
     lam_age = np.where(stays["child"], cr.per_stay[measure]["child"], cr.per_stay[measure]["adult"])
     trend = (1 + float(cr.trend_per_year.get(measure, 0.0))) ** (stays["year"] - 2023)
     length_days = (stays["end"] - stays["start"]) / DAY
     q = cr.eligible.get(measure, {"child": 1.0, "adult": 1.0})
     gate = gen.random(course.person.size) < np.where(course.child, q["child"], q["adult"])
-    lam = (lam_age * course.z[stays["course"]] * gate[stays["course"]] * (1 - np.exp(-length_days / 5)) * trend * rf[stays["region"]]
+    lam = (lam_age * course.z[stays["course"]] * gate[stays["course"]] * (1 - np.exp(-length_days / 5)) * trend
+           * rf[stays["region"]]
            * np.where(stays["invol"], 1.0, cr.voluntary_stay_factor)
            * np.where(course.cls[stays["course"]] == INPATIENT, cr.inpatient_class_factor, 1.0))
     n = gen.poisson(lam)
@@ -87,7 +89,7 @@ def _restrictive(gen, params: Params, course: Course, stays: dict[str, Any], mea
     return {"stay": stay, "measure": np.full(stay.size, M[measure]), "start": start, "end": end}
 
 
-def _admissions(gen, params: Params, stays: dict[str, Any]) -> dict[str, Any]:
+def _admissions(gen: np.random.Generator, params: Params, stays: dict[str, Any]) -> dict[str, Any]:
     cr = params.rates.coercion
     rows = np.flatnonzero(stays["invol"])
     red = gen.random(rows.size) < red_share(params, stays["year"][rows])
@@ -99,7 +101,7 @@ def _admissions(gen, params: Params, stays: dict[str, Any]) -> dict[str, Any]:
     return {"stay": rows, "measure": measure, "start": stays["start"][rows], "end": end}
 
 
-def _detentions(gen, params: Params, course: Course, stays: dict[str, Any]) -> dict[str, Any]:
+def _detentions(gen: np.random.Generator, params: Params, course: Course, stays: dict[str, Any]) -> dict[str, Any]:
     cr = params.rates.coercion
     p = np.select([course.cls[stays["course"]] == COERCION, course.cls[stays["course"]] == INPATIENT],
                   [cr.detention_per_stay["coercion"], cr.detention_per_stay["inpatient"]], 0.0)
@@ -124,7 +126,7 @@ def _concat(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _other_purpose_holdings(gen, params: Params, regs: dict[str, Any]) -> dict[str, Any]:
+def _other_purpose_holdings(gen: np.random.Generator, params: Params, regs: dict[str, Any]) -> dict[str, Any]:
     """Holding registered for another purpose: before a belt (part_of_other_measure) or to move
     the patient (transfer). Not counted as coercion downstream."""
     share = params.rates.coercion.holding_other_purpose_share
@@ -139,7 +141,7 @@ def _other_purpose_holdings(gen, params: Params, regs: dict[str, Any]) -> dict[s
             "end": start + dur, "purpose": purpose}
 
 
-def _overlaps(gen, params: Params, regs: dict[str, Any]) -> dict[str, Any]:
+def _overlaps(gen: np.random.Generator, params: Params, regs: dict[str, Any]) -> dict[str, Any]:
     """Re-registrations overlapping an earlier registration of the same measure and stay."""
     eligible = np.isin(regs["measure"], [M[m] for m in OVERLAP_MEASURES]) & (regs["end"] != NO_TIME)
     rows = np.flatnonzero(eligible & (gen.random(eligible.size) < params.rates.coercion.overlap_share)

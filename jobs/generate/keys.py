@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from jobs.generate import names
 from jobs.generate.arrays import NO_TIME, format_dates, hex_matrix, strings_from_matrix
+from jobs.generate.params import KeyRates, Table
 from jobs.generate.persons import Geography, People
 
 TYPO_VARIANTS = 5  # 0 = spelled right; 1..4 = one typo each
@@ -102,7 +103,8 @@ def noisy_birth_dates(gen: np.random.Generator, birth: np.ndarray, rate: float) 
     return out
 
 
-def with_identity(gen: np.random.Generator, frame: dict[str, Any], people: People, geo: Geography, rates, key_rates,
+def with_identity(gen: np.random.Generator, frame: dict[str, Any], people: People, geo: Geography, rates: Table,
+                  key_rates: KeyRates,
                   moment_day: np.ndarray) -> dict[str, Any]:
     """Add pseudonym quality and linkage-key columns to a social or police frame.
 
