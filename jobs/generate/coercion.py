@@ -37,7 +37,8 @@ def region_factor(params: Params, geo: Geography) -> np.ndarray:
 
     f = np.array([float(params.rates.coercion.region_factor[r]) for r in REGION_CODES])
     weight = np.bincount(geo.region, weights=geo.weight, minlength=len(REGION_CODES))
-    return f / (f * weight).sum()
+    out: np.ndarray = f / (f * weight).sum()
+    return out
 
 
 def _durations(gen: np.random.Generator, params: Params, measure: str, child: np.ndarray) -> np.ndarray:
@@ -46,10 +47,12 @@ def _durations(gen: np.random.Generator, params: Params, measure: str, child: np
     if measure == "belt_restraint":
         mu = np.where(child, cr.belt_hours_lognormal["child"][0], cr.belt_hours_lognormal["adult"][0])
         sd = np.where(child, cr.belt_hours_lognormal["child"][1], cr.belt_hours_lognormal["adult"][1])
-        return np.exp(mu + sd * gen.standard_normal(n)) * HOUR
+        out: np.ndarray = np.exp(mu + sd * gen.standard_normal(n)) * HOUR
+        return out
     if measure == "physical_holding":
         mu, sd = cr.holding_minutes_lognormal
-        return np.maximum(np.exp(mu + sd * gen.standard_normal(n)) * MINUTE, 10)
+        out: np.ndarray = np.maximum(np.exp(mu + sd * gen.standard_normal(n)) * MINUTE, 10)
+        return out
     if measure == "personal_shielding":
         mu, sd = cr.shielding_hours_lognormal
         return np.exp(mu + sd * gen.standard_normal(n)) * HOUR

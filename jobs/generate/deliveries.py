@@ -151,7 +151,8 @@ def csv_bytes(table: pa.Table) -> bytes:
     """Header (unquoted; pyarrow would quote it) then rows, never quoted."""
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(delimiter=";", include_header=False, quoting_style="none"))
-    return (";".join(table.column_names) + "\n").encode("utf-8") + sink.getvalue().to_pybytes()
+    out: bytes = (";".join(table.column_names) + "\n").encode("utf-8") + sink.getvalue().to_pybytes()
+    return out
 
 
 def write_manifest(folder: Path, source: str, delivery_id: str, files: list[dict[str, Any]]) -> None:
@@ -172,4 +173,5 @@ def write_delivery(landing: Path, source: str, delivery_id: str, table: pa.Table
         (folder / name).write_bytes(data)
         files.append({"name": name, "rows": chunk.num_rows, "sha256": hashlib.sha256(data).hexdigest()})
     write_manifest(folder, source, delivery_id, files)
-    return table.num_rows
+    out: int = table.num_rows
+    return out

@@ -51,7 +51,8 @@ class Course:
 
     @property
     def years(self) -> np.ndarray:
-        return (self.end - self.start + 1) / YEAR_DAYS
+        out: np.ndarray = (self.end - self.start + 1) / YEAR_DAYS
+        return out
 
 
 @dataclass
@@ -66,7 +67,8 @@ class Contacts:
 
 
 def is_child(people: People, person: np.ndarray, day: np.ndarray) -> np.ndarray:
-    return (day - people.birth[person]) < 18 * YEAR_DAYS
+    out: np.ndarray = (day - people.birth[person]) < 18 * YEAR_DAYS
+    return out
 
 
 def build_course(params: Params, people: People) -> tuple[Course, tuple[str, ...]]:
@@ -115,7 +117,8 @@ def build_course(params: Params, people: People) -> tuple[Course, tuple[str, ...
 
 
 def _by_class(table: Table, cls: np.ndarray) -> np.ndarray:
-    return np.array([float(table.get(c, 0.0)) for c in CLASSES])[cls]
+    out: np.ndarray = np.array([float(table.get(c, 0.0)) for c in CLASSES])[cls]
+    return out
 
 
 def _points_in_window(gen: np.random.Generator, course: Course, rows: np.ndarray, rate: np.ndarray,

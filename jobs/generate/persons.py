@@ -113,7 +113,8 @@ class People:
 def _ages_at_start(gen: np.random.Generator, params: Params, n: int) -> np.ndarray:
     bands = np.array(params.rates.population.age_bands, float)
     band = gen.choice(len(bands), size=n, p=bands[:, 2] / bands[:, 2].sum())
-    return bands[band, 0] + gen.random(n) * (bands[band, 1] - bands[band, 0])
+    out: np.ndarray = bands[band, 0] + gen.random(n) * (bands[band, 1] - bands[band, 0])
+    return out
 
 
 def _death_days(gen: np.random.Generator, params: Params, age_years: np.ndarray, from_day: np.ndarray) -> np.ndarray:
@@ -213,7 +214,8 @@ def _with_residence(gen: np.random.Generator, params: Params, geo: Geography, pe
 
 
 def _strictly_increasing(day: np.ndarray, rank: np.ndarray, group: np.ndarray) -> np.ndarray:
-    return group_cummax(day - rank, group) + rank
+    out: np.ndarray = group_cummax(day - rank, group) + rank
+    return out
 
 
 def _destinations(gen: np.random.Generator, params: Params, geo: Geography, mover: np.ndarray, rank: np.ndarray,

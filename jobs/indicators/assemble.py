@@ -55,7 +55,8 @@ def population_cells(pop_by_municipality: pd.DataFrame, geo: Geography) -> pd.Da
     }
     parts = [df.dropna(subset=["geo_code"]).assign(geo_level=level) for level, df in by_level.items()]
     out = pd.concat(parts, ignore_index=True).groupby(POP_KEYS, as_index=False)["population"].sum()
-    return out.astype({"year": "int64", "population": "int64"})
+    result: pd.DataFrame = out.astype({"year": "int64", "population": "int64"})
+    return result
 
 
 def grid(specs: Sequence[IndicatorSpec], years: Sequence[int], geo: Geography, cells: pd.DataFrame) -> pd.DataFrame:
