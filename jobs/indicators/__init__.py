@@ -8,10 +8,12 @@ neither the job nor its disclosure control.
 """
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["run"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "run":
         from jobs.indicators.job import run
 

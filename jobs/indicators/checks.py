@@ -6,6 +6,7 @@ never persons). `assert_publishable` is the last gate before writing `published`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -25,14 +26,17 @@ from jobs.indicators.model import SPEC_KEY_OF
 CELL = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
 
 
-def _key(df: pd.DataFrame, i) -> str:
+def _key(df: pd.DataFrame, i: Any) -> str:
     return "/".join(str(df.at[i, c]) for c in CELL)
 
 
 def visible_small_counts(published: pd.DataFrame, cfg: DisclosureConfig) -> list[str]:
     """Shown cells whose count (a share's numerator or cohort, the episodes behind a median) is 1..min_count-1."""
     shown = published[~published["suppressed"].astype(bool)]
-    small = lambda s: ((s >= 1) & (s < cfg.min_count)).fillna(False).astype(bool)  # noqa: E731
+
+    def small(s: pd.Series) -> pd.Series:
+        return ((s >= 1) & (s < cfg.min_count)).fillna(False).astype(bool)
+
     counted_in_denominator = shown["measure"].isin([SHARE, *MEDIAN_SECONDS])
     bad = small(shown["numerator"]) | (small(shown["denominator"]) & counted_in_denominator)
     bad |= small(shown["value"]) & shown["measure"].isin(COUNT_MEASURES)

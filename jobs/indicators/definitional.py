@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,10 +69,11 @@ def _measures(spec: IndicatorSpec) -> tuple[str, ...]:
 
 def _parts(spec: IndicatorSpec, flags: dict[str, int]) -> tuple[str, ...] | None:
     """The parts a unit with `flags` increments (None: the spec does not count it)."""
-    if spec.only_flagged and not flags.get(spec.flag):
+    flagged = spec.flag is not None and bool(flags.get(spec.flag))
+    if spec.only_flagged and not flagged:
         return None
     if spec.measure == SHARE:
-        return ("num", "den") if flags.get(spec.flag) else ("den",)
+        return ("num", "den") if flagged else ("den",)
     if spec.measure in MEDIAN_SECONDS:
         return ("den",) if flags.get(ENDED) else ()
     return ("n",)
@@ -86,10 +88,10 @@ def _geo_cells(spec: IndicatorSpec, region: str | None, muni: str | None, cluste
     return out
 
 
-def _signature(specs, flags: dict[str, int], age: str, region: str | None, muni: str | None,
+def _signature(specs: Sequence[IndicatorSpec], flags: dict[str, int], age: str, region: str | None, muni: str | None,
                cluster: str | None) -> tuple[str, ...]:
     """Year-free quantity ids (`spec_key|{y}|level|code|age|part`) a unit increments."""
-    out = []
+    out: list[str] = []
     for spec in specs:
         parts = _parts(spec, flags)
         if not parts:
@@ -101,12 +103,12 @@ def _signature(specs, flags: dict[str, int], age: str, region: str | None, muni:
     return tuple(sorted(out))
 
 
-def _flag_combos(flags: list[str]):
+def _flag_combos(flags: list[str]) -> Iterator[dict[str, int]]:
     for bits in itertools.product((0, 1), repeat=len(flags)):
         yield dict(zip(flags, bits))
 
 
-def templates(geo: Geography, specs=SPECS) -> list[tuple[str, ...]]:
+def templates(geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> list[tuple[str, ...]]:
     """Every distinct signature (year as `{y}`) a hypothetical unit can have."""
     munis = [*geo.codes(MUNICIPALITY), UNKNOWN_MUNICIPALITY]
     regions = geo.codes(REGION)
@@ -149,17 +151,19 @@ class ReaderModel:
     a: sparse.csr_matrix
 
     def support(self, q: int) -> np.ndarray:
-        return self.a.indices[self.a.indptr[q]:self.a.indptr[q + 1]]
+        cells: np.ndarray = self.a.indices[self.a.indptr[q]:self.a.indptr[q + 1]]
+        return cells
 
 
-def reader_model(qid: list[str], geo: Geography, specs=SPECS) -> ReaderModel:
+def reader_model(qid: list[str], geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> ReaderModel:
     """The incidence of the quantities `qid` (`spec_key|year|level|code|age|part`) over every
     hypothetical cell of their years; cells no quantity of the table holds are dropped, and
     cells holding the very same quantities are merged (one unknown to a reader)."""
     index = {q: i for i, q in enumerate(qid)}
     years = sorted({q.split("|", 2)[1] for q in qid})
     cols: dict[tuple[Any, ...], int] = {}
-    qi, cj = [], []
+    qi: list[int] = []
+    cj: list[int] = []
     for sig in templates(geo, specs):
         for y in years:
             rows = tuple(sorted({index[k] for q in sig if (k := q.replace("{y}", y)) in index}))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +109,7 @@ def protect(
     model = build_model(table, inner)
     reader = reader_model(model.qid, geo or geography_of(table, inner))
     rmodel = Model(reader.a, model.row, model.part, model.value, model.units, model.qid)
-    parts: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    parts: list[list[dict[int, int]]] = [[] for _ in range(n)]
     row_q: list[list[int]] = [[] for _ in range(n)]
     for q in range(model.n_quantities):
         parts[model.row[q]].append({int(j): 1 for j in model.support(q)})
@@ -195,7 +196,10 @@ def geography_of(table: pd.DataFrame, inner: pd.DataFrame) -> Geography:
         clusters = {q.split("|")[3] for q in sig if q.split("|")[2] == HEALTH_CLUSTER}
         if len(munis) == 1 and len(clusters) == 1:
             cluster[next(iter(munis))] = next(iter(clusters))
-    codes = lambda level: set(table.loc[table["geo_level"] == level, "geo_code"])  # noqa: E731
+
+    def codes(level: str) -> set[str]:
+        return set(table.loc[table["geo_level"] == level, "geo_code"])
+
     munis = codes(MUNICIPALITY) - {UNKNOWN_MUNICIPALITY}
     regions = codes(REGION) or {"-"}
     first = sorted(regions)[0]
@@ -226,10 +230,9 @@ def published_zeros(table: pd.DataFrame, rmodel: Model, hidden_rows: set[int],
     return exempt
 
 
-def _smallest_group(model: Model, csc, q: int, shown: set[int]) -> np.ndarray | None:
+def _smallest_group(model: Model, csc: Any, q: int, shown: set[int]) -> np.ndarray | None:
     """The cells of the smallest shown quantity sharing a cell with q (the tightest sum q is in)."""
-    touching = np.unique(csc[:, model.support(q)].indices)
-    touching = [t for t in touching if model.row[t] in shown]
+    touching = [t for t in np.unique(csc[:, model.support(q)].indices) if model.row[t] in shown]
     if not touching:
         return None
     best = min(touching, key=lambda t: (len(model.support(t)), t))
@@ -237,7 +240,7 @@ def _smallest_group(model: Model, csc, q: int, shown: set[int]) -> np.ndarray | 
 
 
 def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple[Any, ...]], fixed: list[Any],
-             inequalities=()) -> set[int]:
+             inequalities: Sequence[tuple[int, list[int]]] = ()) -> set[int]:
     """For each problem quantity (over the reader's model): the least wanted shown open row in
     the smallest shown sum it lies in (a partner in the same group: the other municipalities of
     its cluster, the other age group, ...), else one in a person inequality with it, else the
@@ -275,7 +278,7 @@ def _escalate(model: Model, problems: list[int], shown: set[int], rank: dict[int
     component = _components(model) if whole else None
     added: set[int] = set()
     for q in problems:
-        if whole:
+        if component is not None:  # whole
             members = {int(model.row[t]) for t in np.flatnonzero(component == component[q])}
         else:
             cells = _smallest_group(model, csc, q, shown)
@@ -289,10 +292,11 @@ def _components(model: Model) -> np.ndarray:
     nq, nc = model.a.shape
     graph = sparse.bmat([[None, model.a], [model.a.T, None]]).tocsr()
     _, labels = connected_components(graph, directed=False)
-    return labels[:nq]
+    out: np.ndarray = labels[:nq]
+    return out
 
 
-def _rows_touching(model: Model, csc, cells: np.ndarray) -> set[int]:
+def _rows_touching(model: Model, csc: Any, cells: np.ndarray) -> set[int]:
     return {int(model.row[t]) for t in np.unique(csc[:, cells].indices)}
 
 
@@ -312,7 +316,7 @@ def _stats(table: pd.DataFrame, model: Model, status: list[Any], publish: np.nda
     )
 
 
-def format_value(measure: str, value, cfg: DisclosureConfig) -> str:
+def format_value(measure: str, value: Any, cfg: DisclosureConfig) -> str:
     """Counts as integers; rates and medians with `decimals`; shares as a percentage."""
     if value is None or pd.isna(value):
         return cfg.missing_marker

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -158,7 +159,7 @@ def to_spark(spark: SparkSession, pdf: pd.DataFrame, table: Table) -> DataFrame:
     return spark.createDataFrame(rows, table.schema)
 
 
-def _python_type(type_name: str):
+def _python_type(type_name: str) -> Callable[[Any], Any]:
     return {"integer": int, "long": int, "double": float, "boolean": bool, "string": str}.get(type_name, lambda v: v)
 
 

@@ -67,7 +67,7 @@ def parts_of(measure: str) -> tuple[str, ...]:
     raise ValueError(f"no protected quantity defined for measure {measure!r}")
 
 
-def part_value(row, part: str):
+def part_value(row: Any, part: str) -> Any:
     """The published column that carries a part: n -> numerator, num -> numerator, den -> denominator."""
     return row["denominator"] if part == "den" else row["numerator"]
 
@@ -91,10 +91,12 @@ class Model:
 
     @property
     def n_quantities(self) -> int:
-        return self.a.shape[0]
+        n: int = self.a.shape[0]
+        return n
 
     def support(self, q: int) -> np.ndarray:
-        return self.a.indices[self.a.indptr[q]:self.a.indptr[q + 1]]
+        cells: np.ndarray = self.a.indices[self.a.indptr[q]:self.a.indptr[q + 1]]
+        return cells
 
 
 def build_model(table: pd.DataFrame, inner: pd.DataFrame) -> Model:
@@ -148,13 +150,13 @@ def person_inequalities(table: pd.DataFrame, model: Model) -> list[tuple[int, li
     """Inequalities a reader knows between person quantities: (q, [p1, p2, ...]) means
     q <= p1 + p2 + ... . Only those the definitions imply; each is also checked on the data."""
     index = {q: i for i, q in enumerate(model.qid)}
-    out: list[tuple[int, list[int]]] = []
+    out: list[tuple[int | None, list[int | None]]] = []
     regions = sorted(set(table.loc[table["geo_level"] == REGION, "geo_code"]))
     years = sorted(int(y) for y in table["year"].unique())
     levels = sorted(set(table["geo_level"]))
     codes = {lv: sorted(set(table.loc[table["geo_level"] == lv, "geo_code"])) for lv in levels}
 
-    def q(spec_key, year, level, code, age, part="n"):
+    def q(spec_key: str, year: int, level: str, code: str, age: str, part: str = "n") -> int | None:
         return index.get(f"{spec_key}|{year}|{level}|{code}|{age}|{part}")
 
     person_specs = [s for s in SPECS if s.unit == PERSONS_UNIT and s.measure == "persons"]
@@ -178,9 +180,10 @@ def person_inequalities(table: pd.DataFrame, model: Model) -> list[tuple[int, li
                     for code in codes.get(level, []):
                         for age in spec.age_groups:
                             out.append((q(spec.key, year, level, code, age), [q(other.key, year, level, code, age)]))
-    kept = []
-    for lhs, rhs in out:
-        if lhs is None or any(r is None for r in rhs):
+    kept: list[tuple[int, list[int]]] = []
+    for lhs, maybe_rhs in out:
+        rhs = [r for r in maybe_rhs if r is not None]
+        if lhs is None or len(rhs) < len(maybe_rhs):
             continue
         if model.value[lhs] <= sum(model.value[r] for r in rhs):
             kept.append((lhs, rhs))

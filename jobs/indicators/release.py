@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from jobs.config import DisclosureConfig
 from jobs.indicators.disclosure import PRIMARY, SECONDARY, SHOWN, Protection, apply_status, protect
+from jobs.indicators.geography import Geography
 
 log = logging.getLogger(__name__)
 KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
@@ -40,7 +41,7 @@ def final_years(years: Sequence[int], run_date: dt.date, months: int) -> list[in
     return [int(y) for y in years if run_date >= first_publication(int(y), months)]
 
 
-def _fixed_state(row) -> str:
+def _fixed_state(row: Mapping[Any, Any]) -> str:
     if not bool(row["suppressed"]):
         return SHOWN
     return PRIMARY if row["display_value"] == "<5" else SECONDARY
@@ -52,7 +53,7 @@ def release(
     previous: pd.DataFrame | None,
     cfg: DisclosureConfig,
     run_date: dt.date,
-    geo=None,
+    geo: Geography | None = None,
 ) -> tuple[pd.DataFrame, Protection]:
     """The published table of this run: carried-forward years verbatim plus newly final years
     protected with the carried rows fixed. `previous` = the last published version (or None)."""
@@ -64,6 +65,7 @@ def release(
     publish = table["year"].isin(new_years).to_numpy()
     held_back = 0
     if carried_years:
+        assert previous is not None, "carried years come from the previous release"
         prev = previous.reset_index(drop=True)
         state = {tuple(k): _fixed_state(r) for k, r in zip(prev[KEY].itertuples(index=False, name=None),
                                                            prev.to_dict("records"))}
@@ -83,6 +85,7 @@ def release(
     fresh = apply_status(table, protection.status, cfg)[publish]
     parts = [fresh]
     if carried_years:
+        assert previous is not None, "carried years come from the previous release"
         parts.insert(0, previous[previous["year"].isin(sorted(carried_years))])
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else fresh.reset_index(drop=True)
     protection.stats.update(new_years=new_years, carried_years=sorted(carried_years), held_back=held_back,
@@ -93,8 +96,8 @@ def release(
     return out, protection
 
 
-def _same(shown: tuple[Any, ...], numerator, denominator) -> bool:
-    def eq(a, b) -> bool:
+def _same(shown: tuple[Any, ...], numerator: Any, denominator: Any) -> bool:
+    def eq(a: Any, b: Any) -> bool:
         return (pd.isna(a) and pd.isna(b)) or (not pd.isna(a) and not pd.isna(b) and int(a) == int(b))
     return eq(shown[0], numerator) and eq(shown[1], denominator)
 
