@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pandas as pd
 from jobs.disclosure_audit import read as lake
 from jobs.disclosure_audit.bounded import bounded_attack
 from jobs.disclosure_audit.exact import components, exact_attack
-from jobs.disclosure_audit.model import SHOWN, Markers, build_model, quantities, target_quantities
+from jobs.disclosure_audit.model import SHOWN, Markers, Model, build_model, quantities, target_quantities
 from jobs.disclosure_audit.versions import KEY, VersionFinding, compare_versions
 from jobs.indicators.geography import Geography
 
@@ -66,15 +67,15 @@ def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers) -> dict[tuple[
     return {tuple(k): int(v) for k, v in zip(q[KEY].itertuples(index=False, name=None), q["value"])}
 
 
-def _check(truth: dict[str, Any] | None, key: tuple[Any, ...], value: int | None) -> str:
+def _check(truth: dict[tuple[Any, ...], int] | None, key: tuple[Any, ...], value: int | None) -> str:
     if truth is None or value is None or key not in truth:
         return DERIVED
     return CONFIRMED if truth[key] == value else DIFFERS
 
 
 def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Markers, geo: Geography,
-           baseline_years, truth: dict[str, Any] | None = None, versions: dict[int, pd.DataFrame] | None = None,
-           label: str = "") -> AuditReport:
+           baseline_years: Sequence[int], truth: dict[tuple[Any, ...], int] | None = None,
+           versions: dict[int, pd.DataFrame] | None = None, label: str = "") -> AuditReport:
     """The attack on tables in memory: `published` (monitoring_indicators), `target`
     (target_progress), optional `truth` (truth_of the restricted table) and earlier `versions`."""
     started = time.monotonic()
@@ -113,7 +114,7 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
     return report
 
 
-def published_zeros(model) -> set[int]:
+def published_zeros(model: Model) -> set[int]:
     """Hidden quantities whose every inner cell lies under a quantity shown as 0: by the
     definitions they are 0 because a published zero says so (outputs.md rule 1: a zero is shown
     as zero), e.g. the S1 share's numerator of a municipality whose S1 count is 0, or 8B's
@@ -128,10 +129,10 @@ def published_zeros(model) -> set[int]:
     hidden = set(q.loc[q["status"] != SHOWN, "qid"])
     h = inc[inc["qid"].isin(hidden)]
     covered = h.assign(z=h["col"].isin(zero_cols)).groupby("qid")["z"].all()
-    return {int(qid) for qid, ok in covered.items() if ok}
+    return {int(qid) for qid, ok in zip(covered.index.tolist(), covered.tolist()) if ok}
 
 
-def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) -> AuditReport:
+def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years: Sequence[int]) -> AuditReport:
     """Read the lake (published, every version; restricted if readable) and attack it."""
     started = time.monotonic()
     lake_dir = Path(lake_dir)
@@ -148,7 +149,7 @@ def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years) 
     return report
 
 
-def _version_finding(f: VersionFinding, truth) -> Finding:
+def _version_finding(f: VersionFinding, truth: dict[tuple[Any, ...], int] | None) -> Finding:
     if f.kind == "hidden then shown":
         note = f"hidden in v{f.hidden_in}, shown in v{f.shown_in}"
         return Finding(f.key, "hidden", VERSIONS, f.value, f.value, f.value, _check(truth, f.key, f.value), note)

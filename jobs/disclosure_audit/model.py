@@ -31,6 +31,7 @@ episodes, municipalities -> health cluster -> national, red + yellow = 3, T1 = 1
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +118,7 @@ class Universe:
         return df
 
 
-def _measure_atoms(specs) -> dict[str, str]:
+def _measure_atoms(specs: Sequence[IndicatorSpec]) -> dict[str, str]:
     """measure -> atom name: measures that every episode spec counts together form one atom."""
     episode_specs = [s for s in specs if s.unit == EPISODES_UNIT]
     measures = sorted({m for s in episode_specs for m in spec_measures(s)})
@@ -148,7 +149,7 @@ def universes_of(spec: IndicatorSpec, level: str, atoms: dict[str, str]) -> list
     return [person_universe_key(spec) + (":region" if level == REGION else ":national")]
 
 
-def build_universes(specs, geo: Geography) -> dict[str, Universe]:
+def build_universes(specs: Sequence[IndicatorSpec], geo: Geography) -> dict[str, Universe]:
     atoms = _measure_atoms(specs)
     levels: dict[str, set[str]] = {}
     flags: dict[str, set[str]] = {}
@@ -167,7 +168,7 @@ def build_universes(specs, geo: Geography) -> dict[str, Universe]:
     return out
 
 
-def incidence_template(specs, geo: Geography) -> tuple[pd.DataFrame, dict[str, Universe]]:
+def incidence_template(specs: Sequence[IndicatorSpec], geo: Geography) -> tuple[pd.DataFrame, dict[str, Universe]]:
     """Per (spec_key, geo_level, geo_code, age_group, part): the inner cells it sums (no year yet)."""
     atoms = _measure_atoms(specs)
     universes = build_universes(specs, geo)
@@ -199,11 +200,11 @@ class Markers:
     secondary: str
 
 
-def _int(v) -> int | None:
+def _int(v: Any) -> int | None:
     return None if v is None or pd.isna(v) else int(round(float(v)))
 
 
-def _shown_value(row, part: str, population: dict[str, Any]) -> int | None:
+def _shown_value(row: Any, part: str, population: dict[tuple[Any, ...], int]) -> int | None:
     """What a reader can read of a quantity in a shown row (None: nothing)."""
     measure = row.measure
     if measure == SHARE:
@@ -221,14 +222,14 @@ def _shown_value(row, part: str, population: dict[str, Any]) -> int | None:
     return n
 
 
-def populations(published: pd.DataFrame) -> dict[str, Any]:
+def populations(published: pd.DataFrame) -> dict[tuple[Any, ...], int]:
     """(year, level, code, age) -> population, from any shown count or rate row's denominator."""
     rows = published[published["measure"].isin([*COUNT_MEASURES, RATE]) & published["denominator"].notna()]
     return {k: int(v) for k, v in zip(zip(rows["year"], rows["geo_level"], rows["geo_code"], rows["age_group"]),
                                       rows["denominator"])}
 
 
-def status_of(row, markers: Markers) -> str:
+def status_of(row: Any, markers: Markers) -> str:
     if not bool(row.suppressed):
         return SHOWN
     return SECONDARY if row.display_value == markers.secondary else PRIMARY
@@ -238,6 +239,7 @@ def quantities(published: pd.DataFrame, markers: Markers) -> pd.DataFrame:
     """One row per protected quantity of the published table (QUANTITY_COLUMNS)."""
     population = populations(published)
     out = []
+    row: Any  # an itertuples row
     for row in published.itertuples(index=False):
         spec = SPEC_OF_ROW.get((row.indicator_id, row.measure))
         if spec is None:
@@ -271,7 +273,7 @@ def _absent_unknown(q: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=QUANTITY_COLUMNS)
 
 
-def target_quantities(target: pd.DataFrame | None, published: pd.DataFrame, baseline_years) -> pd.DataFrame:
+def target_quantities(target: pd.DataFrame | None, published: pd.DataFrame, baseline_years: Sequence[int]) -> pd.DataFrame:
     """National T1 numerators a reader gets from `target_progress`: rate x population / 100,000,
     and a baseline year's rate from the baseline (their mean) and the other baseline years."""
     if target is None or target.empty:
@@ -306,14 +308,15 @@ class Model:
     col_order: np.ndarray  # a sort key per column (elimination order)
 
 
-def build_model(q: pd.DataFrame, geo: Geography, specs=SPECS) -> Model:
+def build_model(q: pd.DataFrame, geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> Model:
     q = q.reset_index(drop=True)
     q["qid"] = np.arange(len(q))
     present = set(q["spec_key"])
     template, universes = incidence_template(tuple(s for s in specs if s.key in present), geo)
     sizes = {name: len(u.regions) * len(u.resid) * len(INNER_AGES) * 2 ** len(u.flags) for name, u in universes.items()}
     years = sorted(q["year"].unique())
-    offsets, start = {}, 0
+    offsets: dict[tuple[str, Any], int] = {}
+    start = 0
     for name in sorted(universes):
         for year in years:
             offsets[(name, year)] = start
@@ -325,8 +328,8 @@ def build_model(q: pd.DataFrame, geo: Geography, specs=SPECS) -> Model:
     inc = pd.DataFrame({"qid": inc["qid"].to_numpy(np.int64),
                         "col": inc["offset"].to_numpy(np.int64) + inc["cell"].to_numpy(np.int64)})
     order = np.empty(start, dtype=np.int64)
-    for (name, year), off in offsets.items():
-        order[off:off + sizes[name]] = np.arange(sizes[name])  # resid-major inside a universe
+    for (name, _year), first in offsets.items():
+        order[first:first + sizes[name]] = np.arange(sizes[name])  # resid-major inside a universe
     inc, n_cols, order = merge_columns(inc, order)
     return Model(q, inc, n_cols, inequalities(q, specs), order)
 
@@ -349,7 +352,7 @@ def merge_columns(inc: pd.DataFrame, order: np.ndarray) -> tuple[pd.DataFrame, i
     return merged.reset_index(drop=True), len(new_order), new_order
 
 
-def inequalities(q: pd.DataFrame, specs=SPECS) -> list[dict[int, int]]:
+def inequalities(q: pd.DataFrame, specs: Sequence[IndicatorSpec] = SPECS) -> list[dict[int, int]]:
     """What a reader knows beyond sums (each a dict qid -> coef, meaning sum <= 0):
     - persons <= episodes of the same measures and period, cell by cell (a person is placed
       by their first qualifying episode, which lies in the same cell);
@@ -358,7 +361,9 @@ def inequalities(q: pd.DataFrame, specs=SPECS) -> list[dict[int, int]]:
       regions for each age (the first measure overall is the first in its region), the
       latter not for episode thresholds (F1/F2: >10 in total is not >10 in a region);
     for shares, on the cohort (denominator)."""
-    key_of, region_rows = {}, {}
+    key_of: dict[tuple[Any, ...], int] = {}
+    region_rows: dict[tuple[Any, ...], list[int]] = {}
+    row: Any  # an itertuples row, later a coefficient dict
     for row in q[q["source"] == "published"].itertuples(index=False):
         key_of[(row.spec_key, row.year, row.geo_level, row.geo_code, row.age_group, row.part)] = row.qid
         if row.geo_level == REGION:

@@ -51,6 +51,7 @@ def compare_versions(tables: dict[int, pd.DataFrame], markers: Markers) -> list[
             changed = shown_both.index[shown_both["value_a"] != shown_both["value_b"]]
             changed_years = set(changed.get_level_values("year"))
             leak = both[(both["status_a"] != SHOWN) & (both["status_b"] == SHOWN)]
+            key: Any  # the quantity's KEY (the frames are indexed by it)
             for key, row in leak.iterrows():
                 if key[1] not in changed_years:
                     found.append(VersionFinding(key, "hidden then shown", v, w, int(row["value_b"])))

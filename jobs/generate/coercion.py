@@ -51,7 +51,7 @@ def _durations(gen: np.random.Generator, params: Params, measure: str, child: np
         return out
     if measure == "physical_holding":
         mu, sd = cr.holding_minutes_lognormal
-        out: np.ndarray = np.maximum(np.exp(mu + sd * gen.standard_normal(n)) * MINUTE, 10)
+        out = np.maximum(np.exp(mu + sd * gen.standard_normal(n)) * MINUTE, 10)
         return out
     if measure == "personal_shielding":
         mu, sd = cr.shielding_hours_lognormal
