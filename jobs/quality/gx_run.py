@@ -46,7 +46,7 @@ from pyspark.sql import DataFrame
 from jobs.config import Config, _abs
 from jobs.quality import offline_docs
 
-if TYPE_CHECKING:  # GX is imported where used: importing it costs seconds
+if TYPE_CHECKING:  # GX is imported where used: importing it costs seconds (mypy sees it as Any: pyproject.toml)
     from great_expectations.core import ExpectationSuiteValidationResult
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.core.run_identifier import RunIdentifier
@@ -155,8 +155,7 @@ def _failing_rows(context: AbstractDataContext, batch: Batch, frame: DataFrame, 
     is stored or rendered. (Asking for row keys in the first pass would cost two more Spark
     jobs per expectation, failed or not.)
     """
-    # GX types expectation_config as optional; every result of a suite run carries one
-    failed = sorted(int(er.expectation_config.meta["expectation_index"])  # type: ignore[union-attr]
+    failed = sorted(int(er.expectation_config.meta["expectation_index"])
                     for er in result.results
                     if not er.success and (er.result or {}).get("unexpected_count"))
     if not failed:
@@ -164,7 +163,7 @@ def _failing_rows(context: AbstractDataContext, batch: Batch, frame: DataFrame, 
     fmt = {"result_format": "SUMMARY", "unexpected_index_column_names": [ROW_KEY, WHERE],
            "partial_unexpected_count": sample, "return_unexpected_index_query": False}
     again = _run(context, batch, frame, run, fmt, failed, suffix="__failing_rows")
-    return {int(er.expectation_config.meta["expectation_index"]): list(  # type: ignore[union-attr]
+    return {int(er.expectation_config.meta["expectation_index"]): list(
         (er.result or {}).get("partial_unexpected_index_list") or []) for er in again.results}
 
 
