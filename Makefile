@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 
-.PHONY: setup demo test test-fast bench clean-lake
+.PHONY: setup demo lint test test-fast bench clean-lake
 
 setup: $(VENV)/.installed .cache/jars/.fetched
 
@@ -25,6 +25,12 @@ $(VENV)/.installed: requirements.lock requirements-test.lock pyproject.toml
 # Quick start 1: set up, generate demo data, run the whole nightly flow, print where to look.
 demo: setup
 	$(BIN)/pathways demo
+
+# ruff (rules in pyproject.toml) and mypy (--strict on jobs/ and schemas/); .ci/run runs it before the tests.
+# docs/architecture.md, "Lint". Not `ruff format`: the code is wrapped by hand.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Quick start 2: the full default test suite.
 test: setup

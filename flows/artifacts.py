@@ -15,8 +15,9 @@ API error is logged and the run goes on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from jobs.config import Config
 from jobs.ingest.result import DeliveryResult

@@ -10,7 +10,6 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -33,12 +32,12 @@ err_console = Console(stderr=True, soft_wrap=True)  # banners of commands whose 
 @dataclass(frozen=True)
 class Options:
     """The global options, as given (None: the environment variable or the default decides)."""
-    env: Optional[str] = None
-    lake: Optional[str] = None
-    landing: Optional[str] = None
+    env: str | None = None
+    lake: str | None = None
+    landing: str | None = None
 
 
-def _config(ctx: typer.Context, banner: Optional[Console] = None, *, default_lake: Optional[str] = None) -> Config:
+def _config(ctx: typer.Context, banner: Console | None = None, *, default_lake: str | None = None) -> Config:
     """The command's config, loaded once from the global options (`default_lake`: used when neither
     --lake nor PATHWAYS_LAKE names one); sets the umask and the retention policy of lake writes."""
     from jobs.lake import use_retention
@@ -57,9 +56,10 @@ def _config(ctx: typer.Context, banner: Optional[Console] = None, *, default_lak
 @app.callback()
 def main(
     ctx: typer.Context,
-    env: Optional[str] = typer.Option(None, "--env", help="Config overlay: local (default), ci, cluster. Env var PATHWAYS_ENV."),
-    lake: Optional[str] = typer.Option(None, "--lake", help="Lake root folder. Env var PATHWAYS_LAKE. Default: ./lake"),
-    landing: Optional[str] = typer.Option(None, "--landing", help="Landing zone folder. Env var PATHWAYS_LANDING. Default: <lake>/landing"),
+    env: str | None = typer.Option(None, "--env", help="Config overlay: local (default), ci, cluster. Env var PATHWAYS_ENV."),
+    lake: str | None = typer.Option(None, "--lake", help="Lake root folder. Env var PATHWAYS_LAKE. Default: ./lake"),
+    landing: str | None = typer.Option(None, "--landing",
+        help="Landing zone folder. Env var PATHWAYS_LANDING. Default: <lake>/landing"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
@@ -78,11 +78,12 @@ def _spark(cfg: Config):
 @app.command()
 def generate(
     ctx: typer.Context,
-    scale: str = typer.Option("demo", help="tiny (~12k persons, for tests) | demo (~120k) | small (~300k) | medium (~1.5M) | national (~5.9M)"),
+    scale: str = typer.Option("demo",
+        help="tiny (~12k persons, for tests) | demo (~120k) | small (~300k) | medium (~1.5M) | national (~5.9M)"),
     seed: int = typer.Option(20240402, help="Random seed; same seed and arguments give byte-identical files."),
     start: str = typer.Option("2019-01-01", help="First day of data (YYYY-MM-DD)."),
     end: str = typer.Option("2025-12-31", help="Last day of data (YYYY-MM-DD)."),
-    out: Optional[Path] = typer.Option(None, help="Landing folder to write to. Default: the configured landing zone."),
+    out: Path | None = typer.Option(None, help="Landing folder to write to. Default: the configured landing zone."),
     frequency: str = typer.Option("monthly", help="Delivery frequency: daily | monthly."),
     defects: bool = typer.Option(False, help="Also write contract-breaking deliveries (for ingestion tests)."),
 ) -> None:
@@ -96,7 +97,7 @@ def generate(
 @app.command()
 def run(
     ctx: typer.Context,
-    run_date: Optional[str] = typer.Option(None, help="Logical date of the run (YYYY-MM-DD). Default: today."),
+    run_date: str | None = typer.Option(None, help="Logical date of the run (YYYY-MM-DD). Default: today."),
     full_refresh: bool = typer.Option(False, help="Rebuild every derived table from silver instead of incrementally."),
 ) -> None:
     """Run the nightly flow once: ingest, link, events, pathways, indicators, report, Data Docs."""
@@ -142,9 +143,10 @@ def _print_outputs(cfg: Config) -> None:
 
 
 @app.command()
-def sql(ctx: typer.Context, query: str = typer.Argument(..., help="A read-only query; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
-        limit: Optional[int] = typer.Option(None, help="Rows to return. Default: 50 for a table, all for csv/json."),
-        zones: Optional[str] = typer.Option(None, help="Zones to expose, comma-separated. Default: analytics,published; "
+def sql(ctx: typer.Context, query: str = typer.Argument(...,
+    help="A read-only query; tables are <zone>.<table>, e.g. analytics.involuntary_admissions"),
+        limit: int | None = typer.Option(None, help="Rows to return. Default: 50 for a table, all for csv/json."),
+        zones: str | None = typer.Option(None, help="Zones to expose, comma-separated. Default: analytics,published; "
                                                        "restricted only when named (data-engineer rights)."),
         engine: str = typer.Option("duckdb", help="duckdb (fast, read-only, DuckDB SQL) | spark (Spark SQL, starts Spark)."),
         output: str = typer.Option("table", "--format", help="table | csv | json. Only the answer goes to stdout."),
@@ -180,7 +182,8 @@ def sql(ctx: typer.Context, query: str = typer.Argument(..., help="A read-only q
 
 
 @app.command()
-def validate(ctx: typer.Context, stage: str = typer.Option("all", help="Stage whose checks to re-run: ingest, link, events, pathways, indicators, or all.")) -> None:
+def validate(ctx: typer.Context, stage: str = typer.Option("all",
+    help="Stage whose checks to re-run: ingest, link, events, pathways, indicators, or all.")) -> None:
     """Re-run the Great Expectations checks of one stage on the current tables."""
     from jobs.quality import validate_stage
 
@@ -197,7 +200,7 @@ def bench(
     stages: str = typer.Option(",".join(STAGES), help="Comma-separated stages to time."),
     seed: int = typer.Option(20240402, help="Generator seed."),
     regenerate: bool = typer.Option(False, help="Regenerate the data even if the bench lake has deliveries."),
-    out: Optional[Path] = typer.Option(None, help="JSON results file, rewritten after every step. "
+    out: Path | None = typer.Option(None, help="JSON results file, rewritten after every step. "
                                                   "Default: bench-results/<scale>-<time>.json"),
     incremental: bool = typer.Option(True, help="After the full build, time the incremental night too."),
     resume: bool = typer.Option(False, help="Continue an interrupted full build on the lake as it is, from the "
@@ -212,7 +215,8 @@ def bench(
 
     from rich.table import Table as RichTable
 
-    from jobs.bench import bench as run_bench, bench_stages
+    from jobs.bench import bench as run_bench
+    from jobs.bench import bench_stages
     from jobs.config import PROJECT_ROOT
 
     chosen = bench_stages(stages)  # a bad --stages fails before anything runs
@@ -259,10 +263,10 @@ app.add_typer(cluster_app, name="cluster")
 @app.command()
 def ingest(
     ctx: typer.Context,
-    source: Optional[list[str]] = typer.Option(None, "--source", help="Only this source (repeatable). Default: all seven."),
+    source: list[str] | None = typer.Option(None, "--source", help="Only this source (repeatable). Default: all seven."),
     full_refresh: bool = typer.Option(False, help="Re-read every delivery and rebuild the sources' bronze and silver."),
-    run_id: Optional[str] = typer.Option(None, help="Run id recorded in the lineage columns. Default: ingest-<UTC time>-<hex>."),
-    run_date: Optional[str] = typer.Option(None, help="Only deliveries dated on or before this date (YYYY-MM-DD). "
+    run_id: str | None = typer.Option(None, help="Run id recorded in the lineage columns. Default: ingest-<UTC time>-<hex>."),
+    run_date: str | None = typer.Option(None, help="Only deliveries dated on or before this date (YYYY-MM-DD). "
                                                       "Default: every pending delivery."),
 ) -> None:
     """Ingest pending landing-zone deliveries alone, and print which were loaded or refused, and why."""
@@ -304,7 +308,7 @@ def pathways_summary(ctx: typer.Context) -> None:
 @app.command("link")
 def link_cmd(
     ctx: typer.Context,
-    run_id: Optional[str] = typer.Option(None, help="Run id recorded on every link. Default: link-<UTC time>-<hex>."),
+    run_id: str | None = typer.Option(None, help="Run id recorded on every link. Default: link-<UTC time>-<hex>."),
     full_refresh: bool = typer.Option(False, help="Retrain the linkage model (EM) before linking."),
 ) -> None:
     """Link every silver record to a person (deterministic, then probabilistic with splink)."""
@@ -320,7 +324,8 @@ def link_cmd(
 
 
 @app.command("linkage-report")
-def linkage_report(ctx: typer.Context, label: Optional[str] = typer.Option(None, help="Title of the report, e.g. the scale: 'small'.")) -> None:
+def linkage_report(ctx: typer.Context, label: str | None = typer.Option(None,
+    help="Title of the report, e.g. the scale: 'small'.")) -> None:
     """Evaluate the links against the generator's ground truth; write a Markdown + HTML report."""
     from jobs.link.report import write_report
 
@@ -335,7 +340,7 @@ def linkage_report(ctx: typer.Context, label: Optional[str] = typer.Option(None,
 @app.command("review")
 def review_cmd(
     ctx: typer.Context,
-    decisions: Optional[Path] = typer.Option(None, "--decisions", help="CSV of answers (source, source_record_id, "
+    decisions: Path | None = typer.Option(None, "--decisions", help="CSV of answers (source, source_record_id, "
                                              "candidate_key, decision = match | non_match | skip) instead of prompts."),
 ) -> None:
     """Clerical review of restricted.link_review: decide match / non-match / skip per pair (evidence only, never a
@@ -361,7 +366,8 @@ def review_cmd(
 
 
 @app.command("report")
-def report_cmd(ctx: typer.Context, year: Optional[int] = typer.Option(None, "--year", help="Year to report on. Default: the latest year with indicators.")) -> None:
+def report_cmd(ctx: typer.Context, year: int | None = typer.Option(None, "--year",
+    help="Year to report on. Default: the latest year with indicators.")) -> None:
     """Render the Task Force report (self-contained HTML) from the published tables."""
     from jobs.report import render
 
@@ -388,7 +394,7 @@ def backfill(
 @app.command("disclosure-audit")
 def disclosure_audit(
     ctx: typer.Context,
-    json_file: Optional[Path] = typer.Option(None, "--json", help="Also write every finding to this JSON file."),
+    json_file: Path | None = typer.Option(None, "--json", help="Also write every finding to this JSON file."),
 ) -> None:
     """Attack published/ as any reader could (docs/disclosure_audit.md); exit 1 when a hidden value is recovered."""
     from jobs.disclosure_audit import audit_lake, findings_table, to_json
@@ -404,7 +410,8 @@ def disclosure_audit(
 
 
 @app.command()
-def doctor(ctx: typer.Context, fix: bool = typer.Option(False, "--fix", help="Give every zone, and everything in it, its configured group "
+def doctor(ctx: typer.Context, fix: bool = typer.Option(False, "--fix",
+    help="Give every zone, and everything in it, its configured group "
                                                          "and modes (only what the pipeline account owns).")) -> None:
     """Who can read what: each zone's owner, group and mode against conf/base/zones.yml, what others can read,
     and the places beside the lake (Spark scratch, Prefect, GX). Exits 1 on a violation."""
@@ -433,7 +440,8 @@ def serve(ctx: typer.Context) -> None:
 # --- audit: retention, VACUUM of restricted, reproduce (jobs/audit/, docs/audit.md) ---------------
 
 @app.command()
-def retention(ctx: typer.Context, apply: bool = typer.Option(False, "--apply", help="Set the configured properties where they differ "
+def retention(ctx: typer.Context, apply: bool = typer.Option(False, "--apply",
+    help="Set the configured properties where they differ "
                                                                 "(one commit per such table).")) -> None:
     """Show (or --apply) every table's retention properties against conf/base/retention.yml."""
     from rich.table import Table as RichTable
@@ -455,7 +463,8 @@ def retention(ctx: typer.Context, apply: bool = typer.Option(False, "--apply", h
 
 
 @app.command()
-def vacuum(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run", help="Only count the files VACUUM would delete.")) -> None:
+def vacuum(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run",
+    help="Only count the files VACUUM would delete.")) -> None:
     """VACUUM the restricted tables outside the audit set (data minimisation; docs/audit.md)."""
     from rich.table import Table as RichTable
 
@@ -480,10 +489,10 @@ def reproduce(
     year: int = typer.Option(..., "--year", help="Year of the cell."),
     geo: str = typer.Option("national", "--geo", help="<level>:<code>: national, region:1082, "
                                                         "health_cluster:SK09, municipality:101."),
-    age: Optional[str] = typer.Option(None, "--age", help="adult | child | all; only where the id does not say it."),
-    measure: Optional[str] = typer.Option(None, "--measure", help="One measure (e.g. episodes_red). Default: all "
+    age: str | None = typer.Option(None, "--age", help="adult | child | all; only where the id does not say it."),
+    measure: str | None = typer.Option(None, "--measure", help="One measure (e.g. episodes_red). Default: all "
                                                                    "measures of the id."),
-    run: Optional[str] = typer.Option(None, "--run", help="Run id. Default: the latest completed run that wrote "
+    run: str | None = typer.Option(None, "--run", help="Run id. Default: the latest completed run that wrote "
                                                           "the cell."),
 ) -> None:
     """Recompute a published indicator cell from the table versions a run pinned; print its lineage."""

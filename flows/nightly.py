@@ -52,8 +52,14 @@ from flows import artifacts, logs, notify
 from jobs.run_manifest import RunTracker
 from jobs import lake as pathways_lake, locks, stages, zones
 from jobs.config import Config, load_config
-from jobs.errors import (ConcurrentRunError, ConfigError, ContractError, InjectedFault, MissingTableError,
-                         ValidationFailed)
+from jobs.errors import (
+    ConcurrentRunError,
+    ConfigError,
+    ContractError,
+    InjectedFault,
+    MissingTableError,
+    ValidationFailed,
+)
 from jobs.quality import check_stage, publish_docs
 from jobs.run_context import RunContext, parse_run_date, start_run
 from jobs.spark import build_spark
@@ -142,7 +148,7 @@ def _fail_if_asked(stage: str) -> None:
 
 
 def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, tracker: RunTracker,
-                deliveries: list) -> None:
+                deliveries: list[Any]) -> None:
     """Run one stage (a per-source stage: one task per source) and its check; ingest's deliveries go to
     `deliveries`."""
     cfg, name = ctx.cfg, stage.name
@@ -176,7 +182,7 @@ def _report_stage(spark: SparkSession, ctx: RunContext, tracker: RunTracker) -> 
     return path
 
 
-def _record_failure(tracker: RunTracker, exc: BaseException, stage: str | None, deliveries: list) -> None:
+def _record_failure(tracker: RunTracker, exc: BaseException, stage: str | None, deliveries: list[Any]) -> None:
     """Mark the run failed in the manifest, the Data Docs and the artifacts; never hide the original error."""
     notify.note(stage=stage)
     ctx = tracker.ctx
@@ -220,7 +226,8 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
                          poll_seconds=orch.lock_poll_seconds):
         tracker = RunTracker(spark, ctx, str(flow_run.id) if flow_run.id else None)
         tracker.start()
-        current, deliveries = None, []
+        current: str | None = None
+        deliveries: list[Any] = []
         try:
             for each in (*stages.PIPELINE, stages.REPORT_STAGE):  # a broken stage package fails before any write
                 current = each.name

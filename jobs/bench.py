@@ -17,9 +17,10 @@ import shutil
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import SparkSession
 
@@ -28,6 +29,9 @@ from jobs.config import Config
 from jobs.errors import ConfigError
 from jobs.run_context import RunContext
 from jobs.stages import STAGES, entry_point
+
+if TYPE_CHECKING:
+    from jobs.quality.results import StageReport
 
 log = logging.getLogger(__name__)
 # the UI serves the stage list shuffle is read from; keep every stage of a step in it
@@ -44,7 +48,7 @@ class StageResult:
     peak_driver_mb: float
     peak_jvm_mb: float
     shuffle_mb: float
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class MemorySampler:
@@ -55,12 +59,12 @@ class MemorySampler:
         self.peak = {name: 0 for name in pids}
         self._stop = threading.Event()
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> MemorySampler:
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
         self._sample()
@@ -85,10 +89,10 @@ def rss_kb(pid: int) -> int:
 
 
 def jvm_pid(spark: SparkSession) -> int:
-    return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+    return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[union-attr]
 
 
-def completed_stages(spark: SparkSession) -> list[dict]:
+def completed_stages(spark: SparkSession) -> list[dict[str, Any]]:
     """Spark's REST list of completed stages ([] if the UI is off or unreachable)."""
     url = spark.sparkContext.uiWebUrl
     if not url:
@@ -96,12 +100,13 @@ def completed_stages(spark: SparkSession) -> list[dict]:
     app = spark.sparkContext.applicationId
     try:
         with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=10) as r:
-            return json.load(r)
+            stages: list[dict[str, Any]] = json.load(r)
+            return stages
     except OSError:
         return []
 
 
-def shuffle_since(stages: list[dict], after_stage: int) -> tuple[int, int]:
+def shuffle_since(stages: list[dict[str, Any]], after_stage: int) -> tuple[int, int]:
     """(shuffle write bytes of the stages with id > after_stage, highest stage id seen).
 
     By stage id, not a difference of totals: the UI keeps only the newest
@@ -115,7 +120,7 @@ def lake_rows(spark: SparkSession, cfg: Config) -> dict[str, int]:
     return {str(t): lake.read(spark, cfg.paths, t).count() for t in lake.list_tables(cfg.paths)}
 
 
-def measure(spark: SparkSession, name: str, fn, rows_in: int) -> StageResult:
+def measure(spark: SparkSession, name: str, fn: Callable[[], Any], rows_in: int) -> StageResult:
     pids = {"driver": os.getpid(), "jvm": jvm_pid(spark)}
     _, last_stage = shuffle_since(completed_stages(spark), -1)
     start = time.perf_counter()
@@ -186,23 +191,23 @@ def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str,
 
     for stage in stages:
         runner = entry_point(stage)
-        result = measure(spark, stage, lambda: runner(spark, ctx), rows_in)
+        result = measure(spark, stage, lambda: runner(spark, ctx), rows_in)  # noqa: B023 - called at once
         step(result)
         rows_in = result.rows_out
         if cfg.quality.enabled:
-            step(measure(spark, f"{stage}:check", lambda: _checked(check_stage(spark, cfg, stage, run_id=run_id)),
-                         rows_in))
+            step(measure(spark, f"{stage}:check",
+                         lambda: _checked(check_stage(spark, cfg, stage, run_id=run_id)), rows_in))  # noqa: B023
     if "indicators" in stages:
         step(measure(spark, "report", lambda: {"report": int(render(spark, cfg, year=None).exists())}, 0))
     return results
 
 
-def _checked(report) -> dict[str, int]:
+def _checked(report: StageReport) -> dict[str, int]:
     return {"expectations": report.evaluated, "warnings": len(report.warnings)}
 
 
 def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGES, regenerate: bool = False,
-          progress: Path | None = None, incremental: bool = True, resume: bool = False) -> dict:
+          progress: Path | None = None, incremental: bool = True, resume: bool = False) -> dict[str, Any]:
     """Full build then (unless `incremental` is False) the incremental nightly run at `scale`;
     returns the figures, also written to `progress` after every step.
 
@@ -215,7 +220,7 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     from jobs.spark import build_spark
 
     landing = cfg.paths.landing_dir()
-    result: dict = {"scale": scale, "seed": seed, "machine": machine(), "stages": stages}
+    result: dict[str, Any] = {"scale": scale, "seed": seed, "machine": machine(), "stages": stages}
     if regenerate or not any(landing.glob("*/*/_manifest.json")):
         from jobs.generate import run as generate
 
@@ -239,7 +244,7 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     return _incremental(spark, cfg, result, stages, progress, incremental)
 
 
-def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incremental: bool) -> dict:
+def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incremental: bool) -> dict[str, Any]:
     from jobs.spark import build_spark
 
     if progress is None or not progress.is_file():
@@ -258,7 +263,7 @@ def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incr
     return _incremental(spark, cfg, result, stages, progress, incremental)
 
 
-def _saver(result: dict, key: str, progress: Path | None,
+def _saver(result: dict[str, Any], key: str, progress: Path | None,
            done: list[StageResult] | None = None) -> Callable[[list[StageResult]], None]:
     def save(results: list[StageResult]) -> None:
         steps = list(done or []) + list(results)
@@ -268,8 +273,8 @@ def _saver(result: dict, key: str, progress: Path | None,
     return save
 
 
-def _incremental(spark: SparkSession, cfg: Config, result: dict, stages: tuple[str, ...], progress: Path | None,
-                 incremental: bool) -> dict:
+def _incremental(spark: SparkSession, cfg: Config, result: dict[str, Any], stages: tuple[str, ...], progress: Path | None,
+                 incremental: bool) -> dict[str, Any]:
     """Put the held-back deliveries back; time the nightly incremental run over them."""
     landing = cfg.paths.landing_dir()
     restore(landing, cfg.paths.bench_parking_dir())
@@ -281,7 +286,7 @@ def _incremental(spark: SparkSession, cfg: Config, result: dict, stages: tuple[s
     return result
 
 
-def _write_progress(result: dict, progress: Path | None) -> None:
+def _write_progress(result: dict[str, Any], progress: Path | None) -> None:
     if progress is not None:
         progress.parent.mkdir(parents=True, exist_ok=True)
         tmp = progress.with_name(progress.name + ".tmp")
@@ -289,12 +294,12 @@ def _write_progress(result: dict, progress: Path | None) -> None:
         tmp.replace(progress)
 
 
-def machine() -> dict:
+def machine() -> dict[str, Any]:
     import platform
 
     import pyspark
 
-    mem_kb = next((int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines()
-                   if l.startswith("MemTotal:")), 0)
+    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:")), 0)
     return {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 2**20, 1), "python": platform.python_version(),
             "pyspark": pyspark.__version__, "platform": platform.platform()}

@@ -16,9 +16,10 @@ import json
 import os
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -334,10 +335,11 @@ class Config:
         payload = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def with_overrides(self, **sections: Mapping[str, Any]) -> "Config":
+    def with_overrides(self, **sections: Mapping[str, Any]) -> Config:
         """A copy with some section fields replaced, e.g. with_overrides(paths={"lake": d})."""
         merged = _deep_merge(to_dict(self), {k: dict(v) for k, v in sections.items()})
-        return _build(Config, merged, "config")
+        cfg: Config = _build(Config, merged, "config")
+        return cfg
 
 
 def _abs(path: str) -> Path:
@@ -374,7 +376,8 @@ def load_config(env: str | None = None, **overrides: Any) -> Config:
     if landing:
         data = _deep_merge(data, {"paths": {"landing": str(landing)}})
     data = _deep_merge(data, overrides)
-    return _build(Config, data, "config")
+    cfg: Config = _build(Config, data, "config")
+    return cfg
 
 
 def _from_environment() -> dict[str, Any]:
@@ -431,7 +434,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):

@@ -20,7 +20,7 @@ docs/benchmarks.md, "Profiling"). A change goes unnoticed only if two sums of in
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F

@@ -11,8 +11,8 @@ configuration, which is part of the fingerprint. A full rebuild happens when ask
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -37,6 +37,7 @@ class RefreshPlan:
         """The rows of `df` that belong to persons being recomputed."""
         if self.full:
             return df
+        assert self.changed is not None, "an incremental plan names the changed persons"
         return df.join(self.changed.withColumnRenamed(PERSON, person_col), person_col, "left_semi")
 
 
@@ -71,6 +72,7 @@ def write_outputs(
         if plan.full:
             lake.overwrite(df, paths, table)
         else:
+            assert plan.changed is not None, "an incremental plan names the changed persons"
             lake.replace_groups(df, paths, table, group_col=PERSON, groups=plan.changed,
                                 row_keys=table.keys)
         written[table.name] = lake.last_commit_rows(spark, paths, table)

@@ -91,7 +91,8 @@ def verify(name: str, data: bytes, expected: str, where: str) -> None:
 def _get(url: str) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=120) as response:
-            return response.read()
+            body: bytes = response.read()
+            return body
     except OSError as exc:
         raise SetupError(f"could not download {url}: {exc}") from exc
 

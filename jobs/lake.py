@@ -19,8 +19,9 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, NamedTuple, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import unquote, urlparse
 
 from jobs import retention
@@ -28,7 +29,7 @@ from jobs.config import PathsConfig, RetentionConfig
 from jobs.errors import MissingTableError
 
 if TYPE_CHECKING:  # Spark and Delta are imported where used: `pathways sql` (DuckDB) never starts them
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ _checked: set[str] = set()  # table paths whose properties this process has chec
 
 def use_retention(policy: RetentionConfig | None) -> None:
     """Install the retention policy every writer applies (None: writers leave properties alone)."""
-    global _retention
+    global _retention  # noqa: PLW0603 - one policy per process, installed by the flow or CLI
     _retention = policy
     _checked.clear()
 
@@ -90,7 +91,9 @@ def _before_write(spark: SparkSession, path: str, table: TableRef) -> None:
 def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
     from delta.tables import DeltaTable
 
-    return dict(DeltaTable.forPath(spark, path).detail().select("properties").first()[0] or {})
+    detail = DeltaTable.forPath(spark, path).detail().select("properties").first()
+    assert detail is not None, "DESCRIBE DETAIL has one row"
+    return dict(detail[0] or {})
 
 
 def set_properties(spark: SparkSession, path: str, wanted: dict[str, str]) -> bool:
@@ -235,7 +238,7 @@ def replace_groups(
         stale.withColumn(op, F.lit("delete")), allowMissingColumns=True
     )
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    values = {f"`{c}`": f"s.`{c}`" for c in cols}
+    values: dict[str, str | Column] = {f"`{c}`": f"s.`{c}`" for c in cols}
     (
         DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), on)
         .whenMatchedDelete(condition=f"s.{op} = 'delete'")
@@ -313,13 +316,14 @@ def _latest_log_version(log_dir: Path) -> int | None:
     return max(versions) if versions else None
 
 
-def _commit_info(path: str, version: int) -> dict:
+def _commit_info(path: str, version: int) -> dict[str, Any]:
     """The commitInfo action of one commit file (operation, operationMetrics, ...)."""
     with Path(path, "_delta_log", f"{version:020d}.json").open(encoding="utf-8") as fh:
         for line in fh:
             action = json.loads(line)
             if "commitInfo" in action:
-                return action["commitInfo"]
+                info: dict[str, Any] = action["commitInfo"]
+                return info
     return {}
 
 
@@ -366,8 +370,8 @@ def register_tables(spark: SparkSession, paths: PathsConfig, zones: Iterable[str
     for zone in zones:
         wanted = {t.name: table_path(paths, t) for t in list_tables(paths, [zone])}
         entries = _catalog_entries(spark, zone)
-        for name, (kind, location) in entries.items():
-            if kind == "EXTERNAL" and not _same_location(location, wanted.get(name)):
+        for name, (old_kind, old_location) in entries.items():
+            if old_kind == "EXTERNAL" and not _same_location(old_location, wanted.get(name)):
                 spark.sql(f"DROP TABLE {zone}.`{name}`")
         if wanted:
             spark.sql(f"CREATE DATABASE IF NOT EXISTS {zone} LOCATION '{catalog_dir() / (zone + '.db')}'")

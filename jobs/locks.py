@@ -29,8 +29,9 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 from jobs.config import Config, PathsConfig
 from jobs.errors import ConcurrentRunError
@@ -69,13 +70,13 @@ def process_start_ticks(pid: int) -> int | None:
         return None
 
 
-def identity(pid: int | None = None) -> dict:
+def identity(pid: int | None = None) -> dict[str, Any]:
     """Who holds a lock: pid, host, boot id and the pid's start time."""
     pid = os.getpid() if pid is None else pid
     return {"pid": pid, "host": socket.gethostname(), "boot_id": boot_id(), "pid_start": process_start_ticks(pid)}
 
 
-def _holder_gone(holder: dict) -> bool:
+def _holder_gone(holder: dict[str, Any]) -> bool:
     """The holder (on this host) is not running any more: rebooted, dead, or its pid reused."""
     if holder.get("boot_id") is not None and holder["boot_id"] != boot_id():
         return True
@@ -94,9 +95,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def read_holder(path: Path) -> dict | None:
+def read_holder(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        holder: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return holder
     except (FileNotFoundError, ValueError):
         return None
 
@@ -111,7 +113,7 @@ def _is_stale(path: Path) -> bool:
     return holder.get("host") == socket.gethostname() and _holder_gone(holder)
 
 
-def _try_create(path: Path, holder: dict) -> bool:
+def _try_create(path: Path, holder: dict[str, Any]) -> bool:
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
@@ -136,7 +138,7 @@ def acquire(paths: PathsConfig, run_id: str, *, name: str = "nightly", timeout_s
     path = lock_path(paths, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     holder = {**identity(), "run_id": run_id,
-              "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+              "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     deadline = time.monotonic() + timeout_seconds
     while True:
         if _try_create(path, holder):

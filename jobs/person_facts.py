@@ -15,6 +15,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+
 def age_at(birth_date: Column, moment: Column) -> Column:
     """Completed years on the calendar date of `moment` (a date or timestamp column)."""
     d = F.to_date(moment)

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -33,6 +34,9 @@ import pyarrow as pa
 from jobs.config import Config
 from jobs.errors import MissingTableError, ReadOnlyQueryError
 from jobs.lake import ANALYTICS, PUBLISHED, ZONES, TableId, _committed, table_path
+
+if TYPE_CHECKING:  # `pathways sql` answers through DuckDB without importing Spark
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +134,7 @@ def parse_zones(zones: str | None) -> tuple[str, ...]:
 FORMATS = ("table", "csv", "json")
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     import datetime as dt
 
     if value is None:
@@ -161,7 +165,7 @@ def as_json(table: pa.Table) -> str:
     import decimal
     import json
 
-    def default(value):
+    def default(value: Any) -> Any:
         if isinstance(value, decimal.Decimal):  # DuckDB's SUM of integers is HUGEINT: a Decimal in Arrow
             return int(value) if value == value.to_integral_value() else float(value)
         if hasattr(value, "isoformat"):
@@ -175,7 +179,7 @@ def as_json(table: pa.Table) -> str:
 ENGINES = ("duckdb", "spark")
 
 
-def run_query_spark(spark, cfg: Config, query: str, zones: Iterable[str] = DEFAULT_ZONES,
+def run_query_spark(spark: SparkSession, cfg: Config, query: str, zones: Iterable[str] = DEFAULT_ZONES,
                     limit: int | None = None) -> pa.Table:
     """The same answer through Spark SQL (every table of `zones` registered as `<zone>.<table>`).
 

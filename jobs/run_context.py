@@ -38,7 +38,7 @@ class RunContext:
 def new_run_id(label: str | dt.date, *, now: dt.datetime | None = None) -> str:
     """The one run-id builder: `<label>-<UTC time>-<6 random hex>`, unique per call. A date label
     is written `yyyymmdd` (nightly runs sort by run date, then by start)."""
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     head = f"{label:%Y%m%d}" if isinstance(label, dt.date) else label
     return f"{head}-{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
@@ -61,8 +61,9 @@ def start_run(cfg: Config, *, run_date: str | dt.date | None = None, full_refres
     today in `orchestration.timezone`, and its id starts with it. A command (`label`, e.g. "link")
     has a date only when given one, and its id starts with the label. `run_id`: keep a given id."""
     if label is None:
-        day: dt.date | None = parse_run_date(run_date, cfg.orchestration.timezone)
-        rid = run_id or new_run_id(day)
+        nightly_day = parse_run_date(run_date, cfg.orchestration.timezone)
+        day: dt.date | None = nightly_day
+        rid = run_id or new_run_id(nightly_day)
     else:
         day = parse_run_date(run_date, cfg.orchestration.timezone) if run_date else None
         rid = run_id or new_run_id(label)

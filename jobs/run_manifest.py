@@ -22,6 +22,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -45,7 +46,7 @@ def code_version() -> str:
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
     try:
-        described = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=PROJECT_ROOT,
+        described = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], check=False, cwd=PROJECT_ROOT,
                                    capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         described = ""
@@ -64,7 +65,7 @@ def error_text(exc: BaseException) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -75,7 +76,7 @@ class RunTracker:
     flow_run_id: str | None = None
     started_at: dt.datetime = field(default_factory=_now)
     completed: list[str] = field(default_factory=list)
-    tables: list[tuple] = field(default_factory=list)
+    tables: list[tuple[Any, ...]] = field(default_factory=list)
     _before: dict[str, int] = field(default_factory=dict)
     _written: dict[str, dict[str, int | None]] = field(default_factory=dict)
 

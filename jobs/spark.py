@@ -6,6 +6,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -25,7 +26,7 @@ DELTA_CONF = {
 }
 
 
-def build_spark(cfg: SparkConfig, *, app_name: str | None = None, extra_conf: dict | None = None) -> SparkSession:
+def build_spark(cfg: SparkConfig, *, app_name: str | None = None, extra_conf: dict[str, Any] | None = None) -> SparkSession:
     """Build (or return the running) SparkSession with Delta configured from `cfg`.
 
     Delta jars come from the local cache (see jobs/jars.py); on a cluster `spark.jars`

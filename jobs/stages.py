@@ -20,8 +20,9 @@ manifest against that stage; it is never skipped. `pathways sql` never imports S
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from jobs.errors import ConfigError, SetupError
 
@@ -49,7 +50,7 @@ class Stage:
         if not callable(fn):
             raise SetupError(f"{self.module} has no {self.entry}() function; every stage package must expose one "
                              "(see jobs/stages.py)")
-        return fn
+        return cast("Callable[..., Any]", fn)
 
     def run(self, spark: SparkSession, ctx: RunContext, *, source: str | None = None) -> Mapping[str, int]:
         """Run the stage (one source of a per-source stage when `source` is given)."""

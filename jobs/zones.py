@@ -23,10 +23,10 @@ import logging
 import os
 import pwd
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Iterator
 
 from jobs.config import Config, PlaceAccess, ZonesConfig
 from jobs.errors import ConfigError, ZoneAccessError
@@ -291,7 +291,7 @@ def _accounts(z: ZonesConfig) -> tuple[int, dict[str, str]]:
     return _resolve(z.owner, tuple(sorted(z.groups.items())), z.fallback_to_current_user)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resolve(owner: str, groups: tuple[tuple[str, str], ...], fallback: bool) -> tuple[int, dict[str, str]]:
     """(owner uid, role -> group name); missing accounts fall back to the current user and their
     own group, said once per process."""

@@ -5,6 +5,7 @@ The generator writes exactly these columns in this order, ingestion accepts exac
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -56,7 +57,8 @@ class SourceContract:
         return T.StructType([T.StructField(c.name, T.StringType(), True) for c in self.columns])
 
 
-def _c(name, kind="string", nullable=False, allowed=None, pattern=None, description="", future_ok=False):
+def _c(name: str, kind: Kind = "string", nullable: bool = False, allowed: Iterable[str] | None = None,
+       pattern: str | None = None, description: str = "", future_ok: bool = False) -> Column:
     return Column(name, kind, nullable, tuple(allowed) if allowed is not None else None, pattern, description,
                   future_ok)
 
@@ -115,7 +117,8 @@ SOCIAL_SERVICES = SourceContract(
     "social_services", "Social Services Act support (serviceloven) from municipal case systems",
     (RID, PID_OPTIONAL, *LINKAGE_KEYS,
      _c("acting_municipality_code", pattern=codes.MUNICIPALITY_RE), _c("section", allowed=tuple(codes.SECTIONS)),
-     _c("start_date", "date"), _c("end_date", "date", nullable=True, description="null = ongoing; may be a planned end", future_ok=True),
+     _c("start_date", "date"),
+     _c("end_date", "date", nullable=True, description="null = ongoing; may be a planned end", future_ok=True),
      _c("facility_id", nullable=True, description="set for residential sections"), *LIFECYCLE),
     has_linkage_keys=True, person_id_optional=True,
 )

@@ -12,7 +12,7 @@ from pyspark.sql import types as T
 
 from schemas.sources import SOURCES
 
-S, L, I, D, B = T.StringType(), T.LongType(), T.IntegerType(), T.DoubleType(), T.BooleanType()
+S, L, I, D, B = T.StringType(), T.LongType(), T.IntegerType(), T.DoubleType(), T.BooleanType()  # noqa: E741 - short names keep tables compact
 TS, DT = T.TimestampNTZType(), T.DateType()
 
 
@@ -29,7 +29,7 @@ class Table:
         return [f.name for f in self.schema.fields]
 
 
-def _schema(*fields: tuple) -> T.StructType:
+def _schema(*fields: tuple[str, T.DataType]) -> T.StructType:
     return T.StructType([T.StructField(name, typ, True) for name, typ in fields])
 
 

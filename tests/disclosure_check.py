@@ -75,7 +75,7 @@ def recoverable(table, inner, *, singletons: bool = True) -> list[tuple[int, str
     found = []
     for drop in ([set(), known] if known else [set()]):
         keep = [j for j in range(n) if j not in drop]
-        vec = lambda sup: [Fraction(1 if j in sup else 0) for j in keep]  # noqa: E731
+        vec = lambda sup: [Fraction(1 if j in sup else 0) for j in keep]  # noqa: E731, B023 - used in this iteration
         shown = [vec(sup) for pos, _p, _v, sup in qs if pos not in hidden and sup - drop]
         base = _rank(shown) if shown else 0
         for pos, part, _v, sup in qs:
@@ -97,7 +97,7 @@ def pinned(table, inner, truth, inequalities=(), min_count: int = 5) -> list[tup
     a_eq = [row(sup) for pos, _p, _v, sup in qs if pos not in hidden]
     b_eq = [v for pos, _p, v, _s in qs if pos not in hidden]
     a_ub, b_ub = [], []
-    for pos, part, v, sup in qs:
+    for pos, part, _v, sup in qs:
         if pos not in hidden or not sup:
             continue
         primary = table.iloc[pos]["display_value"] == "<5"
@@ -114,7 +114,7 @@ def pinned(table, inner, truth, inequalities=(), min_count: int = 5) -> list[tup
     for lhs, rhs in inequalities:  # ((pos, part), [(pos, part), ...]): lhs <= sum(rhs)
         a_ub.append(row(key[lhs]) - sum(row(key[r]) for r in rhs)); b_ub.append(0)  # noqa: E702
     out = []
-    for pos, part, v, sup in qs:
+    for pos, part, _v, sup in qs:
         if pos not in hidden or not sup:
             continue
         ranges = []

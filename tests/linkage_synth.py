@@ -64,7 +64,7 @@ def make_population(n: int, seed: int = 1) -> pd.DataFrame:
     last = _zipf_choice(rng, LAST, n)
     has_middle = rng.random(n) < 0.3
     middle = _zipf_choice(rng, LAST, n)
-    full = [f"{f} {m} {l}" if hm else f"{f} {l}" for f, m, l, hm in zip(first, middle, last, has_middle)]
+    full = [f"{f} {m} {ln}" if hm else f"{f} {ln}" for f, m, ln, hm in zip(first, middle, last, has_middle)]
     birth = pd.Timestamp("1930-01-01") + pd.to_timedelta(rng.integers(0, 365 * 90, size=n), unit="D")
     return pd.DataFrame({
         "person_id": [f"{x:016x}" for x in rng.integers(0, 2**63, size=n)],
@@ -116,7 +116,8 @@ def make_records(pop: pd.DataFrame, n: int, seed: int = 2, *, name_typo: float =
     rows = []
     for i in range(n):
         is_outsider = rng.random() < outsiders
-        src = outsider_pop.iloc[int(rng.integers(0, len(outsider_pop)))] if is_outsider else pop.iloc[int(rng.integers(0, len(pop)))]
+        src = (outsider_pop.iloc[int(rng.integers(0, len(outsider_pop)))] if is_outsider
+               else pop.iloc[int(rng.integers(0, len(pop)))])
         name, birth, mun = src.full_name, src.birth_date, src.municipality_code
         if rng.random() < name_typo:
             name = typo(name, rng)

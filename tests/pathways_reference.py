@@ -192,7 +192,8 @@ def focus_persons(eps, events, *, focus=10, critical=50, frequent_count=3, frequ
         )
         out.append({
             "person_key": pk, "year": year, **r,
-            "social_force_use_events": sum(1 for e in evs if e["source"] == "social_force_use" and e["event_start_ts"].year == year),
+            "social_force_use_events": sum(1 for e in evs
+                                           if e["source"] == "social_force_use" and e["event_start_ts"].year == year),
             "police_events": sum(1 for e in evs if e["source"] == "police" and e["event_start_ts"].year == year),
             "sectors_involved": len({e["sector"] for e in in_year}),
             "is_focus_person": r["coercion_episodes"] > focus, "is_critical_course": r["coercion_episodes"] > critical,

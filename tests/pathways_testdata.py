@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from schemas.tables import EVENTS, PERSON_LINKS, PERSONS, silver
 from jobs.events.conform import SECTORS
+from schemas.tables import EVENTS, PERSON_LINKS, PERSONS, silver
 
 UPDATED = dt.datetime(2024, 1, 1)
 

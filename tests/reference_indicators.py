@@ -117,9 +117,9 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
         day = moment.date() if isinstance(moment, dt.datetime) else moment
         found = None
         for r in intervals.get(person_key, []):
-            if r["valid_from"] <= day and (r["valid_to"] is None or day <= r["valid_to"]):
-                if found is None or r["valid_from"] > found["valid_from"]:
-                    found = r
+            if (r["valid_from"] <= day and (r["valid_to"] is None or day <= r["valid_to"])
+                    and (found is None or r["valid_from"] > found["valid_from"])):
+                found = r
         if found is None or found["municipality_code"] not in munis:
             return None
         return found["municipality_code"]
@@ -157,9 +157,9 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
                 continue
             found = None
             for r in intervals.get(p["person_key"], []):
-                if r["valid_from"] <= jan1 and (r["valid_to"] is None or jan1 <= r["valid_to"]):
-                    if found is None or r["valid_from"] > found["valid_from"]:
-                        found = r
+                if (r["valid_from"] <= jan1 and (r["valid_to"] is None or jan1 <= r["valid_to"])
+                        and (found is None or r["valid_from"] > found["valid_from"])):
+                    found = r
             if found is None:
                 continue
             grp = age_group_of(age_on(p["birth_date"], jan1), child_max)
@@ -265,7 +265,7 @@ def _cell(chosen, kind, what, measure, level, code, age, focus, critical, age_ra
                 continue
             by_person.setdefault(t["person"], []).append(t)
         persons = []
-        for person, rows in by_person.items():
+        for _person, rows in by_person.items():
             rows.sort(key=lambda t: (t["start"], t["id"]))
             if kind == "FOCUS" and len(rows) <= (focus if what == "focus" else critical):
                 continue

@@ -5,8 +5,10 @@ only the non-audit `restricted` tables, with each table's own deletedFileRetenti
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -36,7 +38,7 @@ class VacuumResult:
     files: int  # deleted, or on a dry run: would be deleted
 
 
-def _lock(cfg: Config, what: str):
+def _lock(cfg: Config, what: str) -> contextlib.AbstractContextManager[Path]:
     return locks.command_lock(cfg, what)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -39,8 +40,13 @@ from jobs.indicators.facts import build_facts, with_period_years
 from jobs.person_facts import residence_by_person_key
 from jobs.reference import municipalities_df
 from schemas.tables import (
-    COERCION_EPISODES, INDICATOR_RUNS, INVOLUNTARY_ADMISSIONS, MONITORING_INDICATORS,
-    MONITORING_INDICATORS_UNSUPPRESSED, PERSONS, RUN_MANIFEST,
+    COERCION_EPISODES,
+    INDICATOR_RUNS,
+    INVOLUNTARY_ADMISSIONS,
+    MONITORING_INDICATORS,
+    MONITORING_INDICATORS_UNSUPPRESSED,
+    PERSONS,
+    RUN_MANIFEST,
 )
 
 log = logging.getLogger(__name__)
@@ -87,7 +93,7 @@ class Outcome:
     lineage: Lineage
     code_version_now: str
     config_hash_now: str
-    compared: list[dict] = field(default_factory=list)  # per measure: recomputed / stored / published
+    compared: list[dict[str, Any]] = field(default_factory=list)  # per measure: recomputed / stored / published
     differences: list[str] = field(default_factory=list)
     rows: pd.DataFrame | None = None  # the rows behind the count; None when withheld
     rows_note: str = ""
@@ -149,7 +155,7 @@ def find_run(spark: SparkSession, cfg: Config, run_id: str | None, cell: Cell) -
     raise MissingTableError(f"no completed run wrote the cell {cell.label()}")
 
 
-def _manifest(spark: SparkSession, cfg: Config) -> dict[str, dict]:
+def _manifest(spark: SparkSession, cfg: Config) -> dict[str, dict[str, Any]]:
     if lake.log_version(cfg.paths, RUN_MANIFEST) is None:
         return {}
     df = lake.read(spark, cfg.paths, RUN_MANIFEST).select("run_id", "status", "code_version")
@@ -159,8 +165,8 @@ def _manifest(spark: SparkSession, cfg: Config) -> dict[str, dict]:
 def _lineage(rows: pd.DataFrame, manifest_row: Mapping[str, Any]) -> Lineage:
     rows = rows[rows["computed_at"] == rows["computed_at"].max()]  # a retried stage recorded twice: the last
     first = rows.iloc[0]
-    versions = {role: {r.table_name: (r.zone, int(r.version)) for r in rows[rows["role"] == role].itertuples()
-                       if not pd.isna(r.version)} for role in ("input", "output")}
+    versions = {role: {r["table_name"]: (r["zone"], int(r["version"])) for r in rows[rows["role"] == role].to_dict("records")
+                       if not pd.isna(r["version"])} for role in ("input", "output")}
     return Lineage(first["run_id"], manifest_row.get("status"), first["computed_at"], manifest_row.get("code_version"),
                    first["config_hash"], first["definition_version"], versions["input"], versions["output"])
 
@@ -196,7 +202,8 @@ def _same(a: Any, b: Any) -> bool:
         return a_missing and b_missing
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
-    return a == b
+    same: bool = a == b
+    return same
 
 
 def reproduce(spark: SparkSession, cfg: Config, *, cell: Cell, run_id: str | None = None,
@@ -221,13 +228,13 @@ def reproduce(spark: SparkSession, cfg: Config, *, cell: Cell, run_id: str | Non
     return out
 
 
-def _row(df: pd.DataFrame, measure: str) -> dict | None:
+def _row(df: pd.DataFrame, measure: str) -> dict[str, Any] | None:
     found = df[df["measure"] == measure]
-    return None if found.empty else found.iloc[0].to_dict()
+    return None if found.empty else cast("dict[str, Any]", found.iloc[0].to_dict())
 
 
-def _compare(out: Outcome, measure: str, recomputed: dict | None, stored: dict | None,
-             published: dict | None) -> None:
+def _compare(out: Outcome, measure: str, recomputed: dict[str, Any] | None, stored: dict[str, Any] | None,
+             published: dict[str, Any] | None) -> None:
     out.compared.append({"measure": measure, "recomputed": recomputed, "stored": stored, "published": published})
     if recomputed is None or stored is None:
         out.differences.append(f"{measure}: cell {'not recomputed' if recomputed is None else 'not stored'} "

@@ -15,7 +15,7 @@ time travel to whoever may read that zone.
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 

@@ -9,8 +9,9 @@ exactly equal. Differences are reported by table, column and count, never by val
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ def _canonical_column(col: pd.Series) -> pd.Series:
     return col.map(lambda v: "" if _is_null(v) else repr(v))
 
 
-def _is_null(value) -> bool:
+def _is_null(value: Any) -> bool:
     return value is None or (not isinstance(value, (list, tuple, dict, np.ndarray)) and pd.isna(value))
 
 
@@ -78,7 +79,7 @@ def diff_tables(left: pd.DataFrame, right: pd.DataFrame, name: str, rtol: float 
     return problems
 
 
-def _same(x, y) -> bool:
+def _same(x: Any, y: Any) -> bool:
     if _is_null(x) and _is_null(y):
         return True
     if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):

@@ -21,9 +21,10 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -74,13 +75,14 @@ def merge_updates(current: DataFrame) -> DataFrame:
     return bumped.select(*PROBE_SCHEMA.fieldNames()).unionByName(extra)
 
 
-def touch_and_sleep(marker_dir: str, sleep_s: float, rows: Iterable) -> Iterator:
+def touch_and_sleep(marker_dir: str, sleep_s: float, rows: Iterable[Any]) -> Iterator[Any]:
     """Executor side: import our package, leave a marker, sleep, pass the rows through."""
     from pyspark import TaskContext
 
     import jobs.person_facts as facts
 
     ctx = TaskContext.get()
+    assert ctx is not None, "runs inside a Spark task"
     name = f"{ctx.stageId()}-{ctx.partitionId()}-{ctx.attemptNumber()}-tid{ctx.taskAttemptId()}.json"
     marker = {"origin": facts.__file__, "python": sys.executable, "stage": ctx.stageId(),
               "partition": ctx.partitionId(), "attempt": ctx.attemptNumber(), "tid": ctx.taskAttemptId()}
@@ -90,7 +92,7 @@ def touch_and_sleep(marker_dir: str, sleep_s: float, rows: Iterable) -> Iterator
 
 
 def run_probe(spark: SparkSession, cfg: Config, *, rows: int, partitions: int, buckets: int,
-              sleep_s: float, marker_dir: Path) -> dict:
+              sleep_s: float, marker_dir: Path) -> dict[str, Any]:
     """Write, merge and read back the probe table; return what happened (no person data)."""
     marker_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -145,6 +147,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from jobs.cluster import probe as _probe  # run as jobs.cluster.probe, not __main__, so
+    from jobs.cluster import probe as _probe  # noqa: PLW0406 - run as jobs.cluster.probe, not __main__, so
 
     sys.exit(_probe.main())  # executors unpickle touch_and_sleep by module reference

@@ -7,15 +7,16 @@ Before any signal the pid's `/proc/<pid>/cmdline` must still contain the words w
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
-def spawn(argv: Sequence[str], log_file: Path, env: dict[str, str]) -> subprocess.Popen:
+def spawn(argv: Sequence[str], log_file: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start `argv` in a new session, stdout and stderr appended to `log_file`."""
     with open(log_file, "ab") as out:
         return subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -32,10 +33,8 @@ def runs(pid: int, markers: Sequence[str]) -> bool:
 
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def terminate_group(pid: int, markers: Sequence[str], timeout: float = 30.0) -> bool:
@@ -62,10 +61,8 @@ def alive(pid: int) -> bool:
 def wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:  # reap it when it is our child (the pytest fixture); otherwise just watch /proc
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+        with contextlib.suppress(ChildProcessError):  # reap it when it is our child (the pytest fixture)
+            os.waitpid(pid, os.WNOHANG)  # otherwise just watch /proc
         if not alive(pid):
             return True
         time.sleep(0.2)

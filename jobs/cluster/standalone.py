@@ -25,6 +25,7 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jobs.cluster import processes
 from jobs.errors import ClusterError
@@ -70,7 +71,7 @@ class ClusterState:
         return path
 
     @classmethod
-    def load(cls, root: Path) -> "ClusterState":
+    def load(cls, root: Path) -> ClusterState:
         path = Path(root) / STATE_FILE
         if not path.is_file():
             raise ClusterError(f"no cluster state at {path}; start one with `pathways cluster up`")
@@ -94,7 +95,8 @@ def spark_class() -> Path:
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def start_cluster(root: Path, *, workers: int = 2, cores: int = 1, memory: str = "1g",
@@ -118,7 +120,7 @@ def start_cluster(root: Path, *, workers: int = 2, cores: int = 1, memory: str =
     return state
 
 
-def _spawn(args: list[str], log_file: Path, env_extra: dict[str, str]) -> subprocess.Popen:
+def _spawn(args: list[str], log_file: Path, env_extra: dict[str, str]) -> subprocess.Popen[bytes]:
     return processes.spawn([str(spark_class()), *args], log_file,
                            {**os.environ, "SPARK_LOCAL_IP": HOST, **env_extra})
 
@@ -166,7 +168,7 @@ def restart_worker(state: ClusterState, index: int, *, daemon_memory: str = "512
     return state.workers[index]
 
 
-def master_json(state: ClusterState) -> dict:
+def master_json(state: ClusterState) -> dict[str, Any]:
     """The master's JSON view (workers with state ALIVE/DEAD, active and completed apps)."""
     data = _get_json(f"{state.master_webui}/json/")
     if data is None:
@@ -227,9 +229,10 @@ def _terminate(daemon: Daemon, timeout: float = 30.0) -> bool:
     return processes.terminate_group(daemon.pid, _markers(daemon), timeout)
 
 
-def _get_json(url: str) -> dict | None:
+def _get_json(url: str) -> dict[str, Any] | None:
     try:
         with _OPENER.open(url, timeout=5) as response:
-            return json.loads(response.read())
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
     except (OSError, ValueError):
         return None

@@ -22,7 +22,7 @@ from pyspark import SparkContext
 
 log = logging.getLogger(__name__)
 
-_WATCHERS: dict[str, "ExecutorWatcher"] = {}  # application id -> watcher (one per context)
+_WATCHERS: dict[str, ExecutorWatcher] = {}  # application id -> watcher (one per context)
 _LOCK = threading.Lock()
 
 
@@ -85,7 +85,7 @@ class ExecutorWatcher(threading.Thread):
 
     def _executor_host_ports(self) -> set[str]:
         jsc = self._sc._jsc.sc()
-        driver = self._sc._jvm.org.apache.spark.SparkEnv.get().blockManager().blockManagerId()
+        driver = self._sc._jvm.org.apache.spark.SparkEnv.get().blockManager().blockManagerId()  # type: ignore[union-attr]
         driver_hp = f"{driver.host()}:{driver.port()}"
         infos = jsc.statusTracker().getExecutorInfos()
         # port 0: an executor whose block manager has not registered yet; not an executor to watch

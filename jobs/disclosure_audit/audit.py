@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -12,7 +13,7 @@ import pandas as pd
 from jobs.disclosure_audit import read as lake
 from jobs.disclosure_audit.bounded import bounded_attack
 from jobs.disclosure_audit.exact import components, exact_attack
-from jobs.disclosure_audit.model import SHOWN, Markers, build_model, quantities, target_quantities
+from jobs.disclosure_audit.model import SHOWN, Markers, Model, build_model, quantities, target_quantities
 from jobs.disclosure_audit.versions import KEY, VersionFinding, compare_versions
 from jobs.indicators.definitions import SPECS, IndicatorSpec
 from jobs.indicators.geography import Geography
@@ -24,7 +25,7 @@ CONFIRMED, DIFFERS, DERIVED = "confirmed", "differs", "derived"
 
 @dataclass(frozen=True)
 class Finding:
-    key: tuple  # KEY: indicator_id, year, geo_level, geo_code, age_group, measure, part
+    key: tuple[Any, ...]  # KEY: indicator_id, year, geo_level, geo_code, age_group, measure, part
     status: str  # primary | secondary
     method: str  # exact | bounds | versions
     value: int | None  # the recovered value (None: only a range)
@@ -68,7 +69,7 @@ def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers,
     return {tuple(k): int(v) for k, v in zip(q[KEY].itertuples(index=False, name=None), q["value"])}
 
 
-def _check(truth: dict | None, key: tuple, value: int | None) -> str:
+def _check(truth: dict[tuple[Any, ...], int] | None, key: tuple[Any, ...], value: int | None) -> str:
     if truth is None or value is None or key not in truth:
         return DERIVED
     return CONFIRMED if truth[key] == value else DIFFERS
@@ -116,7 +117,7 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
     return report
 
 
-def published_zeros(model) -> set[int]:
+def published_zeros(model: Model) -> set[int]:
     """Hidden quantities whose every inner cell lies under a quantity shown as 0: by the
     definitions they are 0 because a published zero says so (outputs.md rule 1: a zero is shown
     as zero), e.g. the S1 share's numerator of a municipality whose S1 count is 0, or 8B's
@@ -131,7 +132,7 @@ def published_zeros(model) -> set[int]:
     hidden = set(q.loc[q["status"] != SHOWN, "qid"])
     h = inc[inc["qid"].isin(hidden)]
     covered = h.assign(z=h["col"].isin(zero_cols)).groupby("qid")["z"].all()
-    return {int(qid) for qid, ok in covered.items() if ok}
+    return {int(qid) for qid, ok in zip(covered.index.tolist(), covered.tolist()) if ok}
 
 
 def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years,
@@ -152,7 +153,7 @@ def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years,
     return report
 
 
-def _version_finding(f: VersionFinding, truth) -> Finding:
+def _version_finding(f: VersionFinding, truth: dict[tuple[Any, ...], int] | None) -> Finding:
     if f.kind == "hidden then shown":
         note = f"hidden in v{f.hidden_in}, shown in v{f.shown_in}"
         return Finding(f.key, "hidden", VERSIONS, f.value, f.value, f.value, _check(truth, f.key, f.value), note)

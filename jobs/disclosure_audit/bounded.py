@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_matrix, vstack
 
@@ -45,7 +47,7 @@ def hidden_bounds(status: str, part: str, min_count: int) -> tuple[float, float]
     return 0.0, np.inf
 
 
-def _rows(model: Model, qids, col_index) -> csr_matrix:
+def _rows(model: Model, qids: list[int], col_index: Any) -> csr_matrix:
     inc = model.incidence[model.incidence["qid"].isin(qids) & model.incidence["col"].isin(col_index)]
     pos = {q: i for i, q in enumerate(qids)}
     r = inc["qid"].map(pos).to_numpy()
@@ -65,7 +67,7 @@ def bounded_attack(model: Model, labels: np.ndarray, min_count: int, known: dict
     return result
 
 
-def _component(model: Model, members, min_count: int, known: dict[int, int], result: BoundedResult) -> None:
+def _component(model: Model, members: pd.DataFrame, min_count: int, known: dict[int, int], result: BoundedResult) -> None:
     inc = model.incidence[model.incidence["qid"].isin(members["qid"])]
     shown = members[members["status"] == SHOWN]
     zero_qids = set(shown.loc[shown["value"] == 0, "qid"])
@@ -116,7 +118,7 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
         lo += [0.0, -np.inf] * n_z
         hi += [np.inf, 0.0] * n_z
     A = vstack(blocks).tocsr()
-    lo, hi = np.array(lo), np.array(hi)
+    lo_a, hi_a = np.array(lo), np.array(hi)
     var_lo = np.zeros(n)
     var_hi = np.full(n, np.inf)
     for i, (status, part) in enumerate(zip(hidden["status"], hidden["part"])):
@@ -125,15 +127,15 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
         if int(qid) in known:
             var_lo[n_x + i] = var_hi[n_x + i] = known[int(qid)]
     var_hi[n_x + n_h:] = 1.0
-    eq_rows = lo == hi
+    eq_rows = lo_a == hi_a
     ub_rows = ~eq_rows
-    A_ub = vstack([A[ub_rows & np.isfinite(hi)], -A[ub_rows & np.isfinite(lo)]]).tocsr()
-    b_ub = np.concatenate([hi[ub_rows & np.isfinite(hi)], -lo[ub_rows & np.isfinite(lo)]])
+    A_ub = vstack([A[ub_rows & np.isfinite(hi_a)], -A[ub_rows & np.isfinite(lo_a)]]).tocsr()
+    b_ub = np.concatenate([hi_a[ub_rows & np.isfinite(hi_a)], -lo_a[ub_rows & np.isfinite(lo_a)]])
     bounds = np.column_stack([var_lo, var_hi])
     cap = 10.0 * float(eq["value"].max()) + 10.0 if len(eq) else 1e6
     capped = np.column_stack([var_lo, np.minimum(var_hi, cap)])
     todo = [i for i, qid in enumerate(hidden["qid"]) if int(qid) not in known]
-    lp = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=False)
+    lp = _Solver(A, lo_a, hi_a, eq_rows, A_ub, b_ub, integer=False)
     confirm = []
     for i, (rmin, rmax) in _ranges(lp, bounds, capped, todo, n_x, n_h, result).items():
         imin, imax = math.ceil(rmin - TOL), math.floor(rmax + TOL)
@@ -144,14 +146,14 @@ def _component(model: Model, members, min_count: int, known: dict[int, int], res
     if n_z:  # a `.` cell is 0 or >= min_count: no LP relaxation sees that gap, so search the integer program
         confirm = [i for i in todo if int(hidden["qid"].iloc[i]) not in result.pinned]
     if confirm:
-        mip = _Solver(A, lo, hi, eq_rows, A_ub, b_ub, integer=True)
+        mip = _Solver(A, lo_a, hi_a, eq_rows, A_ub, b_ub, integer=True)
         for i, (rmin, rmax) in _ranges(mip, bounds, capped, confirm, n_x, n_h, result).items():
             if round(rmin) == round(rmax):
                 result.pinned[int(hidden["qid"].iloc[i])] = round(rmin)
     log.debug("component: %d cells, %d hidden, %d pinned so far", n_x, n_h, len(result.pinned))
 
 
-def _ranges(solver: "_Solver", bounds, capped, todo: list[int], n_x: int, n_h: int,
+def _ranges(solver: _Solver, bounds: np.ndarray, capped: np.ndarray, todo: list[int], n_x: int, n_h: int,
             result: BoundedResult) -> dict[int, tuple[float, float]]:
     """min and max of each hidden quantity in `todo` that could be pinned. Every solution is a
     feasible point that shows where all the others can be: random directions first (in a capped
@@ -159,15 +161,15 @@ def _ranges(solver: "_Solver", bounds, capped, todo: list[int], n_x: int, n_h: i
     n = len(bounds)
     seen_lo, seen_hi = np.full(n_h, np.inf), np.full(n_h, -np.inf)
 
-    def note(x):
+    def note(x: np.ndarray | None) -> None:
         if x is not None:
             np.minimum(seen_lo, x[n_x:n_x + n_h], out=seen_lo)
             np.maximum(seen_hi, x[n_x:n_x + n_h], out=seen_hi)
 
-    def open_(i):
+    def open_(i: int) -> bool:
         if not (np.isfinite(seen_lo[i]) and np.isfinite(seen_hi[i])):
             return True
-        return math.floor(seen_hi[i] + TOL) - math.ceil(seen_lo[i] - TOL) < 1
+        return bool(math.floor(seen_hi[i] + TOL) - math.ceil(seen_lo[i] - TOL) < 1)
 
     rng = np.random.default_rng(0)
     for _ in range(RANDOM_DIRECTIONS):  # until a round rules nothing more out
@@ -180,21 +182,22 @@ def _ranges(solver: "_Solver", bounds, capped, todo: list[int], n_x: int, n_h: i
             note(solver.solve(sign * c, capped, result)[1])
         if sum(open_(i) for i in still) == len(still):
             break
-    out = {}
+    out: dict[int, tuple[float, float]] = {}
     for i in todo:
         if not open_(i):
             continue
         c = np.zeros(n)
         c[n_x + i] = 1.0
-        ends = []
+        ends: list[float | None] = []
         for sign in (1.0, -1.0):
             value, x = solver.solve(sign * c, bounds, result)
             note(x)
             ends.append(None if value is None else sign * value)
             if not open_(i):
                 break
-        if open_(i) and None not in ends:
-            out[i] = (ends[0], ends[1])
+        lo_end, hi_end = (ends + [None, None])[:2]
+        if open_(i) and lo_end is not None and hi_end is not None:
+            out[i] = (lo_end, hi_end)
     return out
 
 
@@ -209,7 +212,7 @@ class _Solver:
     b_ub: np.ndarray
     integer: bool
 
-    def solve(self, c: np.ndarray, bounds: np.ndarray, result: BoundedResult):
+    def solve(self, c: np.ndarray, bounds: np.ndarray, result: BoundedResult) -> tuple[Any, Any]:
         """min c.x: (objective, solution), or (None, None) when unbounded or infeasible."""
         if self.integer:
             res = milp(c, constraints=LinearConstraint(self.A, self.lo, self.hi), integrality=np.ones(len(c)),

@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -92,7 +91,8 @@ def components(model: Model) -> np.ndarray:
     graph = coo_matrix((np.ones(len(inc)), (inc["qid"].to_numpy(), inc["col"].to_numpy() + n_q)),
                        shape=(n_q + model.n_cols, n_q + model.n_cols))
     _, labels = connected_components(graph, directed=False)
-    return labels[:n_q]
+    out: np.ndarray = labels[:n_q]
+    return out
 
 
 def rows_of(model: Model) -> dict[int, list[int]]:

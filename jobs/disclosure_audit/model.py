@@ -36,6 +36,7 @@ episodes, municipalities -> health cluster -> national, red + yellow = 3, T1 = 1
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -135,12 +136,12 @@ class Universe:
         return df
 
 
-def _measure_atoms(specs) -> dict[str, str]:
+def _measure_atoms(specs: Sequence[IndicatorSpec]) -> dict[str, str]:
     """measure -> atom name: measures that every episode spec counts together form one atom."""
     episode_specs = [s for s in specs if s.unit == EPISODES_UNIT]
     measures = sorted({m for s in episode_specs for m in spec_measures(s)})
     signature = {m: tuple(m in spec_measures(s) for s in episode_specs) for m in measures}
-    atoms: dict[tuple, list[str]] = {}
+    atoms: dict[tuple[Any, ...], list[str]] = {}
     for m in measures:
         atoms.setdefault(signature[m], []).append(m)
     return {m: "+".join(group) for group in atoms.values() for m in group}
@@ -226,11 +227,11 @@ class Markers:
     secondary: str
 
 
-def _int(v) -> int | None:
+def _int(v: Any) -> int | None:
     return None if v is None or pd.isna(v) else int(round(float(v)))
 
 
-def _shown_value(row, part: str, population: dict) -> int | None:
+def _shown_value(row: Any, part: str, population: dict[tuple[Any, ...], int]) -> int | None:
     """What a reader can read of a quantity in a shown row (None: nothing)."""
     measure = row.measure
     if measure == SHARE:
@@ -248,7 +249,7 @@ def _shown_value(row, part: str, population: dict) -> int | None:
     return n
 
 
-def populations(published: pd.DataFrame) -> dict:
+def populations(published: pd.DataFrame) -> dict[tuple[Any, ...], int]:
     """(year, level, code, age) -> population, from any shown count or rate row's denominator."""
     counts = published["measure"].map(is_count).astype(bool) | (published["measure"] == RATE)
     rows = published[counts & published["denominator"].notna()]
@@ -256,7 +257,7 @@ def populations(published: pd.DataFrame) -> dict:
                                       rows["denominator"])}
 
 
-def status_of(row, markers: Markers) -> str:
+def status_of(row: Any, markers: Markers) -> str:
     if not bool(row.suppressed):
         return SHOWN
     return SECONDARY if row.display_value == markers.secondary else PRIMARY
@@ -268,6 +269,7 @@ def quantities(published: pd.DataFrame, markers: Markers, specs: Sequence[Indica
     population = populations(published)
     of_row = spec_of_row(specs)
     out = []
+    row: Any  # an itertuples row
     for row in published.itertuples(index=False):
         spec = of_row.get((row.indicator_id, row.measure))
         if spec is None:
@@ -301,7 +303,7 @@ def _absent_unknown(q: pd.DataFrame, specs: Sequence[IndicatorSpec]) -> pd.DataF
     return pd.DataFrame(out, columns=QUANTITY_COLUMNS)
 
 
-def target_quantities(target: pd.DataFrame | None, published: pd.DataFrame, baseline_years) -> pd.DataFrame:
+def target_quantities(target: pd.DataFrame | None, published: pd.DataFrame, baseline_years: Sequence[int]) -> pd.DataFrame:
     """National T1 numerators a reader gets from `target_progress`: rate x population / 100,000,
     and a baseline year's rate from the baseline (their mean) and the other baseline years."""
     if target is None or target.empty:
@@ -343,7 +345,8 @@ def build_model(q: pd.DataFrame, geo: Geography, specs: Sequence[IndicatorSpec] 
     template, universes = incidence_template(tuple(s for s in specs if s.key in present), geo)
     sizes = {name: u.size for name, u in universes.items()}
     years = sorted(q["year"].unique())
-    offsets, start = {}, 0
+    offsets: dict[tuple[str, Any], int] = {}
+    start = 0
     for name in sorted(universes):
         for year in years:
             offsets[(name, year)] = start
@@ -355,8 +358,8 @@ def build_model(q: pd.DataFrame, geo: Geography, specs: Sequence[IndicatorSpec] 
     inc = pd.DataFrame({"qid": inc["qid"].to_numpy(np.int64),
                         "col": inc["offset"].to_numpy(np.int64) + inc["cell"].to_numpy(np.int64)})
     order = np.empty(start, dtype=np.int64)
-    for (name, year), off in offsets.items():
-        order[off:off + sizes[name]] = np.arange(sizes[name])  # resid-major inside a universe
+    for (name, _year), first in offsets.items():
+        order[first:first + sizes[name]] = np.arange(sizes[name])  # resid-major inside a universe
     inc, n_cols, order = merge_columns(inc, order)
     return Model(q, inc, n_cols, inequalities(q, specs), order)
 

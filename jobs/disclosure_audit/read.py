@@ -38,6 +38,6 @@ def read_optional(lake: Path, zone: str, name: str) -> pd.DataFrame | None:
     """A table the audit can do without (target_progress, the restricted check)."""
     try:
         return read(lake, zone, name) if exists(lake, zone, name) else None
-    except Exception as exc:  # unreadable (permissions, a newer protocol): the audit goes on without it
+    except Exception as exc:  # noqa: BLE001 - unreadable (permissions, a newer protocol): the audit goes on without it
         log.warning("%s.%s not readable (%s); going on without it", zone, name, type(exc).__name__)
         return None

@@ -23,7 +23,7 @@ KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure", 
 
 @dataclass(frozen=True)
 class VersionFinding:
-    key: tuple
+    key: tuple[Any, ...]
     kind: str  # hidden then shown | small change
     hidden_in: int  # version where the value was hidden (or the earlier of the two)
     shown_in: int
@@ -54,6 +54,7 @@ def compare_versions(tables: dict[int, pd.DataFrame], markers: Markers,
             changed = shown_both.index[shown_both["value_a"] != shown_both["value_b"]]
             changed_years = set(changed.get_level_values("year"))
             leak = both[(both["status_a"] != SHOWN) & (both["status_b"] == SHOWN)]
+            key: Any  # the quantity's KEY (the frames are indexed by it)
             for key, row in leak.iterrows():
                 if key[1] not in changed_years:
                     found.append(VersionFinding(key, "hidden then shown", v, w, int(row["value_b"])))

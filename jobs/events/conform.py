@@ -24,7 +24,7 @@ Choices the spec leaves open (documented here, the one place they live):
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F

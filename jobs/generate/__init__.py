@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +25,7 @@ from jobs.errors import ConfigError
 from jobs.generate import coercion as coercion_model
 from jobs.generate import health, police, records, social
 from jobs.generate.arrays import DAY, hex_matrix, rng, strings_from_matrix
-from jobs.generate.defects import inject_all
+from jobs.generate.defects import DefectLog, inject_all
 from jobs.generate.deliveries import World, record_ids, to_table, write_delivery
 from jobs.generate.params import Params, build_params
 from jobs.generate.persons import Geography, build_people
@@ -49,7 +51,7 @@ def output_dirs(cfg: Config, out: Path | str | None) -> tuple[Path, Path]:
 
 
 def run(cfg: Config, *, scale: str, seed: int, start: str, end: str, out: Path | str | None = None,
-        frequency: str = "monthly", defects: bool = False, progress: bool = True) -> dict:
+        frequency: str = "monthly", defects: bool = False, progress: bool = True) -> dict[str, Any]:
     """Generate every source's deliveries, the ground truth and (opt-in) defect deliveries."""
     began = time.perf_counter()
     params = build_params(cfg, scale=scale, seed=seed, start=start, end=end, frequency=frequency)
@@ -68,7 +70,7 @@ def run(cfg: Config, *, scale: str, seed: int, start: str, end: str, out: Path |
     return summary
 
 
-def _sources(params: Params, world: World, extras: dict):
+def _sources(params: Params, world: World, extras: dict[str, Any]) -> Iterator[tuple[str, records.Prepared]]:
     """(source, Prepared) in delivery-writing order; frames are built lazily to bound memory.
     Coercion realism counts (overlaps, open measures, missing links) go into `extras`."""
     gen = rng(params.seed, 50)
@@ -97,14 +99,19 @@ def _sources(params: Params, world: World, extras: dict):
     yield "police", records.police(gen, params, police.build_police(params, people, geo, course, adm_person, adm_ts))
 
 
-def _generate(params: Params, landing: Path, truth_dir: Path, reporter, defects: bool) -> dict:
+def _generate(params: Params, landing: Path, truth_dir: Path, reporter: Reporter, defects: bool) -> dict[str, Any]:
     geo = Geography.load(params)
     people = build_people(params, geo)
     world = World(people, geo, build_departments(params.seed),
                   build_facilities(params.seed, geo, params.rates.social.facilities_per_municipality),
                   _diagnoses(params), params.hmac_key)
     schedule = build_schedule(params)
-    rows, deliveries, realism, base, base_truth, extras = {}, {}, {}, {}, {}, {}
+    rows: dict[str, int] = {}
+    deliveries: dict[str, int] = {}
+    realism: dict[str, Any] = {}
+    base: dict[str, Any] = {}
+    base_truth: dict[str, Any] = {}
+    extras: dict[str, Any] = {}
     with pq.ParquetWriter(truth_dir / "true_persons.parquet", TRUTH_SCHEMA) as truth:
         for source, prep in _sources(params, world, extras):
             versions, counts = life_cycle(rng(params.seed, 60, len(rows)), prep.frame, created=prep.created,
@@ -117,7 +124,7 @@ def _generate(params: Params, landing: Path, truth_dir: Path, reporter, defects:
             if source in LINKED_SOURCES:
                 truth.write_table(_truth_table(world, source, versions))
         realism["coercion"].update(extras)
-        defect_log = None
+        defect_log: DefectLog | None = None
         if defects:
             defect_log = inject_all(landing, base, base_truth, int(people.birth[0]))
             if defect_log.truth:
@@ -135,12 +142,13 @@ def _diagnoses(params: Params) -> tuple[str, ...]:
     return tuple(ps.diagnoses["child"]) + tuple(ps.diagnoses["adult"])
 
 
-def _write_source(world, source, versions, schedule: Schedule, landing, params, reporter) -> dict[int, int]:
+def _write_source(world: World, source: str, versions: dict[str, np.ndarray], schedule: Schedule, landing: Path,
+                  params: Params, reporter: Reporter) -> dict[int, int]:
     bounds = np.searchsorted(versions["deliv"], np.arange(schedule.days.size + 1))
     nonempty = [k for k in range(schedule.days.size) if bounds[k + 1] > bounds[k]]
     reporter.start(source, len(nonempty))
     ids = schedule.ids
-    written = {}
+    written: dict[int, int] = {}
     for k in nonempty:
         part = {c: v[bounds[k]:bounds[k + 1]] for c, v in versions.items()}
         written[k] = write_delivery(landing, source, ids[k], to_table(world, source, part),
@@ -150,7 +158,7 @@ def _write_source(world, source, versions, schedule: Schedule, landing, params, 
     return written
 
 
-def _pseudonym_counts(versions: dict) -> dict[str, int]:
+def _pseudonym_counts(versions: dict[str, Any]) -> dict[str, int]:
     if "pid_kind" not in versions:
         return {}
     kind = versions["pid_kind"]
@@ -162,14 +170,15 @@ def _true_pid(world: World, person: np.ndarray) -> pa.Array:
     return strings_from_matrix(hex_matrix(world.people.pid[person]))
 
 
-def _truth_table(world: World, source: str, versions: dict) -> pa.Table:
+def _truth_table(world: World, source: str, versions: dict[str, Any]) -> pa.Table:
     rec, first = np.unique(versions["rec"], return_index=True)
     ids = record_ids(source, rec)
     return pa.table({"source": pa.array([source] * rec.size, pa.string()), "record_id": ids,
                      "true_person_id": _true_pid(world, versions["person"][first])}, schema=TRUTH_SCHEMA)
 
 
-def _defect_base(world, source, versions, schedule: Schedule, written: dict[int, int]):
+def _defect_base(world: World, source: str, versions: dict[str, np.ndarray], schedule: Schedule,
+                 written: dict[int, int]) -> tuple[str | None, dict[str, str]]:
     """The regular delivery nearest the middle of the period with at least 3 rows, and the true
     person of its first rows (defect rows are copies of them)."""
     if not written:
@@ -184,7 +193,7 @@ def _defect_base(world, source, versions, schedule: Schedule, written: dict[int,
     return schedule.ids[k], dict(zip(ids, _true_pid(world, versions["person"][rows]).to_pylist()))
 
 
-def _write_defects_json(truth_dir: Path, defect_log, realism: dict) -> None:
+def _write_defects_json(truth_dir: Path, defect_log: DefectLog | None, realism: dict[str, Any]) -> None:
     payload = {"defects": defect_log.defects if defect_log else [],
                "counts": defect_log.counts() if defect_log else {},
                "realism": realism}

@@ -33,7 +33,8 @@ def group_cummax(values: np.ndarray, group: np.ndarray) -> np.ndarray:
         return values.copy()
     span = int(values.max() - values.min()) + 1
     shifted = (values - values.min()) + group.astype(np.int64) * span
-    return np.maximum.accumulate(shifted) - group.astype(np.int64) * span + values.min()
+    out: np.ndarray = np.maximum.accumulate(shifted) - group.astype(np.int64) * span + values.min()
+    return out
 
 
 def schedule_without_overlap(start: np.ndarray, length: np.ndarray, gap: np.ndarray,
@@ -51,7 +52,8 @@ def schedule_without_overlap(start: np.ndarray, length: np.ndarray, gap: np.ndar
     first = np.r_[True, group[1:] != group[:-1]]
     base = np.maximum.accumulate(np.where(first, np.arange(start.size), 0))
     c = csum - csum[base]
-    return c + group_cummax(start - c, group)
+    out: np.ndarray = c + group_cummax(start - c, group)
+    return out
 
 
 def parse_day(text: str) -> int:

@@ -10,6 +10,8 @@ provider region and whether the stay is voluntary.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -41,19 +43,22 @@ def region_factor(params: Params, geo: Geography) -> np.ndarray:
 
     f = np.array([float(params.rates.coercion.region_factor[r]) for r in REGION_CODES])
     weight = np.bincount(geo.region, weights=geo.weight, minlength=len(REGION_CODES))
-    return f / (f * weight).sum()
+    out: np.ndarray = f / (f * weight).sum()
+    return out
 
 
-def _durations(gen, params: Params, measure: str, child: np.ndarray) -> np.ndarray:
+def _durations(gen: np.random.Generator, params: Params, measure: str, child: np.ndarray) -> np.ndarray:
     cr = params.rates.coercion
     n = child.size
     if measure == "belt_restraint":
         mu = np.where(child, cr.belt_hours_lognormal["child"][0], cr.belt_hours_lognormal["adult"][0])
         sd = np.where(child, cr.belt_hours_lognormal["child"][1], cr.belt_hours_lognormal["adult"][1])
-        return np.exp(mu + sd * gen.standard_normal(n)) * HOUR
+        out: np.ndarray = np.exp(mu + sd * gen.standard_normal(n)) * HOUR
+        return out
     if measure == "physical_holding":
         mu, sd = cr.holding_minutes_lognormal
-        return np.maximum(np.exp(mu + sd * gen.standard_normal(n)) * MINUTE, 10)
+        out = np.maximum(np.exp(mu + sd * gen.standard_normal(n)) * MINUTE, 10)
+        return out
     if measure == "personal_shielding":
         mu, sd = cr.shielding_hours_lognormal
         return np.exp(mu + sd * gen.standard_normal(n)) * HOUR
@@ -157,7 +162,7 @@ def _admissions(gen, params: Params, stays: dict) -> dict:
     return {"stay": rows, "measure": measure, "start": stays["start"][rows], "end": end}
 
 
-def _detentions(gen, params: Params, course: Course, stays: dict) -> dict:
+def _detentions(gen: np.random.Generator, params: Params, course: Course, stays: dict[str, Any]) -> dict[str, Any]:
     cr = params.rates.coercion
     p = np.select([course.cls[stays["course"]] == COERCION, course.cls[stays["course"]] == INPATIENT],
                   [cr.detention_per_stay["coercion"], cr.detention_per_stay["inpatient"]], 0.0)
@@ -170,7 +175,7 @@ def _detentions(gen, params: Params, course: Course, stays: dict) -> dict:
     return {"stay": rows, "measure": np.full(rows.size, M["involuntary_detention"]), "start": start, "end": end}
 
 
-def _stay_table(params: Params, people: People, contacts: Contacts) -> dict:
+def _stay_table(params: Params, people: People, contacts: Contacts) -> dict[str, Any]:
     c, n = contacts.cols, contacts.n_stays
     start = c["start"][:n]
     return {"course": contacts.stay_course, "person": c["person"][:n], "start": start, "end": contacts.stay_true_end,
@@ -178,11 +183,11 @@ def _stay_table(params: Params, people: People, contacts: Contacts) -> dict:
             "child": is_child(people, c["person"][:n], start // DAY), "year": year_of_day(start // DAY)}
 
 
-def _concat(parts: list[dict]) -> dict:
+def _concat(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _other_purpose_holdings(gen, params: Params, regs: dict) -> dict:
+def _other_purpose_holdings(gen: np.random.Generator, params: Params, regs: dict[str, Any]) -> dict[str, Any]:
     """Holding registered for another purpose: before a belt (part_of_other_measure) or to move
     the patient (transfer). Not counted as coercion downstream."""
     share = params.rates.coercion.holding_other_purpose_share
@@ -197,7 +202,7 @@ def _other_purpose_holdings(gen, params: Params, regs: dict) -> dict:
             "end": start + dur, "purpose": purpose}
 
 
-def _overlaps(gen, params: Params, regs: dict) -> dict:
+def _overlaps(gen: np.random.Generator, params: Params, regs: dict[str, Any]) -> dict[str, Any]:
     """Re-registrations overlapping an earlier registration of the same measure and stay."""
     eligible = np.isin(regs["measure"], [M[m] for m in OVERLAP_MEASURES]) & (regs["end"] != NO_TIME)
     rows = np.flatnonzero(eligible & (gen.random(eligible.size) < params.rates.coercion.overlap_share)

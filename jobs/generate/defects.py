@@ -10,8 +10,10 @@ Row numbers are 1-based data rows (header excluded).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -19,15 +21,20 @@ import pyarrow.csv as pacsv
 from jobs.generate.deliveries import csv_bytes, write_manifest
 from jobs.generate.keys import cpr_like
 
+# a refused delivery's mutation: good table -> (bytes, rows, manifest files or None, write the data file)
+Mutated = tuple[bytes, int, list[dict[str, Any]] | None, bool]
+Mutation = Callable[[pa.Table], Mutated]
+
 ROW, REFUSED = "row_quarantined", "delivery_refused"
 
 
 @dataclass
 class DefectLog:
-    defects: list[dict] = field(default_factory=list)
+    defects: list[dict[str, Any]] = field(default_factory=list)
     truth: list[tuple[str, str, str]] = field(default_factory=list)  # (source, record_id, true pid)
 
-    def add(self, kind, source, delivery_id, file, rows, column, expected):
+    def add(self, kind: str, source: str, delivery_id: str, file: str, rows: list[int], column: str | None,
+            expected: str) -> None:
         self.defects.append({"kind": kind, "source": source, "delivery_id": delivery_id, "file": file,
                              "row_numbers": rows, "column": column, "expected": expected})
 
@@ -73,7 +80,8 @@ class Injector:
         rec.update({k: [v] for k, v in changes.items()})
         return pa.table({c: pa.array(v, pa.string()) for c, v in rec.items()})
 
-    def _write(self, source, delivery_id, data: bytes, rows: int, files_override=None, write=True) -> str:
+    def _write(self, source: str, delivery_id: str, data: bytes, rows: int,
+               files_override: list[dict[str, Any]] | None = None, write: bool = True) -> str:
         folder = self.landing / source / delivery_id
         folder.mkdir(parents=True, exist_ok=True)
         if write:
@@ -94,7 +102,7 @@ class Injector:
         for r, ch in zip(rows, changes_list):
             self.log.add(kind, source, delivery_id, file, [r], next(iter(ch)) if column == "*" else column, ROW)
 
-    def refused(self, kind: str, source: str, column: str | None, mutate) -> None:
+    def refused(self, kind: str, source: str, column: str | None, mutate: Mutation) -> None:
         good = self._good(source)
         delivery_id = self._delivery_id(source)
         data, rows, files, write = mutate(good)
@@ -121,21 +129,21 @@ def inject_all(landing: Path, base: dict[str, str], truth_of: dict[str, dict[str
     inj.row_defect("clear_text_cpr", "social_services", "*", [{"person_id": cpr_a},
                                                               {"facility_id": f"Bostedet {cpr_b}"}])
 
-    def drop_column(t):
+    def drop_column(t: pa.Table) -> Mutated:
         t = t.drop_columns(["event_type"])
         return csv_bytes(t), t.num_rows, None, True
 
-    def extra_column(t):
+    def extra_column(t: pa.Table) -> Mutated:
         t = t.append_column("comment", pa.array(["ekstra"] * t.num_rows, pa.string()))
         return csv_bytes(t), t.num_rows, None, True
 
-    def latin1(t):
+    def latin1(t: pa.Table) -> Mutated:
         fac = t.column("facility_id").to_pylist()
         t = t.set_column(t.column_names.index("facility_id"), "facility_id",
                          pa.array(["Bostedet Åbo" if v is None or i == 0 else v for i, v in enumerate(fac)], pa.string()))
         return csv_bytes(t).decode("utf-8").encode("latin-1", errors="replace"), t.num_rows, None, True
 
-    def truncated(t):
+    def truncated(t: pa.Table) -> Mutated:
         full = csv_bytes(t)
         files = [{"name": "part-00000.csv", "rows": t.num_rows, "sha256": hashlib.sha256(full).hexdigest()}]
         cut = full.rfind(b"\n", 0, len(full) * 2 // 3) + 7  # a few bytes into a row
@@ -146,7 +154,7 @@ def inject_all(landing: Path, base: dict[str, str], truth_of: dict[str, dict[str
     inj.refused("latin1_file", "social_services", "facility_id", latin1)
     inj.refused("truncated_file", "psych_contacts", None, truncated)
     for how in ("rows", "sha256", "missing_file"):
-        def mismatch(t, how=how):
+        def mismatch(t: pa.Table, how: str = how) -> Mutated:
             data = csv_bytes(t)
             entry = {"name": "part-00000.csv", "rows": t.num_rows, "sha256": hashlib.sha256(data).hexdigest()}
             if how == "rows":

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,8 +23,21 @@ from jobs.generate.arrays import format_dates, format_ids, format_timestamps, he
 from jobs.generate.keys import key_columns, name_bigrams, person_id_column
 from jobs.generate.persons import Geography, People
 from jobs.generate.places import Departments, Facilities
-from schemas.codes import (CONTACT_TYPES, FORCE_TYPES, HOLDING_PURPOSES, MEASURES, PLAN_TYPES, POLICE_DISTRICTS,
-                           POLICE_EVENT_TYPES, PRIORITIES, REASONS, RECORD_STATUS, REGION_CODES, SECTIONS, SPECIALTIES)
+from schemas.codes import (
+    CONTACT_TYPES,
+    FORCE_TYPES,
+    HOLDING_PURPOSES,
+    MEASURES,
+    PLAN_TYPES,
+    POLICE_DISTRICTS,
+    POLICE_EVENT_TYPES,
+    PRIORITIES,
+    REASONS,
+    RECORD_STATUS,
+    REGION_CODES,
+    SECTIONS,
+    SPECIALTIES,
+)
 from schemas.sources import SOURCES
 
 # record_id prefix and scramble salt per source (a letter prefix: never a 10-digit CPR look-alike)
@@ -57,24 +71,24 @@ def _pid(world: World, person: np.ndarray) -> pa.Array:
     return strings_from_matrix(hex_matrix(world.people.pid[person]))
 
 
-def _lifecycle(v: dict) -> dict[str, pa.Array]:
+def _lifecycle(v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_status": _codes(RECORD_STATUS, v["status"]), "updated_at": format_timestamps(v["updated"])}
 
 
-def _population(world: World, v: dict) -> dict[str, pa.Array]:
+def _population(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     p, pid = v["person"], _pid(world, v["person"])
     return {"record_id": pid, "person_id": pid, "birth_date": format_dates(world.people.birth[p]),
             "sex": _codes(("M", "F"), world.people.sex[p]), "death_date": format_dates(v["death"]),
             "name_bigrams": name_bigrams(world.hmac_key, world.people, p, np.zeros(p.size, np.int64))}
 
 
-def _residence(world: World, v: dict) -> dict[str, pa.Array]:
+def _residence(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_id": record_ids("residence", v["rec"]), "person_id": _pid(world, v["person"]),
             "municipality_code": _codes(world.geo.codes, v["muni"]), "valid_from": format_dates(v["from"]),
             "valid_to": format_dates(v["to"])}
 
 
-def _contacts(world: World, v: dict) -> dict[str, pa.Array]:
+def _contacts(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_id": record_ids("psych_contacts", v["rec"]), "person_id": _pid(world, v["person"]),
             "department_code": _codes(world.depts.code, v["dept"]),
             "provider_region_code": _codes(REGION_CODES, v["region"]), "specialty": _codes(SPECIALTIES, v["specialty"]),
@@ -83,7 +97,7 @@ def _contacts(world: World, v: dict) -> dict[str, pa.Array]:
             "main_diagnosis": _codes(world.diagnoses, v["diag"])}
 
 
-def _coercion(world: World, v: dict) -> dict[str, pa.Array]:
+def _coercion(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     contact = record_ids("psych_contacts", np.maximum(v["contact"], 0))
     return {"record_id": record_ids("coercion", v["rec"]), "person_id": _pid(world, v["person"]),
             "contact_record_id": pc.if_else(pa.array(v["contact"] < 0), pa.nulls(len(contact), pa.string()), contact),
@@ -93,31 +107,31 @@ def _coercion(world: World, v: dict) -> dict[str, pa.Array]:
             "reason": _codes(REASONS, v["reason"]), "holding_purpose": _codes(HOLDING_PURPOSES, v["purpose"])}
 
 
-def _plans(world: World, v: dict) -> dict[str, pa.Array]:
+def _plans(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_id": record_ids("discharge_plans", v["rec"]), "person_id": _pid(world, v["person"]),
             "admission_contact_record_id": record_ids("psych_contacts", v["contact"]),
             "plan_type": _codes(PLAN_TYPES, v["plan"]), "created_date": format_dates(v["day"])}
 
 
-def _linked(world: World, source: str, v: dict) -> dict[str, pa.Array]:
+def _linked(world: World, source: str, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {"record_id": record_ids(source, v["rec"]),
             "person_id": person_id_column(world.people, v["person"], v["pid_kind"], v["malform"]),
             **key_columns(world.hmac_key, world.people, world.geo, v)}
 
 
-def _services(world: World, v: dict) -> dict[str, pa.Array]:
+def _services(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {**_linked(world, "social_services", v), "acting_municipality_code": _codes(world.geo.codes, v["acting"]),
             "section": _codes(tuple(SECTIONS), v["section"]), "start_date": format_dates(v["start"]),
             "end_date": format_dates(v["end"]), "facility_id": _codes(world.facilities.facility_id, v["facility"])}
 
 
-def _force_use(world: World, v: dict) -> dict[str, pa.Array]:
+def _force_use(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {**_linked(world, "social_force_use", v), "facility_id": _codes(world.facilities.facility_id, v["facility"]),
             "facility_municipality_code": _codes(world.geo.codes, v["facility_muni"]),
             "event_ts": format_timestamps(v["ts"]), "force_type": _codes(FORCE_TYPES, v["force"])}
 
 
-def _police(world: World, v: dict) -> dict[str, pa.Array]:
+def _police(world: World, v: dict[str, Any]) -> dict[str, pa.Array]:
     return {**_linked(world, "police", v), "police_district_code": _codes(POLICE_DISTRICTS, v["district"]),
             "event_ts": format_timestamps(v["ts"]), "event_type": _codes(POLICE_EVENT_TYPES, v["etype"])}
 
@@ -127,7 +141,7 @@ FORMATTERS = {"population": _population, "residence": _residence, "psych_contact
               "social_force_use": _force_use, "police": _police}
 
 
-def to_table(world: World, source: str, versions: dict) -> pa.Table:
+def to_table(world: World, source: str, versions: dict[str, Any]) -> pa.Table:
     """Contract columns, in contract order, every value a string (null = empty field)."""
     cols = {**FORMATTERS[source](world, versions), **_lifecycle(versions)}
     return pa.table({name: cols[name] for name in SOURCES[source].column_names})
@@ -137,10 +151,11 @@ def csv_bytes(table: pa.Table) -> bytes:
     """Header (unquoted; pyarrow would quote it) then rows, never quoted."""
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(delimiter=";", include_header=False, quoting_style="none"))
-    return (";".join(table.column_names) + "\n").encode("utf-8") + sink.getvalue().to_pybytes()
+    out: bytes = (";".join(table.column_names) + "\n").encode("utf-8") + sink.getvalue().to_pybytes()
+    return out
 
 
-def write_manifest(folder: Path, source: str, delivery_id: str, files: list[dict]) -> None:
+def write_manifest(folder: Path, source: str, delivery_id: str, files: list[dict[str, Any]]) -> None:
     manifest = {"source": source, "delivery_id": delivery_id, "created_at": f"{delivery_id[:10]}T03:00:00",
                 "files": files}
     (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -158,4 +173,5 @@ def write_delivery(landing: Path, source: str, delivery_id: str, table: pa.Table
         (folder / name).write_bytes(data)
         files.append({"name": name, "rows": chunk.num_rows, "sha256": hashlib.sha256(data).hexdigest()})
     write_manifest(folder, source, delivery_id, files)
-    return table.num_rows
+    out: int = table.num_rows
+    return out

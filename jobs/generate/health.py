@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobs.generate.arrays import DAY, HOUR, MINUTE, NO_TIME, YEAR_DAYS, rng, schedule_without_overlap
-from jobs.generate.params import Params
+from jobs.generate.params import Params, Table
 from jobs.generate.persons import Geography, People
 from jobs.generate.places import DEPT_KINDS, Departments
 from schemas.codes import CONTACT_TYPES, PRIORITIES, SPECIALTIES
@@ -51,7 +51,8 @@ class Course:
 
     @property
     def years(self) -> np.ndarray:
-        return (self.end - self.start + 1) / YEAR_DAYS
+        out: np.ndarray = (self.end - self.start + 1) / YEAR_DAYS
+        return out
 
 
 @dataclass
@@ -66,7 +67,8 @@ class Contacts:
 
 
 def is_child(people: People, person: np.ndarray, day: np.ndarray) -> np.ndarray:
-    return (day - people.birth[person]) < 18 * YEAR_DAYS
+    out: np.ndarray = (day - people.birth[person]) < 18 * YEAR_DAYS
+    return out
 
 
 def build_course(params: Params, people: People) -> tuple[Course, tuple[str, ...]]:
@@ -74,7 +76,7 @@ def build_course(params: Params, people: People) -> tuple[Course, tuple[str, ...
     ps = params.rates.psych
     start, end = params.start_day, params.end_day
     child0 = (start - people.birth) < 18 * YEAR_DAYS
-    share = np.where(child0, ps.pool_share["child"], ps.pool_share["adult"])
+    share = np.where(child0, float(ps.pool_share["child"]), float(ps.pool_share["adult"]))
     # Episodic courses start at a constant rate: pool_share x (1 - chronic) per reference window,
     # extended back over the burn-in at the same rate (those that ended before the start drop out).
     lead, burn = REFERENCE_LEAD_YEARS * 365, COURSE_BURN_IN_YEARS * 365
@@ -114,11 +116,12 @@ def build_course(params: Params, people: People) -> tuple[Course, tuple[str, ...
     return Course(person, cls, focus, child, a0, a1, stay_from, z, diag), tuple(codes)
 
 
-def _by_class(table, cls: np.ndarray) -> np.ndarray:
-    return np.array([float(table.get(c, 0.0)) for c in CLASSES])[cls]
+def _by_class(table: Table, cls: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.array([float(table.get(c, 0.0)) for c in CLASSES])[cls]
+    return out
 
 
-def _points_in_window(gen, course: Course, rows: np.ndarray, rate: np.ndarray,
+def _points_in_window(gen: np.random.Generator, course: Course, rows: np.ndarray, rate: np.ndarray,
                       since: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Poisson points (course row, day) inside each row's active window (from `since`, default
     the window start)."""
@@ -130,7 +133,7 @@ def _points_in_window(gen, course: Course, rows: np.ndarray, rate: np.ndarray,
     return owner, day
 
 
-def _stays(gen, params: Params, course: Course) -> dict[str, np.ndarray]:
+def _stays(gen: np.random.Generator, params: Params, course: Course) -> dict[str, np.ndarray]:
     ps = params.rates.psych
     heterogeneity = gen.gamma(2.0, 0.5, course.person.size)
     vol_rate = _by_class(ps.voluntary_stays_per_year, course.cls) * heterogeneity

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 
 from jobs.generate import names
 from jobs.generate.arrays import NO_TIME, format_dates, hex_matrix, strings_from_matrix
+from jobs.generate.params import KeyRates, Table
 from jobs.generate.persons import Geography, People
 
 TYPO_VARIANTS = 5  # 0 = spelled right; 1..4 = one typo each
@@ -101,8 +103,9 @@ def noisy_birth_dates(gen: np.random.Generator, birth: np.ndarray, rate: float) 
     return out
 
 
-def with_identity(gen: np.random.Generator, frame: dict, people: People, geo: Geography, rates, key_rates,
-                  moment_day: np.ndarray) -> dict:
+def with_identity(gen: np.random.Generator, frame: dict[str, Any], people: People, geo: Geography, rates: Table,
+                  key_rates: KeyRates,
+                  moment_day: np.ndarray) -> dict[str, Any]:
     """Add pseudonym quality and linkage-key columns to a social or police frame.
 
     pid_kind: 0 usable, 1 null, 2 malformed, 3 replacement (unregistered persons: null or
@@ -148,7 +151,7 @@ def person_id_column(people: People, person: np.ndarray, kind: np.ndarray, malfo
     return pc.if_else(pa.array(kind == NULL), pa.nulls(person.size, pa.string()), out)
 
 
-def key_columns(key: bytes, people: People, geo: Geography, frame: dict) -> dict[str, pa.Array]:
+def key_columns(key: bytes, people: People, geo: Geography, frame: dict[str, Any]) -> dict[str, pa.Array]:
     person = frame["person"]
     name = name_bigrams(key, people, person, np.maximum(frame["key_name"], 0))
     return {

@@ -57,7 +57,8 @@ Troelsen Ulriksen Vinther Westergaard Würtz Yde Østergård Aagaard Aabenhus Al
 
 def zipf_weights(n: int, exponent: float = 1.0) -> np.ndarray:
     w = 1.0 / np.arange(1, n + 1) ** exponent
-    return w / w.sum()
+    out: np.ndarray = w / w.sum()
+    return out
 
 
 def _unique(names: list[str]) -> tuple[str, ...]:

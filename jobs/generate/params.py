@@ -6,9 +6,10 @@ a missing or misspelt key is a ConfigError, never a silent fallback.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jobs.config import Config, _build
 from jobs.errors import ConfigError

@@ -29,7 +29,7 @@ class Geography:
     weight: np.ndarray       # population share
 
     @classmethod
-    def load(cls, params: Params) -> "Geography":
+    def load(cls, params: Params) -> Geography:
         """Every municipality of the reference list; for a whole-municipality scale only the chosen
         ones get a weight, so persons are born, live and move only there (a small closed Denmark)."""
         rows = municipalities(PathsConfig(reference=str(params.reference_dir)))
@@ -110,13 +110,14 @@ class People:
         return np.where(ok, self.res_muni[np.maximum(prev, 0)], -1)
 
 
-def _ages_at_start(gen, params: Params, n: int) -> np.ndarray:
+def _ages_at_start(gen: np.random.Generator, params: Params, n: int) -> np.ndarray:
     bands = np.array(params.rates.population.age_bands, float)
     band = gen.choice(len(bands), size=n, p=bands[:, 2] / bands[:, 2].sum())
-    return bands[band, 0] + gen.random(n) * (bands[band, 1] - bands[band, 0])
+    out: np.ndarray = bands[band, 0] + gen.random(n) * (bands[band, 1] - bands[band, 0])
+    return out
 
 
-def _death_days(gen, params: Params, age_years: np.ndarray, from_day: np.ndarray) -> np.ndarray:
+def _death_days(gen: np.random.Generator, params: Params, age_years: np.ndarray, from_day: np.ndarray) -> np.ndarray:
     """Gompertz lifetimes from `from_day` (exact inverse of the cumulative hazard)."""
     a, b = params.rates.population.mortality
     level = np.exp(a + b * age_years)
@@ -125,7 +126,7 @@ def _death_days(gen, params: Params, age_years: np.ndarray, from_day: np.ndarray
     return np.where(day <= params.end_day, day, NO_TIME)
 
 
-def _names(gen, params: Params, sex: np.ndarray):
+def _names(gen: np.random.Generator, params: Params, sex: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     first = np.empty(sex.size, np.int64)
     for s in (0, 1):
         rows = np.flatnonzero(sex == s)
@@ -137,7 +138,7 @@ def _names(gen, params: Params, sex: np.ndarray):
     return first, middle, last
 
 
-def _unique_ids(gen, n: int, bits: int) -> np.ndarray:
+def _unique_ids(gen: np.random.Generator, n: int, bits: int) -> np.ndarray:
     ids = gen.integers(0, 2**bits, size=n, dtype=np.uint64)
     dup = np.ones(n, bool)
     while dup.any():  # astronomically rare; resolved deterministically
@@ -179,7 +180,7 @@ def _move_rate(params: Params, age_at_start: np.ndarray) -> np.ndarray:
                      rates["adult"])
 
 
-def _with_residence(gen, params: Params, geo: Geography, people: People) -> People:
+def _with_residence(gen: np.random.Generator, params: Params, geo: Geography, people: People) -> People:
     start = params.start_day
     alive_from = np.maximum(people.birth, start)
     alive_to = people.alive_to(params.end_day)
@@ -213,10 +214,12 @@ def _with_residence(gen, params: Params, geo: Geography, people: People) -> Peop
 
 
 def _strictly_increasing(day: np.ndarray, rank: np.ndarray, group: np.ndarray) -> np.ndarray:
-    return group_cummax(day - rank, group) + rank
+    out: np.ndarray = group_cummax(day - rank, group) + rank
+    return out
 
 
-def _destinations(gen, params: Params, geo: Geography, mover, rank, first_muni) -> np.ndarray:
+def _destinations(gen: np.random.Generator, params: Params, geo: Geography, mover: np.ndarray, rank: np.ndarray,
+                  first_muni: np.ndarray) -> np.ndarray:
     """Municipality after each move; iterates over move rank (a handful), not over rows."""
     dest = np.empty(mover.size, np.int64)
     current = first_muni[mover]

@@ -2,7 +2,9 @@
 region) and social facilities (botilbud, forsorgshjem) with Danish names."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +66,7 @@ class Facilities:
         return out
 
 
-def build_facilities(seed: int, geo: Geography, per_municipality) -> Facilities:
+def build_facilities(seed: int, geo: Geography, per_municipality: Mapping[str, Any]) -> Facilities:
     gen = rng(seed, 3)
     ids, munis, sections = [], [], []
     for section, letter in (("SEL107", "B"), ("SEL108", "L"), ("SEL110", "F")):

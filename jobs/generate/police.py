@@ -14,7 +14,7 @@ from schemas.codes import POLICE_EVENT_TYPES
 ASSIST = POLICE_EVENT_TYPES.index("assist_involuntary_admission")
 
 
-def _types(gen, params: Params, n: int) -> np.ndarray:
+def _types(gen: np.random.Generator, params: Params, n: int) -> np.ndarray:
     table = params.rates.police.event_types
     w = np.array(list(table.values()), float)
     codes = np.array([POLICE_EVENT_TYPES.index(t) for t in table])

@@ -1,8 +1,10 @@
 """Progress bar and end-of-run summary (rich). Disabled in tests."""
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 
@@ -12,13 +14,13 @@ class Reporter:
         self.console = Console()
         self.progress = Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=self.console, disable=not enabled)
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
 
-    def __enter__(self):
+    def __enter__(self) -> Reporter:
         self.progress.__enter__()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         return self.progress.__exit__(*exc)
 
     def start(self, source: str, total: int) -> None:
@@ -27,7 +29,7 @@ class Reporter:
     def advance(self, source: str) -> None:
         self.progress.advance(self.tasks[source])
 
-    def summary(self, summary: dict) -> None:
+    def summary(self, summary: dict[str, Any]) -> None:
         if not self.enabled:
             return
         table = Table(title=f"generated {summary['scale']} (seed {summary['seed']}, {summary['start']}..{summary['end']}, "

@@ -20,7 +20,8 @@ from schemas.codes import FORCE_TYPES, RESIDENTIAL_SECTIONS, SECTIONS
 SECTION_CODES = tuple(SECTIONS)
 
 
-def _candidates(gen, params: Params, people: People, course: Course, section: str):
+def _candidates(gen: np.random.Generator, params: Params, people: People, course: Course,
+                section: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(person, window start, window end, coercion row or -1) of persons getting `section`."""
     q = params.rates.social.services[section]
     adult = (params.start_day - people.birth) >= 18 * YEAR_DAYS
@@ -30,10 +31,8 @@ def _candidates(gen, params: Params, people: People, course: Course, section: st
     p_course = np.array([q[c] for c in CLASSES])[course.cls]
     rows = np.flatnonzero(gen.random(course.person.size) < p_course)
     unreg = np.flatnonzero(~people.registered)
-    if section == "SEL110":
-        unreg = unreg[gen.random(unreg.size) < params.rates.social.unregistered_share]
-    else:
-        unreg = unreg[:0]
+    unreg = (unreg[gen.random(unreg.size) < params.rates.social.unregistered_share] if section == "SEL110"
+             else unreg[:0])
     lo = params.start_day - 2 * 365
     person = np.concatenate([general, course.person[rows], unreg])
     w0 = np.concatenate([np.full(general.size, lo), course.start[rows], np.full(unreg.size, lo)])
@@ -42,7 +41,8 @@ def _candidates(gen, params: Params, people: People, course: Course, section: st
     return person, w0, w1, crow
 
 
-def _admission_anchor(gen, course_row: np.ndarray, adm_course: np.ndarray, adm_day: np.ndarray) -> np.ndarray:
+def _admission_anchor(gen: np.random.Generator, course_row: np.ndarray, adm_course: np.ndarray,
+                      adm_day: np.ndarray) -> np.ndarray:
     """A random involuntary admission day of each course row (NO_TIME if none)."""
     order = np.argsort(adm_course, kind="stable")
     lo = np.searchsorted(adm_course[order], course_row, side="left")

@@ -12,8 +12,8 @@ Versions updated after the period end are not delivered (the record stays open).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -81,7 +81,7 @@ def life_cycle(gen: np.random.Generator, frame: Frame, *, created: np.ndarray, f
         early[col] = np.full(rows.size, NO_TIME)
     parts.append(dict(early, updated=first_ok[rows], status=np.zeros(rows.size, np.int64)))
     rows = np.flatnonzero(corrected)
-    if rows.size:
+    if rows.size and perturb is not None:  # `corrected` is all False without perturb
         wrong = perturb(gen, _take(frame, rows))
         for col in open_cols:
             wrong[col] = np.where(two[rows], NO_TIME, wrong[col])

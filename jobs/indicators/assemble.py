@@ -17,7 +17,8 @@ The `unknown` municipality has no population: denominator and per_100k null.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -45,8 +46,10 @@ def population_cells(pop_by_municipality: pd.DataFrame, geo: Geography) -> pd.Da
         NATIONAL: pop.assign(geo_code=NATIONAL_CODE),
     }
     parts = [df.dropna(subset=["geo_code"]).assign(geo_level=level) for level, df in by_level.items()]
-    out = pd.concat(parts, ignore_index=True).groupby(POP_KEYS, as_index=False)["population"].sum()
-    return out.astype({"year": "int64", "population": "int64"})
+    # as_index=False: a DataFrame (pandas-stubs types a selected column's sum as a Series)
+    out = cast("pd.DataFrame", pd.concat(parts, ignore_index=True).groupby(POP_KEYS, as_index=False)["population"].sum())
+    result: pd.DataFrame = out.astype({"year": "int64", "population": "int64"})
+    return result
 
 
 def grid(specs: Sequence[IndicatorSpec], years: Sequence[int], geo: Geography, cells: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +76,8 @@ def _values(df: pd.DataFrame, measure: str) -> pd.DataFrame:
         share = np.where(n > 0, df["flagged"].astype("float64") / n.where(n > 0), np.nan)
         return df.assign(value=share, numerator=df["flagged"], denominator=df["n"], per_100k=np.nan)
     median = np.where(df["n_duration"] > 0, df["median"].astype("float64"), np.nan)
-    return df.assign(value=median, numerator=pd.NA, denominator=df["n_duration"], per_100k=np.nan)
+    return df.assign(value=median, numerator=pd.NA,  # type: ignore[arg-type]  # pandas-stubs: a scalar NA is valid
+                     denominator=df["n_duration"], per_100k=np.nan)
 
 
 def assemble(
@@ -95,9 +99,9 @@ def assemble(
     full.loc[full["population"].isna() & (full["geo_code"] != UNKNOWN_MUNICIPALITY), "population"] = 0
     by_key = {s.key: s for s in specs}
     parts = []
-    for spec_key, part in full.groupby("spec_key", sort=False):
-        spec = by_key[spec_key]
-        part = _values(part, spec.measure).assign(measure=spec.measure)
+    for spec_key, group in full.groupby("spec_key", sort=False):
+        spec = by_key[str(spec_key)]
+        part = _values(group, spec.measure).assign(measure=spec.measure)
         part["indicator_id"] = part["age_group"].map(spec.indicator_id)
         parts.append(part)
     out = pd.concat(parts, ignore_index=True).assign(suppressed=False, display_value=None,

@@ -10,7 +10,7 @@ values for an even count). Pure transforms; the caller collects the small result
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -31,6 +31,7 @@ def _qualifies(spec: IndicatorSpec) -> Column:
     if spec.source == EPISODES_SOURCE:
         cond = cond & F.col("measure").isin(*spec.measures)
     if spec.only_flagged:
+        assert spec.flag is not None, "a flagged spec names its flag"
         cond = cond & F.coalesce(F.col(spec.flag), F.lit(False))
     if spec.duration_range is not None:  # a duration band: no end, no band
         low, high = spec.duration_range
@@ -60,7 +61,8 @@ def explode_spec_rows(
     facts_df: DataFrame, specs: Sequence[IndicatorSpec], years: Sequence[int], thresholds: Mapping[str, int]
 ) -> DataFrame:
     """One row per (fact, qualifying spec, year of the spec's period within `years`)."""
-    tags = F.filter(F.array(*[_tag(s, thresholds.get(s.min_episodes)) for s in specs]), lambda t: t.isNotNull())
+    tags = F.filter(F.array(*[_tag(s, None if s.min_episodes is None else thresholds.get(s.min_episodes)) for s in specs]),
+                    lambda t: t.isNotNull())
     return (
         facts_df.select("*", F.explode(tags).alias("t"))
         .select("*", F.explode("t.years").alias("year"))

@@ -11,6 +11,7 @@ from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
 from jobs.indicators.definitions import MEDIAN_SECONDS, SHARE, is_count
 from jobs.indicators.geography import Geography
+from jobs.indicators.model import SPEC_KEY_OF
 
 CELL = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
 
@@ -23,7 +24,10 @@ def key_of(df: pd.DataFrame, i: object) -> str:
 def visible_small_counts(published: pd.DataFrame, cfg: DisclosureConfig) -> list[str]:
     """Shown cells whose count (a share's numerator or cohort, the episodes behind a median) is 1..min_count-1."""
     shown = published[~published["suppressed"].astype(bool)]
-    small = lambda s: ((s >= 1) & (s < cfg.min_count)).fillna(False).astype(bool)  # noqa: E731
+
+    def small(s: pd.Series) -> pd.Series:
+        return ((s >= 1) & (s < cfg.min_count)).fillna(False).astype(bool)
+
     counted_in_denominator = shown["measure"].isin([SHARE, *MEDIAN_SECONDS])
     bad = small(shown["numerator"]) | (small(shown["denominator"]) & counted_in_denominator)
     bad |= small(shown["value"]) & shown["measure"].map(is_count).astype(bool)

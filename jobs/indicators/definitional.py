@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -39,9 +40,25 @@ import numpy as np
 from scipy import sparse
 
 from jobs.indicators.definitions import (
-    ADMISSIONS_SOURCE, ADULT, ALL, CHILD, DISCHARGED, EPISODES_UNIT, HEALTH_CLUSTER, IA, MEDIAN_SECONDS,
-    MUNICIPALITY, NATIONAL, NATIONAL_CODE, REGION, SHARE, SPECS, STARTED, STARTED_OR_ONGOING,
-    UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    ADMISSIONS_SOURCE,
+    ADULT,
+    ALL,
+    CHILD,
+    DISCHARGED,
+    EPISODES_UNIT,
+    HEALTH_CLUSTER,
+    IA,
+    MEDIAN_SECONDS,
+    MUNICIPALITY,
+    NATIONAL,
+    NATIONAL_CODE,
+    REGION,
+    SHARE,
+    SPECS,
+    STARTED,
+    STARTED_OR_ONGOING,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
 )
 from jobs.indicators.geography import Geography
 
@@ -172,7 +189,8 @@ class ReaderModel:
     a: sparse.csr_matrix
 
     def support(self, q: int) -> np.ndarray:
-        return self.a.indices[self.a.indptr[q]:self.a.indptr[q + 1]]
+        cells: np.ndarray = self.a.indices[self.a.indptr[q]:self.a.indptr[q + 1]]
+        return cells
 
 
 def reader_model(qid: list[str], geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> ReaderModel:
@@ -181,8 +199,9 @@ def reader_model(qid: list[str], geo: Geography, specs: Sequence[IndicatorSpec] 
     cells holding the very same quantities are merged (one unknown to a reader)."""
     index = {q: i for i, q in enumerate(qid)}
     years = sorted({q.split("|", 2)[1] for q in qid})
-    cols: dict[tuple, int] = {}
-    qi, cj = [], []
+    cols: dict[tuple[Any, ...], int] = {}
+    qi: list[int] = []
+    cj: list[int] = []
     for sig in templates(geo, specs):
         for y in years:
             rows = tuple(sorted({index[k] for q in sig if (k := q.replace("{y}", y)) in index}))

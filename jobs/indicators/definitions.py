@@ -116,8 +116,8 @@ SPECS: tuple[IndicatorSpec, ...] = (
     IndicatorSpec(_pair("8"), "share of persons involuntarily admitted whose first admission in the year was "
                   "followed by another within {readmission_days} days of discharge", PERSONS_UNIT, SHARE, STARTED, NR,
                   source=ADMISSIONS_SOURCE, flag="readmitted_involuntary_30d"),
-    IndicatorSpec(_pair("9"), "share of persons involuntarily admitted with a psychiatric contact in the {prior_contact_days} days "
-                  "before their first admission in the year", PERSONS_UNIT, SHARE, STARTED, NRH,
+    IndicatorSpec(_pair("9"), "share of persons involuntarily admitted with a psychiatric contact in the "
+                  "{prior_contact_days} days before their first admission in the year", PERSONS_UNIT, SHARE, STARTED, NRH,
                   source=ADMISSIONS_SOURCE, flag="psych_contact_90d_before"),
     IndicatorSpec(_pair("10"), "share of involuntary admissions discharged in the year with a discharge agreement "
                   "or coordination plan", EPISODES_UNIT, SHARE, DISCHARGED, NRH, source=ADMISSIONS_SOURCE,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -41,8 +42,8 @@ from jobs.indicators.definitions import (
     ALL, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, RATE, REGION, SHARE, SPECS, UNKNOWN_MUNICIPALITY, IndicatorSpec,
     is_count,
 )
-from jobs.indicators.geography import Geography
 from jobs.indicators.gauss import derivable, gauss_suppress
+from jobs.indicators.geography import Geography
 from jobs.indicators.intervals import pinned_quantities
 from jobs.indicators.model import Model, build_model, person_inequalities
 
@@ -55,8 +56,8 @@ LEVEL_RANK = {"national": 0, "region": 1, "health_cluster": 2, "municipality": 3
 @dataclass
 class Protection:
     """Per row (positional): None (shown), 'primary' or 'secondary'; and what it took."""
-    status: list
-    stats: dict = field(default_factory=dict)
+    status: list[Any]
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def primary_rows(model: Model, min_count: int) -> set[int]:
@@ -82,7 +83,7 @@ def protect(
     inner: pd.DataFrame,
     cfg: DisclosureConfig,
     *,
-    fixed: list | None = None,
+    fixed: list[Any] | None = None,
     publish: np.ndarray | None = None,
     geo: Geography | None = None,
     specs: Sequence[IndicatorSpec] = SPECS,
@@ -103,7 +104,7 @@ def protect(
     model = build_model(table, inner)
     reader = reader_model(model.qid, geo or geography_of(table, inner), specs)
     rmodel = Model(reader.a, model.row, model.part, model.value, model.units, model.qid)
-    parts: list[list[dict]] = [[] for _ in range(n)]
+    parts: list[list[dict[int, int]]] = [[] for _ in range(n)]
     row_q: list[list[int]] = [[] for _ in range(n)]
     for q in range(model.n_quantities):
         parts[model.row[q]].append({int(j): 1 for j in model.support(q)})
@@ -190,7 +191,10 @@ def geography_of(table: pd.DataFrame, inner: pd.DataFrame) -> Geography:
         clusters = {q.split("|")[3] for q in sig if q.split("|")[2] == HEALTH_CLUSTER}
         if len(munis) == 1 and len(clusters) == 1:
             cluster[next(iter(munis))] = next(iter(clusters))
-    codes = lambda level: set(table.loc[table["geo_level"] == level, "geo_code"])  # noqa: E731
+
+    def codes(level: str) -> set[str]:
+        return set(table.loc[table["geo_level"] == level, "geo_code"])
+
     munis = codes(MUNICIPALITY) - {UNKNOWN_MUNICIPALITY}
     regions = codes(REGION) or {"-"}
     first = sorted(regions)[0]
@@ -221,18 +225,17 @@ def published_zeros(table: pd.DataFrame, rmodel: Model, hidden_rows: set[int],
     return exempt
 
 
-def _smallest_group(model: Model, csc, q: int, shown: set[int]) -> np.ndarray | None:
+def _smallest_group(model: Model, csc: Any, q: int, shown: set[int]) -> np.ndarray | None:
     """The cells of the smallest shown quantity sharing a cell with q (the tightest sum q is in)."""
-    touching = np.unique(csc[:, model.support(q)].indices)
-    touching = [t for t in touching if model.row[t] in shown]
+    touching = [t for t in np.unique(csc[:, model.support(q)].indices) if model.row[t] in shown]
     if not touching:
         return None
     best = min(touching, key=lambda t: (len(model.support(t)), t))
     return model.support(best)
 
 
-def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple], fixed: list,
-             inequalities=()) -> set[int]:
+def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple[Any, ...]], fixed: list[Any],
+             inequalities: Sequence[tuple[int, list[int]]] = ()) -> set[int]:
     """For each problem quantity (over the reader's model): the least wanted shown open row in
     the smallest shown sum it lies in (a partner in the same group: the other municipalities of
     its cluster, the other age group, ...), else one in a person inequality with it, else the
@@ -262,7 +265,7 @@ def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int,
     return added
 
 
-def _escalate(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple], fixed: list,
+def _escalate(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple[Any, ...]], fixed: list[Any],
               whole: bool) -> set[int]:
     """When repairs run out: hide every open shown row of the smallest group around each problem
     (`whole`: of its connected component). Deterministic; logged by the caller."""
@@ -270,7 +273,7 @@ def _escalate(model: Model, problems: list[int], shown: set[int], rank: dict[int
     component = _components(model) if whole else None
     added: set[int] = set()
     for q in problems:
-        if whole:
+        if component is not None:  # whole
             members = {int(model.row[t]) for t in np.flatnonzero(component == component[q])}
         else:
             cells = _smallest_group(model, csc, q, shown)
@@ -284,14 +287,15 @@ def _components(model: Model) -> np.ndarray:
     nq, nc = model.a.shape
     graph = sparse.bmat([[None, model.a], [model.a.T, None]]).tocsr()
     _, labels = connected_components(graph, directed=False)
-    return labels[:nq]
+    out: np.ndarray = labels[:nq]
+    return out
 
 
-def _rows_touching(model: Model, csc, cells: np.ndarray) -> set[int]:
+def _rows_touching(model: Model, csc: Any, cells: np.ndarray) -> set[int]:
     return {int(model.row[t]) for t in np.unique(csc[:, cells].indices)}
 
 
-def _stats(table: pd.DataFrame, model: Model, status: list, publish: np.ndarray) -> dict:
+def _stats(table: pd.DataFrame, model: Model, status: list[Any], publish: np.ndarray) -> dict[str, Any]:
     published = np.flatnonzero(publish)
     st = np.asarray(status, dtype=object)
     q_pub = publish[model.row]
@@ -307,7 +311,7 @@ def _stats(table: pd.DataFrame, model: Model, status: list, publish: np.ndarray)
     )
 
 
-def format_value(measure: str, value, cfg: DisclosureConfig) -> str:
+def format_value(measure: str, value: Any, cfg: DisclosureConfig) -> str:
     """Counts as integers; rates and medians with `decimals`; shares as a percentage."""
     if value is None or pd.isna(value):
         return cfg.missing_marker
@@ -324,7 +328,7 @@ def with_display(df: pd.DataFrame, cfg: DisclosureConfig) -> pd.DataFrame:
     return out
 
 
-def apply_status(unsuppressed: pd.DataFrame, status: list, cfg: DisclosureConfig) -> pd.DataFrame:
+def apply_status(unsuppressed: pd.DataFrame, status: list[Any], cfg: DisclosureConfig) -> pd.DataFrame:
     """The publishable rows: suppressed cells blanked and marked, small populations hidden."""
     out = with_display(unsuppressed, cfg).reset_index(drop=True)
     st = pd.Series(status, index=out.index, dtype=object)

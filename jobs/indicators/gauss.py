@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 PRIME = (1 << 61) - 1
 
@@ -41,7 +42,7 @@ class Span:
     def __init__(self) -> None:
         self.basis: dict[int, tuple[int, Vec]] = {}  # pivot column -> (insertion order, vector with 1 at pivot)
         self.hidden: dict[object, Vec] = {}
-        self.by_col: dict[int, set] = defaultdict(set)
+        self.by_col: dict[int, set[Any]] = defaultdict(set)
 
     def reduce(self, vec: Vec) -> Vec:
         v = {k: x % PRIME for k, x in vec.items() if x % PRIME}
@@ -65,8 +66,8 @@ class Span:
     def plan(self, residuals: Iterable[Vec]) -> list[tuple[int, Vec]]:
         """Echelon the (already reduced) residuals of a candidate's parts: [(pivot, vector)]."""
         out: list[tuple[int, Vec]] = []
-        for r in residuals:
-            r = dict(r)
+        for residual in residuals:
+            r = dict(residual)
             for p, w in out:
                 a = r.get(p)
                 if a:
@@ -143,7 +144,7 @@ def gauss_suppress(
     reader_parts: the same quantities over the reader's model (jobs/indicators/definitional.py,
     every possible cell, zeros included): a third system, so a hidden zero is protected too.
     """
-    systems = [(Span(), parts, None)]
+    systems: list[tuple[Span, Sequence[Sequence[Vec]], set[int] | None]] = [(Span(), parts, None)]
     if singletons:
         systems.append((Span(), parts, singletons))
     if reader_parts is not None:
@@ -162,15 +163,14 @@ def gauss_suppress(
                     exposed.append((i, k))
     secondary: set[int] = set()
     for i in candidates:
-        plans = []
+        plans: list[list[tuple[int, Vec]]] = []
         for span, src, drop in systems:
             vecs = [v for v in (view(x, drop) for x in src[i]) if v]
             plan = span.plan(span.reduce(v) for v in vecs) if vecs else []
             if plan and span.reveals(plan):
-                plans = None
                 break
             plans.append(plan)
-        if plans is not None:
+        else:  # no system reveals anything: show the row
             for (span, _, _), plan in zip(systems, plans):
                 if plan:
                     span.commit(plan)

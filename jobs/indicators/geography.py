@@ -1,8 +1,8 @@
 """The geography the indicators are complete over: every code in shared/reference/."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from jobs.config import PathsConfig
 from jobs.indicators.definitions import HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, NATIONAL_CODE, REGION
@@ -16,7 +16,7 @@ class Geography:
     cluster_region: Mapping[str, str]
 
     @classmethod
-    def from_reference(cls, paths: PathsConfig) -> "Geography":
+    def from_reference(cls, paths: PathsConfig) -> Geography:
         munis = municipalities(paths)
         return cls(
             municipality_region={m.municipality_code: m.region_code for m in munis},

@@ -19,7 +19,8 @@ backstop, docs/disclosure.md).
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -54,12 +55,12 @@ def pinned_quantities(
         return []
     nq, nc = model.a.shape
     links = [(lhs, r) for lhs, rhs in inequalities for r in rhs]
-    qq = sparse.csr_matrix((np.ones(len(links)), ([l for l, _ in links], [r for _, r in links])), shape=(nq, nq))
+    qq = sparse.csr_matrix((np.ones(len(links)), ([lhs for lhs, _ in links], [r for _, r in links])), shape=(nq, nq))
     graph = sparse.bmat([[qq, model.a], [model.a.T, None]]).tocsr()
     _, labels = connected_components(graph, directed=False)
     qlab, clab = labels[:nq], labels[nq:]
     pinned: list[int] = []
-    ineq_by_label: dict[int, list] = {}
+    ineq_by_label: dict[int, list[Any]] = {}
     for lhs, rhs in inequalities:
         ineq_by_label.setdefault(qlab[lhs], []).append((lhs, rhs))
     for lab in sorted(set(qlab[targets].tolist())):
@@ -67,7 +68,7 @@ def pinned_quantities(
         cells = np.flatnonzero(clab == lab)
         sub = Model(model.a[qs][:, cells].tocsr(), rows[qs], model.part[qs], model.value[qs], model.units[:0], [])
         local = {int(q): k for k, q in enumerate(qs)}
-        ineq = [(local[l], [local[r] for r in rhs]) for l, rhs in ineq_by_label.get(lab, [])]
+        ineq = [(local[lhs], [local[r] for r in rhs]) for lhs, rhs in ineq_by_label.get(lab, [])]
         tq = [local[int(q)] for q in targets if qlab[q] == lab]
         found = _pinned_component(sub, shown_rows, primary_rows, secondary_rows, ineq, min_count, tq, max_rounds)
         pinned.extend(int(qs[k]) for k in found)
@@ -75,7 +76,8 @@ def pinned_quantities(
     return sorted(set(pinned))
 
 
-def _pinned_component(model: Model, shown_rows, primary_rows, secondary_rows, inequalities, min_count: int,
+def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int], secondary_rows: set[int],
+                      inequalities: Sequence[tuple[int, list[int]]], min_count: int,
                       targets: list[int], max_rounds: int) -> list[int]:
     rows = model.row
     n = model.a.shape[1]
@@ -84,7 +86,7 @@ def _pinned_component(model: Model, shown_rows, primary_rows, secondary_rows, in
     ub_rows, ub_rhs = [], []
     eq_extra = []
 
-    def bound(q: int, lo: float | None, hi: float | None) -> None:
+    def bound(q: int | np.integer[Any], lo: float | None, hi: float | None) -> None:
         if hi is not None:
             ub_rows.append(model.a[q])
             ub_rhs.append(hi)
@@ -95,6 +97,7 @@ def _pinned_component(model: Model, shown_rows, primary_rows, secondary_rows, in
     small = min_count - 1
     share_rows = set(rows[model.part == "num"].tolist())
     secondary_zero = []
+    q: int | np.integer[Any]  # numpy indices here, Python ints from `targets` below
     for q in hidden_q:
         if rows[q] in primary_rows:
             if model.part[q] == "num":
@@ -121,7 +124,8 @@ def _pinned_component(model: Model, shown_rows, primary_rows, secondary_rows, in
     b_ub = np.asarray(ub_rhs, dtype=float)
     eq_q = np.concatenate([shown_q, np.asarray(eq_extra, dtype=np.int64)]).astype(np.int64)
 
-    def solve(c, extra_ub=None, extra_b=None, free=(), k=0, z_bounds=()):
+    def solve(c: np.ndarray, extra_ub: Any = None, extra_b: np.ndarray | None = None, free: Sequence[int] = (), k: int = 0,
+              z_bounds: Sequence[tuple[float | None, float | None]] = ()) -> Any:
         """min c.(y, z) over the component's constraints; `free`: `.` zeros released from = 0."""
         keep = [q for q in eq_q if q not in set(free)]
         a_eq = model.a[keep] if keep else None
@@ -175,7 +179,7 @@ def _pinned_component(model: Model, shown_rows, primary_rows, secondary_rows, in
         idle = idle + 1 if progress == 0 or progress < before // 100 else 0
         if idle >= 2 or not unresolved:
             break
-    pinned = []
+    pinned: list[Any] = []  # model indices (numpy integers from the component's arrays)
     zero_set = set(secondary_zero)
     for q in unresolved:  # one at a time: its own min and max
         lo_hi = []

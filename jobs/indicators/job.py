@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -34,8 +35,15 @@ from jobs.person_facts import residence_by_person_key
 from jobs.reference import municipalities_df
 from jobs.run_context import RunContext
 from schemas.tables import (
-    COERCION_EPISODES, INDICATOR_RUNS, INVOLUNTARY_ADMISSIONS, MONITORING_INDICATORS,
-    MONITORING_INDICATORS_UNSUPPRESSED, PERSONS, TARGET_PROGRESS, Table, silver,
+    COERCION_EPISODES,
+    INDICATOR_RUNS,
+    INVOLUNTARY_ADMISSIONS,
+    MONITORING_INDICATORS,
+    MONITORING_INDICATORS_UNSUPPRESSED,
+    PERSONS,
+    TARGET_PROGRESS,
+    Table,
+    silver,
 )
 
 log = logging.getLogger(__name__)
@@ -154,7 +162,7 @@ def to_spark(spark: SparkSession, pdf: pd.DataFrame, table: Table) -> DataFrame:
     return spark.createDataFrame(rows, table.schema)
 
 
-def _python_type(type_name: str):
+def _python_type(type_name: str) -> Callable[[Any], Any]:
     return {"integer": int, "long": int, "double": float, "boolean": bool, "string": str}.get(type_name, lambda v: v)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ def parts_of(measure: str) -> tuple[str, ...]:
     raise ValueError(f"no protected quantity defined for measure {measure!r}")
 
 
-def part_value(row, part: str):
+def part_value(row: Any, part: str) -> Any:
     """The published column that carries a part: n -> numerator, num -> numerator, den -> denominator."""
     return row["denominator"] if part == "den" else row["numerator"]
 
@@ -80,10 +81,12 @@ class Model:
 
     @property
     def n_quantities(self) -> int:
-        return self.a.shape[0]
+        n: int = self.a.shape[0]
+        return n
 
     def support(self, q: int) -> np.ndarray:
-        return self.a.indices[self.a.indptr[q]:self.a.indptr[q + 1]]
+        cells: np.ndarray = self.a.indices[self.a.indptr[q]:self.a.indptr[q + 1]]
+        return cells
 
 
 def build_model(table: pd.DataFrame, inner: pd.DataFrame) -> Model:
@@ -124,7 +127,7 @@ def build_model(table: pd.DataFrame, inner: pd.DataFrame) -> Model:
     return model
 
 
-def person_definition(spec_key: str) -> tuple | None:
+def person_definition(spec_key: str) -> tuple[Any, ...] | None:
     """The counting definition of a person spec (source, measures, period, threshold); None for
     episode specs. Specs with the same definition count the same persons (8's and 9's cohort)."""
     spec = SPECS_BY_KEY[spec_key]
@@ -137,13 +140,13 @@ def person_inequalities(table: pd.DataFrame, model: Model) -> list[tuple[int, li
     """Inequalities a reader knows between person quantities: (q, [p1, p2, ...]) means
     q <= p1 + p2 + ... . Only those the definitions imply; each is also checked on the data."""
     index = {q: i for i, q in enumerate(model.qid)}
-    out: list[tuple[int, list[int]]] = []
+    out: list[tuple[int | None, list[int | None]]] = []
     regions = sorted(set(table.loc[table["geo_level"] == REGION, "geo_code"]))
     years = sorted(int(y) for y in table["year"].unique())
     levels = sorted(set(table["geo_level"]))
     codes = {lv: sorted(set(table.loc[table["geo_level"] == lv, "geo_code"])) for lv in levels}
 
-    def q(spec_key, year, level, code, age, part="n"):
+    def q(spec_key: str, year: int, level: str, code: str, age: str, part: str = "n") -> int | None:
         return index.get(f"{spec_key}|{year}|{level}|{code}|{age}|{part}")
 
     person_specs = [s for s in SPECS if s.unit == PERSONS_UNIT and s.measure == "persons"]
@@ -167,9 +170,10 @@ def person_inequalities(table: pd.DataFrame, model: Model) -> list[tuple[int, li
                     for code in codes.get(level, []):
                         for age in spec.age_groups:
                             out.append((q(spec.key, year, level, code, age), [q(other.key, year, level, code, age)]))
-    kept = []
-    for lhs, rhs in out:
-        if lhs is None or any(r is None for r in rhs):
+    kept: list[tuple[int, list[int]]] = []
+    for lhs, maybe_rhs in out:
+        rhs = [r for r in maybe_rhs if r is not None]
+        if lhs is None or len(rhs) < len(maybe_rhs):
             continue
         if model.value[lhs] <= sum(model.value[r] for r in rhs):
             kept.append((lhs, rhs))

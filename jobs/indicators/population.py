@@ -17,9 +17,9 @@ reference list), done on that small result.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.person_facts import age_at, age_group
@@ -27,7 +27,7 @@ from jobs.person_facts import age_at, age_group
 POPULATION_COLUMNS = ("year", "municipality_code", "age_group", "population")
 
 
-def _effective_to(vt: F.Column) -> F.Column:
+def _effective_to(vt: Column) -> Column:
     """valid_to, minus its last day when the person's next interval starts on that day."""
     nxt = F.lead("valid_from").over(Window.partitionBy("person_id").orderBy("valid_from"))
     return F.when(vt.isNotNull() & (nxt == vt), F.date_sub(vt, 1)).otherwise(vt)

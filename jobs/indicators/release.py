@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from jobs.config import DisclosureConfig
 from jobs.indicators.definitions import SPECS, IndicatorSpec
 from jobs.indicators.disclosure import PRIMARY, SECONDARY, SHOWN, Protection, apply_status, protect
+from jobs.indicators.geography import Geography
 
 log = logging.getLogger(__name__)
 KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
@@ -68,10 +70,11 @@ def release(
     carried_years = set() if previous is None or not len(previous) else {int(y) for y in previous["year"].unique()}
     new_years = [y for y in final_years(sorted(int(y) for y in table["year"].unique()), run_date,
                                         cfg.final_after_months) if y not in carried_years]
-    fixed: list = [None] * len(table)
+    fixed: list[Any] = [None] * len(table)
     publish = table["year"].isin(new_years).to_numpy()
     held_back = 0
     if carried_years:
+        assert previous is not None, "carried years come from the previous release"
         prev = previous.reset_index(drop=True)
         state = {tuple(k): _fixed_state(r, cfg.suppressed_marker) for k, r in zip(prev[KEY].itertuples(index=False, name=None),
                                                            prev.to_dict("records"))}
@@ -91,6 +94,7 @@ def release(
     fresh = apply_status(table, protection.status, cfg)[publish]
     parts = [fresh]
     if carried_years:
+        assert previous is not None, "carried years come from the previous release"
         parts.insert(0, previous[previous["year"].isin(sorted(carried_years))])
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else fresh.reset_index(drop=True)
     protection.stats.update(new_years=new_years, carried_years=sorted(carried_years), held_back=held_back,
@@ -101,8 +105,8 @@ def release(
     return out, protection
 
 
-def _same(shown: tuple, numerator, denominator) -> bool:
-    def eq(a, b) -> bool:
+def _same(shown: tuple[Any, ...], numerator: Any, denominator: Any) -> bool:
+    def eq(a: Any, b: Any) -> bool:
         return (pd.isna(a) and pd.isna(b)) or (not pd.isna(a) and not pd.isna(b) and int(a) == int(b))
     return eq(shown[0], numerator) and eq(shown[1], denominator)
 

@@ -33,7 +33,7 @@ def target_progress(published: pd.DataFrame, cfg: IndicatorsConfig) -> pd.DataFr
     base_years = list(cfg.baseline_years)
     baseline = None
     if all(shown.get(y) is not None for y in base_years):
-        baseline = sum(shown[y] for y in base_years) / len(base_years)
+        baseline = sum(shown[y] or 0.0 for y in base_years) / len(base_years)  # none is None (checked above)
     first_reduction, second_reduction = cfg.target_reductions[0], cfg.target_reductions[1]
     rows = []
     for year, rate in sorted(shown.items()):

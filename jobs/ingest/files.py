@@ -14,8 +14,10 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -102,7 +104,7 @@ def header_problems(name: str, header: list[str], expected: list[str]) -> list[s
     return problems
 
 
-def _options(columns: list[str], block_bytes: int, threads: bool, on_invalid) -> dict:
+def _options(columns: list[str], block_bytes: int, threads: bool, on_invalid: Callable[[Any], str]) -> dict[str, Any]:
     return {
         "read_options": pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=block_bytes,
                                           use_threads=threads),
@@ -123,7 +125,7 @@ def parse_and_stage(path: Path, columns: list[str], out: Path, *, delivery_id: s
     invalid: list[int] = []
     result = ParsedFile()
 
-    def on_invalid(row) -> str:
+    def on_invalid(row: Any) -> str:  # a pyarrow.csv.InvalidRow
         invalid.append(row.actual_columns)
         return "skip"
 
@@ -159,7 +161,7 @@ def _invalid_row_problems(path: Path, columns: list[str], block_bytes: int) -> l
     """Re-parse serially (rare path) to learn the data row numbers of malformed rows."""
     found: list[tuple[int | None, int]] = []
 
-    def on_invalid(row) -> str:
+    def on_invalid(row: Any) -> str:  # a pyarrow.csv.InvalidRow
         # Arrow counts the skipped header line too: data row = number - 1.
         found.append((row.number - 1 if row.number is not None else None, row.actual_columns))
         return "skip"

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Callable
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -118,7 +119,7 @@ def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, r
                      "" if d.reconciled else " (NOT RECONCILED)")
 
 
-def _load_batch(spark: SparkSession, cfg: Config, contract: SourceContract, accepted: list, pending_ids: list[str],
+def _load_batch(spark: SparkSession, cfg: Config, contract: SourceContract, accepted: list[Any], pending_ids: list[str],
                 result: IngestResult, *, run_id: str, at: datetime, full_refresh: bool, hook: FaultHook) -> BatchCounts:
     """Rows of the accepted deliveries to bronze/quarantine (replacing whatever rows any pending
     delivery has there, e.g. from a killed run), then silver and record_state."""

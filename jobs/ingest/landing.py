@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from jobs.ingest import cpr, files
 from schemas.codes import DELIVERY_ID_RE
@@ -39,7 +40,7 @@ class DeliveryCheck:
     rows_manifest: int | None
     rows_parsed: int
     cpr_rows: int
-    files: tuple[dict, ...]      # per file: name, rows (parsed), sha256 (computed)
+    files: tuple[dict[str, Any], ...]      # per file: name, rows (parsed), sha256 (computed)
     staged: tuple[str, ...]      # staging parquet paths (empty when refused)
 
     @property
@@ -146,9 +147,10 @@ def read_manifest(delivery: Delivery) -> tuple[dict[str, tuple[int, str]] | None
 
 
 def _check_file(path: Path, contract: SourceContract, out: Path, delivery: Delivery, rows_expected: int,
-                sha_expected: str, *, chunk_bytes: int, block_bytes: int):
+                sha_expected: str, *, chunk_bytes: int, block_bytes: int,
+                ) -> tuple[list[str], dict[str, Any], files.ParsedFile | None]:
     scan = files.scan_bytes(path, chunk_bytes)
-    info = {"name": path.name, "rows": None, "sha256": scan.sha256}
+    info: dict[str, Any] = {"name": path.name, "rows": None, "sha256": scan.sha256}
     if scan.utf8_error_line is not None:
         return [f"{path.name} is not valid UTF-8 (first invalid byte on line {scan.utf8_error_line}); "
                 "deliveries must be UTF-8"], info, None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class DeliveryResult:
 LOADED, REFUSED = "loaded", "refused"
 
 
-class IngestResult(dict):
+class IngestResult(dict[str, Any]):
     """Rows written per table name (the stage convention, a plain dict[str, int]) plus
     `.deliveries`: one DeliveryResult per delivery looked at in this run."""
 

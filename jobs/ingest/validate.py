@@ -114,6 +114,7 @@ def _interval_checks(contract: SourceContract) -> list[Column]:
 
 
 def _valid_code(col: ContractColumn) -> Column:
+    assert col.allowed is not None, "called for coded columns only"
     return F.col(col.name).isin(list(col.allowed)) & ~is_cpr(col.name)
 
 

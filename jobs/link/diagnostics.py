@@ -24,6 +24,7 @@ import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -32,6 +33,11 @@ from jobs import lake
 from jobs.config import Config
 from jobs.link import model
 from schemas.tables import LINK_CANDIDATES, LINK_REVIEW
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from splink.internals.charts import WaterfallChart
+    from splink.internals.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ class Chart:
     html_file: str  # relative to the report folder
 
 
-def render(chart, name: str, title: str, folder: Path) -> Chart:
+def render(chart: Any, name: str, title: str, folder: Path) -> Chart:
     """PNG via vl-convert (offline) + self-contained interactive HTML (libraries inlined)."""
     import vl_convert
 
@@ -57,7 +63,7 @@ def render(chart, name: str, title: str, folder: Path) -> Chart:
     return Chart(name, title, png, f"{folder.name}/{name}.html")
 
 
-def model_charts(settings_obj) -> list[tuple[str, str, object]]:
+def model_charts(settings_obj: Settings) -> list[tuple[str, str, object]]:
     return [("match_weights", "Match weights of each comparison level (splink)", settings_obj.match_weights_chart()),
             ("m_u_parameters", "m and u probabilities of each comparison level (splink)",
              settings_obj.m_u_parameters_chart())]
@@ -82,7 +88,7 @@ def labelled_pairs(candidates: DataFrame, truth: DataFrame, register: DataFrame)
     return scored.unionByName(missed).drop("source", "source_record_id")
 
 
-def truth_space(pairs) -> list[dict]:
+def truth_space(pairs: pa.Table) -> list[dict[str, Any]]:
     """splink's truth-space table (TP/FP/TN/FN, precision, recall, ... per threshold) of
     labelled pairs (an Arrow table of `labelled_pairs`), computed in DuckDB."""
     import duckdb
@@ -102,7 +108,7 @@ def truth_space(pairs) -> list[dict]:
         con.close()
 
 
-def threshold_charts(records: list[dict]) -> list[tuple[str, str, object]]:
+def threshold_charts(records: list[dict[str, Any]]) -> list[tuple[str, str, object]]:
     from splink.internals.charts import PrecisionRecallChart, ThresholdSelectionToolChart
 
     if not records:
@@ -112,7 +118,7 @@ def threshold_charts(records: list[dict]) -> list[tuple[str, str, object]]:
             ("precision_recall", "Precision and recall by threshold (splink)", PrecisionRecallChart(records))]
 
 
-def review_waterfall(review_rows: list, settings: dict, dialect: str):
+def review_waterfall(review_rows: list[Any], settings: dict[str, Any], dialect: str) -> WaterfallChart:
     """splink's waterfall of the first review pairs, from their levels and weights only."""
     from splink.internals.charts import WaterfallChart
     from splink.internals.waterfall_chart import records_to_waterfall_data
@@ -129,7 +135,7 @@ def review_waterfall(review_rows: list, settings: dict, dialect: str):
     return WaterfallChart(records_to_waterfall_data(records, settings_obj, hide_details=True), filter_nulls=True)
 
 
-def unlinkables_chart(spark: SparkSession, cfg: Config, settings: dict):
+def unlinkables_chart(spark: SparkSession, cfg: Config, settings: dict[str, Any]) -> Any:
     """splink's unlinkables chart for the records linked probabilistically (DuckDB backend)."""
     import duckdb
     from splink import DuckDBAPI, Linker
@@ -174,7 +180,7 @@ def build(spark: SparkSession, cfg: Config, folder: Path, truth: DataFrame | Non
         chart = unlinkables_chart(spark, cfg, stored.settings)
         if chart is not None:
             charts.append(("unlinkables", "Unlinkable records: each compared with itself (splink)", chart))
-    except Exception as exc:  # a diagnostic must not sink the report; say why it is missing
+    except Exception as exc:  # noqa: BLE001 - a diagnostic must not sink the report; say why it is missing
         log.warning("unlinkables chart not drawn: %s", type(exc).__name__)
     review = (lake.read(spark, cfg.paths, LINK_REVIEW)
               if lake.exists(spark, cfg.paths, LINK_REVIEW) else None)

@@ -21,9 +21,10 @@ returned; the number of pairs compared is counted where the pairs live.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -32,6 +33,10 @@ from pyspark.sql import functions as F
 from jobs.config import LinkageConfig
 from jobs.errors import ConfigError
 from jobs.link import model as fs
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column
+    from splink import Linker
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +106,7 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
                           db_api.register(pop_arrow, table_name=POPULATION_TABLE), pop_arrow.num_rows,
                           rec_arrow.num_rows, db_api.register(name_tf.toArrow(), table_name="link_name_tf"))
         del pop_arrow  # DuckDB holds the register now
-        if use_labels:
+        if use_labels and labelled is not None:
             lab_arrow = labelled.toArrow()
             if lab_arrow.num_rows:
                 n = lab_arrow.num_rows
@@ -115,21 +120,21 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
         return backend
     from splink import SparkAPI
 
-    db_api = SparkAPI(spark_session=spark, register_udfs_automatically=False)
+    spark_api = SparkAPI(spark_session=spark, register_udfs_automatically=False)
     records, population = records.cache(), population.cache()
-    backend = Backend("spark", db_api, db_api.register(records, table_name="link_records"),
-                      db_api.register(population, table_name=POPULATION_TABLE), population.count(), records.count(),
-                      db_api.register(name_tf.cache(), table_name="link_name_tf"))
-    if use_labels:
+    backend = Backend("spark", spark_api, spark_api.register(records, table_name="link_records"),
+                      spark_api.register(population, table_name=POPULATION_TABLE), population.count(), records.count(),
+                      spark_api.register(name_tf.cache(), table_name="link_name_tf"))
+    if use_labels and labelled is not None:
         labelled = labelled.cache()
         backend.labelled_count = labelled.count()
         if backend.labelled_count:
-            backend.labelled = db_api.register(labelled.drop("label_person_id"), table_name=LABELLED_TABLE)
-            backend.labels = db_api.register(label_pairs(labelled).cache(), table_name="link_labels")
+            backend.labelled = spark_api.register(labelled.drop("label_person_id"), table_name=LABELLED_TABLE)
+            backend.labels = spark_api.register(label_pairs(labelled).cache(), table_name="link_labels")
     return backend
 
 
-def _linker(backend: Backend, settings: Any, inputs: list | None = None):
+def _linker(backend: Backend, settings: Any, inputs: list[Any] | None = None) -> Linker:
     from splink import Linker
 
     linker = Linker(inputs or [backend.records, backend.population], settings, log_level=logging.WARNING)
@@ -140,7 +145,7 @@ def _linker(backend: Backend, settings: Any, inputs: list | None = None):
     return linker
 
 
-def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str], str]:
+def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict[str, Any], list[str], str]:
     """Train on the data at hand; returns (guarded splink settings, comparisons that fell back
     to the design priors, training method: `labelled` | `em` | `priors`).
 
@@ -171,7 +176,7 @@ def train(backend: Backend, cfg: LinkageConfig) -> tuple[dict, list[str], str]:
     return guarded, fallbacks, method
 
 
-def score(spark: SparkSession, backend: Backend, settings: dict, max_candidates: int) -> tuple[DataFrame, int]:
+def score(spark: SparkSession, backend: Backend, settings: dict[str, Any], max_candidates: int) -> tuple[DataFrame, int]:
     """(best candidates per record as a Spark DataFrame of CANDIDATE_SCHEMA, pairs compared).
 
     Each candidate carries splink's evidence for the pair: the comparison level per key
@@ -191,7 +196,7 @@ def score(spark: SparkSession, backend: Backend, settings: dict, max_candidates:
 
 def with_evidence_maps(top: DataFrame, gammas: dict[str, str], tfs: dict[str, str]) -> DataFrame:
     """Fold the per-comparison gamma and tf-weight columns into the two map columns."""
-    def as_map(cols: dict[str, str], typ: str):
+    def as_map(cols: dict[str, str], typ: str) -> Column:
         if not cols:
             return F.create_map().cast(f"map<string,{typ}>")
         return F.create_map(*[x for name, col in cols.items() for x in (F.lit(name), F.col(col).cast(typ))])
@@ -222,7 +227,7 @@ def _top_duckdb(spark: SparkSession, backend: Backend, table: str, k: int, gamma
     return with_evidence_maps(spark.createDataFrame(flat.to_pandas()), gammas, tfs), pairs
 
 
-def top_candidates(pairs: DataFrame, k: int, extra: list[str] = ()) -> DataFrame:
+def top_candidates(pairs: DataFrame, k: int, extra: Sequence[str] = ()) -> DataFrame:
     """The k best register candidates of each record from splink's pairwise predictions."""
     order = Window.partitionBy("unique_id_l").orderBy(F.col("match_weight").desc(), F.col("unique_id_r"))
     return (

@@ -14,8 +14,9 @@ plus, as a sanity check, deterministic links whose key differs from the truth.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake
@@ -57,7 +58,7 @@ def metrics(labelled: DataFrame) -> DataFrame:
     correct = linked & (F.col("person_key") == F.col("true_person_id"))
     det = F.col("link_method") == DETERMINISTIC
 
-    def n(cond):
+    def n(cond: Column) -> Column:
         return F.sum(F.when(cond, 1).otherwise(0)).cast("long")
 
     aggs = [n(prob).alias("records"), n(prob & F.col("in_register")).alias("in_register"), n(linked).alias("linked"),
@@ -84,7 +85,7 @@ def top_weights(candidates: DataFrame, truth: DataFrame) -> DataFrame:
                     .alias("is_true_person")))
 
 
-def evaluate(spark: SparkSession, cfg: Config, thresholds: list[float] | None = None) -> dict:
+def evaluate(spark: SparkSession, cfg: Config, thresholds: list[float] | None = None) -> dict[str, Any]:
     """Everything the linkage report shows, as plain Python values."""
     from jobs.link.sensitivity import links_at_threshold
 
@@ -93,12 +94,13 @@ def evaluate(spark: SparkSession, cfg: Config, thresholds: list[float] | None = 
     pop_t = silver("population")
     register = lake.read(spark, paths, pop_t).select("person_id")
     links = lake.read(spark, paths, PERSON_LINKS)
-    result = {"main_threshold": cfg.linkage.match_threshold,
+    result: dict[str, Any] = {"main_threshold": cfg.linkage.match_threshold,
               "metrics": [r.asDict() for r in metrics(with_truth(links, truth, register)).orderBy("source").collect()]}
-    result["by_threshold"] = {}
+    by_threshold: dict[float, dict[str, Any]] = {}
+    result["by_threshold"] = by_threshold
     for t in thresholds or sorted({cfg.linkage.match_threshold, *cfg.linkage.sensitivity_thresholds}):
         rows = metrics(with_truth(links_at_threshold(spark, cfg, t), truth, register)).where("source = 'all'").collect()
-        result["by_threshold"][t] = rows[0].asDict() if rows else {}
+        by_threshold[t] = rows[0].asDict() if rows else {}
     candidates = lake.read(spark, paths, LINK_CANDIDATES)
     result["weights"] = [(r.match_weight, bool(r.is_true_person)) for r in top_weights(candidates, truth).collect()]
     runs = lake.read(spark, paths, LINK_RUNS).orderBy(F.col("finished_at").desc()).limit(1).collect()

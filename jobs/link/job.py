@@ -9,12 +9,13 @@ import logging
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake, reference
-from jobs.config import Config
+from jobs.config import Config, PathsConfig
 from jobs.errors import MissingTableError
 from jobs.link import crosswalk, decide, engine, model, prepare, review
 from jobs.run_context import RunContext
@@ -61,7 +62,7 @@ def regions_frame(spark: SparkSession, cfg: Config) -> DataFrame:
 
 def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_records: DataFrame,
                 population: DataFrame, residence: DataFrame | None, *, n_prob: int, run_id: str,
-                full_refresh: bool, clerical: DataFrame | None = None) -> tuple[DataFrame, str, dict]:
+                full_refresh: bool, clerical: DataFrame | None = None) -> tuple[DataFrame, str, dict[str, Any]]:
     """Train or reuse the model, score; returns (candidates by uid, model version, run stats)."""
     link_cfg = cfg.linkage
     stored = model.load_current(cfg.paths.models_dir())
@@ -69,7 +70,7 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
     regions = regions_frame(spark, cfg)
     register = prepare.population_frame(population, residence, regions)
     trained = full_refresh or not model.is_reusable(stored, link_cfg.engine, link_cfg, n_prob)
-    labelled = None
+    labelled: DataFrame | None = None
     if trained and link_cfg.training == "labelled":
         labelled = prepare.labelled_frame(det_records, _active_ids(population), regions,
                                           max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed)
@@ -90,6 +91,7 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
             "trained_at": dt.datetime.now().isoformat(timespec="seconds")})
         log.info("trained linkage model %s (%s) on %d records, %d labelled pairs (fallbacks to priors: %s)",
                  stored.version, method, backend.record_count, backend.labelled_count, fallbacks or "none")
+    assert stored is not None, "the current model was reusable, or one was just trained"
     candidates, pairs = engine.score(spark, backend, stored.settings, link_cfg.max_candidates)
     stats = {"engine": backend.engine, "trained": trained, "pairs_compared": pairs,
              "population": backend.population_size, "seconds_scoring": time.monotonic() - started}
@@ -135,7 +137,7 @@ def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
 
 
 def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: DataFrame, candidates: DataFrame,
-           population: DataFrame, version: str, run_id: str, stats: dict) -> dict[str, int]:
+           population: DataFrame, version: str, run_id: str, stats: dict[str, Any]) -> dict[str, int]:
     paths = cfg.paths
     prev_version = lake.log_version(paths, PERSON_LINKS)
     previous = None if prev_version is None else lake.read(
@@ -167,7 +169,7 @@ def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: D
     return counts
 
 
-def _overwrite(df: DataFrame, paths, table) -> int:
+def _overwrite(df: DataFrame, paths: PathsConfig, table: lake.TableRef) -> int:
     df = df.cache()
     n = df.count()
     lake.overwrite(df, paths, table)
@@ -175,8 +177,8 @@ def _overwrite(df: DataFrame, paths, table) -> int:
     return n
 
 
-def _record_run(spark: SparkSession, cfg: Config, run_id: str, version: str, counts: dict, by_status: dict,
-                stats: dict) -> None:
+def _record_run(spark: SparkSession, cfg: Config, run_id: str, version: str, counts: dict[str, Any], by_status: dict[str, Any],
+                stats: dict[str, Any]) -> None:
     n_links = counts[PERSON_LINKS.name]
     row = {"run_id": run_id, "model_version": version, "engine": stats["engine"], "trained": bool(stats["trained"]),
            "records": n_links, "records_deterministic": n_links - stats["records_probabilistic"],

@@ -24,8 +24,9 @@ links, docs/benchmarks.md "Linkage".)
 Training (jobs.link.engine.train): u from random record x register pairs; m counted on
 labelled pairs (keyed records with a valid pseudonym, `linkage.training: labelled`, levels
 no label reaches get `m_floor`), or EM on pairs blocked on birth date (trains name, sex,
-municipality) and on name-token set (trains birth date). The prior (`probability_two_random_records_match`) is not estimated: every record
-has at most one register person, so it is `prior_match_share / population size`.
+municipality) and on name-token set (trains birth date). The prior
+(`probability_two_random_records_match`) is not estimated: every record has at most one register
+person, so it is `prior_match_share / population size`.
 Guards: a comparison whose estimate says its best level is no better than chance (m of
 the best level < 0.5) keeps the design priors instead (logged, and listed in the artefact's
 metadata); a level random sampling never met takes its design u prior; every m is clipped
@@ -45,13 +46,16 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import ColumnExpression, SettingsCreator, block_on
 
 from jobs.config import LinkageConfig
+
+if TYPE_CHECKING:
+    from splink.internals.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +102,7 @@ def _jaccard_at_least(dialect: str, threshold: float) -> str:
     return f"{inter} >= {threshold} * ({size}(name_tokens_l) + {size}(name_tokens_r) - {inter})"
 
 
-def comparisons(dialect: str) -> list:
+def comparisons(dialect: str) -> list[Any]:
     birth = cl.CustomComparison(output_column_name="birth_date", comparison_levels=[
         cll.NullLevel("birth_date"),
         cll.ExactMatchLevel("birth_date"),
@@ -137,7 +141,7 @@ def comparisons(dialect: str) -> list:
     return [c.configure(m_probabilities=PRIORS[k]) for k, c in built.items()]
 
 
-def prediction_blocking_rules() -> list:
+def prediction_blocking_rules() -> list[Any]:
     # fs-1's third rule, (birth_year, sex, municipality_code), made 64 % of the pairs at `small`
     # for 1 of 1,300 correct links; adding the birth month keeps a typo'd name with a birth
     # date one day off (same month) for about a twelfth of those pairs
@@ -145,7 +149,7 @@ def prediction_blocking_rules() -> list:
             block_on("birth_year", "sex", "municipality_code", "month(birth_date)")]
 
 
-def training_blocking_rules() -> list:
+def training_blocking_rules() -> list[Any]:
     return [block_on("birth_date"), block_on("name_key")]
 
 
@@ -162,7 +166,7 @@ def design_settings(dialect: str, prior: float, cfg: LinkageConfig) -> SettingsC
     )
 
 
-def prior_settings(dialect: str, prior: float, cfg: LinkageConfig) -> dict:
+def prior_settings(dialect: str, prior: float, cfg: LinkageConfig) -> dict[str, Any]:
     """The design's own m and u priors as a complete model: used while there are too few
     records to train on (`cfg.min_training_records`), e.g. on the first tiny deliveries."""
     settings = design_settings(dialect, prior, cfg).get_settings(dialect).as_dict()
@@ -174,11 +178,11 @@ def prior_probability(cfg: LinkageConfig, population_size: int) -> float:
 
 
 # --- trained parameters: guards, hashing ----------------------------------------------------
-def _non_null_levels(comparison: dict) -> list[dict]:
+def _non_null_levels(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     return [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
 
 
-def apply_guards(settings: dict, m_floor: float) -> tuple[dict, list[str]]:
+def apply_guards(settings: dict[str, Any], m_floor: float) -> tuple[dict[str, Any], list[str]]:
     """Priors for comparisons EM got wrong or levels never observed; m clipped to [m_floor, 1],
     u to [U_FLOOR, 1]. Returns a new dict and the comparisons that fell back to priors."""
     out = json.loads(json.dumps(settings))
@@ -200,17 +204,17 @@ def apply_guards(settings: dict, m_floor: float) -> tuple[dict, list[str]]:
     return out, fallbacks
 
 
-def with_m(settings: dict, value: float) -> dict:
+def with_m(settings: dict[str, Any], value: float) -> dict[str, Any]:
     """A copy with every non-null level's m set to `value`: counting m on labelled pairs only
     overwrites the levels it observes, so a level no labelled pair reaches keeps this."""
-    out = json.loads(json.dumps(settings))
+    out: dict[str, Any] = json.loads(json.dumps(settings))
     for comparison in out["comparisons"]:
         for level in _non_null_levels(comparison):
             level["m_probability"] = value
     return out
 
 
-def parameters_hash(settings: dict) -> str:
+def parameters_hash(settings: dict[str, Any]) -> str:
     params = [
         (c["output_column_name"], [(lvl.get("sql_condition"), lvl.get("m_probability"), lvl.get("u_probability"))
                                    for lvl in c["comparison_levels"]])
@@ -220,22 +224,23 @@ def parameters_hash(settings: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:10]
 
 
-def design_hash(settings: dict) -> str:
+def design_hash(settings: dict[str, Any]) -> str:
     """Hash of what the code decides (levels' SQL, blocking), not of what training found."""
     design = [(c["output_column_name"], [lvl.get("sql_condition") for lvl in c["comparison_levels"]])
               for c in settings["comparisons"]]
-    rules = [r if isinstance(r, str) else r.get("blocking_rule") for r in settings.get("blocking_rules_to_generate_predictions", [])]
+    rules = [r if isinstance(r, str) else r.get("blocking_rule")
+             for r in settings.get("blocking_rules_to_generate_predictions", [])]
     return hashlib.sha256(json.dumps([design, rules], sort_keys=True).encode()).hexdigest()[:10]
 
 
 # --- evidence of a scored pair ---------------------------------------------------------------
-def settings_object(settings: dict, dialect: str):
+def settings_object(settings: dict[str, Any], dialect: str) -> Settings:
     """splink's own Settings object of a stored settings dict (its comparisons know their levels,
     labels, Bayes factors and the names of the gamma / tf columns of predictions)."""
     return SettingsCreator.from_path_or_dict(settings).get_settings(dialect)
 
 
-def evidence_columns(settings: dict, dialect: str) -> tuple[dict[str, str], dict[str, str]]:
+def evidence_columns(settings: dict[str, Any], dialect: str) -> tuple[dict[str, str], dict[str, str]]:
     """({comparison: gamma column}, {comparison: tf match-weight column}) of splink's predictions
     with intermediate columns retained."""
     comparisons = settings_object(settings, dialect).comparisons
@@ -248,15 +253,15 @@ def evidence_columns(settings: dict, dialect: str) -> tuple[dict[str, str], dict
 @dataclass(frozen=True)
 class StoredModel:
     version: str
-    settings: dict
-    meta: dict
+    settings: dict[str, Any]
+    meta: dict[str, Any]
 
 
 def model_dir(models_root: Path) -> Path:
     return models_root / "linkage"
 
 
-def save_model(models_root: Path, cfg: LinkageConfig, settings: dict, meta: dict[str, Any]) -> StoredModel:
+def save_model(models_root: Path, cfg: LinkageConfig, settings: dict[str, Any], meta: dict[str, Any]) -> StoredModel:
     """Write `<version>.json` (+ `.meta.json`) unless present, then point `current.json` at it."""
     folder = model_dir(models_root)
     folder.mkdir(parents=True, exist_ok=True)

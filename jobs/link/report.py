@@ -17,7 +17,9 @@ import base64
 import datetime as dt
 import html
 import io
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -26,7 +28,7 @@ from jobs.config import Config
 REPORT_NAME = "linkage_report"
 
 
-def _fmt(value) -> str:
+def _fmt(value: object) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
@@ -34,7 +36,7 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _table(rows: list[dict], columns: list[str]) -> list[str]:
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |" for r in rows]
     return lines
@@ -65,7 +67,7 @@ def histogram_png(weights: list[tuple[float, bool]]) -> bytes:
     return buf.getvalue()
 
 
-def render_markdown(result: dict, label: str) -> str:
+def render_markdown(result: dict[str, Any], label: str) -> str:
     run = result.get("run", {})
     cols = ["source", "records", "in_register", "linked", "correct", "wrong", "review", "unlinked_share",
             "precision", "recall", "f1", "deterministic_records", "deterministic_mismatch"]
@@ -90,7 +92,7 @@ def report_dir(cfg: Config) -> Path:
     return cfg.paths.linkage_reports_dir()
 
 
-def charts_html(charts: list) -> str:
+def charts_html(charts: list[Any]) -> str:
     """Each splink chart as an embedded PNG with a link to its interactive, self-contained page."""
     parts = ["<h2>Diagnostics from splink</h2>",
              "<p>Rendered offline (vl-convert); each links to an interactive page with its libraries inlined. "
@@ -103,7 +105,7 @@ def charts_html(charts: list) -> str:
     return "".join(parts)
 
 
-def render_html(markdown: str, png: bytes, label: str, charts: list = ()) -> str:
+def render_html(markdown: str, png: bytes, label: str, charts: Sequence[Any] = ()) -> str:
     body = []
     in_table = False
     for line in markdown.splitlines():
@@ -137,7 +139,7 @@ def render_html(markdown: str, png: bytes, label: str, charts: list = ()) -> str
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
 
 
-def write_report(spark: SparkSession, cfg: Config, label: str | None = None) -> tuple[Path, Path, dict]:
+def write_report(spark: SparkSession, cfg: Config, label: str | None = None) -> tuple[Path, Path, dict[str, Any]]:
     """Evaluate against ground truth and write `linkage_report.{md,html}` (+ charts/) under `report_dir`."""
     from jobs.link import diagnostics
     from jobs.link.evaluate import evaluate, read_truth

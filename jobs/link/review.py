@@ -24,9 +24,10 @@ import csv
 import datetime as dt
 import getpass
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -38,6 +39,9 @@ from jobs.link import model
 from jobs.link.decide import LINKED
 from jobs.link.prepare import record_uid
 from schemas.tables import LINK_DECISIONS, LINK_REVIEW
+
+if TYPE_CHECKING:
+    from splink.internals.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,7 @@ def parse_answer(text: str) -> str:
     return answer
 
 
-def evidence(comparison_levels: dict, tf_weights: dict, settings_obj) -> tuple[Evidence, ...]:
+def evidence(comparison_levels: dict[str, Any], tf_weights: dict[str, Any], settings_obj: Settings) -> tuple[Evidence, ...]:
     """Per comparison: splink's level label and weight for the pair's gamma (no values)."""
     out = []
     for comp in settings_obj.comparisons:
@@ -102,10 +106,12 @@ def pending(spark: SparkSession, cfg: Config) -> list[Pair]:
     if decided is not None:
         queue = queue.join(decided.select(*PAIR_KEY), PAIR_KEY, "left_anti")
     rows = queue.orderBy("source", "source_record_id", "candidate_rank").collect()
+    if not rows:
+        return []
     stored = model.load_current(cfg.paths.models_dir())
-    if rows and stored is None:
+    if stored is None:
         raise MissingTableError("review pairs exist but no linkage model is stored; run the linkage again")
-    settings_obj = model.settings_object(stored.settings, stored.meta.get("dialect", cfg.linkage.engine)) if rows else None
+    settings_obj = model.settings_object(stored.settings, stored.meta.get("dialect", cfg.linkage.engine))
     return [Pair(r.source, r.source_record_id, r.candidate_key, r.candidate_rank, r.match_weight, r.match_probability,
                  r.reason, r.model_version, r.run_id, evidence(r.comparison_levels, r.tf_match_weights, settings_obj))
             for r in rows]

@@ -5,7 +5,7 @@ answers. Shows levels and weights only (jobs/link/review.py says why).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table

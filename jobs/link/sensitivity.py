@@ -15,7 +15,8 @@ published indicator, whose rules live in jobs/pathways and jobs/indicators).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -26,7 +27,7 @@ from jobs.link import decide, prepare
 from schemas.codes import INVOLUNTARY_ADMISSION_MEASURES
 from schemas.tables import LINK_CANDIDATES, PERSON_LINKS
 
-Headlines = Callable[[DataFrame], dict]
+Headlines = Callable[[DataFrame], dict[str, Any]]
 
 
 def rethreshold(person_links: DataFrame, prob_records: DataFrame, candidates: DataFrame, *, match_threshold: float,
@@ -57,7 +58,7 @@ def links_at_threshold(spark: SparkSession, cfg: Config, match_threshold: float)
                        min_weight_margin=cfg.linkage.min_weight_margin)
 
 
-def sensitivity(spark: SparkSession, cfg: Config, compute_headlines: Headlines | None = None) -> dict[float, dict]:
+def sensitivity(spark: SparkSession, cfg: Config, compute_headlines: Headlines | None = None) -> dict[float, dict[str, Any]]:
     """{threshold: compute_headlines(person_links at that threshold)} for the main and sensitivity thresholds."""
     headlines = compute_headlines or default_headlines(spark, cfg)
     thresholds = sorted({cfg.linkage.match_threshold, *cfg.linkage.sensitivity_thresholds})
@@ -84,7 +85,7 @@ def default_headlines(spark: SparkSession, cfg: Config) -> Headlines:
 
     sources, _, _ = read_silver(spark, cfg)
 
-    def compute(person_links: DataFrame) -> dict:
+    def compute(person_links: DataFrame) -> dict[str, Any]:
         probabilistic = person_links.where(F.col("link_method") == decide.PROBABILISTIC)
         status = {r["link_status"]: r["n"] for r in
                   probabilistic.groupBy("link_status").agg(F.count("*").alias("n")).collect()}

@@ -21,7 +21,7 @@
 """
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.config import PathwaysConfig
@@ -33,7 +33,7 @@ from schemas.tables import FOCUS_PERSONS
 SECTORS = ("health", "social", "police")
 
 
-def _n(cond) -> F.Column:
+def _n(cond: Column) -> Column:
     return F.sum(F.when(cond, 1).otherwise(0)).cast("int")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -20,8 +21,15 @@ from jobs.pathways.summary import summarize_admissions
 from jobs.pathways.timeline import build_admission_timeline
 from jobs.person_facts import residence_by_person_key
 from jobs.run_context import RunContext
-from schemas.tables import (ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, FOCUS_PERSONS, INVOLUNTARY_ADMISSIONS,
-                            PERSONS, silver)
+from schemas.tables import (
+    ADMISSION_TIMELINE,
+    COERCION_EPISODES,
+    EVENTS,
+    FOCUS_PERSONS,
+    INVOLUNTARY_ADMISSIONS,
+    PERSONS,
+    silver,
+)
 
 log = logging.getLogger(__name__)
 STAGE = "pathways"
@@ -37,7 +45,7 @@ def context_hash(cfg: Config, municipalities_df: DataFrame) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _read(spark: SparkSession, cfg: Config, table) -> DataFrame:
+def _read(spark: SparkSession, cfg: Config, table: lake.TableRef) -> DataFrame:
     return lake.read(spark, cfg.paths, table)
 
 
@@ -82,7 +90,7 @@ def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     return written
 
 
-def summary_rows(spark: SparkSession, cfg: Config) -> list:
+def summary_rows(spark: SparkSession, cfg: Config) -> list[Any]:
     """The admission distributions (metric, value, n, calibration) of the current lake."""
     return summarize_admissions(_read(spark, cfg, INVOLUNTARY_ADMISSIONS)).collect()
 

@@ -15,7 +15,7 @@
 """
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.config import PathwaysConfig
@@ -23,7 +23,7 @@ from jobs.events.clock import days, days_between, micros_between
 from schemas.tables import ADMISSION_TIMELINE
 
 
-def phase(event_start, admission_start, discharge):
+def phase(event_start: Column, admission_start: Column, discharge: Column) -> Column:
     return (
         F.when(event_start < admission_start, "before")
         .when(discharge.isNull() | (event_start <= discharge), "during")

@@ -10,9 +10,10 @@
 
 Suites live in `expectations/expectations/*.json` (severity in each expectation's meta).
 """
-from jobs.quality.checks import STAGES, checks_for
+from jobs.quality.checks import checks_for
 from jobs.quality.publish import publish_docs, record_facts, run_results
 from jobs.quality.results import StageReport
 from jobs.quality.run import check_stage, validate_stage
+from jobs.stages import STAGES
 
 __all__ = ["STAGES", "StageReport", "check_stage", "checks_for", "publish_docs", "record_facts", "run_results", "validate_stage"]

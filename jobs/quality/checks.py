@@ -11,8 +11,8 @@ date, CPR number or free text.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from pyspark.sql import DataFrame
 

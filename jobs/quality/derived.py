@@ -7,8 +7,8 @@ DataFrame -> DataFrame transform and ends with a contract `select`.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import reduce
-from typing import Mapping
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F

@@ -9,7 +9,8 @@ row number, or an aggregate cell: never a person key, record id or data value).
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem;color:#1d2733;max-width:1200px}
@@ -45,7 +46,8 @@ def render_index(runs: Sequence[Mapping[str, Any]]) -> str:
     rows = "".join(
         f"<tr><td><a href='runs/{_e(r['run_id'])}.html'>{_e(r['run_id'])}</a></td><td>{_e(r.get('run_date'))}</td>"
         f"<td>{_badge(r.get('run_status') or '')}</td><td>{_e(r.get('started_at'))}</td><td>{_e(r.get('stages'))}</td>"
-        f"<td>{_e(r.get('evaluated'))}</td><td>{_badge(check_status(r.get('critical_failed') or 0, r.get('warnings_failed') or 0))}"
+        f"<td>{_e(r.get('evaluated'))}</td>"
+        f"<td>{_badge(check_status(r.get('critical_failed') or 0, r.get('warnings_failed') or 0))}"
         f" {_e(r.get('critical_failed') or 0)} critical, {_e(r.get('warnings_failed') or 0)} warning</td></tr>"
         for r in runs)
     body = (
@@ -68,7 +70,7 @@ def _where(locations: Iterable[str], shown: int = 5) -> str:
     return "<br>".join(f"<code>{_e(loc)}</code>" for loc in locs[:shown]) + more
 
 
-def _result_row(r: Mapping[str, Any], locations: Mapping[tuple, list[str]]) -> str:
+def _result_row(r: Mapping[str, Any], locations: Mapping[tuple[Any, ...], list[str]]) -> str:
     result = "<span class='ok'>passed</span>" if r["success"] else f"<span class='{_e(r['severity'])}'>failed</span>"
     table = f"{r['table']}" + (f" @ v{r['table_version']}" if r.get("table_version") is not None else "")
     inputs = f"<br><span class='muted'>inputs {_e(r['input_versions'])}</span>" if r.get("input_versions") else ""
@@ -86,7 +88,7 @@ HEADER = ("<tr><th>Result</th><th>Severity</th><th>Suite</th><th>Table @ Delta v
 
 
 def render_run(run: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
-               locations: Mapping[tuple, list[str]]) -> str:
+               locations: Mapping[tuple[Any, ...], list[str]]) -> str:
     """One run: per stage, failed expectations first (with where), then the passed ones folded."""
     facts = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in run.items() if v is not None)
     sections = []

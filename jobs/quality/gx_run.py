@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from pyspark import StorageLevel
@@ -44,6 +45,13 @@ from pyspark.sql import DataFrame
 
 from jobs.config import Config, _abs
 from jobs.quality import offline_docs
+
+if TYPE_CHECKING:  # GX is imported where used: importing it costs seconds (mypy sees it as Any: pyproject.toml)
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
+    from great_expectations.datasource.fluent.spark_datasource import SparkDatasource
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +78,7 @@ class Validated:
     batch: Batch
     result: Any            # ExpectationSuiteValidationResult (BASIC format; scrubbed copy stored)
     docs_page: str | None  # the GX page, relative to the data docs folder
-    samples: Mapping[int, list[dict]]  # expectation index -> failing rows' ROW_KEY / WHERE
+    samples: Mapping[int, list[dict[str, Any]]]  # expectation index -> failing rows' ROW_KEY / WHERE
 
 
 def gx_results_dir(cfg: Config) -> Path:
@@ -82,11 +90,14 @@ def gx_site_dir(cfg: Config) -> Path:
     return cfg.paths.data_docs_dir() / "gx"
 
 
-def _context(cfg: Config, *, on_disk: bool = True):
+def _context(cfg: Config, *, on_disk: bool = True) -> AbstractDataContext:
     """The project context (results store on disk, Data Docs site), or an all-in-memory one."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
-        DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
     defaults = InMemoryStoreBackendDefaults()
     stores, sites = dict(defaults.stores), {}
@@ -108,7 +119,7 @@ def _context(cfg: Config, *, on_disk: bool = True):
     return context
 
 
-def _gx_suite(suite: Mapping[str, Any], name: str, indices: Sequence[int]):
+def _gx_suite(suite: Mapping[str, Any], name: str, indices: Sequence[int]) -> ExpectationSuite:
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
     from great_expectations.expectations.metadata_types import FailureSeverity
@@ -124,26 +135,28 @@ def _gx_suite(suite: Mapping[str, Any], name: str, indices: Sequence[int]):
     return gx_suite
 
 
-def _run(context, batch: Batch, frame: DataFrame, run, result_format: Mapping[str, Any],
-         indices: Sequence[int], suffix: str = ""):
+def _run(context: AbstractDataContext, batch: Batch, frame: DataFrame, run: RunIdentifier,
+         result_format: Mapping[str, Any], indices: Sequence[int], suffix: str = "") -> ExpectationSuiteValidationResult:
     import great_expectations as gx
 
     suite = context.suites.add(_gx_suite(batch.suite, batch.suite["name"] + suffix, indices))
-    data = context.data_sources.get("pathways").add_dataframe_asset(batch.name).add_batch_definition_whole_dataframe(
-        "whole")
+    source = cast("SparkDatasource", context.data_sources.get("pathways"))
+    data = source.add_dataframe_asset(batch.name).add_batch_definition_whole_dataframe("whole")
     vd = context.validation_definitions.add(gx.ValidationDefinition(name=f"{suite.name}@{batch.name}", data=data,
                                                                     suite=suite))
     return vd.run(batch_parameters={"dataframe": frame}, result_format=dict(result_format), run_id=run)
 
 
-def _failing_rows(context, batch: Batch, frame: DataFrame, result, run, sample: int) -> dict[int, list[dict]]:
+def _failing_rows(context: AbstractDataContext, batch: Batch, frame: DataFrame, result: ExpectationSuiteValidationResult,
+                  run: RunIdentifier, sample: int) -> dict[int, list[dict[str, Any]]]:
     """Row keys of up to `sample` failing rows per failed row-level expectation.
 
     A second pass over only the failed expectations, in an in-memory context: nothing of it
     is stored or rendered. (Asking for row keys in the first pass would cost two more Spark
     jobs per expectation, failed or not.)
     """
-    failed = sorted(int(er.expectation_config.meta["expectation_index"]) for er in result.results
+    failed = sorted(int(er.expectation_config.meta["expectation_index"])
+                    for er in result.results
                     if not er.success and (er.result or {}).get("unexpected_count"))
     if not failed:
         return {}
@@ -158,17 +171,19 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
     """Validate each batch with its suite; store scrubbed results; build their Data Docs pages."""
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier, ValidationResultIdentifier)
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
 
     context, scratch = _context(cfg), None
-    run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
-    done: list[tuple[Batch, Any, Any, dict]] = []
+    run = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
+    done: list[tuple[Batch, Any, Any, dict[int, list[dict[str, Any]]]]] = []
     for batch in batches:
         # a persisted derived frame is computed once; `labelled` builds on it and uses the cache too
         frame = batch.frame.persist(StorageLevel.MEMORY_AND_DISK) if batch.persist else batch.frame
         try:
             result = _run(context, batch, frame, run, FIRST_PASS, range(len(batch.suite["expectations"])))
-            samples = {}
+            samples: dict[int, list[dict[str, Any]]] = {}
             if not result.success:
                 scratch = scratch or _context(cfg, on_disk=False)
                 samples = _failing_rows(scratch, batch, batch.labelled, result, run, cfg.quality.failing_row_sample)
@@ -183,7 +198,8 @@ def validate(cfg: Config, run_id: str, batches: Sequence[Batch]) -> list[Validat
     return _build_docs(cfg, context, done)
 
 
-def _build_docs(cfg: Config, context, done: list[tuple[Batch, Any, Any, dict]]) -> list[Validated]:
+def _build_docs(cfg: Config, context: AbstractDataContext,
+                done: list[tuple[Batch, Any, Any, dict[int, list[dict[str, Any]]]]]) -> list[Validated]:
     if not done:
         return []
     idents = [key for _, _, key, _ in done] + [key.expectation_suite_identifier for _, _, key, _ in done]
@@ -202,12 +218,13 @@ def _build_docs(cfg: Config, context, done: list[tuple[Batch, Any, Any, dict]]) 
     return out
 
 
-def _page_url(context, ident) -> str | None:
+def _page_url(context: AbstractDataContext, ident: Any) -> str | None:
     urls = context.get_docs_sites_urls(resource_identifier=ident, site_name=SITE)
-    return urls[0]["site_url"].removeprefix("file://") if urls and urls[0].get("site_url") else None
+    url = urls[0].get("site_url") if urls else None
+    return url.removeprefix("file://") if url else None
 
 
-def scrubbed(result):
+def scrubbed(result: ExpectationSuiteValidationResult) -> ExpectationSuiteValidationResult:
     """A copy of a suite result without any value taken from a row (see module docstring)."""
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
 
@@ -240,7 +257,7 @@ def exception_message(info: Any) -> str | None:
     return None
 
 
-def _exception_summary(info: Any) -> dict:
+def _exception_summary(info: Any) -> dict[str, Any]:
     message = exception_message(info)
     return ({"raised_exception": True, "exception_message": message, "exception_traceback": "(not kept)"}
             if message else {"raised_exception": False, "exception_message": None, "exception_traceback": ""})

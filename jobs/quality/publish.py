@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from jobs import zones
 from jobs.config import Config
 from jobs.quality import docs
-from jobs.quality.checks import STAGES
+from jobs.stages import STAGES
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _load(cfg: Config, run_id: str) -> dict:
+def _load(cfg: Config, run_id: str) -> dict[str, Any]:
     path = _runs_dir(cfg) / f"{run_id}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"run_id": run_id, "facts": {},
                                                                                   "stages": {}}

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from jobs.quality.gx_run import ROW_KEY, WHERE, Validated, exception_message
 from jobs.quality.suites import CRITICAL, columns_of, describe
@@ -52,7 +53,7 @@ def _detail(er: Any) -> str | None:
 
 
 def rows(validated: Sequence[Validated], pinned: Sequence[Pinned], run_id: str,
-         evaluated_at: dt.datetime) -> tuple[list[dict], list[dict]]:
+         evaluated_at: dt.datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """validation_results rows (every expectation) and validation_failures rows (samples)."""
     results, failures = [], []
     for item, pin in zip(validated, pinned):
@@ -85,7 +86,8 @@ def rows(validated: Sequence[Validated], pinned: Sequence[Pinned], run_id: str,
 
 def summarise(stage: str, run_id: str, result_rows: Sequence[Mapping[str, Any]],
               skipped: Sequence[str]) -> StageReport:
-    critical, warnings = [], []
+    critical: list[str] = []
+    warnings: list[str] = []
     for r in result_rows:
         if r["success"]:
             continue

@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake, locks
 from jobs.config import Config
 from jobs.errors import ValidationFailed
 from jobs.quality import gx_run, results
-from jobs.quality.checks import STAGES, Check, checks_for
+from jobs.quality.checks import Check, checks_for
 from jobs.quality.publish import publish_docs, record_facts, record_stage
 from jobs.quality.suites import load_suite
 from jobs.run_context import new_run_id
+from jobs.stages import STAGES
 from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
 
 log = logging.getLogger(__name__)
 
 
-def _labelled(columns: tuple[str, ...]):
+def _labelled(columns: tuple[str, ...]) -> Column:
     """`col=value|col=value` (nulls shown as `null`); a null literal when there are no columns."""
     if not columns:
         return F.lit(None).cast("string")
@@ -44,7 +47,7 @@ def _pinned_read(spark: SparkSession, cfg: Config, table: lake.TableRef) -> tupl
     return lake.read(spark, cfg.paths, table, version=version), version
 
 
-def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str):
+def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str) -> tuple[DataFrame, results.Pinned] | None:
     """The frame to validate and what it was built from, or None when its tables do not exist."""
     if check.table is not None:
         got = _pinned_read(spark, cfg, check.table)
@@ -52,7 +55,7 @@ def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str):
             return None
         frame, version = got
         return frame, results.Pinned(stage, check.label, version, {})
-    tables = [*check.inputs, *lake.list_tables(cfg.paths, check.input_zones)]
+    tables: list[lake.TableRef] = [*check.inputs, *lake.list_tables(cfg.paths, check.input_zones)]
     frames: dict[str, DataFrame] = {}
     versions: dict[str, int] = {}
     for table in tables:
@@ -61,10 +64,12 @@ def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str):
             frames[f"{table.zone}.{table.name}"], versions[f"{table.zone}.{table.name}"] = got
     if not frames or any(r not in frames for r in check.required):
         return None
+    assert check.derive is not None, "a check without a table derives its frame"
     return check.derive(frames), results.Pinned(stage, check.label, None, versions)
 
 
-def _write(spark: SparkSession, cfg: Config, stage: str, run_id: str, result_rows, failure_rows) -> None:
+def _write(spark: SparkSession, cfg: Config, stage: str, run_id: str, result_rows: Sequence[Mapping[str, Any]],
+           failure_rows: Sequence[Mapping[str, Any]]) -> None:
     condition = f"run_id = '{run_id}' AND stage = '{stage}'"
     for table, rows in ((VALIDATION_RESULTS, result_rows), (VALIDATION_FAILURES, failure_rows)):
         df = spark.createDataFrame([tuple(r.get(c) for c in table.columns) for r in rows], table.schema)
@@ -95,7 +100,7 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
     if skipped:
         log.info("stage %s: %d check(s) skipped, tables not there yet: %s", stage, len(skipped), ", ".join(skipped))
     validated = gx_run.validate(cfg, run_id, batches)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     result_rows, failure_rows = results.rows(validated, pins, run_id, now)
     _write(spark, cfg, stage, run_id, result_rows, failure_rows)
     record_stage(cfg, run_id, stage, result_rows, failure_rows)
@@ -113,14 +118,14 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
 def validate_stage(spark: SparkSession, cfg: Config, stage: str = "all") -> bool:
     """Re-run the checks of one stage (or all) on the current tables; True when nothing critical failed."""
     stages = STAGES if stage == "all" else (stage,)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     run_id = new_run_id("validate", now=started)
     with locks.lake_lock(cfg.paths, run_id, timeout_seconds=cfg.orchestration.lock_timeout_seconds,
                          poll_seconds=cfg.orchestration.lock_poll_seconds):
         reports = [check_stage(spark, cfg, s, run_id=run_id, raise_on_critical=False) for s in stages]
         record_facts(cfg, run_id, {"status": "passed" if all(r.passed for r in reports) else "failed",
                                    "env": cfg.env, "started_at": started.replace(tzinfo=None),
-                                   "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)})
+                                   "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
         publish_docs(cfg, run_ids=[run_id])
     for report in reports:
         for line in report.critical:

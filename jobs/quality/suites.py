@@ -21,8 +21,9 @@ resolved when the suite is loaded, so conf/base stays its one home:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jobs.config import Config, _abs
 from jobs.errors import ConfigError
@@ -44,7 +45,7 @@ def load_suite(cfg: Config, name: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"expectation suite {name!r} not found at {path}; write it (or run "
                           f"`python -m jobs.quality write-suites` for bronze/silver suites)")
-    suite = resolve_config_refs(json.loads(path.read_text(encoding="utf-8")), cfg, str(path))
+    suite: dict[str, Any] = resolve_config_refs(json.loads(path.read_text(encoding="utf-8")), cfg, str(path))
     if suite.get("name") != name:
         raise ConfigError(f"{path}: 'name' is {suite.get('name')!r}, expected {name!r} (the file name)")
     for i, exp in enumerate(suite.get("expectations", [])):
@@ -88,7 +89,7 @@ def describe(exp: Mapping[str, Any]) -> str:
     """A short stable label for an expectation: type, column(s), row condition."""
     kwargs = exp.get("kwargs", {})
     cols = columns_of(kwargs)
-    label = exp["type"] + (f"({', '.join(cols)})" if cols else "")
+    label: str = exp["type"] + (f"({', '.join(cols)})" if cols else "")
     if kwargs.get("row_condition"):
         label += f" where {kwargs['row_condition']}"
     return label
@@ -127,7 +128,7 @@ def contract_suite(source: str, layer: str) -> dict[str, Any]:
             _exp("expect_compound_columns_to_be_unique", column_list=["_delivery_id", "_source_file", "_row_number"]),
             _exp("expect_column_values_to_not_be_null", column="record_id"),
             _exp("expect_column_values_to_be_in_set", column="record_status",
-                 value_set=list(contract.column("record_status").allowed)),
+                 value_set=list(contract.column("record_status").allowed or ())),
         ]
     elif layer == "silver":
         expectations = [_exp("expect_column_values_to_be_unique", column="record_id"),

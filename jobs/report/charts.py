@@ -7,10 +7,11 @@ show a gap with the marker on the axis, bars and ranked bars the marker instead 
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
 
@@ -31,7 +32,7 @@ def _svg(fig: Figure, name: str) -> str:
     return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE (no external DTD)
 
 
-def _y_format(ax, kind: str) -> None:
+def _y_format(ax: Axes, kind: str) -> None:
     """Thousands separators for rates and counts, percentages for shares, whole persons for counts."""
     if kind == "share":
         ax.yaxis.set_major_locator(MaxNLocator(steps=[1, 2, 5, 10]))
@@ -43,7 +44,7 @@ def _y_format(ax, kind: str) -> None:
         ax.set_ylim(0, max(5, ax.get_ylim()[1]))
 
 
-def _figure(width: float, height: float) -> tuple[Figure, object]:
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(width, height), dpi=100)
     ax = fig.add_subplot()
     for side in ("top", "right"):
@@ -86,7 +87,7 @@ def target_trend(target: pd.DataFrame, path: Sequence[tuple[int, float]], target
     return _svg(fig, "target")
 
 
-def _draw_breaks(ax, breaks: Sequence[Break]) -> None:
+def _draw_breaks(ax: Axes, breaks: Sequence[Break]) -> None:
     """A dotted vertical line between year-1 and year for each break, named as in the report's
     list (B1, B2, ...); breaks of the same year share a line."""
     by_year: dict[int, list[str]] = {}

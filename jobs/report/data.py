@@ -53,7 +53,9 @@ def _latest_run(spark: SparkSession, cfg: Config) -> pd.DataFrame:
     if not lake.exists(spark, cfg.paths, INDICATOR_RUNS):
         return pd.DataFrame(columns=INDICATOR_RUNS.columns)
     runs = lake.read(spark, cfg.paths, INDICATOR_RUNS)
-    latest = runs.agg(F.max("computed_at")).first()[0]
+    agg = runs.agg(F.max("computed_at")).first()
+    assert agg is not None, "a global aggregate has one row"
+    latest = agg[0]
     return runs.where(F.col("computed_at") == F.lit(latest)).toPandas()
 
 

@@ -113,7 +113,8 @@ def age_section(df: pd.DataFrame, year: int, words: Wording) -> tuple[str, str]:
         return _marker_list(rows.assign(geo_code="DK"), ["DK"])[0]
 
     svg = charts.grouped_bars([label for _, label in pairs], [
-        ("adults (A)", [value(f"{p}A") for p, _ in pairs]), (f"children {words.children} (B)", [value(f"{p}B") for p, _ in pairs])],
+        ("adults (A)", [value(f"{p}A") for p, _ in pairs]),
+        (f"children {words.children} (B)", [value(f"{p}B") for p, _ in pairs])],
         "ages", "persons per 100,000 of the age group",
         markers=[[mark(f"{p}A") for p, _ in pairs], [mark(f"{p}B") for p, _ in pairs]], hidden_marks=words.hidden_marks)
     return f"Children and adults, {year}", svg + _note(

@@ -3,7 +3,7 @@ data-quality status of the run the numbers came from."""
 from __future__ import annotations
 
 import html
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
@@ -84,8 +84,8 @@ def quality_section(data: ReportData) -> str:
         head = (f"<p>Indicator run <code>{html.escape(str(first['run_id']))}</code> at "
                 f"{html.escape(str(first['computed_at']))}, definitions {html.escape(str(first['definition_version']))}, "
                 f"configuration {html.escape(str(first['config_hash']))}.</p>")
-        rows = [(r.role, f"{r.zone}.{r.table_name}", "" if pd.isna(r.version) else int(r.version))
-                for r in run.sort_values(["role", "table_name"]).itertuples()]
+        rows = [(r["role"], f"{r['zone']}.{r['table_name']}", "" if pd.isna(r["version"]) else int(r["version"]))
+                for r in run.sort_values(["role", "table_name"]).to_dict("records")]
         head += _table(["role", "table", "Delta version"], rows)
         outputs = {r.table_name: r.version for r in run.itertuples() if r.role == "output"}
         stale = [n for n, v in data.published_versions.items() if n in outputs and v != outputs[n]]

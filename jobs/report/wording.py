@@ -3,8 +3,8 @@ config (conf/base is their one home): the baseline years, the target and ambitio
 age range, the short-admission limit, the focus thresholds and the structural breaks."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from jobs.config import Config, StructuralBreak
 from jobs.report.charts import Break

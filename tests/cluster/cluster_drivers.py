@@ -5,6 +5,7 @@ SparkSession (one SparkContext per process), and because the fault tests kill dr
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,10 +47,8 @@ def wait_driver(proc: subprocess.Popen, timeout: float = DRIVER_TIMEOUT) -> int:
 
 def kill_driver(proc: subprocess.Popen) -> None:
     """SIGKILL the driver's process group (Python driver and its JVM), as a crash would."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=30)
 
 

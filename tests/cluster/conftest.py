@@ -10,7 +10,7 @@ can never go green by running nothing (pytest itself exits 5 when nothing is col
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

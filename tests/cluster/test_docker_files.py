@@ -74,16 +74,16 @@ def test_driver_and_workers_share_image_lake_and_master(compose):
 def test_dockerfile_installs_dependencies_before_code(dockerfile):
     assert dockerfile[0].startswith("ARG PYTHON_IMAGE=python:3.11-")
     assert any("openjdk-17-jre-headless" in line for line in dockerfile)
-    deps = next(i for i, l in enumerate(dockerfile) if "--require-hashes -r /tmp/requirements.lock" in l)
-    jars = next(i for i, l in enumerate(dockerfile) if "python -m jobs.jars fetch" in l)
-    first_code = next(i for i, l in enumerate(dockerfile) if l.startswith("COPY") and "jobs/ jobs/" in l)
+    deps = next(i for i, ln in enumerate(dockerfile) if "--require-hashes -r /tmp/requirements.lock" in ln)
+    jars = next(i for i, ln in enumerate(dockerfile) if "python -m jobs.jars fetch" in ln)
+    first_code = next(i for i, ln in enumerate(dockerfile) if ln.startswith("COPY") and "jobs/ jobs/" in ln)
     assert deps < jars < first_code
 
 
 def test_dockerfile_copies_one_directory_per_copy_and_every_source_is_in_the_context(dockerfile):
     ignore = (DOCKER / "job.Dockerfile.dockerignore").read_text().split()
     allowed = {p.lstrip("!").rstrip("/") for p in ignore if p.startswith("!")}
-    for line in (l for l in dockerfile if l.startswith("COPY")):
+    for line in (ln for ln in dockerfile if ln.startswith("COPY")):
         words = [w for w in shlex.split(line)[1:] if not w.startswith("--")]
         if any(w.startswith("--from") for w in shlex.split(line)):
             continue
@@ -132,13 +132,13 @@ def test_image_is_stamped_with_the_commit_the_manifest_reads(compose, dockerfile
     revision label and the variable jobs/run_manifest.py reads when there is no git."""
     from jobs.run_manifest import GIT_COMMIT_ENV
 
-    stage = max(i for i, l in enumerate(dockerfile) if l.startswith("FROM"))
+    stage = max(i for i, ln in enumerate(dockerfile) if ln.startswith("FROM"))
     final = dockerfile[stage:]
     assert "ARG GIT_COMMIT=unknown" in final
-    assert any(l.startswith("LABEL") and 'org.opencontainers.image.revision="${GIT_COMMIT}"' in l for l in final)
+    assert any(ln.startswith("LABEL") and 'org.opencontainers.image.revision="${GIT_COMMIT}"' in ln for ln in final)
     assert f'ENV {GIT_COMMIT_ENV}="${{GIT_COMMIT}}"' in final
     # after every RUN, so a new commit rebuilds no earlier layer
-    assert max(i for i, l in enumerate(final) if l.startswith("RUN")) < final.index("ARG GIT_COMMIT=unknown")
+    assert max(i for i, ln in enumerate(final) if ln.startswith("RUN")) < final.index("ARG GIT_COMMIT=unknown")
     built = {n: s for n, s in compose["services"].items() if "build" in s}
     assert built and all(s["build"]["args"]["GIT_COMMIT"] == "${GIT_COMMIT:-unknown}" for s in built.values())
 
@@ -146,12 +146,12 @@ def test_image_is_stamped_with_the_commit_the_manifest_reads(compose, dockerfile
 def test_image_installs_the_runtime_lock_only(dockerfile):
     """Test-only packages live in requirements-test.lock, which the image never installs."""
     test_only = {"pytest", "chispa", "pytest-timeout", "playwright"}
-    pinned = lambda name: {l.split("==")[0] for l in (PROJECT_ROOT / name).read_text().splitlines()  # noqa: E731
-                           if "==" in l and not l.startswith((" ", "#"))}
+    pinned = lambda name: {ln.split("==")[0] for ln in (PROJECT_ROOT / name).read_text().splitlines()  # noqa: E731
+                           if "==" in ln and not ln.startswith((" ", "#"))}
     assert not test_only & pinned("requirements.lock")
     assert test_only <= pinned("requirements-test.lock")
-    installs = [l for l in dockerfile if "requirements" in l and l.startswith(("RUN", "COPY"))]
-    assert installs and all("requirements-test" not in l for l in installs)
+    installs = [ln for ln in dockerfile if "requirements" in ln and ln.startswith(("RUN", "COPY"))]
+    assert installs and all("requirements-test" not in ln for ln in installs)
     assert "requirements-test.lock" not in (DOCKER / "job.Dockerfile.dockerignore").read_text()
     make = (PROJECT_ROOT / "Makefile").read_text()
     assert "--require-hashes -r requirements.lock -r requirements-test.lock" in make

@@ -4,8 +4,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from cluster_drivers import (driver_env, expected_probe, kill_driver, probe_args, run_driver, start_driver,
-                             tail, wait_driver, wait_for)
+from cluster_drivers import (
+    driver_env,
+    expected_probe,
+    kill_driver,
+    probe_args,
+    run_driver,
+    start_driver,
+    tail,
+    wait_driver,
+    wait_for,
+)
 
 from jobs.cluster.compare import diff_tables, read_sorted, sort_canonical
 from jobs.cluster.probe import PROBE_TABLE

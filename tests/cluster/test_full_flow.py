@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cluster_drivers import (driver_env, kill_driver, run_driver, start_driver, tail, wait_driver, wait_for)
+from cluster_drivers import driver_env, kill_driver, run_driver, start_driver, tail, wait_driver, wait_for
 
 from jobs.cluster.compare import delta_tables, diff_lakes
 from jobs.cluster.standalone import alive_worker_ports, kill_worker, restart_worker

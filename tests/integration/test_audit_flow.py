@@ -18,13 +18,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flow_landing import P, write_tiny_landing
+from landing_kit import sample_row, write_delivery
 from typer.testing import CliRunner
 
-from flow_landing import P, write_tiny_landing
 from jobs import lake as lk
 from jobs.config import PROJECT_ROOT, load_config
 from jobs.errors import ValidationFailed
-from landing_kit import sample_row, write_delivery
 from schemas.tables import RUN_MANIFEST
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from _generate_stats import calibration_figures, check_codes, check_delivery, load, read_source
+
 from jobs.config import load_config
 from jobs.generate import run
 from schemas.sources import SOURCES

@@ -14,7 +14,11 @@ from jobs.config import load_config
 from jobs.report import render
 from jobs.run_context import RunContext
 from schemas.tables import (
-    INDICATOR_RUNS, MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED, TARGET_PROGRESS, VALIDATION_RESULTS,
+    INDICATOR_RUNS,
+    MONITORING_INDICATORS,
+    MONITORING_INDICATORS_UNSUPPRESSED,
+    TARGET_PROGRESS,
+    VALIDATION_RESULTS,
 )
 from tests.indicators_testdata import frames, random_lake
 

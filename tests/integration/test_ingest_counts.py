@@ -2,6 +2,7 @@
 change nothing in silver (only older versions of known records) reports 0, not the rows of
 the previous commit (Delta records no commit for an empty MERGE)."""
 import pytest
+from landing_kit import sample_row, write_delivery
 
 from jobs import lake
 from jobs.config import load_config

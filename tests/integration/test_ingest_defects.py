@@ -7,6 +7,7 @@ Spark time small on shared cores."""
 import logging
 
 import pytest
+from landing_kit import sample_row, write_delivery
 from pyspark.sql import functions as F
 
 from jobs import lake
@@ -172,7 +173,7 @@ def test_no_clear_text_cpr_anywhere(ingested, spark):
     for zone, name in tables:
         df = lake.read(spark, cfg.paths, lake.TableId(zone, name))
         text = F.concat_ws("|", *[F.coalesce(F.col(c).cast("string"), F.lit("")) for c in df.columns])
-        hits = df.where(F.exists(F.array(*[F.lit(v) for v in CPR_VALUES]), lambda v: F.instr(text, v) > 0))
+        hits = df.where(F.exists(F.array(*[F.lit(v) for v in CPR_VALUES]), lambda v: F.instr(text, v) > 0))  # noqa: B023
         assert hits.count() == 0, f"{zone}.{name} holds a clear-text CPR"
     raw = {r["record_id"]: r["raw_text"] for r in _table(spark, cfg, "quarantine").collect()}
     assert raw["K3"].startswith("K3;XXXXXX-XXXX;") and "XXXXXX-XXXX ved indgreb" in raw["K10"]

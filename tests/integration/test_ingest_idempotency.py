@@ -7,6 +7,7 @@ ingested_at, log start/finish times)."""
 import datetime as dt
 
 import pytest
+from landing_kit import sample_row, write_delivery
 
 from jobs import lake
 from jobs.config import load_config
@@ -104,7 +105,8 @@ def test_runs_dated_in_turn_take_only_their_deliveries_and_end_as_one_run(spark,
     cfg = load_config("ci", lake=str(tmp_path / "lake"), landing=str(landing_dir))
 
     def outcome(run_date):
-        result = run(spark, RunContext(cfg=cfg, run_id=f"run-{run_date}", run_date=dt.date.fromisoformat(run_date)), sources=SOURCES)
+        ctx = RunContext(cfg=cfg, run_id=f"run-{run_date}", run_date=dt.date.fromisoformat(run_date))
+        result = run(spark, ctx, sources=SOURCES)
         return {(d.source, d.delivery_id, d.status) for d in result.deliveries}
 
     assert outcome("2024-12-31") == set()

@@ -10,14 +10,14 @@ import csv
 import math
 
 import pytest
+from linkage_synth import write_silver
+from test_link_run import POLICE, REGISTER, P, _links, _write_register
 from typer.testing import CliRunner
 
 import jobs.link.job as link
 from jobs import lake
 from jobs.link import model, review
 from jobs.run_context import RunContext
-from test_link_run import P, POLICE, REGISTER, _links, _write_register
-from linkage_synth import write_silver
 from schemas.tables import LINK_CANDIDATES, LINK_DECISIONS, LINK_HISTORY, LINK_REVIEW
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,6 @@ import jobs.link.job as link
 from jobs import lake
 from jobs.link import model
 from jobs.run_context import RunContext
-from linkage_synth import (make_population, make_records, name_tokens, police_rows, population_rows, residence_rows,
-                           write_silver)
 from schemas.tables import LINK_HISTORY, LINK_REVIEW, PERSON_LINKS, PERSONS
 
 pytestmark = pytest.mark.integration

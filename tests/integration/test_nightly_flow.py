@@ -31,13 +31,14 @@ import time
 from pathlib import Path
 
 import pytest
-
 from flow_landing import P, write_tiny_landing
+from landing_kit import sample_row, write_delivery
+
 from jobs import lake as lk
 from jobs.config import PROJECT_ROOT, load_config
 from jobs.errors import ConcurrentRunError, InjectedFault, ValidationFailed
-from landing_kit import sample_row, write_delivery
-from schemas.tables import RUN_MANIFEST, VALIDATION_RESULTS, silver as silver_table
+from schemas.tables import RUN_MANIFEST, VALIDATION_RESULTS
+from schemas.tables import silver as silver_table
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -8,9 +8,9 @@ computed from restricted.events, restricted.persons and silver_residence of the 
 """
 from collections import Counter
 
+import pathways_reference as ref
 import pytest
 
-import pathways_reference as ref
 from jobs import lake
 from jobs.config import load_config
 from jobs.reference import municipalities

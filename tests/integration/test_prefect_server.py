@@ -22,14 +22,13 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
-
 from flow_landing import P
+from landing_kit import sample_row, write_delivery
+
 from jobs.config import PROJECT_ROOT, load_config
 from jobs.errors import InjectedFault
-from landing_kit import sample_row, write_delivery
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -104,7 +103,7 @@ def webhook():
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the stdlib's name
+        def do_POST(self):
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(204)
             self.end_headers()
@@ -126,8 +125,14 @@ def _client():
 
 def test_a_failed_nightly_shows_its_name_artifacts_logs_and_calls_the_webhook(server, webhook, tmp_path,
                                                                                monkeypatch):
-    from prefect.client.schemas.filters import (ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter,
-                                                FlowRunFilterId, LogFilter, LogFilterFlowRunId)
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
 
     from flows.nightly import for_config
 

@@ -8,15 +8,16 @@ show what failed and where, open in Chromium, and never show a record id or a va
 The tests share one lake and run in file order (the second one corrupts silver).
 """
 import pytest
+from landing_kit import sample_row, write_delivery
 
 from jobs import lake, locks
 from jobs.ingest import job as ingest
 from jobs.config import load_config
 from jobs.errors import ConcurrentRunError, ValidationFailed
-from landing_kit import sample_row, write_delivery
 from jobs.quality import check_stage, validate_stage
 from jobs.run_context import RunContext
-from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS, silver as silver_table
+from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS
+from schemas.tables import silver as silver_table
 
 pytestmark = pytest.mark.integration
 
@@ -113,12 +114,13 @@ def test_every_data_docs_page_renders_with_the_network_off(cfg, artifacts_dir):
                       else (network.append(route.request.url), route.abort()))
         for path in pages:
             tab = context.new_page()
-            tab.on("console", lambda msg: errors.append((path.name, msg.text)) if msg.type == "error" else None)
-            tab.on("pageerror", lambda exc: errors.append((path.name, str(exc))))
+            tab.on("console", lambda msg, path=path: errors.append((path.name, msg.text)) if msg.type == "error" else None)
+            tab.on("pageerror", lambda exc, path=path: errors.append((path.name, str(exc))))
             tab.on("requestfailed", lambda req: failed.append(req.url))
             tab.goto(path.as_uri(), wait_until="load")
             if path.is_relative_to(gx):
-                state = tab.evaluate("""() => ({jquery: typeof window.jQuery, table: !!(window.jQuery && jQuery.fn.bootstrapTable),
+                state = tab.evaluate("""() => ({jquery: typeof window.jQuery,
+                    table: !!(window.jQuery && jQuery.fn.bootstrapTable),
                     vega: typeof window.vegaEmbed, bootstrap: getComputedStyle(document.querySelector('nav.navbar')).display,
                     icons: [...document.fonts].some(f => f.family.includes('Font Awesome') && f.status == 'loaded')})""")
                 assert state == {"jquery": "function", "table": True, "vega": "function", "bootstrap": "flex",
@@ -142,7 +144,6 @@ def test_every_data_docs_page_renders_with_the_network_off(cfg, artifacts_dir):
 
 def test_validate_stage_reports_and_respects_the_lock(spark, cfg):
     assert validate_stage(spark, cfg, "link") is True      # nothing to check yet: all skipped
-    with locks.lake_lock(cfg.paths, "nightly-elsewhere"):
-        with pytest.raises(ConcurrentRunError, match="nightly-elsewhere"):
-            validate_stage(spark, cfg, "ingest")
+    with locks.lake_lock(cfg.paths, "nightly-elsewhere"), pytest.raises(ConcurrentRunError, match="nightly-elsewhere"):
+        validate_stage(spark, cfg, "ingest")
     assert validate_stage(spark, cfg, "ingest") is False   # the duplicate is still there

@@ -63,9 +63,9 @@ def accounts(request):
 
     def remove() -> None:
         for user in made_users:
-            subprocess.run(["userdel", user], capture_output=True)
+            subprocess.run(["userdel", user], check=False, capture_output=True)
         for group in made_groups:
-            subprocess.run(["groupdel", group], capture_output=True)
+            subprocess.run(["groupdel", group], check=False, capture_output=True)
 
     request.addfinalizer(remove)
     for group in groups.values():

@@ -2,9 +2,9 @@
 import datetime as dt
 
 import pytest
+from pathways_testdata import as_dicts, links_df, silver_df, ts
 
 from jobs.events.conform import build_events
-from pathways_testdata import as_dicts, links_df, silver_df, ts
 from schemas.tables import EVENTS
 
 pytestmark = pytest.mark.spark

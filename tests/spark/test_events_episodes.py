@@ -5,12 +5,12 @@ for row with the plain-Python re-computation in tests/pathways_reference.py.
 """
 import dataclasses
 
-import pytest
-
 import pathways_reference as ref
+import pytest
+from pathways_testdata import as_dicts, coercion, event, events_df, ts
+
 from jobs.config import load_config
 from jobs.events.episodes import build_coercion_episodes
-from pathways_testdata import as_dicts, coercion, events_df, event, ts
 
 pytestmark = pytest.mark.spark
 EPISODES = load_config("ci").episodes  # the values production reads (conf/base + ci)

@@ -3,10 +3,10 @@
 from datetime import datetime
 
 import pytest
+from landing_kit import csv_text, sample_row
 
 from jobs.ingest import rules as R
 from jobs.ingest.departments import expected_regions, with_department_violations
-from landing_kit import csv_text, sample_row
 from jobs.ingest.validate import RuleContext, build_bronze, build_quarantine, staged_schema, with_violations
 from schemas.sources import SOURCES
 from schemas.tables import bronze

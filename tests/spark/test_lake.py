@@ -84,5 +84,6 @@ def test_a_first_write_killed_part_way_is_no_table_and_is_written_again(spark, l
     with pytest.raises(MissingTableError, match="restricted.half"):
         lake.read(spark, paths, lake.TableId("restricted", "half"))
     rows = spark.createDataFrame([("a", 1, "A"), ("b", 2, "D")], "record_id string, v int, status string")
-    assert lake.merge_upsert(rows, paths, lake.TableId("restricted", "half"), ["record_id"], delete_condition="s.status = 'D'") == 0
+    assert lake.merge_upsert(rows, paths, lake.TableId("restricted", "half"), ["record_id"],
+                             delete_condition="s.status = 'D'") == 0
     assert [(r.record_id, r.v) for r in lake.read(spark, paths, lake.TableId("restricted", "half")).collect()] == [("a", 1)]

@@ -5,13 +5,13 @@ import datetime as dt
 import hashlib
 
 import pytest
+from linkage_synth import silver_rows
 from pyspark.sql import functions as F
 
 from jobs.link import crosswalk, decide, prepare
 from tests import link_invariants as invariants
 from jobs.link.sensitivity import rethreshold
 from schemas.tables import PERSON_LINKS
-from linkage_synth import silver_rows
 
 pytestmark = pytest.mark.spark
 
@@ -196,7 +196,8 @@ def test_rethreshold_and_invariants(spark):
     at_99 = {r.source_record_id: r for r in rethreshold(links, prob, cands, match_threshold=0.99, review_threshold=0.5,
                                                          min_weight_margin=3.0).collect()}
     assert at_99["a"].link_status == "review"
-    bad = _links(spark, [("police", "a", P1, "fuzzy", 1.2, "r", "linked"), ("police", "a", P1, "deterministic", 0.5, "r", "linked"),
+    bad = _links(spark, [("police", "a", P1, "fuzzy", 1.2, "r", "linked"),
+                         ("police", "a", P1, "deterministic", 0.5, "r", "linked"),
                          ("police", "b", None, "probabilistic", 0.1, "r", "unlinked")])
     assert invariants.duplicate_links(bad).count() == 1
     assert invariants.invalid_values(bad).count() == 2

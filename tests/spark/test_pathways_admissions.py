@@ -3,14 +3,24 @@
 Checked two ways: hand-written expectations for the rules' edge cases, and row for row
 against the independent plain-Python computation in tests/pathways_reference.py.
 """
-import pytest
-
 import pathways_reference as ref
+import pytest
+from pathways_testdata import (
+    GEO,
+    as_dicts,
+    events_df,
+    geo_df,
+    persons_df,
+    residence_df,
+    scenario_events,
+    scenario_persons,
+    scenario_residence,
+    ts,
+)
+
 from jobs.config import load_config
 from jobs.events.episodes import build_coercion_episodes
 from jobs.pathways.admissions import build_involuntary_admissions
-from pathways_testdata import (GEO, as_dicts, events_df, geo_df, persons_df, residence_df, scenario_events,
-                               scenario_persons, scenario_residence, ts)
 from schemas.tables import INVOLUNTARY_ADMISSIONS
 
 pytestmark = pytest.mark.spark

@@ -7,16 +7,24 @@ plus hand checks of the thresholds and the frequent-admission rule.
 import dataclasses
 from collections import Counter
 
-import pytest
-
 import pathways_reference as ref
+import pytest
+from pathways_testdata import (
+    as_dicts,
+    events_df,
+    geo_df,
+    persons_df,
+    residence_df,
+    scenario_events,
+    scenario_persons,
+    scenario_residence,
+)
+
 from jobs.config import load_config
 from jobs.events.episodes import build_coercion_episodes
 from jobs.pathways.admissions import build_involuntary_admissions
 from jobs.pathways.focus import build_focus_persons
 from jobs.pathways.timeline import build_admission_timeline
-from pathways_testdata import (as_dicts, events_df, geo_df, persons_df, residence_df, scenario_events,
-                               scenario_persons, scenario_residence)
 from schemas.tables import ADMISSION_TIMELINE, FOCUS_PERSONS
 
 pytestmark = pytest.mark.spark

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from jobs.config import load_config
@@ -41,7 +43,7 @@ def test_unknown_key_and_env_are_errors(tmp_path):
 
 def test_config_is_frozen_and_hash_changes_with_content():
     a, b = load_config("ci"), load_config("ci", episodes={"merge_gap_minutes": 20})
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         a.env = "x"  # type: ignore[misc]
     assert a.config_hash() != b.config_hash()
     assert b.episodes.merge_gap_minutes == 20

@@ -2,9 +2,9 @@
 refusal sentence naming the delivery, the file and the mismatch. No Spark: Arrow only."""
 import pyarrow.parquet as pq
 import pytest
+from landing_kit import sample_row, write_delivery
 
 from jobs.ingest import landing
-from landing_kit import sample_row, write_delivery
 from schemas.sources import SOURCES
 
 pytestmark = pytest.mark.unit

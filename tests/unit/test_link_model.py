@@ -6,10 +6,10 @@ import hmac
 
 import duckdb
 import pytest
+from linkage_synth import TEST_KEY, name_tokens
 
 from jobs.config import load_config
 from jobs.link import model
-from linkage_synth import TEST_KEY, name_tokens
 
 pytestmark = pytest.mark.unit
 

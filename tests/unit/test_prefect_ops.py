@@ -124,7 +124,7 @@ def listener():
     received = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             received.append((self.path, self.headers["Content-Type"],
                              json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
             self.send_response(200)
