@@ -10,7 +10,11 @@ comparing with an earlier published version; every Delta version is readable by 
   `restricted.monitoring_indicators_unsuppressed`; they are counted and logged as held back.
 - Suppression of a newly final year treats the carried-forward rows as fixed in the model
   (jobs/indicators/disclosure.py `protect(fixed=...)`): nothing shown earlier can open a
-  cell hidden now, and nothing shown now can open a cell hidden earlier.
+  cell hidden now, and nothing shown now can open a cell hidden earlier. A run with no newly
+  final year (most nights) publishes nothing new, so it runs no suppression at all: the
+  previous release stands as it was. (Running it anyway over carried rows whose values were
+  corrected since made the interval check's LP infeasible: the carried markers and today's
+  values disagree.)
 - A new indicator (e.g. the duration bands and the 0-14 / 15-17 split) is published from the
   next newly final year on; years already published stay as they were (without it). Publishing
   it for carried years with the carried rows fixed was tried on the demo lake and cannot
@@ -90,7 +94,10 @@ def release(
         if held_back:
             log.warning("release: %d published cells of final years differ in today's computation; the published "
                         "values are kept, the corrections stay in restricted", held_back)
-    protection = protect(table, inner, cfg, fixed=fixed, publish=publish, geo=geo, specs=specs)
+    if new_years:
+        protection = protect(table, inner, cfg, fixed=fixed, publish=publish, geo=geo, specs=specs)
+    else:  # nothing new is published, so nothing new can be revealed: the previous release stands
+        protection = Protection(status=[None] * len(table), stats={"skipped": "no newly final year"})
     fresh = apply_status(table, protection.status, cfg)[publish]
     parts = [fresh]
     if carried_years:

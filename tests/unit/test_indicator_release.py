@@ -65,3 +65,20 @@ def test_published_years_are_carried_forward_unchanged_and_corrections_held_back
     new = second[second.year == 2023].reset_index(drop=True)
     assert (new[new.geo_code == "1082"].display_value == "<5").all()
     assert recoverable(new, year_table(2023, REGIONS_2023)[1]) == []
+
+
+def test_a_night_with_no_newly_final_year_runs_no_suppression_and_keeps_the_release(monkeypatch):
+    """Most nights publish nothing new; with a late correction (1081 from 2 to 9, pinned `<5`
+    before) suppression over the carried rows could not even be solved. It must not run."""
+    table, inner = two_years(REGIONS_2022, REGIONS_2023)
+    first, _ = release(table, inner, None, CFG, dt.date(2024, 6, 1))  # both years final
+    corrected = {**REGIONS_2022, "1081": 9, "1083": 21}
+    table2, inner2 = two_years(corrected, REGIONS_2023)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("protect() ran on a night with nothing new to publish")
+
+    monkeypatch.setattr("jobs.indicators.release.protect", must_not_run)
+    second, protection = release(table2, inner2, first, CFG, dt.date(2024, 7, 1))
+    pd.testing.assert_frame_equal(second.reset_index(drop=True), first.reset_index(drop=True))
+    assert protection.stats["new_years"] == [] and protection.stats["held_back"] >= 1
