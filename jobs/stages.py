@@ -8,6 +8,10 @@ stages is said here, not found by inspecting signatures:
 - `per_source`: the flow runs one task per source, in contract order, calling
   `run(spark, ctx, sources=(source,))` (ingest; its result, an IngestResult, also lists the
   deliveries).
+- `pending`: the function naming the stage's inputs from outside the lake that a run would take
+  (`pending(spark, ctx) -> tuple[str, ...]`; ingest: the landing deliveries not yet loaded). A
+  stage is skipped only when this is empty and no lake table it could read changed
+  (jobs/stage_state.py).
 
 The report, rendered after the data stages, is `jobs.report.render(spark, cfg, *, year=None)`.
 Modules are imported on `load()`: the flow loads every stage before its first write, so a stage
@@ -38,6 +42,14 @@ class Stage:
     module: str
     entry: str = "run"
     per_source: bool = False  # one flow task per source: run(spark, ctx, sources=(source,))
+    pending: str | None = None  # <module>.<pending>(spark, ctx) -> inputs from outside the lake to take
+
+    def pending_inputs(self, spark: SparkSession, ctx: RunContext) -> tuple[str, ...]:
+        """What this stage would take from outside the lake (() for a stage that reads only the lake)."""
+        if self.pending is None:
+            return ()
+        fn = getattr(importlib.import_module(self.module), self.pending)
+        return tuple(fn(spark, ctx))
 
     def load(self) -> Callable[..., Any]:
         """`<module>.<entry>`: its own import error if the package is broken, SetupError if the
@@ -59,7 +71,7 @@ class Stage:
 
 
 PIPELINE: tuple[Stage, ...] = (
-    Stage("ingest", "jobs.ingest", per_source=True),
+    Stage("ingest", "jobs.ingest", per_source=True, pending="pending"),
     Stage("link", "jobs.link"),
     Stage("events", "jobs.events"),
     Stage("pathways", "jobs.pathways"),
@@ -68,6 +80,7 @@ PIPELINE: tuple[Stage, ...] = (
 STAGES: tuple[str, ...] = tuple(s.name for s in PIPELINE)
 REPORT = "report"
 REPORT_STAGE = Stage(REPORT, "jobs.report", entry="render")  # render(spark, cfg, *, year=None) -> Path
+ORDER: tuple[str, ...] = (*STAGES, REPORT)  # the order the flow runs them in (jobs/stage_state.py)
 _BY_NAME = {s.name: s for s in (*PIPELINE, REPORT_STAGE)}
 
 

@@ -2,10 +2,11 @@
 
 Public entry: `run(spark, ctx, *, sources=None)` (ctx: jobs.run_context.RunContext) returns an
 `IngestResult` (rows written per table, plus `.deliveries`: loaded / refused with reasons);
-`ctx.run_date` limits the run to deliveries dated on or before it.
+`ctx.run_date` limits the run to deliveries dated on or before it. `pending(spark, ctx)` names the
+deliveries a run would take (the flow skips ingest when there are none).
 Rule names: jobs/ingest/rules.py. Test deliveries: tests/landing_kit.py.
 """
-from jobs.ingest.job import run
+from jobs.ingest.job import pending, run
 from jobs.ingest.result import DeliveryResult, IngestResult
 
-__all__ = ["run", "IngestResult", "DeliveryResult"]
+__all__ = ["run", "pending", "IngestResult", "DeliveryResult"]
