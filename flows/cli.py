@@ -6,6 +6,7 @@ passes that Config on, to the flows too (`cfg=`), so no process loads it twice.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -208,9 +209,20 @@ def bench(
     incremental: bool = typer.Option(True, help="After the full build, time the incremental night too."),
     resume: bool = typer.Option(False, help="Continue an interrupted full build on the lake as it is, from the "
                                             "first stage without a figure in --out (figures kept)."),
+    case: str = typer.Option("build", help="build: full build and one incremental night (the default). "
+                                           "empty-night: on the lake as it is (--lake), a night with nothing new, "
+                                           "each a fresh `pathways run` (session start included), --runs times "
+                                           "after a first run that brings the lake up to date."),
+    runs: int = typer.Option(3, help="empty-night: timed runs (the median is the figure)."),
 ) -> None:
     """Benchmark every stage: full build and one incremental night; prints time, rows/s, memory, shuffle."""
     import time as _time
+
+    if case == "empty-night":
+        _bench_empty_night(ctx, runs)
+        return
+    if case != "build":
+        raise typer.BadParameter(f"unknown case {case!r}; expected build or empty-night", param_hint="--case")
 
     from rich.table import Table as RichTable
 
@@ -240,6 +252,31 @@ def bench(
         console.print(f"incremental night ({result['incremental_rows_delivered']:,} rows delivered) "
                       f"{result['incremental_seconds']:.1f} s")
     console.print(f"results: {out}")
+
+
+def _bench_empty_night(ctx: typer.Context, runs: int) -> None:
+    """`pathways bench --case empty-night`: prints one row per run and the median (jobs/bench_empty.py)."""
+    import time as _time
+
+    from rich.table import Table as RichTable
+
+    from jobs.bench_empty import empty_night
+    from jobs.config import PROJECT_ROOT
+
+    cfg = _config(ctx)
+    root = ctx.find_root().obj
+    out_dir = PROJECT_ROOT / "bench-results" / f"empty-night-{_time.strftime('%Y%m%dT%H%M%S')}"
+    result = empty_night(cfg, runs=runs, env=getattr(root, "env", None), out_dir=out_dir)
+    table = RichTable("run", "seconds", "status", "stages run", "stages skipped", "peak MB (all processes)",
+                      title=result["case"])
+    for r in result["runs"]:
+        table.add_row(r["run"], f"{r['seconds']:.1f}", r["status"], ",".join(r["stages_completed"]) or "-",
+                      ",".join(r["stages_skipped"]) or "-", f"{r['peak_tree_mb']:,.0f}")
+    console.print(table)
+    median = result["median_seconds"]
+    console.print(f"median {median:.1f} s (target <= {result['target_seconds']} s); logs: {out_dir}"
+                  if median is not None else f"logs: {out_dir}")
+    (out_dir / "result.json").write_text(json.dumps(result, indent=2))
 
 
 from flows.cluster_cli import cluster_app  # noqa: E402  (pathways cluster up|down|status)

@@ -100,7 +100,8 @@ class RunTracker:
         self._history = stage_state.load(self.spark, self.cfg)
         self._write("running")
 
-    def decide(self, stage: str, *, pending: tuple[str, ...] = (), after_run: bool = False) -> Decision:
+    def decide(self, stage: str, *, pending: tuple[str, ...] = (), keys: tuple[str, ...] = (),
+               after_run: bool = False) -> Decision:
         """Run or skip `stage` (jobs/stage_state.py). Called after `before(stage)`: the lake as the stage
         would see it. `after_run`: after the stage ran, whether its checks may be skipped (it moved no
         table and the tables are those its checks last passed on)."""
@@ -108,33 +109,33 @@ class RunTracker:
         files = last.files if last else ()
         now = Current(versions=self.versions() if after_run else self._before,
                       code_hash=stage_state.current_code_hash(self.cfg), config_hash=self.cfg.config_hash(),
-                      full_refresh=self.ctx.full_refresh, pending=pending,
+                      full_refresh=self.ctx.full_refresh, pending=pending, keys=keys,
                       missing_files=tuple(f for f in files if not os.path.exists(f)))
         return stage_state.decide_stage(self._history, stage, ORDER, now)
 
-    def skip(self, stage: str, reason: str) -> None:
+    def skip(self, stage: str, reason: str, keys: tuple[str, ...] = ()) -> None:
         """`stage` is skipped: nothing it reads changed since it last completed."""
         last = stage_state.newest(self._history, stage)
         self.skipped.append(stage)
-        self._record(stage, SKIPPED, reason, versions=self._before, files=last.files if last else ())
+        self._record(stage, SKIPPED, reason, versions=self._before, files=last.files if last else (), keys=keys)
 
     def files_of(self, stage: str) -> str | None:
         """The first file `stage` last produced (the report), or None."""
         last = stage_state.newest(self._history, stage)
         return last.files[0] if last and last.files else None
 
-    def succeeded(self, stage: str, reason: str, files: tuple[str, ...] = ()) -> None:
+    def succeeded(self, stage: str, reason: str, files: tuple[str, ...] = (), keys: tuple[str, ...] = ()) -> None:
         """`stage` ran and its checks passed: the versions it leaves are the next night's reference."""
-        self._record(stage, RAN, reason, versions=self.versions(), files=files)
+        self._record(stage, RAN, reason, versions=self.versions(), files=files, keys=keys)
 
     def _record(self, stage: str, outcome: str, reason: str, *, versions: dict[str, int],
-                files: tuple[str, ...] = ()) -> None:
+                files: tuple[str, ...] = (), keys: tuple[str, ...] = ()) -> None:
         moved = tuple(sorted(t for t, v in versions.items() if self._before.get(t) != v)
                       ) if outcome != SKIPPED else ()
         self._records.append(StageRecord(
             run_id=self.run_id, stage=stage, outcome=outcome, reason=reason[:500], code_version=code_version(),
             code_hash=stage_state.current_code_hash(self.cfg), config_hash=self.cfg.config_hash(),
-            versions=dict(versions), written=moved, files=files))
+            versions=dict(versions), written=moved, files=files, keys=keys))
 
     def before(self, stage: str) -> None:
         self._before = self.versions()

@@ -149,10 +149,11 @@ def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, track
     logger = get_run_logger()
     tracker.before(name)
     notify.note(stage=name)
-    decision = tracker.decide(name, pending=stage.pending_inputs(spark, ctx))
+    keys = stage.run_keys(ctx)
+    decision = tracker.decide(name, pending=stage.pending_inputs(spark, ctx), keys=keys)
     if not decision.run:
         logger.info("stage %s skipped, with its checks: %s", name, decision.reason)
-        tracker.skip(name, decision.reason)
+        tracker.skip(name, decision.reason, keys=keys)
         return
     logger.info("stage %s runs: %s", name, decision.reason)
     if stage.per_source:
@@ -167,7 +168,7 @@ def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, track
         deliveries.extend(getattr(rows, "deliveries", ()))
     tracker.after(name, rows)
     _fail_if_asked(name)
-    unchanged = tracker.decide(name, after_run=True)
+    unchanged = tracker.decide(name, keys=keys, after_run=True)
     if not unchanged.run:  # it moved no table: its checks passed on exactly these versions
         logger.info("checks of stage %s skipped: it changed no table (%s)", name, unchanged.reason)
     else:
@@ -176,7 +177,7 @@ def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, track
         except ValidationFailed:
             tracker.rollback(name)  # readers keep the stage's previous versions
             raise
-    tracker.succeeded(name, decision.reason)
+    tracker.succeeded(name, decision.reason, keys=keys)
 
 
 def _report_stage(spark: SparkSession, ctx: RunContext, tracker: RunTracker) -> str | None:

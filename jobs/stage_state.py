@@ -56,6 +56,7 @@ class StageRecord:
     versions: Mapping[str, int]     # "<zone>.<table>" -> Delta version when the stage ended
     written: tuple[str, ...] = ()   # tables the stage moved (written, restored or emptied)
     files: tuple[str, ...] = ()     # files the stage produced outside the lake (the report)
+    keys: tuple[str, ...] = ()      # what the run's parameters meant for the stage (indicators: final years)
     reason: str = ""
     code_version: str = ""
 
@@ -75,6 +76,7 @@ class Current:
     full_refresh: bool = False
     pending: Sequence[str] = ()               # inputs outside the lake not yet taken (ingest: deliveries)
     missing_files: Sequence[str] = field(default=())  # files of the record that are gone
+    keys: Sequence[str] = ()                  # what this run's parameters mean for the stage (Stage.keys)
 
 
 def decide(last: StageRecord | None, now: Current, *, later_written: Iterable[str] = ()) -> Decision:
@@ -95,6 +97,9 @@ def decide(last: StageRecord | None, now: Current, *, later_written: Iterable[st
         return Decision(True, f"{len(now.pending)} new input(s): {', '.join(list(now.pending)[:MAX_NAMED])}")
     if now.missing_files:
         return Decision(True, f"output missing: {', '.join(list(now.missing_files)[:MAX_NAMED])}")
+    if tuple(last.keys) != tuple(now.keys):
+        return Decision(True, f"run parameters changed: {', '.join(last.keys) or 'none'} -> "
+                              f"{', '.join(now.keys) or 'none'}")
     ignore = set(later_written)
     changed = [(t, last.versions.get(t), now.versions.get(t))
                for t in sorted(set(last.versions) | set(now.versions))
@@ -139,7 +144,8 @@ def load(spark: SparkSession, cfg: Config) -> list[StageRecord]:
     rows = df.join(F.broadcast(runs), "run_id").orderBy("recorded_at", "stage").collect()
     return [StageRecord(run_id=r["run_id"], stage=r["stage"], outcome=r["outcome"], code_hash=r["code_hash"],
                         config_hash=r["config_hash"], versions=dict(r["versions"] or {}),
-                        written=tuple(r["written"] or ()), files=tuple(r["files"] or ()), reason=r["reason"] or "",
+                        written=tuple(r["written"] or ()), files=tuple(r["files"] or ()),
+                        keys=tuple(r["keys"] or ()), reason=r["reason"] or "",
                         code_version=r["code_version"] or "") for r in rows]
 
 
@@ -148,7 +154,7 @@ def save(spark: SparkSession, cfg: Config, records: Sequence[StageRecord], at: d
     if not records:
         return
     rows = [(r.run_id, r.stage, r.outcome, r.reason, r.code_version, r.code_hash, r.config_hash,
-             dict(r.versions), list(r.written), list(r.files), at) for r in records]
+             dict(r.versions), list(r.written), list(r.files), list(r.keys), at) for r in records]
     lake.append(spark.createDataFrame(rows, STAGE_RUNS.schema), cfg.paths, STAGE_RUNS)
     log.info("stage records: %s", ", ".join(f"{r.stage}={r.outcome}" for r in records))
 

@@ -8,6 +8,8 @@ stages is said here, not found by inspecting signatures:
 - `per_source`: the flow runs one task per source, in contract order, calling
   `run(spark, ctx, sources=(source,))` (ingest; its result, an IngestResult, also lists the
   deliveries).
+- `keys`: what the run's own parameters mean for the stage (`keys(ctx) -> tuple[str, ...]`;
+  indicators: the years final by the run date). A stage whose keys differ from its last run's runs.
 - `pending`: the function naming the stage's inputs from outside the lake that a run would take
   (`pending(spark, ctx) -> tuple[str, ...]`; ingest: the landing deliveries not yet loaded). A
   stage is skipped only when this is empty and no lake table it could read changed
@@ -20,6 +22,7 @@ manifest against that stage; it is never skipped. `pathways sql` never imports S
 """
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
@@ -43,6 +46,10 @@ class Stage:
     entry: str = "run"
     per_source: bool = False  # one flow task per source: run(spark, ctx, sources=(source,))
     pending: str | None = None  # <module>.<pending>(spark, ctx) -> inputs from outside the lake to take
+    keys: Callable[[RunContext], tuple[str, ...]] | None = None  # what the run's parameters mean for the stage
+
+    def run_keys(self, ctx: RunContext) -> tuple[str, ...]:
+        return self.keys(ctx) if self.keys else ()
 
     def pending_inputs(self, spark: SparkSession, ctx: RunContext) -> tuple[str, ...]:
         """What this stage would take from outside the lake (() for a stage that reads only the lake)."""
@@ -70,12 +77,24 @@ class Stage:
         return fn(spark, ctx, sources=(source,))
 
 
+def final_years_key(ctx: RunContext) -> tuple[str, ...]:
+    """Indicators publish a year once it is final on the run date (jobs/indicators/release.py): the
+    latest final year is what the run date means for them, so a run date that makes a new year final
+    re-runs them though no table changed."""
+    from jobs.indicators.release import first_publication
+
+    day = ctx.run_date or dt.date.today()
+    months = ctx.cfg.disclosure.final_after_months
+    final = [y for y in range(day.year - months // 12 - 2, day.year + 1) if first_publication(y, months) <= day]
+    return (f"final through {max(final)}" if final else "no final year",)
+
+
 PIPELINE: tuple[Stage, ...] = (
     Stage("ingest", "jobs.ingest", per_source=True, pending="pending"),
     Stage("link", "jobs.link"),
     Stage("events", "jobs.events"),
     Stage("pathways", "jobs.pathways"),
-    Stage("indicators", "jobs.indicators"),
+    Stage("indicators", "jobs.indicators", keys=final_years_key),
 )
 STAGES: tuple[str, ...] = tuple(s.name for s in PIPELINE)
 REPORT = "report"

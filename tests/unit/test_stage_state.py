@@ -101,3 +101,27 @@ def test_code_hash_follows_any_source_edit(tmp_path: Path) -> None:
     assert stage_state.code_hash.__wrapped__(tmp_path) != first
     (tmp_path / "jobs" / "a.py").write_text("x = 1\n")
     assert stage_state.code_hash.__wrapped__(tmp_path) == first
+
+
+def test_a_run_date_that_makes_a_new_year_final_reruns_the_stage() -> None:
+    last = StageRecord(run_id="r1", stage="indicators", outcome=RAN, code_hash="c1", config_hash="h1",
+                       versions=LAKE, keys=("final through 2024",))
+    assert decide(last, now(keys=("final through 2024",))).run is False
+    assert decide(last, now(keys=("final through 2025",))) == stage_state.Decision(
+        True, "run parameters changed: final through 2024 -> final through 2025")
+
+
+def test_final_years_key_moves_on_the_first_publication_date() -> None:
+    import datetime as dt
+
+    from jobs.config import load_config
+    from jobs.indicators.release import first_publication
+    from jobs.run_context import RunContext
+    from jobs.stages import final_years_key
+
+    cfg = load_config("ci", lake="/tmp/unused-lake")
+    first = first_publication(2024, cfg.disclosure.final_after_months)
+    before = RunContext(run_id="x", cfg=cfg, run_date=first - dt.timedelta(days=1))
+    on = RunContext(run_id="x", cfg=cfg, run_date=first)
+    assert final_years_key(before) == ("final through 2023",)
+    assert final_years_key(on) == ("final through 2024",)
