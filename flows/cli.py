@@ -214,12 +214,13 @@ def bench(
                                            "each a fresh `pathways run` (session start included), --runs times "
                                            "after a first run that brings the lake up to date."),
     runs: int = typer.Option(3, help="empty-night: timed runs (the median is the figure)."),
+    run_date: Optional[str] = typer.Option(None, help="empty-night: the runs' logical date (default today)."),
 ) -> None:
     """Benchmark every stage: full build and one incremental night; prints time, rows/s, memory, shuffle."""
     import time as _time
 
     if case == "empty-night":
-        _bench_empty_night(ctx, runs)
+        _bench_empty_night(ctx, runs, run_date)
         return
     if case != "build":
         raise typer.BadParameter(f"unknown case {case!r}; expected build or empty-night", param_hint="--case")
@@ -254,7 +255,7 @@ def bench(
     console.print(f"results: {out}")
 
 
-def _bench_empty_night(ctx: typer.Context, runs: int) -> None:
+def _bench_empty_night(ctx: typer.Context, runs: int, run_date: Optional[str]) -> None:
     """`pathways bench --case empty-night`: prints one row per run and the median (jobs/bench_empty.py)."""
     import time as _time
 
@@ -266,7 +267,7 @@ def _bench_empty_night(ctx: typer.Context, runs: int) -> None:
     cfg = _config(ctx)
     root = ctx.find_root().obj
     out_dir = PROJECT_ROOT / "bench-results" / f"empty-night-{_time.strftime('%Y%m%dT%H%M%S')}"
-    result = empty_night(cfg, runs=runs, env=getattr(root, "env", None), out_dir=out_dir)
+    result = empty_night(cfg, runs=runs, env=getattr(root, "env", None), out_dir=out_dir, run_date=run_date)
     table = RichTable("run", "seconds", "status", "stages run", "stages skipped", "peak MB (all processes)",
                       title=result["case"])
     for r in result["runs"]:

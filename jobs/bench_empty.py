@@ -94,10 +94,12 @@ def _last_run(cfg: Config) -> dict[str, Any]:
     return max(rows, key=lambda r: r["started_at"]) if rows else {}
 
 
-def empty_night(cfg: Config, *, runs: int, env: str | None, out_dir: Path, first: bool = True) -> dict[str, Any]:
-    """`first` untimed-for-the-target run, then `runs` timed ones; each a fresh `pathways run`."""
+def empty_night(cfg: Config, *, runs: int, env: str | None, out_dir: Path, first: bool = True,
+                run_date: str | None = None) -> dict[str, Any]:
+    """`first` untimed-for-the-target run, then `runs` timed ones; each a fresh `pathways run`
+    (`--run-date run_date` when given, else today)."""
     cmd = [sys.executable, "-m", "flows.cli", *(["--env", env] if env else []), "--lake", str(cfg.paths.lake_dir()),
-           "--landing", str(cfg.paths.landing_dir()), "run"]
+           "--landing", str(cfg.paths.landing_dir()), "run", *(["--run-date", run_date] if run_date else [])]
     out_dir.mkdir(parents=True, exist_ok=True)
     results: list[NightResult] = []
     for label in (["first"] if first else []) + [str(i) for i in range(1, runs + 1)]:
