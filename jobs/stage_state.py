@@ -41,7 +41,9 @@ from schemas.tables import STAGE_RUNS
 log = logging.getLogger(__name__)
 
 RAN, SKIPPED, FAILED = "ran", "skipped", "failed"
-CODE_DIRS = ("jobs", "schemas", "flows", "expectations")  # under PROJECT_ROOT; conf/ is in the config hash
+CODE_DIRS = ("jobs", "schemas", "flows")  # under PROJECT_ROOT; conf/ is in the config hash, the suites are added
+CODE_SUFFIXES = {".py", ".json", ".yml", ".yaml", ".sql", ".html", ".css", ".js", ".csv", ".txt"}
+NOT_CODE = {"__pycache__", "uncommitted"}  # caches, and what GX writes beside the suites
 MAX_NAMED = 3  # tables named in a reason
 
 
@@ -160,20 +162,22 @@ def save(spark: SparkSession, cfg: Config, records: Sequence[StageRecord], at: d
 
 
 @lru_cache(maxsize=1)
-def code_hash(root: Path = PROJECT_ROOT, reference: Path | None = None) -> str:
-    """sha256 over the package's source files (and the reference data folder, when given): any edit,
-    committed or not, changes it (a `git describe` of a dirty checkout would not)."""
+def code_hash(root: Path = PROJECT_ROOT, *extra: Path) -> str:
+    """sha256 over the package's source files (and the `extra` folders: the expectation suites, the
+    reference data): any edit, committed or not, changes it (a `git describe` of a dirty checkout
+    would not). Only source-like files count, so nothing a run writes can change it."""
     digest = hashlib.sha256()
-    folders = [root / d for d in CODE_DIRS] + ([reference] if reference else [])
-    for folder in folders:
+    for folder in [root / d for d in CODE_DIRS] + list(extra):
         if not folder.is_dir():
             continue
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                           and p.suffix != ".pyc"):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in CODE_SUFFIXES
+                           and not NOT_CODE.intersection(p.parts)):
             digest.update(str(path.relative_to(folder.parent)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def current_code_hash(cfg: Config) -> str:
-    return code_hash(PROJECT_ROOT, cfg.paths.reference_dir())
+    from jobs.quality.suites import suites_dir
+
+    return code_hash(PROJECT_ROOT, suites_dir(cfg), cfg.paths.reference_dir())

@@ -125,3 +125,14 @@ def test_final_years_key_moves_on_the_first_publication_date() -> None:
     on = RunContext(run_id="x", cfg=cfg, run_date=first)
     assert final_years_key(before) == ("final through 2023",)
     assert final_years_key(on) == ("final through 2024",)
+
+
+def test_code_hash_ignores_what_a_run_writes_beside_the_code(tmp_path: Path) -> None:
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "a.py").write_text("x = 1\n")
+    first = stage_state.code_hash.__wrapped__(tmp_path)
+    (tmp_path / "jobs" / "__pycache__").mkdir()
+    (tmp_path / "jobs" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / "jobs" / "uncommitted").mkdir()
+    (tmp_path / "jobs" / "uncommitted" / "result.json").write_text("{}")
+    assert stage_state.code_hash.__wrapped__(tmp_path) == first
