@@ -6,6 +6,7 @@ passes that Config on, to the flows too (`cfg=`), so no process loads it twice.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -98,7 +99,8 @@ def generate(
 def run(
     ctx: typer.Context,
     run_date: str | None = typer.Option(None, help="Logical date of the run (YYYY-MM-DD). Default: today."),
-    full_refresh: bool = typer.Option(False, help="Rebuild every derived table from silver instead of incrementally."),
+    full_refresh: bool = typer.Option(False, help="Rebuild every derived table from silver instead of incrementally, "
+                                              "and run every stage and check (none is skipped as unchanged)."),
 ) -> None:
     """Run the nightly flow once: ingest, link, events, pathways, indicators, report, Data Docs."""
     from flows.nightly import for_config
@@ -183,8 +185,13 @@ def sql(ctx: typer.Context, query: str = typer.Argument(...,
 
 @app.command()
 def validate(ctx: typer.Context, stage: str = typer.Option("all",
-    help="Stage whose checks to re-run: ingest, link, events, pathways, indicators, or all.")) -> None:
-    """Re-run the Great Expectations checks of one stage on the current tables."""
+    help="Stage whose checks to re-run: ingest, link, events, pathways, indicators, or all."),
+             full: bool = typer.Option(False, "--full", help="Every expectation on every row of the current tables, "
+                                       "whether or not they changed since the night the flow last checked them "
+                                       "(the flow skips the checks of a skipped stage). `validate` always does "
+                                       "this; the flag lets a script say so.")) -> None:
+    """Re-run the Great Expectations checks of one stage on the current tables, on demand."""
+    del full  # always full: on-demand validation ignores what the nightly flow skipped
     from jobs.quality import validate_stage
 
     cfg = _config(ctx)
@@ -209,9 +216,21 @@ def bench(
                                                  "zone after the bench, median time and its numbers next to ours; 0: none."),
     peer_only: bool = typer.Option(False, help="Only the peer case, against the lake as it is (no build; the "
                                                "ratio uses the lake's first completed run)."),
+    case: str = typer.Option("build", help="build: full build and one incremental night (the default). "
+                                           "empty-night: on the lake as it is (--lake), a night with nothing new, "
+                                           "each a fresh `pathways run` (session start included), --runs times "
+                                           "after a first run that brings the lake up to date."),
+    runs: int = typer.Option(3, help="empty-night: timed runs (the median is the figure)."),
+    run_date: str | None = typer.Option(None, help="empty-night: the runs' logical date (default today)."),
 ) -> None:
     """Benchmark every stage: full build and one incremental night; prints time, rows/s, memory, shuffle."""
     import time as _time
+
+    if case == "empty-night":
+        _bench_empty_night(ctx, runs, run_date)
+        return
+    if case != "build":
+        raise typer.BadParameter(f"unknown case {case!r}; expected build or empty-night", param_hint="--case")
 
     from rich.table import Table as RichTable
 
@@ -253,6 +272,31 @@ def bench(
         run_peer_case(cfg, console, runs=peer_runs, result=result, out=out, lake_complete=incremental,
                       full_build_seconds=result.get("full_build_seconds") if chosen == STAGES else None)
     console.print(f"results: {out}")
+
+
+def _bench_empty_night(ctx: typer.Context, runs: int, run_date: str | None) -> None:
+    """`pathways bench --case empty-night`: prints one row per run and the median (jobs/bench_empty.py)."""
+    import time as _time
+
+    from rich.table import Table as RichTable
+
+    from jobs.bench_empty import empty_night
+    from jobs.config import PROJECT_ROOT
+
+    cfg = _config(ctx)
+    root = ctx.find_root().obj
+    out_dir = PROJECT_ROOT / "bench-results" / f"empty-night-{_time.strftime('%Y%m%dT%H%M%S')}"
+    result = empty_night(cfg, runs=runs, env=getattr(root, "env", None), out_dir=out_dir, run_date=run_date)
+    table = RichTable("run", "seconds", "status", "stages run", "stages skipped", "peak MB (all processes)",
+                      title=result["case"])
+    for r in result["runs"]:
+        table.add_row(r["run"], f"{r['seconds']:.1f}", r["status"], ",".join(r["stages_completed"]) or "-",
+                      ",".join(r["stages_skipped"]) or "-", f"{r['peak_tree_mb']:,.0f}")
+    console.print(table)
+    median = result["median_seconds"]
+    console.print(f"median {median:.1f} s (target <= {result['target_seconds']} s); logs: {out_dir}"
+                  if median is not None else f"logs: {out_dir}")
+    (out_dir / "result.json").write_text(json.dumps(result, indent=2))
 
 
 from flows.cluster_cli import cluster_app  # noqa: E402  (pathways cluster up|down|status)

@@ -150,10 +150,18 @@ def _fail_if_asked(stage: str) -> None:
 def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, tracker: RunTracker,
                 deliveries: list[Any]) -> None:
     """Run one stage (a per-source stage: one task per source) and its check; ingest's deliveries go to
-    `deliveries`."""
+    `deliveries`. Skipped, with its check, when nothing it reads changed (jobs/stage_state.py)."""
     cfg, name = ctx.cfg, stage.name
+    logger = get_run_logger()
     tracker.before(name)
     notify.note(stage=name)
+    keys = stage.run_keys(ctx)
+    decision = tracker.decide(name, pending=stage.pending_inputs(spark, ctx), keys=keys)
+    if not decision.run:
+        logger.info("stage %s skipped, with its checks: %s", name, decision.reason)
+        tracker.skip(name, decision.reason, keys=keys)
+        return
+    logger.info("stage %s runs: %s", name, decision.reason)
     if stage.per_source:
         rows: dict[str, int] = {}
         for source in cfg.ingest.sources or SOURCES:
@@ -166,19 +174,31 @@ def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, track
         deliveries.extend(getattr(rows, "deliveries", ()))
     tracker.after(name, rows)
     _fail_if_asked(name)
-    try:
-        check.with_options(**_task_options(cfg, f"check-{name}", retry=False))(name, spark, ctx)
-    except ValidationFailed:
-        tracker.rollback(name)  # readers keep the stage's previous versions
-        raise
+    unchanged = tracker.decide(name, keys=keys, after_run=True)
+    if not unchanged.run:  # it moved no table: its checks passed on exactly these versions
+        logger.info("checks of stage %s skipped: it changed no table (%s)", name, unchanged.reason)
+    else:
+        try:
+            check.with_options(**_task_options(cfg, f"check-{name}", retry=False))(name, spark, ctx)
+        except ValidationFailed:
+            tracker.rollback(name)  # readers keep the stage's previous versions
+            raise
+    tracker.succeeded(name, decision.reason, keys=keys)
 
 
-def _report_stage(spark: SparkSession, ctx: RunContext, tracker: RunTracker) -> str:
+def _report_stage(spark: SparkSession, ctx: RunContext, tracker: RunTracker) -> str | None:
+    """Render the report, unless no table changed since it was last rendered and its file is there."""
     tracker.before(stages.REPORT)
     notify.note(stage=stages.REPORT)
+    decision = tracker.decide(stages.REPORT)
+    if not decision.run:
+        get_run_logger().info("report skipped: %s", decision.reason)
+        tracker.skip(stages.REPORT, decision.reason)
+        return tracker.files_of(stages.REPORT)
     path = render_report.with_options(**_task_options(ctx.cfg, stages.REPORT))(spark, ctx)
     tracker.after(stages.REPORT, {})
     _fail_if_asked(stages.REPORT)
+    tracker.succeeded(stages.REPORT, decision.reason, files=(path,))
     return path
 
 
@@ -243,5 +263,7 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
         tracker.finish()
         data_docs(cfg, ctx.run_id)
         artifacts.publish(cfg, ctx.run_id, deliveries, status="completed", report=report)
-    logger.info("run %s completed: stages %s", ctx.run_id, tracker.completed or "none")
-    return {"run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(), "stages_completed": list(tracker.completed)}
+    logger.info("run %s completed: stages %s; skipped %s", ctx.run_id, tracker.completed or "none",
+                tracker.skipped or "none")
+    return {"run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(), "stages_completed": list(tracker.completed),
+            "stages_skipped": list(tracker.skipped)}

@@ -27,16 +27,18 @@ from typing import Any
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import lake
+from jobs import lake, stage_state
 from jobs.audit.rollback import undo_writes
 from jobs.config import PROJECT_ROOT, Config
 from jobs.errors import PipelineError
 from jobs.quality import record_facts
 from jobs.run_context import RunContext
-from schemas.tables import PERSON_LINKS, RUN_MANIFEST, VALIDATION_FAILURES, VALIDATION_RESULTS
+from jobs.stage_state import FAILED, RAN, SKIPPED, Current, Decision, StageRecord
+from jobs.stages import ORDER
+from schemas.tables import PERSON_LINKS, RUN_MANIFEST, STAGE_RUNS, VALIDATION_FAILURES, VALIDATION_RESULTS
 
 GIT_COMMIT_ENV = "PATHWAYS_GIT_COMMIT"  # set by docker/job.Dockerfile from its GIT_COMMIT build arg
-BOOKKEEPING = {f"{tb.zone}.{tb.name}" for tb in (RUN_MANIFEST, VALIDATION_RESULTS, VALIDATION_FAILURES)}
+BOOKKEEPING = {f"{tb.zone}.{tb.name}" for tb in (RUN_MANIFEST, VALIDATION_RESULTS, VALIDATION_FAILURES, STAGE_RUNS)}
 
 
 @lru_cache(maxsize=1)
@@ -76,9 +78,12 @@ class RunTracker:
     flow_run_id: str | None = None
     started_at: dt.datetime = field(default_factory=_now)
     completed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     tables: list[tuple[Any, ...]] = field(default_factory=list)
     _before: dict[str, int] = field(default_factory=dict)
     _written: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    _history: list[StageRecord] = field(default_factory=list)   # stage_runs on file (jobs/stage_state.py)
+    _records: list[StageRecord] = field(default_factory=list)   # this run's, appended at finish
 
     @property
     def cfg(self) -> Config:
@@ -93,7 +98,45 @@ class RunTracker:
         return {k: v for k, v in found.items() if k not in BOOKKEEPING and v is not None}
 
     def start(self) -> None:
+        self._history = stage_state.load(self.spark, self.cfg)
         self._write("running")
+
+    def decide(self, stage: str, *, pending: tuple[str, ...] = (), keys: tuple[str, ...] = (),
+               after_run: bool = False) -> Decision:
+        """Run or skip `stage` (jobs/stage_state.py). Called after `before(stage)`: the lake as the stage
+        would see it. `after_run`: after the stage ran, whether its checks may be skipped (it moved no
+        table and the tables are those its checks last passed on)."""
+        last = stage_state.newest(self._history, stage)
+        files = last.files if last else ()
+        now = Current(versions=self.versions() if after_run else self._before,
+                      code_hash=stage_state.current_code_hash(self.cfg), config_hash=self.cfg.config_hash(),
+                      full_refresh=self.ctx.full_refresh, pending=pending, keys=keys,
+                      missing_files=tuple(f for f in files if not os.path.exists(f)))
+        return stage_state.decide_stage(self._history, stage, ORDER, now)
+
+    def skip(self, stage: str, reason: str, keys: tuple[str, ...] = ()) -> None:
+        """`stage` is skipped: nothing it reads changed since it last completed."""
+        last = stage_state.newest(self._history, stage)
+        self.skipped.append(stage)
+        self._record(stage, SKIPPED, reason, versions=self._before, files=last.files if last else (), keys=keys)
+
+    def files_of(self, stage: str) -> str | None:
+        """The first file `stage` last produced (the report), or None."""
+        last = stage_state.newest(self._history, stage)
+        return last.files[0] if last and last.files else None
+
+    def succeeded(self, stage: str, reason: str, files: tuple[str, ...] = (), keys: tuple[str, ...] = ()) -> None:
+        """`stage` ran and its checks passed: the versions it leaves are the next night's reference."""
+        self._record(stage, RAN, reason, versions=self.versions(), files=files, keys=keys)
+
+    def _record(self, stage: str, outcome: str, reason: str, *, versions: dict[str, int],
+                files: tuple[str, ...] = (), keys: tuple[str, ...] = ()) -> None:
+        moved = tuple(sorted(t for t, v in versions.items() if self._before.get(t) != v)
+                      ) if outcome != SKIPPED else ()
+        self._records.append(StageRecord(
+            run_id=self.run_id, stage=stage, outcome=outcome, reason=reason[:500], code_version=code_version(),
+            code_hash=stage_state.current_code_hash(self.cfg), config_hash=self.cfg.config_hash(),
+            versions=dict(versions), written=moved, files=files, keys=keys))
 
     def before(self, stage: str) -> None:
         self._before = self.versions()
@@ -115,6 +158,9 @@ class RunTracker:
                                                                   self._written.get(stage, {}))]
 
     def finish(self, exc: BaseException | None = None, failed_stage: str | None = None) -> None:
+        if exc is not None and failed_stage and failed_stage not in {r.stage for r in self._records}:
+            self._record(failed_stage, FAILED, error_text(exc), versions=self.versions())
+        stage_state.save(self.spark, self.cfg, self._records, _now())
         self._write("completed" if exc is None else "failed", _now(), failed_stage,
                     None if exc is None else error_text(exc))
 
@@ -137,7 +183,7 @@ class RunTracker:
             "code_version": code_version(), "config_hash": self.cfg.config_hash(),
             "linkage_model_version": self.linkage_model_version(), "prefect_flow_run_id": self.flow_run_id,
             "stages_completed": list(self.completed),
-            "stages_skipped": [],  # kept in the schema for older manifests; every stage now always runs
+            "stages_skipped": list(self.skipped),  # nothing they read changed (jobs/stage_state.py)
             "failed_stage": failed_stage, "error": error, "tables": list(self.tables),
         }
         df = self.spark.createDataFrame([tuple(row[c] for c in RUN_MANIFEST.columns)], RUN_MANIFEST.schema)

@@ -11,6 +11,12 @@ stages is said here, not found by inspecting signatures:
 - `per_source`: the flow runs one task per source, in contract order, calling
   `run(spark, ctx, sources=(source,))` (ingest; its result, an IngestResult, also lists the
   deliveries).
+- `keys`: what the run's own parameters mean for the stage (`keys(ctx) -> tuple[str, ...]`;
+  indicators: the years final by the run date). A stage whose keys differ from its last run's runs.
+- `pending`: the function naming the stage's inputs from outside the lake that a run would take
+  (`pending(spark, ctx) -> tuple[str, ...]`; ingest: the landing deliveries not yet loaded). A
+  stage is skipped only when this is empty and no lake table it could read changed
+  (jobs/stage_state.py).
 
 The report, rendered after the data stages, is `jobs.report.render(spark, cfg, *, year=None)`.
 Modules are imported on `load()`: the flow loads every stage before its first write, so a stage
@@ -19,6 +25,7 @@ manifest against that stage; it is never skipped. `pathways sql` never imports S
 """
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +49,18 @@ class Stage:
     module: str
     entry: str = "run"
     per_source: bool = False  # one flow task per source: run(spark, ctx, sources=(source,))
+    pending: str | None = None  # <module>.<pending>(spark, ctx) -> inputs from outside the lake to take
+    keys: Callable[[RunContext], tuple[str, ...]] | None = None  # what the run's parameters mean for the stage
+
+    def run_keys(self, ctx: RunContext) -> tuple[str, ...]:
+        return self.keys(ctx) if self.keys else ()
+
+    def pending_inputs(self, spark: SparkSession, ctx: RunContext) -> tuple[str, ...]:
+        """What this stage would take from outside the lake (() for a stage that reads only the lake)."""
+        if self.pending is None:
+            return ()
+        fn = getattr(importlib.import_module(self.module), self.pending)
+        return tuple(fn(spark, ctx))
 
     def load(self) -> Callable[..., Any]:
         """`<module>.<entry>`: its own import error if the package is broken, SetupError if the
@@ -62,16 +81,29 @@ class Stage:
         return fn(spark, ctx, sources=(source,))
 
 
+def final_years_key(ctx: RunContext) -> tuple[str, ...]:
+    """Indicators publish a year once it is final on the run date (jobs/indicators/release.py): the
+    latest final year is what the run date means for them, so a run date that makes a new year final
+    re-runs them though no table changed."""
+    from jobs.indicators.release import first_publication
+
+    day = ctx.run_date or dt.date.today()
+    months = ctx.cfg.disclosure.final_after_months
+    final = [y for y in range(day.year - months // 12 - 2, day.year + 1) if first_publication(y, months) <= day]
+    return (f"final through {max(final)}" if final else "no final year",)
+
+
 PIPELINE: tuple[Stage, ...] = (
-    Stage("ingest", "jobs.ingest.job", per_source=True),
+    Stage("ingest", "jobs.ingest.job", per_source=True, pending="pending"),
     Stage("link", "jobs.link.job"),
     Stage("events", "jobs.events.job"),
     Stage("pathways", "jobs.pathways.job"),
-    Stage("indicators", "jobs.indicators.job"),
+    Stage("indicators", "jobs.indicators.job", keys=final_years_key),
 )
 STAGES: tuple[str, ...] = tuple(s.name for s in PIPELINE)
 REPORT = "report"
 REPORT_STAGE = Stage(REPORT, "jobs.report", entry="render")  # render(spark, cfg, *, year=None) -> Path
+ORDER: tuple[str, ...] = (*STAGES, REPORT)  # the order the flow runs them in (jobs/stage_state.py)
 _BY_NAME = {s.name: s for s in (*PIPELINE, REPORT_STAGE)}
 
 

@@ -191,6 +191,14 @@ RUN_MANIFEST = Table("restricted", "run_manifest", _schema(
 ), ("run_id",), "one row per nightly run: status, code and config version, the Delta version of every "
     "table each stage saw (access 'read') and wrote (access 'written')")
 
+STAGE_RUNS = Table("restricted", "stage_runs", _schema(
+    ("run_id", S), ("stage", S), ("outcome", S), ("reason", S), ("code_version", S), ("code_hash", S),
+    ("config_hash", S), ("versions", T.MapType(S, L)), ("written", T.ArrayType(S)), ("files", T.ArrayType(S)), ("keys", T.ArrayType(S)),
+    ("recorded_at", TS),
+), ("run_id", "stage"), "one row per stage per nightly run (outcome ran | skipped | failed): the Delta version "
+    "of every lake table when the stage ended, the code and config it ran with; the next night skips the "
+    "stage when none of these changed (jobs/stage_state.py)")
+
 VALIDATION_RESULTS = Table("restricted", "validation_results", _schema(
     ("run_id", S), ("stage", S), ("suite", S), ("table", S), ("table_version", L), ("input_versions", S),
     ("expectation_index", I), ("expectation", S), ("column", S), ("severity", S), ("success", B),
