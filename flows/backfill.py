@@ -13,11 +13,11 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from jobs.run_manifest import completed_dates
 from flows.nightly import for_config, resolve_config
 from jobs.config import Config
 from jobs.errors import ConfigError
 from jobs.run_context import parse_run_date
+from jobs.run_manifest import completed_dates
 from jobs.spark import build_spark
 
 

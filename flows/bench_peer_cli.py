@@ -6,7 +6,7 @@ Kept apart from flows/cli.py so the bench command only gains a small hook: `--pe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from rich.console import Console
 from rich.table import Column, Table
@@ -14,14 +14,14 @@ from rich.table import Column, Table
 from jobs.config import Config
 
 
-def _number(value: Optional[float], decimals: int) -> str:
+def _number(value: float | None, decimals: int) -> str:
     if value is None:
         return "-"
     return f"{value + 0.0 if round(value, decimals) else 0.0:,.{decimals}f}"  # no "-0.00" from float noise
 
 
-def run_peer_case(cfg: Config, console: Console, *, runs: int, result: dict[str, Any], out: Optional[Path],
-                  full_build_seconds: Optional[float] = None, lake_complete: bool = True) -> dict[str, Any]:
+def run_peer_case(cfg: Config, console: Console, *, runs: int, result: dict[str, Any], out: Path | None,
+                  full_build_seconds: float | None = None, lake_complete: bool = True) -> dict[str, Any]:
     """Run the peer `runs` times on the landing zone, store the case as result["peer"] (and in
     `out`), print its time, rows read and its figures next to ours with the differences."""
     from jobs.bench import _write_progress

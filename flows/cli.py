@@ -540,8 +540,9 @@ def reproduce(
                                                           "the cell."),
 ) -> None:
     """Recompute a published indicator cell from the table versions a run pinned; print its lineage."""
+    from jobs.audit.reproduce import Cell, parse_geo, resolve_age
+    from jobs.audit.reproduce import reproduce as run_reproduce
     from jobs.run_manifest import code_version
-    from jobs.audit.reproduce import Cell, parse_geo, reproduce as run_reproduce, resolve_age
 
     level, code = parse_geo(geo)
     cell = Cell(indicator, year, level, code, resolve_age(indicator, age), measure)

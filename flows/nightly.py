@@ -49,8 +49,8 @@ from prefect.task_engine import TaskRunTimeoutError
 from pyspark.sql import SparkSession
 
 from flows import artifacts, logs, notify
-from jobs.run_manifest import RunTracker
-from jobs import lake as pathways_lake, locks, stages, zones
+from jobs import lake as pathways_lake
+from jobs import locks, stages, zones
 from jobs.config import Config, load_config
 from jobs.errors import (
     ConcurrentRunError,
@@ -62,6 +62,7 @@ from jobs.errors import (
 )
 from jobs.quality import check_stage, publish_docs
 from jobs.run_context import RunContext, parse_run_date, start_run
+from jobs.run_manifest import RunTracker
 from jobs.spark import build_spark
 from schemas.sources import SOURCES
 

@@ -10,6 +10,7 @@ What each timed run skipped is read back from the run manifest (deltalake, no Sp
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import statistics
 import subprocess
@@ -54,10 +55,8 @@ def tree_rss_kb(root: int) -> int:
     while todo:
         pid = todo.pop()
         todo += tree.get(pid, [])
-        try:
+        with contextlib.suppress(OSError, IndexError, ValueError):  # a process gone meanwhile
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
-        except (OSError, IndexError, ValueError):
-            pass
     return total
 
 

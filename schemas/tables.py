@@ -193,7 +193,8 @@ RUN_MANIFEST = Table("restricted", "run_manifest", _schema(
 
 STAGE_RUNS = Table("restricted", "stage_runs", _schema(
     ("run_id", S), ("stage", S), ("outcome", S), ("reason", S), ("code_version", S), ("code_hash", S),
-    ("config_hash", S), ("versions", T.MapType(S, L)), ("written", T.ArrayType(S)), ("files", T.ArrayType(S)), ("keys", T.ArrayType(S)),
+    ("config_hash", S), ("versions", T.MapType(S, L)), ("written", T.ArrayType(S)), ("files", T.ArrayType(S)),
+    ("keys", T.ArrayType(S)),
     ("recorded_at", TS),
 ), ("run_id", "stage"), "one row per stage per nightly run (outcome ran | skipped | failed): the Delta version "
     "of every lake table when the stage ended, the code and config it ran with; the next night skips the "

@@ -13,7 +13,8 @@ from pathlib import Path
 from deltalake import DeltaTable
 
 ZONES = ("restricted", "analytics", "published")
-BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results", "restricted.validation_failures", "restricted.stage_runs",
+BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results", "restricted.validation_failures",
+               "restricted.stage_runs",
                "restricted.link_runs", "restricted.indicator_runs"}
 VOLATILE = {"_ingest_run_id", "_ingested_at", "ingest_run_id", "ingested_at", "started_at", "finished_at",
             "linked_at_run", "run_id", "recorded_at", "computed_at", "decided_at", "review_run_id"}

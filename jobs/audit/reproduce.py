@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, cast
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -33,8 +33,18 @@ from jobs.errors import ConfigError, MissingTableError
 from jobs.indicators import job as indicators
 from jobs.indicators.cells import explode_spec_rows, place_rows
 from jobs.indicators.definitions import (
-    AGE_GROUPS, CRITICAL_THRESHOLD, FOCUS_THRESHOLD, GEO_LEVELS, NATIONAL, NATIONAL_CODE, RATE,
-    SHARE, SPECS, IndicatorSpec, is_count, specs,
+    AGE_GROUPS,
+    CRITICAL_THRESHOLD,
+    FOCUS_THRESHOLD,
+    GEO_LEVELS,
+    NATIONAL,
+    NATIONAL_CODE,
+    RATE,
+    SHARE,
+    SPECS,
+    IndicatorSpec,
+    is_count,
+    specs,
 )
 from jobs.indicators.facts import build_facts, with_period_years
 from jobs.person_facts import residence_by_person_key

@@ -36,17 +36,35 @@ episodes, municipalities -> health cluster -> national, red + yellow = 3, T1 = 1
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from jobs.indicators.definitions import (
-    ADMISSIONS_SOURCE, ADULT, ALL, CHILD, DISCHARGED, EPISODES_UNIT, HEALTH_CLUSTER, IA,
-    MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, NATIONAL_CODE, RATE, REGION, SHARE, SPECS, STARTED,
-    STARTED_OR_ONGOING, UNKNOWN_MUNICIPALITY, IndicatorSpec, is_count,
+    ADMISSIONS_SOURCE,
+    ADULT,
+    ALL,
+    CHILD,
+    DISCHARGED,
+    EPISODES_UNIT,
+    HEALTH_CLUSTER,
+    IA,
+    MEDIAN_SECONDS,
+    MUNICIPALITY,
+    NATIONAL,
+    NATIONAL_CODE,
+    RATE,
+    REGION,
+    SHARE,
+    SPECS,
+    STARTED,
+    STARTED_OR_ONGOING,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
+    is_count,
 )
 from jobs.indicators.geography import Geography
 
@@ -407,7 +425,8 @@ def inequalities(q: pd.DataFrame, specs: Sequence[IndicatorSpec] = SPECS) -> lis
         if p.flag is None and p.min_episodes is None:
             for e in specs:
                 if (e.unit == EPISODES_UNIT and is_count(e.measure) and not e.only_flagged and e.flag is None
-                        and e.duration_range is None and e.age_range == p.age_range and e.source == p.source and set(spec_measures(e)) == set(spec_measures(p))
+                        and e.duration_range is None and e.age_range == p.age_range and e.source == p.source
+                        and set(spec_measures(e)) == set(spec_measures(p))
                         and e.period == p.period):
                     for (sk, y, lv, code, age, part), qid in key_of.items():
                         other = key_of.get((e.key, y, lv, code, age, COUNT))

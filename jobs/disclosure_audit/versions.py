@@ -10,8 +10,9 @@ Two findings (cell = indicator x year x geo x age x measure, per quantity):
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 import pandas as pd
 

@@ -24,8 +24,17 @@ import numpy as np
 import pandas as pd
 
 from jobs.indicators.definitions import (
-    ALL, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, NATIONAL_CODE, RATE, REGION, SHARE,
-    UNKNOWN_MUNICIPALITY, IndicatorSpec, is_count,
+    ALL,
+    HEALTH_CLUSTER,
+    MUNICIPALITY,
+    NATIONAL,
+    NATIONAL_CODE,
+    RATE,
+    REGION,
+    SHARE,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
+    is_count,
 )
 from jobs.indicators.geography import Geography
 from schemas.tables import MONITORING_INDICATORS

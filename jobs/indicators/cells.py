@@ -16,8 +16,18 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.indicators.definitions import (
-    ALL, CHILD, EPISODES_SOURCE, HEALTH_CLUSTER, MEDIAN_SECONDS, MUNICIPALITY, NATIONAL, NATIONAL_CODE, PERSONS_UNIT, REGION,
-    UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    ALL,
+    CHILD,
+    EPISODES_SOURCE,
+    HEALTH_CLUSTER,
+    MEDIAN_SECONDS,
+    MUNICIPALITY,
+    NATIONAL,
+    NATIONAL_CODE,
+    PERSONS_UNIT,
+    REGION,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
 )
 from jobs.person_facts import exceeds_episode_threshold
 

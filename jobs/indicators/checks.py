@@ -11,7 +11,6 @@ from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
 from jobs.indicators.definitions import MEDIAN_SECONDS, SHARE, is_count
 from jobs.indicators.geography import Geography
-from jobs.indicators.model import SPEC_KEY_OF
 
 CELL = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
 

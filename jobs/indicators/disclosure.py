@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,16 @@ from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
 from jobs.indicators.definitional import reader_model
 from jobs.indicators.definitions import (
-    ALL, HEALTH_CLUSTER, MUNICIPALITY, NATIONAL, RATE, REGION, SHARE, SPECS, UNKNOWN_MUNICIPALITY, IndicatorSpec,
+    ALL,
+    HEALTH_CLUSTER,
+    MUNICIPALITY,
+    NATIONAL,
+    RATE,
+    REGION,
+    SHARE,
+    SPECS,
+    UNKNOWN_MUNICIPALITY,
+    IndicatorSpec,
     is_count,
 )
 from jobs.indicators.gauss import derivable, gauss_suppress

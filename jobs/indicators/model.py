@@ -38,7 +38,17 @@ import pandas as pd
 from scipy import sparse
 
 from jobs.indicators.definitions import (
-    ALL, EPISODES_UNIT, MEDIAN_SECONDS, NATIONAL, PERSONS_UNIT, RATE, REGION, SHARE, SPECS, is_count, spec_key_of,
+    ALL,
+    EPISODES_UNIT,
+    MEDIAN_SECONDS,
+    NATIONAL,
+    PERSONS_UNIT,
+    RATE,
+    REGION,
+    SHARE,
+    SPECS,
+    is_count,
+    spec_key_of,
 )
 
 log = logging.getLogger(__name__)

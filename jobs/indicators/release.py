@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -35,7 +35,6 @@ import pandas as pd
 from jobs.config import DisclosureConfig
 from jobs.indicators.definitions import SPECS, IndicatorSpec
 from jobs.indicators.disclosure import PRIMARY, SECONDARY, SHOWN, Protection, apply_status, protect
-from jobs.indicators.geography import Geography
 
 log = logging.getLogger(__name__)
 KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from typing import Sequence
+from collections.abc import Sequence
 
 from jobs.config import Config
 from jobs.indicators.definitions import IndicatorSpec, specs

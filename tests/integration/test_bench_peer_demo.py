@@ -26,7 +26,7 @@ def test_peer_agrees_with_the_flow_where_the_keys_are_exact(demo_lake: Path, tmp
     out = tmp_path / "peer.json"
     pathways = Path(sys.executable).parent / "pathways"
     done = subprocess.run([str(pathways), "--env", "local", "--lake", str(demo_lake), "bench", "--peer-only",
-                           "--peer-runs", "1", "--out", str(out)], capture_output=True, text=True, timeout=600)
+                           "--peer-runs", "1", "--out", str(out)], check=False, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     case: dict[str, Any] = json.loads(out.read_text())["peer"]
     rows = case["comparison"]

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from flow_landing import P, write_tiny_landing
+from landing_kit import sample_row, write_delivery
+
 from jobs import lake as lk
 from jobs.config import load_config
-from landing_kit import sample_row, write_delivery
 from schemas.tables import RUN_MANIFEST, STAGE_RUNS, VALIDATION_RESULTS
 
 pytestmark = pytest.mark.integration

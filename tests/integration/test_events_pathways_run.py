@@ -20,9 +20,8 @@ import pathways_reference as ref
 import pytest
 from pathways_testdata import as_dicts, links_df, persons_df, silver_df, ts
 
-import pathways_reference as ref
-from jobs.events import job as events_stage
 from jobs import lake
+from jobs.events import job as events_stage
 from jobs.pathways import job as pathways_stage
 from jobs.reference import municipalities
 from jobs.run_context import RunContext

@@ -16,10 +16,10 @@ from jobs.indicators.checks import assert_publishable
 from jobs.indicators.definitions import specs
 from jobs.indicators.geography import Geography
 from jobs.run_context import RunContext
-from tests.indicators_compare import as_dict, compare, lake_inputs, missing_cells
-from tests.reference_indicators import compute_reference
 from jobs.stages import STAGES, entry_point
 from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
+from tests.indicators_compare import as_dict, compare, lake_inputs, missing_cells
+from tests.reference_indicators import compute_reference
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

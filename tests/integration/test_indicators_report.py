@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from jobs import lake
-from jobs.indicators import job as indicators
 from jobs.config import load_config
+from jobs.indicators import job as indicators
 from jobs.report import render
 from jobs.run_context import RunContext
 from schemas.tables import (

@@ -14,7 +14,6 @@ from jobs import lake
 from jobs.config import load_config
 from jobs.ingest import rules as R
 from jobs.ingest.job import run
-from landing_kit import sample_row, write_delivery
 from jobs.run_context import RunContext
 from schemas.sources import SOURCES
 

@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 from jobs import lake
 from jobs.config import load_config
 from jobs.generate import run as generate
-from jobs.ingest.job import run as ingest
 from jobs.ingest.cpr import CPR_RE
+from jobs.ingest.job import run as ingest
 from jobs.run_context import RunContext
 from schemas.tables import QUARANTINE
 

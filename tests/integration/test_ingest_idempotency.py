@@ -12,7 +12,6 @@ from landing_kit import sample_row, write_delivery
 from jobs import lake
 from jobs.config import load_config
 from jobs.ingest.job import run
-from landing_kit import sample_row, write_delivery
 from jobs.run_context import RunContext
 from schemas.tables import INGESTION_LOG
 

@@ -6,6 +6,15 @@ import json
 
 import pandas as pd
 import pytest
+from linkage_synth import (
+    make_population,
+    make_records,
+    name_tokens,
+    police_rows,
+    population_rows,
+    residence_rows,
+    write_silver,
+)
 
 import jobs.link.job as link
 from jobs import lake

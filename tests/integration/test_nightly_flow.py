@@ -44,7 +44,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DAY, NEXT_DAY, LATER = "2024-02-02", "2024-02-03", "2024-02-04"  # the tiny landing's delivery: 2024-02-01
 ALL_STAGES = ["ingest", "link", "events", "pathways", "indicators", "report"]
-BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results", "restricted.validation_failures", "restricted.stage_runs",
+BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results", "restricted.validation_failures",
+               "restricted.stage_runs",
                "restricted.link_runs", "restricted.indicator_runs"}
 VOLATILE = {"_ingest_run_id", "_ingested_at", "ingest_run_id", "ingested_at", "started_at", "finished_at",
             "linked_at_run", "run_id", "recorded_at", "computed_at"}

@@ -11,9 +11,9 @@ import pytest
 from landing_kit import sample_row, write_delivery
 
 from jobs import lake, locks
-from jobs.ingest import job as ingest
 from jobs.config import load_config
 from jobs.errors import ConcurrentRunError, ValidationFailed
+from jobs.ingest import job as ingest
 from jobs.quality import check_stage, validate_stage
 from jobs.run_context import RunContext
 from schemas.tables import VALIDATION_FAILURES, VALIDATION_RESULTS

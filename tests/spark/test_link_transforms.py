@@ -9,9 +9,9 @@ from linkage_synth import silver_rows
 from pyspark.sql import functions as F
 
 from jobs.link import crosswalk, decide, prepare
-from tests import link_invariants as invariants
 from jobs.link.sensitivity import rethreshold
 from schemas.tables import PERSON_LINKS
+from tests import link_invariants as invariants
 
 pytestmark = pytest.mark.spark
 

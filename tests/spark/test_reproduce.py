@@ -9,9 +9,9 @@ import datetime as dt
 
 import pytest
 
-from jobs.indicators import job as indicators
 from jobs import lake as lk
 from jobs.audit import reproduce as rp
+from jobs.indicators import job as indicators
 from jobs.run_context import RunContext
 from schemas.tables import RUN_MANIFEST
 from tests.indicators_testdata import admission, episode, frames, handmade, ts

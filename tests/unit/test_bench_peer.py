@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from landing_kit import sample_row, write_delivery
 
 from jobs.bench_peer import run_peer
 from jobs.config import Config, load_config
-from landing_kit import sample_row, write_delivery
 
 pytestmark = pytest.mark.unit
 

@@ -8,12 +8,12 @@ import types
 import pytest
 
 from flows.backfill import date_range
-from jobs.run_manifest import error_text
 from flows.nightly import _retry_helps, nightly, resolve_config
 from jobs import stages
 from jobs.config import load_config
 from jobs.errors import ConfigError, ContractError, SetupError, ValidationFailed
 from jobs.run_context import RunContext, new_run_id, parse_run_date, start_run
+from jobs.run_manifest import error_text
 
 pytestmark = pytest.mark.unit
 
