@@ -60,7 +60,7 @@ class AuditReport:
 
 
 def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers,
-             specs: Sequence[IndicatorSpec] = SPECS) -> dict[tuple, int] | None:
+             specs: Sequence[IndicatorSpec] = SPECS) -> dict[tuple[Any, ...], int] | None:
     """KEY -> true value, from the restricted table (only to confirm what was recovered)."""
     if unsuppressed is None:
         return None
@@ -76,7 +76,8 @@ def _check(truth: dict[tuple[Any, ...], int] | None, key: tuple[Any, ...], value
 
 
 def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Markers, geo: Geography,
-           baseline_years, truth: dict | None = None, versions: dict[int, pd.DataFrame] | None = None,
+           baseline_years: Sequence[int], truth: dict[tuple[Any, ...], int] | None = None,
+           versions: dict[int, pd.DataFrame] | None = None,
            label: str = "", specs: Sequence[IndicatorSpec] = SPECS) -> AuditReport:
     """The attack on tables in memory: `published` (monitoring_indicators), `target`
     (target_progress), optional `truth` (truth_of the restricted table) and earlier `versions`;
@@ -135,7 +136,7 @@ def published_zeros(model: Model) -> set[int]:
     return {int(qid) for qid, ok in zip(covered.index.tolist(), covered.tolist()) if ok}
 
 
-def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years,
+def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years: Sequence[int],
               specs: Sequence[IndicatorSpec] = SPECS) -> AuditReport:
     """Read the lake (published, every version; restricted if readable) and attack it."""
     started = time.monotonic()

@@ -407,12 +407,15 @@ def inequalities(q: pd.DataFrame, specs: Sequence[IndicatorSpec] = SPECS) -> lis
     - person cells: region <= national (all ages; children also child <= child, since a
       child in a region was a child at their first measure overall), and national <= sum of
       regions for each age (the first measure overall is the first in its region), the
-      latter not for episode thresholds (F1/F2: more than the threshold in total is not more than it in a region);
+      latter not for episode thresholds (F1/F2: more than the threshold in total is not more
+      than it in a region);
     for shares, on the cohort (denominator). Duration bands are no partner of a person count;
     a split (0-14 / 15-17) person count is bounded by the split episodes of the same range, and
     by national <= sum of regions, but not region <= national (a 15-year-old in a region may
     have been 14 at their first measure overall)."""
-    key_of, region_rows = {}, {}
+    key_of: dict[tuple[Any, ...], int] = {}
+    region_rows: dict[tuple[Any, ...], list[int]] = {}
+    row: Any  # an itertuples row, later a coefficient dict
     for row in q[q["source"] == "published"].itertuples(index=False):
         key_of[(row.spec_key, row.year, row.geo_level, row.geo_code, row.age_group, row.part)] = row.qid
         if row.geo_level == REGION:

@@ -150,7 +150,7 @@ def _on_trend_line(gen: np.random.Generator, params: Params, stays: dict[str, np
     return stay[~drop], start[~drop], dur[~drop]
 
 
-def _admissions(gen, params: Params, stays: dict) -> dict:
+def _admissions(gen: np.random.Generator, params: Params, stays: dict[str, Any]) -> dict[str, Any]:
     cr = params.rates.coercion
     rows = np.flatnonzero(stays["invol"])
     red = gen.random(rows.size) < red_share(params, stays["year"][rows])

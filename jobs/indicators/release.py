@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -35,6 +35,7 @@ import pandas as pd
 from jobs.config import DisclosureConfig
 from jobs.indicators.definitions import SPECS, IndicatorSpec
 from jobs.indicators.disclosure import PRIMARY, SECONDARY, SHOWN, Protection, apply_status, protect
+from jobs.indicators.geography import Geography
 
 log = logging.getLogger(__name__)
 KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
@@ -50,7 +51,7 @@ def final_years(years: Sequence[int], run_date: dt.date, months: int) -> list[in
     return [int(y) for y in years if run_date >= first_publication(int(y), months)]
 
 
-def _fixed_state(row: dict, primary_marker: str) -> str:
+def _fixed_state(row: Mapping[Any, Any], primary_marker: str) -> str:
     """A published row's disclosure state, read back from its marker."""
     if not bool(row["suppressed"]):
         return SHOWN
@@ -63,7 +64,7 @@ def release(
     previous: pd.DataFrame | None,
     cfg: DisclosureConfig,
     run_date: dt.date,
-    geo=None,
+    geo: Geography | None = None,
     specs: Sequence[IndicatorSpec] = SPECS,
 ) -> tuple[pd.DataFrame, Protection]:
     """The published table of this run: carried-forward years verbatim plus newly final years
