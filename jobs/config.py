@@ -209,7 +209,7 @@ class IndicatorsConfig:
     target_reductions: tuple[float, ...]
     child_max_age: int
     # children are also split 0..child_split_max_age / child_split_max_age+1..child_max_age
-    # (0-14 / 15-17) for these count measures, in extra rows `<measure>_age_<lo>_<hi>`
+    # (children split at split_max_age) for these count measures, in extra rows `<measure>_age_<lo>_<hi>`
     child_split_max_age: int
     child_split_measures: tuple[str, ...]
     duration_bands: tuple[DurationBands, ...]

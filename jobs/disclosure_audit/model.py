@@ -26,9 +26,9 @@ compute from. A *universe* is one set of counted things:
   do not add up to the national cell; only inequalities link them, see `inequalities`).
 Two further dimensions come from the specs: the duration band of an episode (`band`: one of
 the configured bands, or `none` for an episode without an end, which is then in no band
-and in no median), and the age range of a child (`age_range`, 0-14 / 15-17) where split
+and in no median), and the age range of a child (`age_range`) where split
 rows exist. So bands sum to the median's episode count (and to the episode total only
-when every episode has an end), and 0-14 + 15-17 = the child row, for every split measure.
+when every episode has an end), and the age ranges add up to the child row, for every split measure.
 Published rows are sums of such cells; `adult + child = all`, regions -> national for
 episodes, municipalities -> health cluster -> national, red + yellow = 3, T1 = 11C/D +
 12C/D + 13C/D, S1 episodes = S1 share numerator, 8's cohort = 9's cohort all follow.
@@ -124,7 +124,7 @@ class Universe:
     resid_level: str | None  # MUNICIPALITY, HEALTH_CLUSTER or None
     flags: tuple[str, ...]
     bands: tuple[str, ...]  # (NO_BAND,) or NO_BAND and every band label; a band implies ENDED
-    child_ranges: tuple[str, ...]  # (WHOLE,) or the split's age ranges (`0-14`, `15-17`)
+    child_ranges: tuple[str, ...]  # (WHOLE,) or the split's age ranges
 
     def ages(self) -> list[tuple[str, str]]:
         return [(ADULT, WHOLE), *((CHILD, r) for r in self.child_ranges)]
@@ -410,7 +410,7 @@ def inequalities(q: pd.DataFrame, specs: Sequence[IndicatorSpec] = SPECS) -> lis
       latter not for episode thresholds (F1/F2: more than the threshold in total is not more
       than it in a region);
     for shares, on the cohort (denominator). Duration bands are no partner of a person count;
-    a split (0-14 / 15-17) person count is bounded by the split episodes of the same range, and
+    a split (age range) person count is bounded by the split episodes of the same range, and
     by national <= sum of regions, but not region <= national (a 15-year-old in a region may
     have been 14 at their first measure overall)."""
     key_of: dict[tuple[Any, ...], int] = {}

@@ -1,8 +1,8 @@
 """Yearly totals of restrictive measures on the trend line: variance reduction for small samples.
 
 Why: a year's restrictive-measure episodes come from few persons with a heavy-tailed
-propensity (calibration.md: a few hundred persons with > 10 episodes a year nationally, tens
-with > 50). Drawn independently per stay (Poisson), a 2 % sample's yearly T1 count scatters by
+propensity (calibration.md: a few hundred persons a year nationally above the focus threshold,
+tens above the critical one). Drawn independently per stay (Poisson), a 2 % sample's yearly T1 count scatters by
 ±20-35 % (one focus person carried 72 episodes in 2025), so the demo report's trend chart
 jumped where the model has no jump. So, per measure, after the model's Poisson draw
 (coercion.py `_on_trend_line`):

@@ -116,7 +116,7 @@ def place_rows(spec_rows_df: DataFrame, specs: Sequence[IndicatorSpec]) -> DataF
     groups it by unit, and `pathways reproduce` lists the rows behind one cell."""
     allowed = [f"{s.key}|{level}" for s in specs for level in s.levels]
     # no birth date, no age group: kept apart (`unknown`, dropped by the grid) so adult + child = all.
-    # An age split spec (0-14 / 15-17) has child rows only: the unit counts where its age, at
+    # An age split spec (children split at `split_max_age`) has child rows only: the unit counts where its age, at
     # the row that places it (the same row as for the whole child group), lies in the range.
     in_range = F.col("age").between(F.col("age_low"), F.col("age_high"))
     ages = (F.when(F.col("age_group").isNull(), F.array(F.lit(UNKNOWN_AGE)))

@@ -18,7 +18,7 @@ run on from one year into the next):
   placed nationally by residence municipality x age x flags (8's and 9's flags), and,
   as a separate unit, in one provider region x age x flags (a person treated in two regions
   counts in both: region person cells do not add up to national).
-Duration bands and the 0-14 / 15-17 split are dimensions of the unit, not flags: an episode
+Duration bands and the children's age split are dimensions of the unit, not flags: an episode
 of a measure with bands has exactly one band or none (no end: then it is in no median
 either), so a reader knows bands sum to the median's episode count, and not to the episode
 total unless every episode has an end; a child unit has exactly one age range of the split,
@@ -140,7 +140,7 @@ def _band_combos(counting: Sequence[IndicatorSpec], flags: list[str]) -> Iterato
 
 
 def inner_ages(specs: Sequence[IndicatorSpec]) -> tuple[AgeCell, ...]:
-    """Adults, and children whole or by the age ranges of the split specs (0-14, 15-17)."""
+    """Adults, and children whole or by the age ranges of the split specs."""
     ranges = sorted({s.age_range for s in specs if s.age_range is not None})
     return ((ADULT, None), *(((CHILD, r) for r in ranges) if ranges else ((CHILD, None),)))
 

@@ -189,7 +189,7 @@ def band_specs(bands: DurationBands) -> tuple[IndicatorSpec, ...]:
 
 
 def age_split_specs(spec: IndicatorSpec, child_max_age: int, split_max_age: int) -> tuple[IndicatorSpec, ...]:
-    """The child row of `spec` split at `split_max_age` (0-14 / 15-17), national and region;
+    """The child row of `spec` split at `split_max_age`, national and region;
     no split when `split_max_age` leaves no older children (>= child_max_age)."""
     if split_max_age >= child_max_age:
         return ()
@@ -201,7 +201,7 @@ def age_split_specs(spec: IndicatorSpec, child_max_age: int, split_max_age: int)
 
 def specs(ind: IndicatorsConfig) -> tuple[IndicatorSpec, ...]:
     """Every published spec under the configuration: SPECS, then the duration bands, then the
-    0-14 / 15-17 split of the child rows of the configured count measures."""
+    age split of the child rows of the configured count measures."""
     bands = tuple(s for b in ind.duration_bands for s in band_specs(b))
     split = tuple(s for spec in SPECS if spec.measure in ind.child_split_measures and CHILD in spec.age_groups
                   for s in age_split_specs(spec, ind.child_max_age, ind.child_split_max_age))

@@ -15,7 +15,7 @@ comparing with an earlier published version; every Delta version is readable by 
   previous release stands as it was. (Running it anyway over carried rows whose values were
   corrected since made the interval check's LP infeasible: the carried markers and today's
   values disagree.)
-- A new indicator (e.g. the duration bands and the 0-14 / 15-17 split) is published from the
+- A new indicator (e.g. the duration bands and the children's age split) is published from the
   next newly final year on; years already published stay as they were (without it). Publishing
   it for carried years with the carried rows fixed was tried on the demo lake and cannot
   always be protected (the carried suppression pattern did not know the new identities:

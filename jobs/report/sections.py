@@ -177,7 +177,7 @@ def _shown(df: pd.DataFrame, ident: str, measure: str, age: str, year: int) -> s
 
 def breakdowns_section(df: pd.DataFrame, year: int, specs: Sequence[IndicatorSpec],
                        words: Wording) -> tuple[str, str]:
-    """Duration bands and the 0-14 / 15-17 split of the children (issue 20 point 5), national,
+    """Duration bands and the age split of the children (issue 20 point 5), national,
     from published rows only: every cell as published, suppressed ones as their marker."""
     by_key = {s.key: s for s in specs}
     parents = [p for p in by_key.values() if any(s.parent == p.key and s.duration_range for s in specs)]
