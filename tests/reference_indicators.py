@@ -188,7 +188,7 @@ def compute_reference(episodes, admissions, persons, residence, years, *, focus=
                             continue
                         out[(ident, year, level, code, age, measure)] = _finish(
                             cell, kind, population.get((year, level, code, age), 0 if code != "unknown" else None))
-    for _adult_id, child_id, _all_id, measure, kind, what, period, levels in INDICATORS:
+    for _, child_id, _, measure, kind, what, period, levels in INDICATORS:
         if not breakdowns or measure not in ("persons", "episodes") or child_id is None:
             continue
         for year in years:
