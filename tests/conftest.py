@@ -5,6 +5,7 @@ Every test carries exactly one of the markers unit | spark | integration | clust
 """
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -27,6 +28,18 @@ def pytest_collection_modifyitems(config, items):
            if len(REQUIRED_MARKERS & {m.name for m in item.iter_markers()}) != 1]
     if bad:
         raise pytest.UsageError(f"each test needs exactly one of {sorted(REQUIRED_MARKERS)}: {bad[:10]}")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each test phase of a second or more, appended as it ends to test-artifacts/durations.tsv
+    (UTC end time, seconds, phase, test): where a long or killed run spent its time. `--durations`
+    says it only when the run completes."""
+    if report.duration >= 1.0:
+        log = Path(__file__).resolve().parent.parent / "test-artifacts" / "durations.tsv"
+        log.parent.mkdir(exist_ok=True)
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%H:%M:%S")
+        with log.open("a") as out:
+            out.write(f"{stamp}\t{report.duration:.1f}\t{report.when}\t{report.nodeid}\n")
 
 
 @pytest.fixture(scope="session", autouse=True)
