@@ -28,6 +28,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
 from flow_landing import P, write_tiny_landing
 from landing_kit import sample_row, write_delivery
 
@@ -107,5 +108,14 @@ def test_nights_then_full_rebuild_give_the_same_analytics_and_published_tables(s
     assert differ == {}
 
     # the nights did what they say (read back from the nightly lake)
-    links = cl.rows(nightly, "analytics.person_links")[1]
-    print(links[:3])
+    links = DeltaTable(str(nightly / "analytics" / "person_links")).to_pandas()
+    keyed = set(zip(links["source"], links["source_record_id"], strict=True))
+    assert ("coercion", "a5") in keyed and ("population", P5) in keyed  # new person
+    assert ("coercion", "b1") not in keyed  # annulled
+    assert not any(src == "social_services" and rid == "s5" for src, rid in keyed)  # refused
+    assert set(links["link_method"]) == {"deterministic"}  # no model: probabilities compare exactly
+    admissions = DeltaTable(str(nightly / "analytics" / "involuntary_admissions")).to_pandas()
+    by_start = {str(r.start_ts): r for r in admissions.itertuples()}
+    assert sorted(by_start) == ["2024-01-05 10:00:00", "2024-01-10 08:00:00", "2024-01-25 08:00:00"]  # a2, a1, a5
+    assert by_start["2024-01-05 10:00:00"].duration_hours == 71.0  # a2's late correction: 23 h before it
+    assert by_start["2024-01-10 08:00:00"].belt_episodes_during == 0  # its restraint b1 annulled
