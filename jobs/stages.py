@@ -95,7 +95,7 @@ def final_years_key(ctx: RunContext) -> tuple[str, ...]:
     """Indicators publish a year once it is final on the run date (jobs/indicators/release.py): the
     latest final year is what the run date means for them, so a run date that makes a new year final
     re-runs them though no table changed."""
-    from jobs.indicators.release import first_publication
+    from jobs.indicators.finality import first_publication  # light: no pandas or scipy before Spark
 
     day = ctx.run_date or dt.date.today()
     months = ctx.cfg.disclosure.final_after_months
