@@ -110,7 +110,7 @@ def test_nights_then_full_rebuild_give_the_same_analytics_and_published_tables(s
     # the nights did what they say (read back from the nightly lake)
     links = DeltaTable(str(nightly / "analytics" / "person_links")).to_pandas()
     keyed = set(zip(links["source"], links["source_record_id"], strict=True))
-    assert ("coercion", "a5") in keyed and ("population", P5) in keyed  # new person
+    assert ("coercion", "a5") in keyed and ("psych_contacts", "c5") in keyed  # the new person's records
     assert ("coercion", "b1") not in keyed  # annulled
     assert not any(src == "social_services" and rid == "s5" for src, rid in keyed)  # refused
     assert set(links["link_method"]) == {"deterministic"}  # no model: probabilities compare exactly
