@@ -5,14 +5,16 @@ Three nights on the tiny landing (tests/flow_landing.py, four persons), each run
 of the registry (jobs/stages.py) incrementally, then a `full_refresh` of every stage into a fresh
 lake from the same landing zone, on the last night's run date. The nights bring:
 
-- night 1 (2024-02-02): the tiny landing's first delivery of every source (2024-02-01);
-- night 2 (2024-02-03): new persons (population, a contact and an involuntary admission of
+- night 1 (2025-03-30): the tiny landing's first delivery of every source (2024-02-01);
+- night 2 (2025-03-31): new persons (population, a contact and an involuntary admission of
   person 5), an update (police p1 gets a new event time), a deletion (the belt restraint b1
   annulled, `record_status` D), and a refused delivery (social_services: its manifest counts a
   row more than its file holds; refused whole, every night and in the rebuild);
-- night 3 (2024-02-04): a late correction of an old record (admission a2 of January gets a new
+- night 3 (2025-04-01): a late correction of an old record (admission a2 of January gets a new
   end time, a later `updated_at`) and a re-delivered delivery (night 2's police delivery again,
-  the same rows, under a new delivery id: nothing may change).
+  the same rows, under a new delivery id: nothing may change). With `final_after_months` 3, this
+  night makes 2024 final, so the published tables have rows to compare (on the earlier nights
+  they are empty).
 
 The stages are called as the flow calls them (`Stage.run(spark, ctx)`), without Prefect and
 without the Great Expectations checks (they do not write analytics or published tables), so the
@@ -39,7 +41,7 @@ from jobs.run_context import start_run
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 P5 = "0000000000000005"
-NIGHTS = ("2024-02-02", "2024-02-03", "2024-02-04")
+NIGHTS = ("2025-03-30", "2025-03-31", "2025-04-01")  # 2024 becomes final on the last (indicators.yml)
 
 
 def _compare_lakes():  # type: ignore[no-untyped-def]
@@ -50,15 +52,15 @@ def _compare_lakes():  # type: ignore[no-untyped-def]
 
 
 def _deliver_night_2(landing: Path) -> None:
-    write_delivery(landing, "population", "2024-02-02", [sample_row(
+    write_delivery(landing, "population", "2025-03-31", [sample_row(
         "population", P5, person_id=P5, birth_date="1988-08-08", sex="M", updated_at="2024-02-02T06:00:00")])
-    write_delivery(landing, "residence", "2024-02-02", [sample_row(
+    write_delivery(landing, "residence", "2025-03-31", [sample_row(
         "residence", "res-5", person_id=P5, valid_from="2010-01-01", municipality_code="751",
         updated_at="2024-02-02T06:00:00")])
-    write_delivery(landing, "psych_contacts", "2024-02-02", [sample_row(
+    write_delivery(landing, "psych_contacts", "2025-03-31", [sample_row(
         "psych_contacts", "c5", person_id=P5, start_ts="2024-01-25T08:00:00", end_ts="2024-01-30T10:00:00",
         updated_at="2024-02-02T06:00:00")])
-    write_delivery(landing, "coercion", "2024-02-02", [
+    write_delivery(landing, "coercion", "2025-03-31", [
         sample_row("coercion", "a5", person_id=P5, contact_record_id="c5", measure="involuntary_admission_red",
                    start_ts="2024-01-25T08:00:00", end_ts="2024-01-28T08:00:00", reason=None,
                    updated_at="2024-02-02T06:00:00"),
@@ -66,18 +68,18 @@ def _deliver_night_2(landing: Path) -> None:
                    start_ts="2024-01-11T10:00:00", end_ts="2024-01-11T12:00:00", reason="danger",
                    record_status="D", updated_at="2024-02-02T06:00:00"),
     ])
-    write_delivery(landing, "police", "2024-02-02", [sample_row(  # an update of p1
+    write_delivery(landing, "police", "2025-03-31", [sample_row(  # an update of p1
         "police", "p1", person_id=P[1], event_ts="2024-01-09T23:45:00", updated_at="2024-02-02T06:00:00")])
-    write_delivery(landing, "social_services", "2024-02-02",  # refused: the manifest counts 2 rows, the file 1
+    write_delivery(landing, "social_services", "2025-03-31",  # refused: the manifest counts 2 rows, the file 1
                    [sample_row("social_services", "s5", person_id=P5, start_date="2024-01-01")],
                    edit_manifest=lambda m: m["files"][0].update(rows=2))
 
 
 def _deliver_night_3(landing: Path) -> None:
-    write_delivery(landing, "coercion", "2024-02-03", [sample_row(  # late correction of January's a2
+    write_delivery(landing, "coercion", "2025-04-01", [sample_row(  # late correction of January's a2
         "coercion", "a2", person_id=P[2], contact_record_id=None, measure="involuntary_admission_yellow",
         start_ts="2024-01-05T10:00:00", end_ts="2024-01-08T09:00:00", reason=None, updated_at="2024-02-03T06:00:00")])
-    write_delivery(landing, "police", "2024-02-03", [sample_row(  # night 2's police delivery again
+    write_delivery(landing, "police", "2025-04-01", [sample_row(  # night 2's police delivery again
         "police", "p1", person_id=P[1], event_ts="2024-01-09T23:45:00", updated_at="2024-02-02T06:00:00")])
 
 
@@ -106,6 +108,8 @@ def test_nights_then_full_rebuild_give_the_same_analytics_and_published_tables(s
     differ = {t: (len(a), len(b)) for t in compared
               if (a := cl.rows(nightly, t)[1]) != (b := cl.rows(rebuilt, t)[1])}
     assert differ == {}
+    published = DeltaTable(str(nightly / "published" / "monitoring_indicators")).to_pandas()
+    assert len(published) > 0 and set(published["year"]) >= {2024}  # 2024 released on the last night
 
     # the nights did what they say (read back from the nightly lake)
     links = DeltaTable(str(nightly / "analytics" / "person_links")).to_pandas()
