@@ -294,7 +294,8 @@ def _bench_empty_night(ctx: typer.Context, runs: int, run_date: str | None) -> N
                       ",".join(r["stages_skipped"]) or "-", f"{r['peak_tree_mb']:,.0f}")
     console.print(table)
     median = result["median_seconds"]
-    console.print(f"median {median:.1f} s (target <= {result['target_seconds']} s); logs: {out_dir}"
+    console.print(f"median {median:.1f} s (target <= {result['target_seconds']} s; Prefect: {result['prefect_api']}); "
+                  f"logs: {out_dir}"
                   if median is not None else f"logs: {out_dir}")
     (out_dir / "result.json").write_text(json.dumps(result, indent=2))
 

@@ -157,7 +157,7 @@ def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, track
     tracker.before(name)
     notify.note(stage=name)
     keys = stage.run_keys(ctx)
-    decision = tracker.decide(name, pending=stage.pending_inputs(spark, ctx), keys=keys)
+    decision = tracker.decide(name, pending=stage.pending_inputs(ctx), keys=keys)
     if not decision.run:
         logger.info("stage %s skipped, with its checks: %s", name, decision.reason)
         tracker.skip(name, decision.reason, keys=keys)
@@ -203,6 +203,33 @@ def _report_stage(spark: SparkSession, ctx: RunContext, tracker: RunTracker) -> 
     return path
 
 
+def _nothing_to_do(ctx: RunContext, flow_run_id: str | None) -> RunTracker | None:
+    """Decide every stage before Spark starts (no JVM, no stage package imported): when each one
+    would be skipped, a tracker holding the skips, to be finished without Spark; else None (the
+    night has work: the caller starts Spark and decides again, stage by stage, as the stages move
+    the lake). The rule is jobs/stage_state.decide through the same RunTracker.decide that
+    `_data_stage` and `_report_stage` call, on the same evidence (stage records, Delta versions
+    from the logs, code and config hashes, the registry's pending inputs and keys)."""
+    if ctx.full_refresh:
+        return None
+    logger = get_run_logger()
+    tracker = RunTracker(None, ctx, flow_run_id)
+    tracker.start(write=False)
+    for each in (*stages.PIPELINE, stages.REPORT_STAGE):
+        if not each.importable():  # a stage package gone: the full path fails on it and records it
+            return None
+        tracker.before(each.name)
+        keys = each.run_keys(ctx)
+        decision = tracker.decide(each.name, pending=each.pending_inputs(ctx), keys=keys)
+        if decision.run:
+            logger.info("stage %s has work (%s): starting Spark", each.name, decision.reason)
+            return None
+        notify.note(stage=each.name)
+        logger.info("stage %s skipped, with its checks: %s", each.name, decision.reason)
+        tracker.skip(each.name, decision.reason, keys=keys)
+    return tracker
+
+
 def _record_failure(tracker: RunTracker, exc: BaseException, stage: str | None, deliveries: list[Any]) -> None:
     """Mark the run failed in the manifest, the Data Docs and the artifacts; never hide the original error."""
     notify.note(stage=stage)
@@ -241,11 +268,20 @@ def nightly(run_date: str | None = None, full_refresh: bool = False, env: str | 
     logger.info("run %s for %s: lake %s, landing %s, env %s, full_refresh=%s", ctx.run_id, ctx.run_date,
                 cfg.paths.lake_dir(), cfg.paths.landing_dir(), cfg.env, full_refresh)
     zones.guard(cfg)  # umask, zone owner/group/mode checked before the first write (ZoneAccessError)
-    spark = build_spark(cfg.spark)
     orch = cfg.orchestration
+    flow_run_id = str(flow_run.id) if flow_run.id else None
     with locks.lake_lock(cfg.paths, ctx.run_id, timeout_seconds=orch.lock_timeout_seconds,
                          poll_seconds=orch.lock_poll_seconds):
-        tracker = RunTracker(spark, ctx, str(flow_run.id) if flow_run.id else None)
+        idle = _nothing_to_do(ctx, flow_run_id)
+        if idle is not None:  # a night with nothing new: recorded without Spark (issue 17)
+            idle.finish()  # its stage records, then its one manifest row (deltalake appends)
+            data_docs(cfg, ctx.run_id)
+            artifacts.publish(cfg, ctx.run_id, [], status="completed", report=idle.files_of(stages.REPORT))
+            logger.info("run %s completed without Spark: nothing changed; skipped %s", ctx.run_id, idle.skipped)
+            return {"run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(), "stages_completed": [],
+                    "stages_skipped": list(idle.skipped)}
+        spark = build_spark(cfg.spark)
+        tracker = RunTracker(spark, ctx, flow_run_id)
         tracker.start()
         current: str | None = None
         deliveries: list[Any] = []

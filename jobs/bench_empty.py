@@ -6,12 +6,15 @@ the Spark session, Prefect's start, the stage decisions, the manifest, the Data 
 wall clock from outside, with the peak memory of the whole process tree (Python, JVM, Prefect's
 server) sampled from /proc. A first run brings the lake up to date (it may have work: a lake
 copied to another folder has another config hash) and is reported apart; the timed runs follow.
-What each timed run skipped is read back from the run manifest (deltalake, no Spark).
+What each timed run skipped is read back from the run manifest (deltalake, no Spark). The runs
+inherit the environment: with PREFECT_API_URL set they report to that server (as in production,
+`pathways serve`), else each starts Prefect's temporary server; the result says which.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import statistics
 import subprocess
 import sys
@@ -111,4 +114,5 @@ def empty_night(cfg: Config, *, runs: int, env: str | None, out_dir: Path, first
         log.info("empty night %s: %.1f s, skipped %s", label, seconds, list(results[-1].stages_skipped))
     timed = [r.seconds for r in results if r.run != "first"]
     return {"case": "night with nothing new, including session start", "target_seconds": 30,
+            "prefect_api": os.environ.get("PREFECT_API_URL") or "temporary server (no PREFECT_API_URL)",
             "median_seconds": statistics.median(timed) if timed else None, "runs": [asdict(r) for r in results]}

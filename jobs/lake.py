@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import unquote, urlparse
@@ -30,6 +30,7 @@ from jobs.errors import MissingTableError
 
 if TYPE_CHECKING:  # Spark and Delta are imported where used: `pathways sql` (DuckDB) never starts them
     from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ class TableRef(Protocol):
 
     @property
     def name(self) -> str: ...
+
+
+class DeclaredTable(TableRef, Protocol):
+    """A table with its declared Spark schema (schemas.tables.Table)."""
+
+    @property
+    def schema(self) -> StructType: ...
 
 
 class TableId(NamedTuple):
@@ -341,6 +349,39 @@ def log_version(paths: PathsConfig, table: TableRef) -> int | None:
     """Latest committed version, read from the `_delta_log` listing: no Spark job, so cheap enough
     to snapshot every table of the lake between stages (the run manifest does). None if absent."""
     return _latest_log_version(Path(table_path(paths, table), "_delta_log"))
+
+
+def read_rows(paths: PathsConfig, table: TableRef, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every row of a small table at its latest version, read from the Delta log by `deltalake` (no
+    JVM): what the nightly flow decides from before Spark starts (stage records, the ingestion log).
+    [] for a table not yet committed. Maps come back as dicts."""
+    from deltalake import DeltaTable
+
+    path = table_path(paths, table)
+    if not _committed(path):
+        return []
+    rows = DeltaTable(path).to_pyarrow_table(columns=list(columns) if columns else None).to_pylist()
+    return [{k: dict(v) if isinstance(v, list) and v and isinstance(v[0], tuple) else v for k, v in r.items()}
+            for r in rows]
+
+
+def append_rows(paths: PathsConfig, table: DeclaredTable, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Append `rows` to an existing table in one Delta commit with `deltalake`, no JVM (a night with
+    nothing to do records itself this way). The Arrow schema is the table's declared one
+    (schemas/tables.py), so the commit matches what Spark writes; a table not yet created is an
+    error (its creating commit, with its retention properties, is Spark's). The new version."""
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+    from pyspark.sql.pandas.types import to_arrow_schema  # pure Python: no JVM
+
+    path = table_path(paths, table)
+    if not _committed(path):
+        raise MissingTableError(f"table {table.zone}.{table.name} does not exist at {path}; "
+                                "only Spark creates a table")
+    schema = to_arrow_schema(table.schema)  # the lake's timestamps are TimestampNTZ: naive, as Spark writes them
+    data = pa.Table.from_pylist([dict(r) for r in rows], schema=schema)
+    write_deltalake(path, data, mode="append")
+    return int(DeltaTable(path).version())
 
 
 def list_tables(paths: PathsConfig, zones: Iterable[str] = ZONES) -> list[TableId]:

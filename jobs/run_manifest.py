@@ -22,20 +22,26 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
-
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
+from typing import TYPE_CHECKING, Any
 
 from jobs import lake, stage_state
-from jobs.audit.rollback import undo_writes
 from jobs.config import PROJECT_ROOT, Config
 from jobs.errors import PipelineError
 from jobs.quality import record_facts
 from jobs.run_context import RunContext
 from jobs.stage_state import FAILED, RAN, SKIPPED, Current, Decision, StageRecord
 from jobs.stages import ORDER
-from schemas.tables import PERSON_LINKS, RUN_MANIFEST, STAGE_RUNS, VALIDATION_FAILURES, VALIDATION_RESULTS
+from schemas.tables import (
+    PERSON_LINKS,
+    RUN_MANIFEST,
+    STAGE_RUNS,
+    TABLE_VERSION,
+    VALIDATION_FAILURES,
+    VALIDATION_RESULTS,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 GIT_COMMIT_ENV = "PATHWAYS_GIT_COMMIT"  # set by docker/job.Dockerfile from its GIT_COMMIT build arg
 BOOKKEEPING = {f"{tb.zone}.{tb.name}" for tb in (RUN_MANIFEST, VALIDATION_RESULTS, VALIDATION_FAILURES, STAGE_RUNS)}
@@ -72,8 +78,12 @@ def _now() -> dt.datetime:
 
 @dataclass
 class RunTracker:
-    """Collects what a run did and writes its manifest row. Lives for one flow run."""
-    spark: SparkSession
+    """Collects what a run did and writes its manifest row. Lives for one flow run.
+
+    `spark` None: a night deciding before Spark starts (flows/nightly.py). It may decide and record
+    skips, and `finish` a run that skipped everything: its stage records and its one manifest row
+    are appended by deltalake (the row Spark's two MERGEs would leave); nothing else needs Spark."""
+    spark: SparkSession | None
     ctx: RunContext
     flow_run_id: str | None = None
     started_at: dt.datetime = field(default_factory=_now)
@@ -97,9 +107,12 @@ class RunTracker:
         found = {str(t): lake.log_version(self.cfg.paths, t) for t in lake.list_tables(self.cfg.paths)}
         return {k: v for k, v in found.items() if k not in BOOKKEEPING and v is not None}
 
-    def start(self) -> None:
-        self._history = stage_state.load(self.spark, self.cfg)
-        self._write("running")
+    def start(self, *, write: bool = True) -> None:
+        """Read the stage records on file; `write`: the manifest's `running` row (a night without
+        Spark writes only its final row)."""
+        self._history = stage_state.load(self.cfg)
+        if write:
+            self._write("running")
 
     def decide(self, stage: str, *, pending: tuple[str, ...] = (), keys: tuple[str, ...] = (),
                after_run: bool = False) -> Decision:
@@ -153,8 +166,10 @@ class RunTracker:
 
     def rollback(self, stage: str) -> None:
         """Undo `stage`'s writes (its check failed critically) and record what was done."""
+        from jobs.audit.rollback import undo_writes
+
         self.tables += [(stage, table, access, version, None)
-                        for table, access, version in undo_writes(self.spark, self.cfg.paths,
+                        for table, access, version in undo_writes(self._spark(), self.cfg.paths,
                                                                   self._written.get(stage, {}))]
 
     def finish(self, exc: BaseException | None = None, failed_stage: str | None = None) -> None:
@@ -169,7 +184,7 @@ class RunTracker:
         the configured one (before the first link run)."""
         links = PERSON_LINKS
         if self.completed and lake.log_version(self.cfg.paths, links) is not None:
-            found = sorted(r[0] for r in lake.read(self.spark, self.cfg.paths, links)
+            found = sorted(r[0] for r in lake.read(self._spark(), self.cfg.paths, links)
                            .select("model_version").distinct().limit(5).collect() if r[0])
             if found:
                 return ",".join(found)
@@ -186,13 +201,26 @@ class RunTracker:
             "stages_skipped": list(self.skipped),  # nothing they read changed (jobs/stage_state.py)
             "failed_stage": failed_stage, "error": error, "tables": list(self.tables),
         }
-        df = self.spark.createDataFrame([tuple(row[c] for c in RUN_MANIFEST.columns)], RUN_MANIFEST.schema)
-        lake.merge_upsert(df, self.cfg.paths, RUN_MANIFEST, ["run_id"])
+        if self.spark is None:  # one final row for a new run id: what the MERGE would insert
+            if status == "running":
+                raise PipelineError("a run without Spark writes only its final manifest row")
+            tables = [dict(zip(TABLE_VERSION.names, t, strict=True)) for t in self.tables]
+            lake.append_rows(self.cfg.paths, RUN_MANIFEST, [{**row, "tables": tables}])
+        else:
+            df = self.spark.createDataFrame([tuple(row[c] for c in RUN_MANIFEST.columns)], RUN_MANIFEST.schema)
+            lake.merge_upsert(df, self.cfg.paths, RUN_MANIFEST, ["run_id"])
         record_facts(self.cfg, self.run_id, row)
+
+    def _spark(self) -> SparkSession:
+        if self.spark is None:
+            raise PipelineError("this step of the run needs the Spark session")
+        return self.spark
 
 
 def completed_dates(spark: SparkSession, cfg: Config) -> set[dt.date]:
     """Run dates with at least one completed run."""
+    from pyspark.sql import functions as F
+
     if lake.log_version(cfg.paths, RUN_MANIFEST) is None:
         return set()
     df = lake.read(spark, cfg.paths, RUN_MANIFEST)

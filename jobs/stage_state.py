@@ -29,13 +29,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-
-from pyspark.sql import SparkSession, Window
-from pyspark.sql import functions as F
+from typing import TYPE_CHECKING, Any
 
 from jobs import lake
 from jobs.config import PROJECT_ROOT, Config
 from schemas.tables import STAGE_RUNS
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -134,29 +135,39 @@ def decide_stage(records: Sequence[StageRecord], stage: str, order: Sequence[str
     return decide(last, now, later_written=later_written(records, last, order) if last else ())
 
 
-def load(spark: SparkSession, cfg: Config) -> list[StageRecord]:
-    """Every record of the runs holding some stage's newest record, oldest first ([] before the first)."""
-    if lake.log_version(cfg.paths, STAGE_RUNS) is None:
-        return []
-    df = lake.read(spark, cfg.paths, STAGE_RUNS)
-    newest_at = F.max("recorded_at").over(Window.partitionBy("stage"))
-    runs = df.select("run_id", "recorded_at", newest_at.alias("newest")).where(
-        F.col("recorded_at") == F.col("newest")).select("run_id").distinct()
-    rows = df.join(F.broadcast(runs), "run_id").orderBy("recorded_at", "stage").collect()
+def load(cfg: Config) -> list[StageRecord]:
+    """Every record of the runs holding some stage's newest record, oldest first ([] before the first).
+    Read with deltalake, no JVM (the table is small: one row per stage per night), so that a night
+    can decide before Spark starts whether it has anything to do (flows/nightly.py)."""
+    return from_rows(lake.read_rows(cfg.paths, STAGE_RUNS))
+
+
+def from_rows(rows: Sequence[Mapping[str, Any]]) -> list[StageRecord]:
+    """The records of the runs that hold some stage's newest record (by `recorded_at`), ordered by
+    (recorded_at, stage)."""
+    newest_at: dict[str, Any] = {}
+    for r in rows:
+        newest_at[r["stage"]] = max(newest_at.get(r["stage"], r["recorded_at"]), r["recorded_at"])
+    runs = {r["run_id"] for r in rows if r["recorded_at"] == newest_at[r["stage"]]}
+    kept = sorted((r for r in rows if r["run_id"] in runs), key=lambda r: (r["recorded_at"], r["stage"]))
     return [StageRecord(run_id=r["run_id"], stage=r["stage"], outcome=r["outcome"], code_hash=r["code_hash"],
                         config_hash=r["config_hash"], versions=dict(r["versions"] or {}),
                         written=tuple(r["written"] or ()), files=tuple(r["files"] or ()),
                         keys=tuple(r["keys"] or ()), reason=r["reason"] or "",
-                        code_version=r["code_version"] or "") for r in rows]
+                        code_version=r["code_version"] or "") for r in kept]
 
 
-def save(spark: SparkSession, cfg: Config, records: Sequence[StageRecord], at: dt.datetime) -> None:
-    """Append one run's records (one Delta commit; nothing when there are none)."""
+def save(spark: SparkSession | None, cfg: Config, records: Sequence[StageRecord], at: dt.datetime) -> None:
+    """Append one run's records (one Delta commit; nothing when there are none). Without a Spark
+    session (a night that started none) the commit is made by deltalake, with the same schema."""
     if not records:
         return
     rows = [(r.run_id, r.stage, r.outcome, r.reason, r.code_version, r.code_hash, r.config_hash,
              dict(r.versions), list(r.written), list(r.files), list(r.keys), at) for r in records]
-    lake.append(spark.createDataFrame(rows, STAGE_RUNS.schema), cfg.paths, STAGE_RUNS)
+    if spark is None:
+        lake.append_rows(cfg.paths, STAGE_RUNS, [dict(zip(STAGE_RUNS.columns, row, strict=True)) for row in rows])
+    else:
+        lake.append(spark.createDataFrame(rows, STAGE_RUNS.schema), cfg.paths, STAGE_RUNS)
     log.info("stage records: %s", ", ".join(f"{r.stage}={r.outcome}" for r in records))
 
 

@@ -13,20 +13,23 @@ stages is said here, not found by inspecting signatures:
   deliveries).
 - `keys`: what the run's own parameters mean for the stage (`keys(ctx) -> tuple[str, ...]`;
   indicators: the years final by the run date). A stage whose keys differ from its last run's runs.
-- `pending`: the function naming the stage's inputs from outside the lake that a run would take
-  (`pending(spark, ctx) -> tuple[str, ...]`; ingest: the landing deliveries not yet loaded). A
-  stage is skipped only when this is empty and no lake table it could read changed
-  (jobs/stage_state.py).
+- `pending`: `<module>:<function>` naming the stage's inputs from outside the lake that a run
+  would take (`pending(ctx) -> Sequence[str]`, no Spark: the flow asks before the JVM starts;
+  ingest: the landing deliveries not yet loaded, jobs/ingest/pending.py). A stage is skipped only
+  when this is empty and no lake table it could read changed (jobs/stage_state.py).
 
 The report, rendered after the data stages, is `jobs.report.render(spark, cfg, *, year=None)`.
 Modules are imported on `load()`: the flow loads every stage before its first write, so a stage
 package that fails to import (or lacks its function) fails the run there, recorded in the
-manifest against that stage; it is never skipped. `pathways sql` never imports Spark.
+manifest against that stage; it is never skipped. A night on which every stage is skipped
+imports no stage package (that costs ~28 s): it checks only that each module is still found
+(`importable`). `pathways sql` never imports Spark.
 """
 from __future__ import annotations
 
 import datetime as dt
 import importlib
+import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -49,18 +52,25 @@ class Stage:
     module: str
     entry: str = "run"
     per_source: bool = False  # one flow task per source: run(spark, ctx, sources=(source,))
-    pending: str | None = None  # <module>.<pending>(spark, ctx) -> inputs from outside the lake to take
+    pending: str | None = None  # "<module>:<function>", (ctx) -> inputs from outside the lake to take
     keys: Callable[[RunContext], tuple[str, ...]] | None = None  # what the run's parameters mean for the stage
 
     def run_keys(self, ctx: RunContext) -> tuple[str, ...]:
         return self.keys(ctx) if self.keys else ()
 
-    def pending_inputs(self, spark: SparkSession, ctx: RunContext) -> tuple[str, ...]:
+    def pending_inputs(self, ctx: RunContext) -> tuple[str, ...]:
         """What this stage would take from outside the lake (() for a stage that reads only the lake)."""
         if self.pending is None:
             return ()
-        fn = getattr(importlib.import_module(self.module), self.pending)
-        return tuple(fn(spark, ctx))
+        module, function = self.pending.split(":")
+        return tuple(getattr(importlib.import_module(module), function)(ctx))
+
+    def importable(self) -> bool:
+        """The stage's module is found (not imported): enough on a night that runs no stage."""
+        try:
+            return importlib.util.find_spec(self.module) is not None
+        except (ImportError, ValueError):
+            return False
 
     def load(self) -> Callable[..., Any]:
         """`<module>.<entry>`: its own import error if the package is broken, SetupError if the
@@ -85,7 +95,7 @@ def final_years_key(ctx: RunContext) -> tuple[str, ...]:
     """Indicators publish a year once it is final on the run date (jobs/indicators/release.py): the
     latest final year is what the run date means for them, so a run date that makes a new year final
     re-runs them though no table changed."""
-    from jobs.indicators.release import first_publication
+    from jobs.indicators.finality import first_publication  # light: no pandas or scipy before Spark
 
     day = ctx.run_date or dt.date.today()
     months = ctx.cfg.disclosure.final_after_months
@@ -94,7 +104,7 @@ def final_years_key(ctx: RunContext) -> tuple[str, ...]:
 
 
 PIPELINE: tuple[Stage, ...] = (
-    Stage("ingest", "jobs.ingest.job", per_source=True, pending="pending"),
+    Stage("ingest", "jobs.ingest.job", per_source=True, pending="jobs.ingest.pending:pending"),
     Stage("link", "jobs.link.job"),
     Stage("events", "jobs.events.job"),
     Stage("pathways", "jobs.pathways.job"),

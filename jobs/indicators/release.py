@@ -35,20 +35,11 @@ import pandas as pd
 from jobs.config import DisclosureConfig
 from jobs.indicators.definitions import SPECS, IndicatorSpec
 from jobs.indicators.disclosure import PRIMARY, SECONDARY, SHOWN, Protection, apply_status, protect
+from jobs.indicators.finality import final_years, first_publication
 from jobs.indicators.geography import Geography
 
 log = logging.getLogger(__name__)
 KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
-
-
-def first_publication(year: int, months: int) -> dt.date:
-    """The first run_date on which `year` counts as final."""
-    total = months  # months after 1 January of year + 1
-    return dt.date(year + 1 + total // 12, 1 + total % 12, 1)
-
-
-def final_years(years: Sequence[int], run_date: dt.date, months: int) -> list[int]:
-    return [int(y) for y in years if run_date >= first_publication(int(y), months)]
 
 
 def _fixed_state(row: Mapping[Any, Any], primary_marker: str) -> str:

@@ -72,20 +72,6 @@ def run(spark: SparkSession, ctx: RunContext, *, sources: tuple[str, ...] | list
     return result
 
 
-def pending(spark: SparkSession, ctx: RunContext, *, sources: tuple[str, ...] | None = None) -> list[str]:
-    """`<source>/<delivery_id>` of every delivery a run would take: due by `ctx.run_date` and not
-    `loaded` in the ingestion log (refused ones are tried again). Used to skip ingest on a night
-    with nothing new (jobs/stage_state.py); everything on a full refresh."""
-    cfg = ctx.cfg
-    logged = {} if ctx.full_refresh else ingestion_log.logged_deliveries(spark, cfg.paths)
-    out: list[str] = []
-    for name in tuple(sources or cfg.ingest.sources or SOURCES):
-        loaded = {d for d, (status, _) in logged.get(name, {}).items() if status == LOADED}
-        due = landing.due(landing.discover(cfg.paths.landing_dir(), name), ctx.run_date)
-        out += [f"{name}/{d.delivery_id}" for d in due if d.delivery_id not in loaded]
-    return out
-
-
 def _ingest_source(spark: SparkSession, cfg: Config, contract: SourceContract, result: IngestResult,
                    logged: dict[str, tuple[str, str | None]], *, run_id: str, full_refresh: bool,
                    run_date: date | None, hook: FaultHook) -> None:

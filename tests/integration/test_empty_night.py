@@ -42,7 +42,8 @@ def _tables(spark, lake: Path) -> dict[str, tuple[int | None, list[str]]]:  # ty
     return out
 
 
-def test_second_night_with_nothing_new_skips_every_stage_and_changes_nothing(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_second_night_with_nothing_new_skips_every_stage_and_changes_nothing(spark, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import flows.nightly
     from flows.nightly import nightly
 
     lake = tmp_path / "lake"
@@ -54,13 +55,24 @@ def test_second_night_with_nothing_new_skips_every_stage_and_changes_nothing(spa
     report = sorted(cfg.paths.reports_dir().glob("coercion_report_*.html"))
     assert len(before) > 30 and report
 
-    second = nightly(run_date=NEXT_DAY, env="ci", lake=str(lake))
+    def no_spark(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise AssertionError("a night with nothing new must not start Spark")
+
+    with monkeypatch.context() as patched:  # decided and recorded before any JVM: deltalake only
+        patched.setattr(flows.nightly, "build_spark", no_spark)
+        second = nightly(run_date=NEXT_DAY, env="ci", lake=str(lake))
     assert second["stages_completed"] == [] and second["stages_skipped"] == ALL_STAGES
     after = _tables(spark, lake)
     assert after == before  # every table: same Delta version, same rows
     manifest = {r.run_id: r for r in lk.read(spark, cfg.paths, RUN_MANIFEST).collect()}
     assert manifest[second["run_id"]].stages_skipped == ALL_STAGES
     assert manifest[second["run_id"]].status == "completed"
+    first_row, second_row = manifest[first["run_id"]], manifest[second["run_id"]]  # Spark reads deltalake's row
+    assert second_row.full_refresh is False and second_row.finished_at > second_row.started_at
+    assert (second_row.config_hash, second_row.env) == (first_row.config_hash, first_row.env)
+    read = {(t.stage, t.table, t.version) for t in second_row.tables if t.access == "read"}
+    assert {s for s, _, _ in read} == set(ALL_STAGES) and not any(t.access == "written" for t in second_row.tables)
+    assert {(t, v) for _, t, v in read} == {(k, v[0]) for k, v in after.items()}  # every table, as it was
     checked = lk.read(spark, cfg.paths, VALIDATION_RESULTS).where(f"run_id = '{second['run_id']}'").count()
     assert checked == 0  # no check ran
     reasons = {r.stage: r.reason for r in lk.read(spark, cfg.paths, STAGE_RUNS)
