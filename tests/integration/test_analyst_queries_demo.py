@@ -14,7 +14,9 @@ from test_events_pathways_run import analyst_queries, doc_blocks, normalised, sp
 from jobs import query
 from jobs.config import load_config
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# the first test to ask for `demo_lake` pays for building it (`pathways demo`: ~10 min idle, 30 under
+# load), inside its own timeout: pyproject's 1800 s default is too tight for that
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
 README_QUERY = "select papers, count(*) from analytics.involuntary_admissions group by papers"
 
 

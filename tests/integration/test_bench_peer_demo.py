@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# the first test to ask for `demo_lake` pays for building it (`pathways demo`: ~10 min idle, 30 under
+# load), inside its own timeout: pyproject's 1800 s default is too tight for that
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 EXACT = ("T1_episodes", "T1_population", "episodes", "admissions", "readmitted_30d", "prior_contact_90d")
 

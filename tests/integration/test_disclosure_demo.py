@@ -15,7 +15,9 @@ from jobs.disclosure_audit import attack, markers_of, run_audit, truth_of
 from jobs.disclosure_audit import read as lake
 from jobs.indicators.geography import Geography
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# the first test to ask for `demo_lake` pays for building it (`pathways demo`: ~10 min idle, 30 under
+# load), inside its own timeout: pyproject's 1800 s default is too tight for that
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 @pytest.fixture(scope="module")

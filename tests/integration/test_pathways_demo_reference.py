@@ -16,7 +16,9 @@ from jobs.config import load_config
 from jobs.reference import municipalities
 from schemas.tables import ADMISSION_TIMELINE, COERCION_EPISODES, EVENTS, INVOLUNTARY_ADMISSIONS, PERSONS, silver
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# the first test to ask for `demo_lake` pays for building it (`pathways demo`: ~10 min idle, 30 under
+# load), inside its own timeout: pyproject's 1800 s default is too tight for that
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 def _rows(spark, cfg, table, cols=None):
