@@ -41,7 +41,7 @@ from jobs.indicators.definitions import (
 )
 from jobs.indicators.geography import Geography
 from jobs.indicators.gauss import derivable, gauss_suppress
-from jobs.indicators.intervals import pinned_quantities
+from jobs.indicators.intervals import Witnesses, pinned_quantities
 from jobs.indicators.model import Model, build_model, person_inequalities
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,7 @@ def protect(
     inequalities = person_inequalities(table, model)
     repairs: set[int] = set()
     rounds = escalations = 0
+    witnesses: Witnesses = {}  # feasible points between rounds (re-validated before each use)
     while True:
         rounds += 1
         hidden = sorted(primary | carried_hidden | repairs)
@@ -136,7 +137,11 @@ def protect(
         if not problems and cfg.interval_check:
             kind = "pinned"
             problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
-                                         cfg.min_count, exempt=exempt)
+                                         cfg.min_count, exempt=exempt, witnesses=witnesses)
+            if not problems:  # the last word is a check from scratch: no point kept from earlier rounds
+                kind = "pinned (from scratch)"
+                problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
+                                             cfg.min_count, exempt=exempt)
         if not problems:
             break
         if kind == "derivable":  # hide it from the start: the elimination then protects all its parts
