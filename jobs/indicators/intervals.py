@@ -31,6 +31,7 @@ from jobs.indicators.model import Model
 log = logging.getLogger(__name__)
 TOL = 1e-6
 MAX_WITNESSES = 400  # feasible points kept per component between rounds
+MAX_SWITCHES = 300  # `.` quantities one exact search may switch
 SWITCH_SECONDS = 10.0  # time limit of one exact (binary `.`) search; no answer = pinned (conservative)
 Witnesses = dict[int, list[np.ndarray]]
 
@@ -227,8 +228,15 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
     def switch(q: int, up: bool) -> np.ndarray | None:
         """Exact search around q (what the audit's integer program does): the `.` quantities near q
         may each be 0 or >= min_count (a binary per quantity), not only in the truth's branch.
-        A solution is a table a reader cannot rule out, with q moved by >= 1 (a `.` zero: to >= min_count)."""
-        near = [int(z) for z in around(q) if int(z) in dot_set]
+        A solution is a table a reader cannot rule out, with q moved by >= 1 (a `.` zero: to >= min_count).
+        Near: the `.` quantities sharing a cell with q or with any quantity (shown or hidden) that
+        shares one with q, at most MAX_SWITCHES of them, the closest first (others stay in their branch)."""
+        touch = np.unique(csc[:, model.support(q)].indices)
+        first = [int(z) for z in touch if int(z) in dot_set]
+        second = [int(z) for z in np.unique(csc[:, np.unique(model.a[touch].indices)].indices)
+                  if int(z) in dot_set and int(z) not in set(first)]
+        second.sort(key=lambda z: (len(model.support(z)), z))
+        near = (first + second)[:MAX_SWITCHES]
         if not near:
             return None
         m = len(near)
