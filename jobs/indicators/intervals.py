@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from jobs.indicators.model import Model
@@ -69,7 +69,7 @@ def pinned_quantities(
     _, labels = connected_components(graph, directed=False)
     qlab, clab = labels[:nq], labels[nq:]
     pinned: list[int] = []
-    ineq_by_label: dict[int, list] = {}
+    ineq_by_label: dict[int, list[tuple[int, list[int]]]] = {}
     for lhs, rhs in inequalities:
         ineq_by_label.setdefault(qlab[lhs], []).append((lhs, rhs))
     for lab in sorted(set(qlab[targets].tolist())):
@@ -173,8 +173,9 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
             if len(kept) > MAX_WITNESSES:
                 del kept[0]
 
-    def solve(c, extra_ub=None, extra_b=None, free=(), k=0, z_bounds=()):
-        """min c.(y, z) over the component's constraints; `free`: `.` zeros released from = 0."""
+    def solve(c: np.ndarray, extra_ub: sparse.csr_matrix | None = None, extra_b: np.ndarray | None = None,
+              free: Sequence[int] = ()) -> OptimizeResult:
+        """min c.y over the component's constraints; `free`: `.` zeros released from = 0."""
         keep_q = [q for q in eq_q if q not in set(free)]
         a_eq = model.a[keep_q] if keep_q else None
         A_ub, B_ub = a_ub, b_ub
