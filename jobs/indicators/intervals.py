@@ -234,8 +234,9 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         shares one with q, at most MAX_SWITCHES of them, the closest first (others stay in their branch)."""
         touch = np.unique(csc[:, model.support(q)].indices)
         first = [int(z) for z in touch if int(z) in dot_set]
+        seen = set(first)
         second = [int(z) for z in np.unique(csc[:, np.unique(model.a[touch].indices)].indices)
-                  if int(z) in dot_set and int(z) not in set(first)]
+                  if int(z) in dot_set and int(z) not in seen]
         second.sort(key=lambda z: (len(model.support(z)), z))
         near = (first + second)[:MAX_SWITCHES]
         if not near:
