@@ -123,6 +123,7 @@ def protect(
     repairs: set[int] = set()
     rounds = escalations = 0
     witnesses: Witnesses = {}  # feasible points between rounds (re-validated before each use)
+    binding: dict[int, set[int]] = {}  # pinned quantity -> shown rows whose equations hold it
     while True:
         rounds += 1
         hidden = sorted(primary | carried_hidden | repairs)
@@ -136,18 +137,19 @@ def protect(
         kind = "derivable"
         if not problems and cfg.interval_check:
             kind = "pinned"
+            binding.clear()
             problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
-                                         cfg.min_count, exempt=exempt, witnesses=witnesses)
+                                         cfg.min_count, exempt=exempt, witnesses=witnesses, binding=binding)
             if not problems:  # the last word is a check from scratch: no point kept from earlier rounds
                 kind = "pinned (from scratch)"
                 problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
-                                             cfg.min_count, exempt=exempt)
+                                             cfg.min_count, exempt=exempt, binding=binding)
         if not problems:
             break
         if kind == "derivable":  # hide it from the start: the elimination then protects all its parts
             added = {i for i, _k in exposed if fixed[i] is None and i not in primary and i not in repairs}
         elif rounds <= cfg.max_repair_rounds:
-            added = _repairs(rmodel, problems, shown, rank, fixed, inequalities)
+            added = _repairs(rmodel, problems, shown, rank, fixed, inequalities, binding)
         else:
             added = set()
         if not added:  # escalate: hide every open shown row of the smallest group around each problem
@@ -233,8 +235,10 @@ def _smallest_group(model: Model, csc, q: int, shown: set[int]) -> np.ndarray | 
 
 
 def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple], fixed: list,
-             inequalities=()) -> set[int]:
-    """For each problem quantity (over the reader's model): the least wanted shown open row in
+             inequalities=(), binding: dict[int, set[int]] | None = None) -> set[int]:
+    """For each problem quantity (over the reader's model): first the least wanted shown open row
+    among those whose equations hold it (`binding`, from the duals of its min/max LPs: hiding
+    one widens the interval, docs/disclosure.md "Convergence fix"); else the least wanted shown open row in
     the smallest shown sum it lies in (a partner in the same group: the other municipalities of
     its cluster, the other age group, ...), else one in a person inequality with it, else the
     least wanted shown open row of its connected component."""
@@ -246,9 +250,11 @@ def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int,
             linked.setdefault(m, set()).update(int(model.row[t]) for t in members)
     component = None
     added: set[int] = set()
+    binding = binding or {}
     for q in problems:
-        rows: list[int] = []
-        cells = _smallest_group(model, csc, q, shown)
+        rows: list[int] = [r for r in binding.get(q, set()) & shown
+                           if fixed[r] is None and r in rank and r != model.row[q] and rank[r][0]]
+        cells = _smallest_group(model, csc, q, shown) if not rows else None
         if cells is not None:
             rows = [r for r in _rows_touching(model, csc, cells) & shown
                     if fixed[r] is None and r in rank and r != model.row[q] and rank[r][0]]

@@ -46,6 +46,7 @@ def pinned_quantities(
     max_rounds: int = 30,
     exempt: frozenset[int] | set[int] = frozenset(),
     witnesses: Witnesses | None = None,
+    binding: dict[int, set[int]] | None = None,
 ) -> list[int]:
     """Hidden quantities (indices into the model) whose range is narrower than one unit
     (a `.` quantity that is 0: that cannot reach min_count). `model.a` is the reader's model
@@ -80,17 +81,22 @@ def pinned_quantities(
         ineq = [(local[lhs], [local[r] for r in rhs]) for lhs, rhs in ineq_by_label.get(lab, [])]
         tq = [local[int(q)] for q in targets if qlab[q] == lab]
         kept = witnesses.setdefault(int(lab), []) if witnesses is not None else []
+        held: dict[int, set[int]] = {}
         found = _pinned_component(sub, shown_rows, primary_rows, secondary_rows, ineq, min_count, tq, max_rounds,
-                                  kept)
+                                  kept, held)
         pinned.extend(int(qs[k]) for k in found)
+        if binding is not None:
+            binding.update({int(qs[k]): rows_ for k, rows_ in held.items()})
     log.info("interval check: %d hidden quantities checked, %d pinned", len(targets), len(pinned))
     return sorted(set(pinned))
 
 
 def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int], secondary_rows: set[int],
                       inequalities: Sequence[tuple[int, list[int]]], min_count: int, targets: list[int],
-                      max_rounds: int, kept: list[np.ndarray] | None = None) -> list[int]:
+                      max_rounds: int, kept: list[np.ndarray] | None = None,
+                      held: dict[int, set[int]] | None = None) -> list[int]:
     kept = [] if kept is None else kept
+    held = {} if held is None else held
     rows = model.row
     n = model.a.shape[1]
     shown_q = np.flatnonzero(np.isin(rows, list(shown_rows)))
@@ -304,12 +310,15 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         q = pending.pop(0)
         lo_hi = []
         found = False
+        holding: set[int] = set()
         for sign in (1.0, -1.0):
             c = np.asarray(model.a[q].todense()).ravel() * sign
             res = solve(c)
             lo_hi.append(None if res.status != 0 else sign * res.fun)
             if res.status == 0:
                 keep(res.x)
+                duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
+                holding |= {int(rows[e]) for e in eq_q[duals] if int(rows[e]) in shown_rows}
                 still = moved_by(res.x[:, None], pending)
                 pending = [p for p, m in zip(pending, still) if not m]
         lo, hi = lo_hi
@@ -341,6 +350,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
             pending = [p for p, m in zip(pending, still) if not m]
         else:
             pinned.append(q)
+            held[q] = holding
     # `.` zeros: can they reach min_count (all of a group at once is a real alternative)?
     zeros = [q for q in targets if q in zero_set]
 
