@@ -58,3 +58,12 @@ def test_a_kept_point_is_used_only_while_a_reader_could_not_rule_it_out() -> Non
     assert pinned_quantities(m2, {0}, set(), {1, 2}, [], MIN_COUNT, witnesses=fair) == []
     kept = fair[0]
     assert kept and all(abs(w.sum() - 10) < 1e-6 for w in kept)  # every kept point keeps the shown total
+
+
+def test_a_pinned_quantity_names_the_shown_equation_that_holds_it() -> None:
+    # total 6 = a (`.`, 5) + b (`<5`, 1), and an unrelated shown 9 with a hidden 9 = c + d beside it:
+    # only the total's row holds a and b (hiding it is the repair that widens them)
+    m = model([[1, 1, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 0]], [6, 5, 1, 9, 4])
+    binding: dict[int, set[int]] = {}
+    assert pinned_quantities(m, {0, 3}, {2, 4}, {1}, [], MIN_COUNT, binding=binding) == [1, 2]
+    assert binding == {1: {0}, 2: {0}}
