@@ -5,9 +5,11 @@ What a reader knows, over the inner-cell counts y >= 0 of the disclosure model:
 - every shown quantity: a.y = its value;
 - a primary (`<5`) count or median count: 1 <= a.y <= min_count - 1; a primary share: its
   numerator <= min_count - 1 and its cohort >= 1 (one of the two is 1..min_count-1);
-- a secondary (`.`) quantity is 0 or >= min_count: the search stays in the branch the true
-  table is in (>= min_count), so an alternative it finds is real; a quantity that could move
-  only through another branch is reported pinned (conservative);
+- a secondary (`.`) quantity is 0 or >= min_count: the LPs stay in the branch the true
+  table is in (>= min_count), so an alternative they find is real; a quantity they leave
+  pinned gets an exact search (`switch`: an integer program in which the `.` quantities near
+  it may each be 0 or >= min_count, as a reader allows); only what that cannot move either is
+  reported pinned (docs/disclosure.md section 7, "Convergence fix");
 - the person inequalities of jobs/indicators/model.py.
 A hidden quantity is safe when some solution moves it by at least 1 from its true value.
 Many quantities are certified at once: one LP maximises (then minimises) the sum of the
