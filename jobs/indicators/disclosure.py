@@ -11,7 +11,9 @@ is the method's full description, with its anchor and figures.
    owner of a singleton cell who knows their own contribution.
 3. Secondary, intervals: no hidden quantity is pinned to one value by the bounds a reader
    knows (jobs/indicators/intervals.py, LP). Where one is, one more row is suppressed (the
-   least wanted shown row near it) and 2-3 run again. A secondary row hidden for one of its
+   least wanted shown row whose equation holds it, from the duals of its LPs; else the least
+   wanted shown row near it) and 2-3 run again; LP solutions are kept between rounds and
+   re-validated before use, and the last check runs from scratch. A secondary row hidden for one of its
    quantities while another was already derivable (a share whose numerator equals a shown
    one) is hidden from the start in the next round, so the elimination protects all its
    quantities. Rounds repeat until nothing is pinned or derivable.
