@@ -11,7 +11,9 @@ is the method's full description, with its anchor and figures.
    owner of a singleton cell who knows their own contribution.
 3. Secondary, intervals: no hidden quantity is pinned to one value by the bounds a reader
    knows (jobs/indicators/intervals.py, LP). Where one is, one more row is suppressed (the
-   least wanted shown row near it) and 2-3 run again. A secondary row hidden for one of its
+   least wanted shown row whose equation holds it, from the duals of its LPs; else the least
+   wanted shown row near it) and 2-3 run again; LP solutions are kept between rounds and
+   re-validated before use, and the last check runs from scratch. A secondary row hidden for one of its
    quantities while another was already derivable (a share whose numerator equals a shown
    one) is hidden from the start in the next round, so the elimination protects all its
    quantities. Rounds repeat until nothing is pinned or derivable.
@@ -53,7 +55,7 @@ from jobs.indicators.definitions import (
 )
 from jobs.indicators.gauss import derivable, gauss_suppress
 from jobs.indicators.geography import Geography
-from jobs.indicators.intervals import pinned_quantities
+from jobs.indicators.intervals import Witnesses, pinned_quantities
 from jobs.indicators.model import Model, build_model, person_inequalities
 
 log = logging.getLogger(__name__)
@@ -136,6 +138,8 @@ def protect(
     inequalities = person_inequalities(table, model)
     repairs: set[int] = set()
     rounds = escalations = 0
+    witnesses: Witnesses = {}  # feasible points between rounds (re-validated before each use)
+    binding: dict[int, set[int]] = {}  # pinned quantity -> shown rows whose equations hold it
     while True:
         rounds += 1
         hidden = sorted(primary | carried_hidden | repairs)
@@ -149,14 +153,19 @@ def protect(
         kind = "derivable"
         if not problems and cfg.interval_check:
             kind = "pinned"
+            binding.clear()
             problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
-                                         cfg.min_count, exempt=exempt)
+                                         cfg.min_count, exempt=exempt, witnesses=witnesses, binding=binding)
+            if not problems:  # the last word is a check from scratch: no point kept from earlier rounds
+                kind = "pinned (from scratch)"
+                problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
+                                             cfg.min_count, exempt=exempt, binding=binding)
         if not problems:
             break
         if kind == "derivable":  # hide it from the start: the elimination then protects all its parts
             added = {i for i, _k in exposed if fixed[i] is None and i not in primary and i not in repairs}
         elif rounds <= cfg.max_repair_rounds:
-            added = _repairs(rmodel, problems, shown, rank, fixed, inequalities)
+            added = _repairs(rmodel, problems, shown, rank, fixed, inequalities, binding)
         else:
             added = set()
         if not added:  # escalate: hide every open shown row of the smallest group around each problem
@@ -244,8 +253,11 @@ def _smallest_group(model: Model, csc: Any, q: int, shown: set[int]) -> np.ndarr
 
 
 def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple[Any, ...]], fixed: list[Any],
-             inequalities: Sequence[tuple[int, list[int]]] = ()) -> set[int]:
-    """For each problem quantity (over the reader's model): the least wanted shown open row in
+             inequalities: Sequence[tuple[int, list[int]]] = (),
+             binding: dict[int, set[int]] | None = None) -> set[int]:
+    """For each problem quantity (over the reader's model): first the least wanted shown open row
+    among those whose equations hold it (`binding`, from the duals of its min/max LPs: hiding
+    one widens the interval, docs/disclosure.md "Convergence fix"); else the least wanted shown open row in
     the smallest shown sum it lies in (a partner in the same group: the other municipalities of
     its cluster, the other age group, ...), else one in a person inequality with it, else the
     least wanted shown open row of its connected component."""
@@ -257,9 +269,11 @@ def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int,
             linked.setdefault(m, set()).update(int(model.row[t]) for t in members)
     component = None
     added: set[int] = set()
+    binding = binding or {}
     for q in problems:
-        rows: list[int] = []
-        cells = _smallest_group(model, csc, q, shown)
+        rows: list[int] = [r for r in binding.get(q, set()) & shown
+                           if fixed[r] is None and r in rank and r != model.row[q] and rank[r][0]]
+        cells = _smallest_group(model, csc, q, shown) if not rows else None
         if cells is not None:
             rows = [r for r in _rows_touching(model, csc, cells) & shown
                     if fixed[r] is None and r in rank and r != model.row[q] and rank[r][0]]
