@@ -61,6 +61,11 @@ from jobs.indicators.model import Model, build_model, person_inequalities
 log = logging.getLogger(__name__)
 PRIMARY, SECONDARY = "primary", "secondary"
 SHOWN = "shown"
+# per connected component and check, how many of the quantities that the local searches leave pinned and
+# no local repair frees get the whole component's exact search (a binary per `.`, 10 s each: at `small` it
+# cost minutes per round and freed nothing the local search had not); the rest get the whole component's LPs
+# only (jobs/indicators/intervals.py; conservative: reported pinned)
+EXACT_LIMIT = 0
 LEVEL_RANK = {"national": 0, "region": 1, "health_cluster": 2, "municipality": 3}
 
 
@@ -140,6 +145,9 @@ def protect(
     rounds = escalations = 0
     witnesses: Witnesses = {}  # feasible points between rounds (re-validated before each use)
     binding: dict[int, set[int]] = {}  # pinned quantity -> shown rows whose equations hold it
+    partners: dict[int, set[int]] = {}  # pinned quantity -> shown rows whose hiding frees it (found locally)
+    stuck: set[int] = set()  # pinned by the `<5` bounds and zeros alone: no suppression frees them (for good)
+    marker_pinned: list[int] = []
     while True:
         rounds += 1
         hidden = sorted(primary | carried_hidden | repairs)
@@ -154,18 +162,30 @@ def protect(
         if not problems and cfg.interval_check:
             kind = "pinned"
             binding.clear()
+            partners.clear()
+            open_rank = {r: rank[r] for r in shown if fixed[r] is None and r in rank and rank[r][0]}
             problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
-                                         cfg.min_count, exempt=exempt, witnesses=witnesses, binding=binding)
+                                         cfg.min_count, exempt=exempt, witnesses=witnesses, binding=binding,
+                                         exact_limit=EXACT_LIMIT, partner_rank=open_rank, partners=partners,
+                                         stuck=stuck)
             if not problems:  # the last word is a check from scratch: no point kept from earlier rounds
                 kind = "pinned (from scratch)"
                 problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
-                                             cfg.min_count, exempt=exempt, binding=binding)
+                                             cfg.min_count, exempt=exempt, binding=binding, exact_limit=EXACT_LIMIT,
+                                             stuck=stuck)
+        if kind != "derivable" and problems and all(q in stuck for q in problems):
+            marker_pinned = problems  # no suppression can move them: stop repairing (see `_refuse`)
+            break
+        problems = [q for q in problems if q not in stuck]
         if not problems:
             break
         if kind == "derivable":  # hide it from the start: the elimination then protects all its parts
             added = {i for i, _k in exposed if fixed[i] is None and i not in primary and i not in repairs}
         elif rounds <= cfg.max_repair_rounds:
-            added = _repairs(rmodel, problems, shown, rank, fixed, inequalities, binding)
+            added = {r for q in problems for r in partners.get(q, set())}
+            rest = [q for q in problems if not partners.get(q)]
+            if rest:
+                added |= _repairs(rmodel, rest, shown, rank, fixed, inequalities, binding)
         else:
             added = set()
         if not added:  # escalate: hide every open shown row of the smallest group around each problem
@@ -194,10 +214,24 @@ def protect(
     stats = _stats(table, model, status, publish)
     stats.update(rounds=rounds, escalations=escalations, seconds=round(time.monotonic() - started, 2),
                  inner_cells=len(model.units), reader_cells=int(reader.a.shape[1]), singletons=len(singletons),
-                 published_zeros=len(exempt))
+                 published_zeros=len(exempt), marker_pinned=len(marker_pinned))
+    if marker_pinned:
+        _refuse(model, marker_pinned, stats)
     log.info("disclosure: %(published_rows)d rows, %(primary)d primary, %(secondary)d secondary, %(rounds)d "
              "rounds, %(escalations)d escalations, %(seconds).1f s", stats)
     return Protection(status, stats)
+
+
+def _refuse(model: Model, marker_pinned: list[int], stats: dict[str, Any]) -> None:
+    """Hidden quantities pinned by what every reader knows of the markers alone: e.g. a `<5` total
+    (at most min_count - 1) over min_count - 1 disjoint `<5` parts (each at least 1), so each part
+    is exactly 1. Their interval LP's dual names no open nonzero shown row, so no secondary
+    suppression can widen them (docs/disclosure.md section 7, "Pinned by the markers"). Outputs.md
+    rules 1-3 (zero shown, 1-4 as `<5`) cannot be met for such a table: nothing is published."""
+    raise DisclosureError(f"disclosure control: {len(marker_pinned)} hidden quantities are pinned by the `<5` "
+                          f"markers and shown zeros alone, which no secondary suppression can change (first "
+                          f"{[model.qid[q] for q in marker_pinned[:3]]}; {stats['primary']} primary and "
+                          f"{stats['secondary']} secondary rows after {stats['rounds']} rounds); nothing was published")
 
 
 def geography_of(table: pd.DataFrame, inner: pd.DataFrame) -> Geography:

@@ -21,7 +21,9 @@ backstop, docs/disclosure.md).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -35,6 +37,11 @@ TOL = 1e-6
 MAX_WITNESSES = 400  # feasible points kept per component between rounds
 MAX_SWITCHES = 300  # `.` quantities one exact search may switch
 SWITCH_SECONDS = 10.0  # time limit of one exact (binary `.`) search; no answer = pinned (conservative)
+LOCAL_SPAN = 60  # quantities of at most this many cells widen the neighbourhood of a local search
+LOCAL_HOPS = 3  # how many times the neighbourhood is widened
+LOCAL_CELLS = 3000  # stop widening beyond this many cells
+LOCAL_SECONDS = 2.0
+MAX_PARTNERS = 4  # rows one local repair may choose for one pinned quantity  # time limit of one local exact search
 Witnesses = dict[int, list[np.ndarray]]
 
 
@@ -49,6 +56,10 @@ def pinned_quantities(
     exempt: frozenset[int] | set[int] = frozenset(),
     witnesses: Witnesses | None = None,
     binding: dict[int, set[int]] | None = None,
+    exact_limit: int | None = None,
+    partner_rank: dict[int, tuple[Any, ...]] | None = None,
+    partners: dict[int, set[int]] | None = None,
+    stuck: set[int] | None = None,
 ) -> list[int]:
     """Hidden quantities (indices into the model) whose range is narrower than one unit
     (a `.` quantity that is 0: that cannot reach min_count). `model.a` is the reader's model
@@ -84,19 +95,60 @@ def pinned_quantities(
         tq = [local[int(q)] for q in targets if qlab[q] == lab]
         kept = witnesses.setdefault(int(lab), []) if witnesses is not None else []
         held: dict[int, set[int]] = {}
+        mine: dict[int, set[int]] = {}
+        stuck_here = {local[q] for q in stuck if q in local} if stuck is not None else set()
         found = _pinned_component(sub, shown_rows, primary_rows, secondary_rows, ineq, min_count, tq, max_rounds,
-                                  kept, held)
+                                  kept, held, exact_limit, partner_rank, mine, stuck_here)
+        if stuck is not None:
+            stuck.update(int(qs[k]) for k in stuck_here)
         pinned.extend(int(qs[k]) for k in found)
         if binding is not None:
             binding.update({int(qs[k]): rows_ for k, rows_ in held.items()})
+        if partners is not None:
+            partners.update({int(qs[k]): rows_ for k, rows_ in mine.items()})
     log.info("interval check: %d hidden quantities checked, %d pinned", len(targets), len(pinned))
     return sorted(set(pinned))
+
+
+class _Around:
+    """The component's constraints with every cell held at a feasible point y0 except chosen ones:
+    a small LP over those cells whose solutions, put back into y0, are whole tables."""
+
+    def __init__(self, model: Model, eq_q: np.ndarray, a_ub: sparse.csr_matrix, b_ub: np.ndarray,
+                 truth: np.ndarray, y0: np.ndarray) -> None:
+        self.y0 = y0
+        self.eq_q = eq_q
+        self.a_eq = model.a[eq_q].tocsr()
+        self.a_ub = a_ub
+        self.eq_csc = self.a_eq.tocsc()
+        self.ub_csc = a_ub.tocsc()
+        self.b_eq = truth[eq_q] - np.asarray(self.a_eq @ y0).ravel()  # what the chosen cells must add
+        self.b_ub = b_ub - np.asarray(a_ub @ y0).ravel()
+
+    def restrict(self, cells: np.ndarray, drop_eq: frozenset[int] | set[int] = frozenset(),
+                 drop_ub: frozenset[int] | set[int] = frozenset()) -> tuple[Any, ...]:
+        """(eq rows, A_eq, b_eq, ub rows, A_ub, b_ub) over `cells`: the rows touching them, less
+        the equations of `drop_eq` (quantities) and the inequalities `drop_ub` (row numbers)."""
+        y = self.y0[cells]
+        er = np.unique(self.eq_csc[:, cells].indices)
+        if drop_eq:
+            er = er[~np.isin(self.eq_q[er], list(drop_eq))]
+        ur = np.unique(self.ub_csc[:, cells].indices) if self.a_ub.shape[0] else np.zeros(0, dtype=np.int64)
+        if drop_ub:
+            ur = ur[~np.isin(ur, list(drop_ub))]
+        a_e = self.a_eq[er][:, cells]
+        a_u = self.a_ub[ur][:, cells]
+        return (er, a_e, self.b_eq[er] + a_e @ y, ur, a_u, self.b_ub[ur] + a_u @ y)
 
 
 def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int], secondary_rows: set[int],
                       inequalities: Sequence[tuple[int, list[int]]], min_count: int, targets: list[int],
                       max_rounds: int, kept: list[np.ndarray] | None = None,
-                      held: dict[int, set[int]] | None = None) -> list[int]:
+                      held: dict[int, set[int]] | None = None, exact_limit: int | None = None,
+                      partner_rank: dict[int, tuple[Any, ...]] | None = None,
+                      partners: dict[int, set[int]] | None = None, stuck: set[int] | None = None) -> list[int]:
+    partners = {} if partners is None else partners
+    stuck = set() if stuck is None else stuck
     kept = [] if kept is None else kept
     held = {} if held is None else held
     rows = model.row
@@ -281,6 +333,135 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
             return None
         return np.asarray(res.x[:n], dtype=float)
 
+    span = np.diff(model.a.indptr)
+    dot_csc = a_dot.tocsc()
+
+    def hood(q: int) -> np.ndarray:
+        """The cells around q: its own, and those of every quantity of at most LOCAL_SPAN cells that
+        shares a cell with them, LOCAL_HOPS times (a national total links everything; it stays a
+        constraint, with the cells outside held at the batch point)."""
+        cells = model.support(q)
+        frontier = cells
+        for _ in range(LOCAL_HOPS):
+            touch = np.unique(csc[:, frontier].indices)
+            touch = touch[span[touch] <= LOCAL_SPAN]
+            grown = np.union1d(cells, np.unique(model.a[touch].indices))
+            frontier = np.setdiff1d(grown, cells)
+            cells = grown
+            if len(cells) > LOCAL_CELLS or not len(frontier):
+                break
+        out: np.ndarray = cells
+        return out
+
+    def local_move(q: int, at: _Around) -> tuple[np.ndarray | None, set[int]]:
+        """min and max of q over the cells around it (the others held at the batch point): a point
+        found is a whole table (checked with `admits`); also the shown rows whose equations hold q."""
+        cells = hood(q)
+        er, a_e, b_e, ur, a_u, b_u = at.restrict(cells)
+        target = np.asarray(model.a[q][:, cells].todense()).ravel()
+        holding: set[int] = set()
+        for sign in (1.0, -1.0):
+            res = linprog(sign * target, A_ub=a_u if len(ur) else None, b_ub=b_u if len(ur) else None,
+                          A_eq=a_e if len(er) else None, b_eq=b_e if len(er) else None,
+                          bounds=(0, None), method="highs")
+            if res.status != 0:
+                continue
+            value = float(target @ res.x)
+            if (value >= truth[q] + 1 - TOL) if sign < 0 else (value <= truth[q] - 1 + TOL):
+                y = at.y0.copy()
+                y[cells] = res.x
+                if admits(y[:, None])[0]:
+                    return y, holding
+            if len(er):
+                duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
+                holding |= {int(rows[e]) for e in eq_q[er[duals]] if int(rows[e]) in shown_rows}
+        return None, holding
+
+    def local_switch(q: int, at: _Around) -> np.ndarray | None:
+        """`switch` over the cells around q: the `.` quantities touching them may each be 0 or
+        >= min_count (a binary each), the others stay in their branch; the rest held at the batch point."""
+        cells = hood(q)
+        touching = dot[np.unique(dot_csc[:, cells].indices)] if len(dot) else np.zeros(0, dtype=np.int64)
+        if not len(touching):
+            return None
+        own = set(model.support(q).tolist())
+        near = sorted((int(z) for z in touching), key=lambda z: (not own & set(model.support(z).tolist()),
+                                                                  len(model.support(z)), z))[:MAX_SWITCHES]
+        free = set(near)
+        er, a_e, b_e, ur, a_u, b_u = at.restrict(cells, drop_eq=free,
+                                                 drop_ub={branch_row[z] for z in near if z in branch_row})
+        m, k = len(near), len(cells)
+        a_near = model.a[near][:, cells]
+        off = np.asarray(model.a[near] @ at.y0).ravel() - np.asarray(a_near @ at.y0[cells]).ravel()
+        big = 10.0 * (float(truth.sum()) + min_count)
+        eye = sparse.identity(m, format="csr")
+        blocks = [sparse.hstack([a_u, sparse.csr_matrix((len(ur), m))]), sparse.hstack([a_e, sparse.csr_matrix((len(er), m))]),
+                  sparse.hstack([a_near, -min_count * eye]), sparse.hstack([a_near, -big * eye])]
+        lo = [np.full(len(ur), -np.inf), b_e, -off, np.full(m, -np.inf)]
+        hi = [b_u, b_e, np.full(m, np.inf), -off]
+        target = model.a[q][:, cells]
+        goal = max(truth[q] + 1, float(min_count)) if q in zero_set else truth[q] + 1
+        for up in (True, False):
+            res = milp(np.zeros(k + m), constraints=LinearConstraint(
+                sparse.vstack(blocks + [sparse.hstack([target, sparse.csr_matrix((1, m))])]).tocsr(),
+                np.concatenate(lo + [np.array([goal if up else -np.inf])]),
+                np.concatenate(hi + [np.array([np.inf if up else truth[q] - 1])])),
+                integrality=np.concatenate([np.zeros(k), np.ones(m)]),
+                bounds=Bounds(np.zeros(k + m), np.concatenate([np.full(k, np.inf), np.ones(m)])),
+                options={"time_limit": LOCAL_SECONDS})
+            if res.x is None:
+                continue
+            y = at.y0.copy()
+            y[cells] = res.x[:k]
+            if admits(y[:, None])[0]:
+                return y
+        return None
+
+    eq_rows = rows[eq_q]
+
+    def local_repair(q: int, at: _Around, chosen: set[int]) -> set[int]:
+        """Shown rows whose hiding lets q move, found around q: the least wanted (`partner_rank`) of
+        the shown rows whose equations hold q (nonzero duals of its local min/max LPs), then again
+        with that row hidden (a `.`: its nonzero quantities >= min_count), up to MAX_PARTNERS rows.
+        `chosen`: rows already chosen in this component (hidden here too). Empty when none helps."""
+        assert partner_rank is not None
+        cells = hood(q)
+        target = np.asarray(model.a[q][:, cells].todense()).ravel()
+        mine: set[int] = set()
+        for _ in range(MAX_PARTNERS):
+            gone = chosen | mine
+            # a hidden row's zero quantities stay 0 (the truth's branch), its others are >= min_count
+            drop = {int(e) for e in eq_q[np.isin(eq_rows, list(gone))] if truth[e] >= min_count} if gone else set()
+            er, a_e, b_e, ur, a_u, b_u = at.restrict(cells, drop_eq=drop)
+            big = sorted(drop)
+            if big:
+                a_big = model.a[big][:, cells]
+                off = np.asarray(model.a[big] @ at.y0).ravel() - np.asarray(a_big @ at.y0[cells]).ravel()
+                a_u = sparse.vstack([a_u, -a_big]).tocsr()
+                b_u = np.concatenate([b_u, off - min_count])
+            holding: set[int] = set()
+            free = False
+            for sign in (1.0, -1.0):
+                res = linprog(sign * target, A_ub=a_u if a_u.shape[0] else None, b_ub=b_u if a_u.shape[0] else None,
+                              A_eq=a_e if len(er) else None, b_eq=b_e if len(er) else None,
+                              bounds=(0, None), method="highs")
+                if res.status != 0:
+                    return mine
+                value = float(target @ res.x)
+                if (value >= truth[q] + 1 - TOL) if sign < 0 else (value <= truth[q] - 1 + TOL):
+                    free = True
+                    break
+                if len(er):
+                    duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
+                    holding |= {int(r) for r in eq_rows[er[duals]]}
+            if free:
+                return mine
+            options = [r for r in holding - gone if r in partner_rank and r in shown_rows and r != rows[q]]
+            if not options:
+                return mine
+            mine.add(max(options, key=lambda r: partner_rank[r]))
+        return mine
+
     # points kept from earlier rounds that are still admissible certify without any LP
     if kept:
         ys = np.column_stack(kept)
@@ -294,6 +475,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
     targets = [q for q, d in zip(targets, done) if not d]
     movable = [q for q in targets if q not in zero_set]
     unresolved = list(movable)
+    clock = [time.monotonic()]
     idle = 0
     for _ in range(max_rounds):
         before = len(unresolved)
@@ -305,9 +487,45 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         idle = idle + 1 if progress == 0 or progress < before // 100 else 0
         if idle >= 2 or not unresolved:
             break
-    pinned = []
+    pinned: list[int] = []
     switched = 0
+    local_ok = 0
+    clock.append(time.monotonic())
+    if unresolved:  # first around each quantity alone, the rest of the table held at this round's batch point
+        y0 = kept[-1].copy()  # the last batch solution: meets every constraint in the truth's branch
+        at = _Around(model, eq_q, a_ub, b_ub, truth, y0)
+        pending = [q for q in unresolved if q not in stuck]
+        pinned.extend(q for q in unresolved if q in stuck)  # pinned by the markers alone: for good (below)
+        suspects: list[int] = []
+        while pending:
+            q = pending.pop(0)
+            x, hold = local_move(q, at)
+            if x is None:
+                x = local_switch(q, at)
+            if x is None:
+                suspects.append(q)
+                held[q] = hold
+                continue
+            keep(x)
+            local_ok += 1
+            still = moved_by(x[:, None], pending)
+            pending = [p for p, m in zip(pending, still) if not m]
+        if partner_rank is not None:  # a repair found around q: pinned now, and one more suppression frees it
+            chosen: set[int] = set()  # rows chosen so far in this component: later searches see them hidden
+            rest = []
+            for q in suspects:
+                mine = local_repair(q, at, chosen)
+                if mine:
+                    pinned.append(q)
+                    partners[q] = held[q] = mine
+                    chosen |= mine
+                else:
+                    rest.append(q)
+            suspects = rest
+        unresolved = suspects
+    clock.append(time.monotonic())
     pending = list(unresolved)
+    searched = 0
     while pending:  # one at a time: its own min and max; each solution also certifies the others it moves
         q = pending.pop(0)
         lo_hi = []
@@ -339,8 +557,9 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                     keep(res.x)
                     found = True
                     break
-        for up in (True, False):
-            if found:
+        searched += 1
+        for up in (True, False):  # the whole component's exact search: at most exact_limit per call
+            if found or (exact_limit is not None and searched > exact_limit):
                 break
             x = switch(q, up)
             if x is not None:
@@ -353,6 +572,12 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         else:
             pinned.append(q)
             held[q] = holding
+            if partner_rank is not None and lo is not None and hi is not None \
+                    and not any(r in partner_rank for r in holding):
+                # no open nonzero shown row holds it (LP duality: hiding rows whose duals are zero
+                # cannot move its min or max): only `<5` bounds, zeros and other hidden cells pin it
+                stuck.add(q)
+    held.update({q: held.get(q, set()) for q in pinned})
     # `.` zeros: can they reach min_count (all of a group at once is a real alternative)?
     zeros = [q for q in targets if q in zero_set]
 
@@ -375,6 +600,8 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
 
     if zeros:
         lift(zeros)
-    log.debug("interval component: %d targets, %d certified by kept points, %d by switching `.` cells, %d pinned",
-              len(targets) + reused, reused, switched, len(pinned))
+    clock.append(time.monotonic())
+    log.debug("interval component: %d targets, %d certified by kept points, %d around themselves, %d by switching "
+              "`.` cells, %d pinned; seconds: batch %.1f, local %.1f, whole component %.1f", len(targets) + reused,
+              reused, local_ok, switched, len(pinned), *np.diff(clock))
     return pinned

@@ -249,3 +249,15 @@ def test_random_tables_have_teeth():
     primary_only["suppressed"] = small
     primary_only["display_value"] = ["<5" if s else "x" for s in small]
     assert recoverable(primary_only, inner) or pinned(primary_only, inner, table)
+
+
+def test_four_regions_of_one_under_a_national_four_are_refused_at_once():
+    # national 4 (`<5`) over four regions of 1 (`<5`) and a shown zero: each region is at least 1 and
+    # together at most 4, so each is exactly 1, whatever else is hidden. No secondary suppression can
+    # change that (outputs.md rules 1-3 cannot both hold), so the stage refuses at once and says why,
+    # instead of hiding every nonzero row around them first (main's escalation).
+    units = region_episodes({"1081": 1, "1082": 1, "1083": 1, "1084": 1})
+    table, inner = build(units, [("3AB", "region", "1085", "all", E3)])
+    with pytest.raises(DisclosureError, match="pinned by the `<5` markers and shown zeros alone") as err:
+        apply_disclosure(table, inner, CFG)
+    assert "3AB:episodes|2022|" in str(err.value)

@@ -67,3 +67,45 @@ def test_a_pinned_quantity_names_the_shown_equation_that_holds_it() -> None:
     binding: dict[int, set[int]] = {}
     assert pinned_quantities(m, {0, 3}, {2, 4}, {1}, [], MIN_COUNT, binding=binding) == [1, 2]
     assert binding == {1: {0}, 2: {0}}
+
+
+def test_a_pinned_quantity_gets_every_partner_it_needs_in_one_search() -> None:
+    # total 12 = a (`<5`, 1) + b (5) + c (6), the total fixed (not open): hiding b alone leaves
+    # a + b = 6 with b >= 5, so a is still 1; hiding b and c frees a (b + c >= 10, a <= 2).
+    # The repair search names both rows at once (main's repair added one row per round, so a stayed
+    # pinned a round longer for each partner it lacked).
+    m = model([[1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]], [12, 1, 5, 6])
+    partners: dict[int, set[int]] = {}
+    rank = {2: (2, 9), 3: (2, 8)}  # b least wanted, then c
+    assert pinned_quantities(m, {0, 2, 3}, {1}, set(), [], MIN_COUNT, partner_rank=rank, partners=partners) == [1]
+    assert partners == {1: {2, 3}}
+    assert pinned_quantities(m, {0}, {1}, {2, 3}, [], MIN_COUNT) == []  # and hiding them does free it
+
+
+def test_four_primary_parts_of_a_primary_total_are_pinned_by_the_markers_alone() -> None:
+    # a `<5` total of 4 over four disjoint `<5` parts: each part >= 1 and the total <= 4, so every
+    # part is exactly 1 and the total 4, whatever else is hidden. No open row holds them (the
+    # shown 7 beside them is another sum), so they are reported as stuck: no repair can help.
+    m = model([[1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0],
+               [0, 0, 0, 0, 1]], [4, 1, 1, 1, 1, 0])
+    stuck: set[int] = set()
+    rank = {5: (2, 1)}  # even were the zero an open partner, it holds nothing
+    m7 = model([[1, 1, 1, 1, 1, 0], [1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, 0, 0, 1, 0, 0],
+                [0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 1, 1]], [4, 1, 1, 1, 1, 0, 7])
+    assert pinned_quantities(m, {5}, {0, 1, 2, 3, 4}, set(), [], MIN_COUNT, partner_rank=rank, stuck=stuck) \
+        == [0, 1, 2, 3, 4]
+    assert stuck == {0, 1, 2, 3, 4}
+    # a shown 7 that shares the zero's cell is no partner either (hiding it frees nothing)
+    stuck7: set[int] = set()
+    assert pinned_quantities(m7, {5, 6}, {0, 1, 2, 3, 4}, set(), [], MIN_COUNT, partner_rank={6: (2, 1)},
+                             stuck=stuck7) == [0, 1, 2, 3, 4]
+    assert stuck7 == {0, 1, 2, 3, 4}
+
+
+def test_the_search_around_a_quantity_alone_certifies_the_switch_cases() -> None:
+    # with no whole-component search at all (exact_limit 0), the local search's own `.` switch
+    # still frees the cases of the first tests
+    m = model([[1, 1], [1, 0], [0, 1]], [10, 5, 5])
+    assert pinned_quantities(m, {0}, set(), {1, 2}, [], MIN_COUNT, exact_limit=0) == []
+    m = model([[1, 1], [1, 0], [0, 1]], [7, 0, 7])
+    assert pinned_quantities(m, {0}, set(), {1, 2}, [], MIN_COUNT, exact_limit=0) == []
