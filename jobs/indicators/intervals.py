@@ -40,8 +40,9 @@ SWITCH_SECONDS = 10.0  # time limit of one exact (binary `.`) search; no answer 
 LOCAL_SPAN = 60  # quantities of at most this many cells widen the neighbourhood of a local search
 LOCAL_HOPS = 3  # how many times the neighbourhood is widened
 LOCAL_CELLS = 3000  # stop widening beyond this many cells
-LOCAL_SECONDS = 2.0
-MAX_PARTNERS = 4  # rows one local repair may choose for one pinned quantity  # time limit of one local exact search
+LOCAL_SECONDS = 2.0  # time limit of one local exact search
+MAX_PARTNERS = 4  # rows one local repair may choose for one pinned quantity
+STUCK_SPAN = 600  # hidden quantities of at most this many cells make the relaxation of `pinned_apart`
 Witnesses = dict[int, list[np.ndarray]]
 
 
@@ -418,6 +419,38 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         return None
 
     eq_rows = rows[eq_q]
+    eq_all = model.a[eq_q].tocsr()
+    eq_all_csc, ub_csc = eq_all.tocsc(), a_ub.tocsc()
+
+    def pinned_apart(q: int) -> bool:
+        """Whether q is pinned by the markers alone, shown on a relaxation: the cells of q and of the
+        hidden quantities around it (two steps), with only the constraints lying wholly on them.
+        Pinned there, and no open nonzero shown row with a nonzero dual: its certificate (the `<5`
+        bounds, zeros, other hidden cells) holds in the whole table too and no suppression changes it."""
+        assert partner_rank is not None
+        cells = model.support(q)
+        for _ in range(2):
+            touch = np.unique(csc[:, cells].indices)
+            touch = touch[is_hidden[touch] & (span[touch] <= STUCK_SPAN)]
+            cells = np.union1d(cells, np.unique(model.a[touch].indices))
+        er = np.unique(eq_all_csc[:, cells].indices)
+        er = er[eq_all[er][:, cells].getnnz(axis=1) == eq_all[er].getnnz(axis=1)]
+        ur = np.unique(ub_csc[:, cells].indices) if a_ub.shape[0] else np.zeros(0, dtype=np.int64)
+        ur = ur[a_ub[ur][:, cells].getnnz(axis=1) == a_ub[ur].getnnz(axis=1)]
+        target = np.asarray(model.a[q][:, cells].todense()).ravel()
+        bounds = []
+        for sign in (1.0, -1.0):
+            res = linprog(sign * target, A_ub=a_ub[ur][:, cells] if len(ur) else None, b_ub=b_ub[ur] if len(ur) else None,
+                          A_eq=eq_all[er][:, cells] if len(er) else None, b_eq=truth[eq_q[er]] if len(er) else None,
+                          bounds=(0, None), method="highs")
+            if res.status != 0:
+                return False
+            bounds.append(sign * res.fun)
+            if len(er):
+                duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
+                if any(int(r) in partner_rank for r in eq_rows[er[duals]]):
+                    return False
+        return bool(bounds[1] - bounds[0] < 1 - TOL)
 
     def local_repair(q: int, at: _Around, chosen: set[int]) -> set[int]:
         """Shown rows whose hiding lets q move, found around q: the least wanted (`partner_rank`) of
@@ -519,6 +552,9 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                     pinned.append(q)
                     partners[q] = held[q] = mine
                     chosen |= mine
+                elif pinned_apart(q):
+                    pinned.append(q)
+                    stuck.add(q)
                 else:
                     rest.append(q)
             suspects = rest
