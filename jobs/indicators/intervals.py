@@ -42,7 +42,7 @@ LOCAL_HOPS = 3  # how many times the neighbourhood is widened
 LOCAL_CELLS = 3000  # stop widening beyond this many cells
 LOCAL_SECONDS = 2.0  # time limit of one local exact search
 MAX_PARTNERS = 4  # rows one local repair may choose for one pinned quantity
-STUCK_SPAN = 600  # hidden quantities of at most this many cells make the relaxation of `pinned_apart`
+STUCK_SPAN = 100  # hidden quantities of at most this many cells make the relaxation of `pinned_apart`
 Witnesses = dict[int, list[np.ndarray]]
 
 
@@ -523,6 +523,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
     pinned: list[int] = []
     switched = 0
     local_ok = 0
+    apart = 0
     clock.append(time.monotonic())
     if unresolved:  # first around each quantity alone, the rest of the table held at this round's batch point
         y0 = kept[-1].copy()  # the last batch solution: meets every constraint in the truth's branch
@@ -555,6 +556,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                 elif pinned_apart(q):
                     pinned.append(q)
                     stuck.add(q)
+                    apart += 1
                 else:
                     rest.append(q)
             suspects = rest
@@ -638,6 +640,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         lift(zeros)
     clock.append(time.monotonic())
     log.debug("interval component: %d targets, %d certified by kept points, %d around themselves, %d by switching "
-              "`.` cells, %d pinned; seconds: batch %.1f, local %.1f, whole component %.1f", len(targets) + reused,
-              reused, local_ok, switched, len(pinned), *np.diff(clock))
+              "`.` cells, %d pinned (%d by the markers alone, found apart; %d repairs found; %d to the whole "
+              "component's LPs); seconds: batch %.1f, local %.1f, whole component %.1f", len(targets) + reused,
+              reused, local_ok, switched, len(pinned), apart, len(partners), len(unresolved), *np.diff(clock))
     return pinned
