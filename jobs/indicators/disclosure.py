@@ -174,7 +174,7 @@ def protect(
                                              cfg.min_count, exempt=exempt, binding=binding, exact_limit=EXACT_LIMIT,
                                              stuck=stuck)
         if kind != "derivable" and problems and all(q in stuck for q in problems):
-            marker_pinned = problems  # no suppression can move them: stop repairing (see `_refuse`)
+            marker_pinned = sorted(problems)  # no suppression can move them: stop repairing (see `_refuse`)
             break
         problems = [q for q in problems if q not in stuck]
         if not problems:
@@ -196,10 +196,9 @@ def protect(
             log.warning("disclosure: %d %s quantities left after %d rounds; escalation %d hides %d more rows "
                         "(e.g. %s)", len(problems), kind, rounds, escalations, len(added),
                         [model.qid[q] for q in problems[:3]])
-        if not added:  # nothing nonzero left around them: the `<5` markers alone pin them
-            raise DisclosureError(f"disclosure control could not protect {len(problems)} quantities after {rounds} "
-                                  f"rounds with every nonzero row around them hidden (first "
-                                  f"{[model.qid[q] for q in problems[:3]]}); nothing was published")
+        if not added:  # nothing nonzero left around them: the `<5` markers alone pin them (see `_refuse`)
+            marker_pinned = sorted(stuck | set(problems))
+            break
         repairs |= added
         log.info("disclosure: round %d found %d %s quantities; %d more rows suppressed", rounds, len(problems),
                  kind, len(added))
@@ -225,11 +224,13 @@ def protect(
 def _refuse(model: Model, marker_pinned: list[int], stats: dict[str, Any]) -> None:
     """Hidden quantities pinned by what every reader knows of the markers alone: e.g. a `<5` total
     (at most min_count - 1) over min_count - 1 disjoint `<5` parts (each at least 1), so each part
-    is exactly 1. Their interval LP's dual names no open nonzero shown row, so no secondary
-    suppression can widen them (docs/disclosure.md section 7, "Pinned by the markers"). Outputs.md
-    rules 1-3 (zero shown, 1-4 as `<5`) cannot be met for such a table: nothing is published."""
+    is exactly 1. Their interval LP's dual names no open nonzero shown row, or every nonzero row
+    around them is hidden already, so no secondary suppression can widen them (docs/disclosure.md
+    section 7, "Convergence at `small`"). Outputs.md rules 1-3 (zero shown, 1-4 as `<5`) cannot
+    be met for such a table: nothing is published."""
     raise DisclosureError(f"disclosure control: {len(marker_pinned)} hidden quantities are pinned by the `<5` "
-                          f"markers and shown zeros alone, which no secondary suppression can change (first "
+                          f"markers and shown zeros alone (no open nonzero row holds them, or none is left around "
+                          f"them), which no secondary suppression can change (first "
                           f"{[model.qid[q] for q in marker_pinned[:3]]}; {stats['primary']} primary and "
                           f"{stats['secondary']} secondary rows after {stats['rounds']} rounds); nothing was published")
 

@@ -14,9 +14,14 @@ What a reader knows, over the inner-cell counts y >= 0 of the disclosure model:
 A hidden quantity is safe when some solution moves it by at least 1 from its true value.
 Many quantities are certified at once: one LP maximises (then minimises) the sum of the
 unresolved quantities, each capped one above (below) its true value, repeated while it
-certifies more; what is left is reported pinned (conservative: it gets one more partner). The check is the LP relaxation: a
-range the integers cannot fill is not detected (the independent audit's MILP is the
-backstop, docs/disclosure.md).
+certifies more. What is left is searched around each quantity alone (`_Around`: its nearby
+cells free, every other cell held at the batch solution, so a point found is a whole table,
+checked with `admits`); then, with `partner_rank`, a repair is searched there too (the shown
+rows whose hiding frees it, `partners`), or the quantity is shown to be pinned by the markers
+alone (`stuck`: no suppression can free it); the rest get the whole component's LPs. What is
+left is reported pinned (conservative: it gets one more partner). The check is the LP
+relaxation: a range the integers cannot fill is not detected (the independent audit's MILP is
+the backstop, docs/disclosure.md section 7, "Convergence at small").
 """
 from __future__ import annotations
 
