@@ -17,7 +17,10 @@ is the method's full description, with its anchor and figures.
    quantities while another was already derivable (a share whose numerator equals a shown
    one) is hidden from the start in the next round, so the elimination protects all its
    quantities. Rounds repeat until nothing is pinned or derivable.
-4. Suppressed rows: value, numerator, denominator and per_100k null; display_value `<5`
+4. Pinned by the markers alone (no suppression can free it: a `<5` total over min_count - 1 `<5`
+   parts of 1): one `<5` row around each such group is shown as `.` instead (`_remarks`;
+   outputs.md rule 3 yields to rule 2), and the rounds go on.
+5. Suppressed rows: value, numerator, denominator and per_100k null; display_value `<5`
    (primary) or `.` (secondary). A population denominator of 1..min_count-1 is not shown
    either (`mask_small_population`; with T1 its rate, which would reveal it).
 
@@ -127,6 +130,7 @@ def protect(
         row_q[model.row[q]].append(q)
     primary = {i for i in primary_rows(model, cfg.min_count) if publish[i] and fixed[i] is None}
     carried_hidden = {i for i in range(n) if fixed[i] in (PRIMARY, SECONDARY)}
+    carried_primary = {i for i in carried_hidden if fixed[i] == PRIMARY}
     size = np.zeros(n, dtype=np.int64)
     np.maximum.at(size, model.row, model.value)
     zero_rows = {i for i in range(n) if size[i] == 0 and publish[i] and fixed[i] in (None, SHOWN)}
@@ -148,6 +152,7 @@ def protect(
     partners: dict[int, set[int]] = {}  # pinned quantity -> shown rows whose hiding frees it (found locally)
     stuck: set[int] = set()  # pinned by the `<5` bounds and zeros alone: no suppression frees them (for good)
     marker_pinned: list[int] = []
+    remarked: set[int] = set()  # primary rows shown as `.` (`_remarks`)
     while True:
         rounds += 1
         hidden = sorted(primary | carried_hidden | repairs)
@@ -164,18 +169,30 @@ def protect(
             binding.clear()
             partners.clear()
             open_rank = {r: rank[r] for r in shown if fixed[r] is None and r in rank and rank[r][0]}
-            problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
+            bounded = (primary - remarked) | carried_primary  # read as 1..min_count-1 (`<5`)
+            dotted = secondary | remarked | (carried_hidden - carried_primary)  # `.`
+            problems = pinned_quantities(rmodel, shown, bounded, dotted, inequalities,
                                          cfg.min_count, exempt=exempt, witnesses=witnesses, binding=binding,
                                          exact_limit=EXACT_LIMIT, partner_rank=open_rank, partners=partners,
                                          stuck=stuck)
             if not problems:  # the last word is a check from scratch: no point kept from earlier rounds
                 kind = "pinned (from scratch)"
-                problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
+                problems = pinned_quantities(rmodel, shown, bounded, dotted, inequalities,
                                              cfg.min_count, exempt=exempt, binding=binding, exact_limit=EXACT_LIMIT,
                                              stuck=stuck)
         if kind != "derivable" and problems and all(q in stuck for q in problems):
-            marker_pinned = sorted(problems)  # no suppression can move them: stop repairing (see `_refuse`)
-            break
+            # no suppression can move them: show a `<5` around each as `.` instead (`_remarks`)
+            more = _remarks(rmodel, problems, primary - remarked, fixed, table)
+            if not more:
+                marker_pinned = sorted(problems)  # nothing left to re-mark (see `_refuse`)
+                break
+            remarked |= more
+            stuck.clear()
+            log.info("disclosure: round %d found %d quantities pinned by the markers alone; %d primary rows "
+                     "shown as `.`", rounds, len(problems), len(more))
+            log.debug("disclosure: pinned by the markers alone e.g. %s; shown as `.`: %s",
+                      [model.qid[q] for q in problems[:8]], sorted(more)[:8])
+            continue
         problems = [q for q in problems if q not in stuck]
         if not problems:
             break
@@ -196,15 +213,22 @@ def protect(
             log.warning("disclosure: %d %s quantities left after %d rounds; escalation %d hides %d more rows "
                         "(e.g. %s)", len(problems), kind, rounds, escalations, len(added),
                         [model.qid[q] for q in problems[:3]])
-        if not added:  # nothing nonzero left around them: the `<5` markers alone pin them (see `_refuse`)
-            marker_pinned = sorted(stuck | set(problems))
-            break
+        if not added:  # nothing nonzero left around them: the `<5` markers alone pin them (`_remarks`)
+            more = _remarks(rmodel, sorted(stuck | set(problems)), primary - remarked, fixed, table)
+            if not more:
+                marker_pinned = sorted(stuck | set(problems))  # see `_refuse`
+                break
+            remarked |= more
+            stuck.clear()
+            log.info("disclosure: round %d: %d primary rows shown as `.` (nothing left to suppress around %d "
+                     "quantities)", rounds, len(more), len(problems))
+            continue
         repairs |= added
         log.info("disclosure: round %d found %d %s quantities; %d more rows suppressed", rounds, len(problems),
                  kind, len(added))
         log.debug("disclosure: %s e.g. %s", kind, [model.qid[q] for q in problems[:5]])
-    status = [fixed[i] if fixed[i] in (PRIMARY, SECONDARY) else PRIMARY if i in primary else
-              SECONDARY if i in secondary else None for i in range(n)]
+    status = [fixed[i] if fixed[i] in (PRIMARY, SECONDARY) else SECONDARY if i in remarked else
+              PRIMARY if i in primary else SECONDARY if i in secondary else None for i in range(n)]
     hidden_rows = [i for i in range(n) if status[i] is not None]
     again = derivable(parts, shown=sorted(shown), hidden=hidden_rows, singletons=singletons)
     if again:
@@ -213,12 +237,41 @@ def protect(
     stats = _stats(table, model, status, publish)
     stats.update(rounds=rounds, escalations=escalations, seconds=round(time.monotonic() - started, 2),
                  inner_cells=len(model.units), reader_cells=int(reader.a.shape[1]), singletons=len(singletons),
-                 published_zeros=len(exempt), marker_pinned=len(marker_pinned))
+                 published_zeros=len(exempt), marker_pinned=len(marker_pinned), remarked=len(remarked))
     if marker_pinned:
         _refuse(model, marker_pinned, stats)
-    log.info("disclosure: %(published_rows)d rows, %(primary)d primary, %(secondary)d secondary, %(rounds)d "
-             "rounds, %(escalations)d escalations, %(seconds).1f s", stats)
+    log.info("disclosure: %(published_rows)d rows, %(primary)d primary, %(secondary)d secondary (%(remarked)d of "
+             "them primary cells shown as `.`), %(rounds)d rounds, %(escalations)d escalations, %(seconds).1f s", stats)
     return Protection(status, stats)
+
+
+def _remarks(model: Model, pinned: Sequence[int], primary: set[int], fixed: list[Any],
+             table: pd.DataFrame) -> set[int]:
+    """Primary rows to show as `.` instead of `<5` (outputs.md rule 3 yields to rule 2 here). The
+    quantities pinned by the markers alone fall into groups that share inner cells (a `<5` cluster
+    over min_count - 1 `<5` municipalities, each then exactly 1; a national child count over its
+    regions and their all-ages cells). Per group, one row: of the `<5` rows around the group, the
+    one with the most inner cells (the total that caps its parts). A `.` reads as 0 or >= min_count,
+    or, for a reader who knows this rule, any count, so it no longer caps them; the next round
+    checks, and a group still pinned gets one more. Rows already published (`fixed`) keep their
+    marker. Deterministic: most cells, then the highest geography level, then the row number."""
+    qs = np.asarray(sorted(pinned), dtype=np.int64)
+    sub = model.a[qs]
+    _, group = connected_components((sub @ sub.T) > 0, directed=False)
+    csc = model.a.tocsc()
+    size = np.diff(model.a.indptr)
+    level = table["geo_level"].map(LEVEL_RANK).to_numpy()
+    out: set[int] = set()
+    for g in np.unique(group):
+        cells = np.unique(sub[group == g].indices)
+        rows: dict[int, int] = {}
+        for t in np.unique(csc[:, cells].indices):
+            r = int(model.row[t])
+            if r in primary and fixed[r] is None:
+                rows[r] = max(rows.get(r, 0), int(size[t]))
+        if rows:
+            out.add(min(rows, key=lambda r: (-rows[r], level[r], r)))
+    return out
 
 
 def _refuse(model: Model, marker_pinned: list[int], stats: dict[str, Any]) -> None:

@@ -5,6 +5,9 @@ What a reader knows, over the inner-cell counts y >= 0 of the disclosure model:
 - every shown quantity: a.y = its value;
 - a primary (`<5`) count or median count: 1 <= a.y <= min_count - 1; a primary share: its
   numerator <= min_count - 1 and its cohort >= 1 (one of the two is 1..min_count-1);
+- a primary cell shown as `.` (jobs/indicators/disclosure.py `_remarks`: its `<5` would, with its
+  neighbours' markers, pin values): any count >= 0, as a reader who knows such cells exist reads
+  every `.`; recognised by its true value 1..min_count-1 under a `.`;
 - a secondary (`.`) quantity is 0 or >= min_count: the LPs stay in the branch the true
   table is in (>= min_count), so an alternative they find is real; a quantity they leave
   pinned gets an exact search (`switch`: an integer program in which the `.` quantities near
@@ -187,6 +190,8 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
             else:
                 bound(q, 1, small)
             continue
+        if 0 < model.value[q] < min_count:
+            continue  # a primary shown as `.` (disclosure.py `_remarks`): any count >= 0, no branch
         dot_q.append(int(q))
         if model.value[q] >= min_count:
             branch_row[int(q)] = len(ub_rows)
