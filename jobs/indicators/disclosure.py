@@ -151,8 +151,10 @@ def protect(
     binding: dict[int, set[int]] = {}  # pinned quantity -> shown rows whose equations hold it
     partners: dict[int, set[int]] = {}  # pinned quantity -> shown rows whose hiding frees it (found locally)
     stuck: set[int] = set()  # pinned by the `<5` bounds and zeros alone: no suppression frees them (for good)
+    caps: dict[int, set[int]] = {}  # such a quantity -> the `<5` rows whose bounds hold it (LP duals)
     marker_pinned: list[int] = []
     remarked: set[int] = set()  # primary rows shown as `.` (`_remarks`)
+    since = 0  # the round of the last re-marking: repairs get max_repair_rounds again after it
     while True:
         rounds += 1
         hidden = sorted(primary | carried_hidden | repairs)
@@ -174,20 +176,22 @@ def protect(
             problems = pinned_quantities(rmodel, shown, bounded, dotted, inequalities,
                                          cfg.min_count, exempt=exempt, witnesses=witnesses, binding=binding,
                                          exact_limit=EXACT_LIMIT, partner_rank=open_rank, partners=partners,
-                                         stuck=stuck)
+                                         stuck=stuck, caps=caps)
             if not problems:  # the last word is a check from scratch: no point kept from earlier rounds
                 kind = "pinned (from scratch)"
                 problems = pinned_quantities(rmodel, shown, bounded, dotted, inequalities,
                                              cfg.min_count, exempt=exempt, binding=binding, exact_limit=EXACT_LIMIT,
-                                             stuck=stuck)
+                                             stuck=stuck, caps=caps)
         if kind != "derivable" and problems and all(q in stuck for q in problems):
             # no suppression can move them: show a `<5` around each as `.` instead (`_remarks`)
-            more = _remarks(rmodel, problems, primary - remarked, fixed, table)
+            more = _remarks(rmodel, problems, primary - remarked, fixed, table, caps)
             if not more:
                 marker_pinned = sorted(problems)  # nothing left to re-mark (see `_refuse`)
                 break
             remarked |= more
             stuck.clear()
+            caps.clear()
+            since = rounds
             log.info("disclosure: round %d found %d quantities pinned by the markers alone; %d primary rows "
                      "shown as `.`", rounds, len(problems), len(more))
             log.debug("disclosure: pinned by the markers alone e.g. %s; shown as `.`: %s",
@@ -198,7 +202,7 @@ def protect(
             break
         if kind == "derivable":  # hide it from the start: the elimination then protects all its parts
             added = {i for i, _k in exposed if fixed[i] is None and i not in primary and i not in repairs}
-        elif rounds <= cfg.max_repair_rounds:
+        elif rounds - since <= cfg.max_repair_rounds:
             added = {r for q in problems for r in partners.get(q, set())}
             rest = [q for q in problems if not partners.get(q)]
             if rest:
@@ -214,12 +218,14 @@ def protect(
                         "(e.g. %s)", len(problems), kind, rounds, escalations, len(added),
                         [model.qid[q] for q in problems[:3]])
         if not added:  # nothing nonzero left around them: the `<5` markers alone pin them (`_remarks`)
-            more = _remarks(rmodel, sorted(stuck | set(problems)), primary - remarked, fixed, table)
+            more = _remarks(rmodel, sorted(stuck | set(problems)), primary - remarked, fixed, table, caps)
             if not more:
                 marker_pinned = sorted(stuck | set(problems))  # see `_refuse`
                 break
             remarked |= more
             stuck.clear()
+            caps.clear()
+            since = rounds
             log.info("disclosure: round %d: %d primary rows shown as `.` (nothing left to suppress around %d "
                      "quantities)", rounds, len(more), len(problems))
             continue
@@ -246,31 +252,48 @@ def protect(
 
 
 def _remarks(model: Model, pinned: Sequence[int], primary: set[int], fixed: list[Any],
-             table: pd.DataFrame) -> set[int]:
-    """Primary rows to show as `.` instead of `<5` (outputs.md rule 3 yields to rule 2 here). The
-    quantities pinned by the markers alone fall into groups that share inner cells (a `<5` cluster
-    over min_count - 1 `<5` municipalities, each then exactly 1; a national child count over its
-    regions and their all-ages cells). Per group, one row: of the `<5` rows around the group, the
-    one with the most inner cells (the total that caps its parts). A `.` reads as 0 or >= min_count,
-    or, for a reader who knows this rule, any count, so it no longer caps them; the next round
-    checks, and a group still pinned gets one more. Rows already published (`fixed`) keep their
-    marker. Deterministic: most cells, then the highest geography level, then the row number."""
-    qs = np.asarray(sorted(pinned), dtype=np.int64)
-    sub = model.a[qs]
-    _, group = connected_components((sub @ sub.T) > 0, directed=False)
-    csc = model.a.tocsc()
+             table: pd.DataFrame, caps: dict[int, set[int]] | None = None) -> set[int]:
+    """Primary rows to show as `.` instead of `<5` (outputs.md rule 3 yields to rule 2 here), for
+    quantities pinned by the markers alone: a `<5` cluster over min_count - 1 `<5` municipalities,
+    each then exactly 1; a national child count over its regions and their all-ages cells.
+    `caps[q]`: the `<5` rows whose bounds hold q (nonzero duals of its min/max LPs: only hiding
+    their bounds can move it). Greedy cover: the row holding the most of the pinned quantities
+    first (ties: the most inner cells, i.e. the total that caps its parts; the highest level; the
+    row order), until each quantity with known caps has one. A quantity without caps: per group
+    of such quantities sharing inner cells, the `<5` row around the group with the most inner
+    cells. A `.` reads as 0 or >= min_count, or, for a reader who knows this rule, any count, so
+    the row no longer caps its parts; the next round checks, and a quantity still pinned gets
+    one more. Rows already published (`fixed`) keep their marker."""
+    caps = caps or {}
     size = np.diff(model.a.indptr)
+    cells_of = np.zeros(len(table), dtype=np.int64)
+    np.maximum.at(cells_of, model.row, size)
     level = table["geo_level"].map(LEVEL_RANK).to_numpy()
+
+    def preference(r: int) -> tuple[int, int, int]:
+        return -int(cells_of[r]), int(level[r]), r
+
+    open_caps = {q: {r for r in caps.get(q, set()) if r in primary and fixed[r] is None} for q in pinned}
+    todo = {q for q in pinned if open_caps[q]}
     out: set[int] = set()
-    for g in np.unique(group):
-        cells = np.unique(sub[group == g].indices)
-        rows: dict[int, int] = {}
-        for t in np.unique(csc[:, cells].indices):
-            r = int(model.row[t])
-            if r in primary and fixed[r] is None:
-                rows[r] = max(rows.get(r, 0), int(size[t]))
-        if rows:
-            out.add(min(rows, key=lambda r: (-rows[r], level[r], r)))
+    while todo:
+        count: dict[int, int] = {}
+        for q in todo:
+            for r in open_caps[q]:
+                count[r] = count.get(r, 0) + 1
+        best = min(count, key=lambda r: (-count[r], *preference(r)))
+        out.add(best)
+        todo = {q for q in todo if best not in open_caps[q]}
+    rest = np.asarray(sorted(q for q in pinned if not open_caps[q]), dtype=np.int64)
+    if len(rest):
+        sub = model.a[rest]
+        _, group = connected_components((sub @ sub.T) > 0, directed=False)
+        csc = model.a.tocsc()
+        for g in np.unique(group):
+            near = {int(model.row[t]) for t in np.unique(csc[:, np.unique(sub[group == g].indices)].indices)}
+            options = [r for r in near if r in primary and fixed[r] is None]
+            if options:
+                out.add(min(options, key=preference))
     return out
 
 

@@ -69,6 +69,7 @@ def pinned_quantities(
     partner_rank: dict[int, tuple[Any, ...]] | None = None,
     partners: dict[int, set[int]] | None = None,
     stuck: set[int] | None = None,
+    caps: dict[int, set[int]] | None = None,
 ) -> list[int]:
     """Hidden quantities (indices into the model) whose range is narrower than one unit
     (a `.` quantity that is 0: that cannot reach min_count). `model.a` is the reader's model
@@ -106,8 +107,11 @@ def pinned_quantities(
         held: dict[int, set[int]] = {}
         mine: dict[int, set[int]] = {}
         stuck_here = {local[q] for q in stuck if q in local} if stuck is not None else set()
+        capped: dict[int, set[int]] = {}
         found = _pinned_component(sub, shown_rows, primary_rows, secondary_rows, ineq, min_count, tq, max_rounds,
-                                  kept, held, exact_limit, partner_rank, mine, stuck_here)
+                                  kept, held, exact_limit, partner_rank, mine, stuck_here, capped)
+        if caps is not None:
+            caps.update({int(qs[k]): rows_ for k, rows_ in capped.items()})
         if stuck is not None:
             stuck.update(int(qs[k]) for k in stuck_here)
         pinned.extend(int(qs[k]) for k in found)
@@ -155,8 +159,10 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                       max_rounds: int, kept: list[np.ndarray] | None = None,
                       held: dict[int, set[int]] | None = None, exact_limit: int | None = None,
                       partner_rank: dict[int, tuple[Any, ...]] | None = None,
-                      partners: dict[int, set[int]] | None = None, stuck: set[int] | None = None) -> list[int]:
+                      partners: dict[int, set[int]] | None = None, stuck: set[int] | None = None,
+                      caps: dict[int, set[int]] | None = None) -> list[int]:
     partners = {} if partners is None else partners
+    caps = {} if caps is None else caps  # stuck quantity -> `<5` rows whose bounds hold it (nonzero duals)
     stuck = set() if stuck is None else stuck
     kept = [] if kept is None else kept
     held = {} if held is None else held
@@ -169,13 +175,18 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
     branch_row: dict[int, int] = {}  # `.` quantity -> its `>= min_count` row in a_ub
     eq_extra = []
 
+    ub_owner: list[int] = []  # per row of a_ub: the `<5` row whose bound it is, else -1
+
     def bound(q: int, lo: float | None, hi: float | None) -> None:
+        owner = int(rows[q]) if rows[q] in primary_rows else -1
         if hi is not None:
             ub_rows.append(model.a[q])
             ub_rhs.append(hi)
+            ub_owner.append(owner)
         if lo is not None:
             ub_rows.append(-model.a[q])
             ub_rhs.append(-lo)
+            ub_owner.append(owner)
 
     small = min_count - 1
     share_rows = set(rows[model.part == "num"].tolist())
@@ -207,7 +218,19 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                 row = row - model.a[r]
             ub_rows.append(row)
             ub_rhs.append(0.0)
+            ub_owner.append(-1)
     truth = model.value.astype(float)
+    owner_of = np.asarray(ub_owner, dtype=np.int64)
+
+    def capping(res: OptimizeResult, ub_index: np.ndarray | None = None) -> set[int]:
+        """The `<5` rows whose bounds have a nonzero dual in an LP over a_ub[ub_index] (all: None)."""
+        marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
+        if marg is None or not len(owner_of):
+            return set()
+        owners = owner_of if ub_index is None else owner_of[ub_index]
+        hit = owners[np.abs(np.asarray(marg)) > TOL]
+        return {int(r) for r in hit if r >= 0}
+
     a_ub = sparse.vstack(ub_rows).tocsr() if ub_rows else sparse.csr_matrix((0, n))
     b_ub = np.asarray(ub_rhs, dtype=float)
     eq_q = np.concatenate([shown_q, np.asarray(eq_extra, dtype=np.int64)]).astype(np.int64)
@@ -449,6 +472,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         ur = ur[a_ub[ur][:, cells].getnnz(axis=1) == a_ub[ur].getnnz(axis=1)]
         target = np.asarray(model.a[q][:, cells].todense()).ravel()
         bounds = []
+        holding: set[int] = set()
         for sign in (1.0, -1.0):
             res = linprog(sign * target, A_ub=a_ub[ur][:, cells] if len(ur) else None, b_ub=b_ub[ur] if len(ur) else None,
                           A_eq=eq_all[er][:, cells] if len(er) else None, b_eq=truth[eq_q[er]] if len(er) else None,
@@ -456,11 +480,16 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
             if res.status != 0:
                 return False
             bounds.append(sign * res.fun)
+            if len(ur):
+                holding |= capping(res, ur)
             if len(er):
                 duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
                 if any(int(r) in partner_rank for r in eq_rows[er[duals]]):
                     return False
-        return bool(bounds[1] - bounds[0] < 1 - TOL)
+        if bounds[1] - bounds[0] < 1 - TOL:
+            caps[q] = holding
+            return True
+        return False
 
     def local_repair(q: int, at: _Around, chosen: set[int]) -> set[int]:
         """Shown rows whose hiding lets q move, found around q: the least wanted (`partner_rank`) of
@@ -579,6 +608,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         lo_hi = []
         found = False
         holding: set[int] = set()
+        holding_caps: set[int] = set()
         for sign in (1.0, -1.0):
             c = np.asarray(model.a[q].todense()).ravel() * sign
             res = solve(c)
@@ -587,6 +617,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                 keep(res.x)
                 duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
                 holding |= {int(rows[e]) for e in eq_q[duals] if int(rows[e]) in shown_rows}
+                holding_caps |= capping(res)
                 still = moved_by(res.x[:, None], pending)
                 pending = [p for p, m in zip(pending, still) if not m]
         lo, hi = lo_hi
@@ -625,6 +656,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                 # no open nonzero shown row holds it (LP duality: hiding rows whose duals are zero
                 # cannot move its min or max): only `<5` bounds, zeros and other hidden cells pin it
                 stuck.add(q)
+                caps[q] = holding_caps
     held.update({q: held.get(q, set()) for q in pinned})
     # `.` zeros: can they reach min_count (all of a group at once is a real alternative)?
     zeros = [q for q in targets if q in zero_set]
