@@ -89,12 +89,17 @@ def test_four_primary_parts_of_a_primary_total_are_pinned_by_the_markers_alone()
     m = model([[1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0],
                [0, 0, 0, 0, 1]], [4, 1, 1, 1, 1, 0])
     stuck: set[int] = set()
+    caps: dict[int, set[int]] = {}
     rank = {5: (2, 1)}  # even were the zero an open partner, it holds nothing
     m7 = model([[1, 1, 1, 1, 1, 0], [1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, 0, 0, 1, 0, 0],
                 [0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 1, 1]], [4, 1, 1, 1, 1, 0, 7])
-    assert pinned_quantities(m, {5}, {0, 1, 2, 3, 4}, set(), [], MIN_COUNT, partner_rank=rank, stuck=stuck) \
-        == [0, 1, 2, 3, 4]
+    assert pinned_quantities(m, {5}, {0, 1, 2, 3, 4}, set(), [], MIN_COUNT, partner_rank=rank, stuck=stuck,
+                             caps=caps) == [0, 1, 2, 3, 4]
     assert stuck == {0, 1, 2, 3, 4}
+    # what holds them: the total's `<5` bound (row 0) for every one of them (LP duals), so showing the
+    # total as `.` is what frees them (disclosure.py `_remarks`); then nothing is pinned
+    assert all(0 in caps[q] for q in range(5))
+    assert pinned_quantities(m, {5}, {1, 2, 3, 4}, {0}, [], MIN_COUNT, partner_rank=rank) == []
     # a shown 7 that shares the zero's cell is no partner either (hiding it frees nothing)
     stuck7: set[int] = set()
     assert pinned_quantities(m7, {5, 6}, {0, 1, 2, 3, 4}, set(), [], MIN_COUNT, partner_rank={6: (2, 1)},
