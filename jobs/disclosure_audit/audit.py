@@ -13,7 +13,7 @@ import pandas as pd
 from jobs.disclosure_audit import read as lake
 from jobs.disclosure_audit.bounded import bounded_attack
 from jobs.disclosure_audit.exact import components, exact_attack
-from jobs.disclosure_audit.model import SHOWN, Markers, Model, build_model, quantities, target_quantities
+from jobs.disclosure_audit.model import SECONDARY, SHOWN, Markers, Model, build_model, quantities, target_quantities
 from jobs.disclosure_audit.versions import KEY, VersionFinding, compare_versions
 from jobs.indicators.definitions import SPECS, IndicatorSpec
 from jobs.indicators.geography import Geography
@@ -69,6 +69,19 @@ def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers,
     return {tuple(k): int(v) for k, v in zip(q[KEY].itertuples(index=False, name=None), q["value"])}
 
 
+def any_count_of(q: pd.DataFrame, truth: dict[tuple[Any, ...], int] | None, markers: Markers) -> set[int]:
+    """`.` quantities whose true value is 1..min_count-1: primary cells the suppression showed as `.`
+    because their `<5` would pin values (docs/disclosure.md, "Primary cells shown as `.`"). A reader
+    who knows that rule reads every `.` as any count; the attack reads only these so, and keeps
+    0 or >= min_count for every other `.` (the strongest model the truth allows). Without the
+    restricted table: none (a `.` is then 0 or >= min_count, which such a cell contradicts)."""
+    if truth is None:
+        return set()
+    dots = q[q["status"] == SECONDARY]
+    return {int(qid) for qid, key in zip(dots["qid"], dots[KEY].itertuples(index=False, name=None))
+            if 0 < truth.get(tuple(key), 0) < markers.min_count}
+
+
 def _check(truth: dict[tuple[Any, ...], int] | None, key: tuple[Any, ...], value: int | None) -> str:
     if truth is None or value is None or key not in truth:
         return DERIVED
@@ -96,7 +109,7 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
     exact = exact_attack(model, labels)
     report.inconsistent = exact.inconsistent
     t1 = time.monotonic()
-    bounded = bounded_attack(model, labels, markers.min_count, exact.recovered)
+    bounded = bounded_attack(model, labels, markers.min_count, exact.recovered, any_count_of(q, truth, markers))
     log.info("timings: model %.1f s, exact %.1f s, bounded %.1f s", t0 - started, t1 - t0, time.monotonic() - t1)
     keys = {int(qid): (tuple(k), st) for qid, k, st in zip(q["qid"], q[KEY].itertuples(index=False, name=None),
                                                            q["status"])}

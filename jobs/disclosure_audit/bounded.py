@@ -3,7 +3,8 @@
 Per connected component: inner cells x >= 0 (whole numbers), shown quantities equal to their
 values, a primary (`<5`) count in [1, min_count-1] (a primary share: numerator <= min_count-1,
 cohort >= 1, since the numerator never exceeds the cohort), a secondary (`.`) quantity in
-{0} U [min_count, inf) (a binary switches between the two), and the model's inequalities
+{0} U [min_count, inf) (a binary switches between the two; a `.` whose true value is
+1..min_count-1, a primary cell the suppression showed as `.`, any count >= 0: `audit.attack`), and the model's inequalities
 (persons <= episodes, region vs national persons). The LP relaxation (HiGHS through
 scipy.optimize.linprog) gives min and max of each hidden quantity: one value there is one
 value for the integer program too. A range holding a single whole number, and (where `.`
@@ -27,7 +28,10 @@ from scipy.sparse import csr_matrix, vstack
 from jobs.disclosure_audit.model import DENOMINATOR, NUMERATOR, PRIMARY, SECONDARY, SHOWN, Model
 
 log = logging.getLogger(__name__)
-BIG = 10**8  # upper bound of any count (a secondary cell's switch)
+# upper bound of any hidden count (a `.` cell's switch: h <= BIG z). No published count comes near it,
+# and it keeps the switch honest: HiGHS accepts a binary within 1e-6 of 0, which with 10**8 let h reach 100
+# while "0" and so missed a `.` pinned to min_count (tests/unit/test_disclosure_audit.py)
+BIG = 10**5
 TOL = 1e-6
 MILP_SECONDS = 20.0  # a MILP that does not finish proves nothing (the quantity is then not reported)
 RANDOM_DIRECTIONS = 6  # LPs in random directions before the per-quantity ones (each rules many out)
@@ -55,19 +59,23 @@ def _rows(model: Model, qids: list[int], col_index: Any) -> csr_matrix:
     return csr_matrix((np.ones(len(inc)), (r, c)), shape=(len(qids), len(col_index)))
 
 
-def bounded_attack(model: Model, labels: np.ndarray, min_count: int, known: dict[int, int]) -> BoundedResult:
-    """`known`: hidden quantities already recovered exactly (fixed to their value, not tried again)."""
+def bounded_attack(model: Model, labels: np.ndarray, min_count: int, known: dict[int, int],
+                   any_count: frozenset[int] | set[int] = frozenset()) -> BoundedResult:
+    """`known`: hidden quantities already recovered exactly (fixed to their value, not tried again);
+    `any_count`: `.` quantities read as any count >= 0 rather than 0 or >= min_count (primary cells
+    the suppression showed as `.`, recognised from the restricted table: `audit.attack`)."""
     q = model.quantities
     result = BoundedResult({}, {}, 0, 0)
     hidden_all = q[(q["status"] != SHOWN) & ~q["qid"].isin(list(known))]
     for comp in sorted(set(labels[hidden_all["qid"].to_numpy()])):
         members = q[labels == comp]
-        _component(model, members, min_count, known, result)
+        _component(model, members, min_count, known, result, any_count)
     log.info("bounded attack: %d LPs, %d MILPs, %d pinned", result.lp_solved, result.milp_solved, len(result.pinned))
     return result
 
 
-def _component(model: Model, members: pd.DataFrame, min_count: int, known: dict[int, int], result: BoundedResult) -> None:
+def _component(model: Model, members: pd.DataFrame, min_count: int, known: dict[int, int], result: BoundedResult,
+               any_count: frozenset[int] | set[int] = frozenset()) -> None:
     inc = model.incidence[model.incidence["qid"].isin(members["qid"])]
     shown = members[members["status"] == SHOWN]
     zero_qids = set(shown.loc[shown["value"] == 0, "qid"])
@@ -88,7 +96,8 @@ def _component(model: Model, members: pd.DataFrame, min_count: int, known: dict[
     A_eq = _rows(model, list(eq["qid"]), col_index)
     T = _rows(model, list(hidden["qid"]), col_index)
     # hidden quantities as auxiliary variables h = T x; secondary ones get a binary switch z
-    secondary = [i for i, s in enumerate(hidden["status"]) if s == SECONDARY]
+    secondary = [i for i, (s, qid) in enumerate(zip(hidden["status"], hidden["qid"]))
+                 if s == SECONDARY and int(qid) not in any_count]
     n_z = len(secondary)
     n = n_x + n_h + n_z
     blocks, lo, hi = [], [], []

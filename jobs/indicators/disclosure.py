@@ -11,11 +11,16 @@ is the method's full description, with its anchor and figures.
    owner of a singleton cell who knows their own contribution.
 3. Secondary, intervals: no hidden quantity is pinned to one value by the bounds a reader
    knows (jobs/indicators/intervals.py, LP). Where one is, one more row is suppressed (the
-   least wanted shown row near it) and 2-3 run again. A secondary row hidden for one of its
+   least wanted shown row whose equation holds it, from the duals of its LPs; else the least
+   wanted shown row near it) and 2-3 run again; LP solutions are kept between rounds and
+   re-validated before use, and the last check runs from scratch. A secondary row hidden for one of its
    quantities while another was already derivable (a share whose numerator equals a shown
    one) is hidden from the start in the next round, so the elimination protects all its
    quantities. Rounds repeat until nothing is pinned or derivable.
-4. Suppressed rows: value, numerator, denominator and per_100k null; display_value `<5`
+4. Pinned by the markers alone (no suppression can free it: a `<5` total over min_count - 1 `<5`
+   parts of 1): one `<5` row around each such group is shown as `.` instead (`_remarks`;
+   outputs.md rule 3 yields to rule 2), and the rounds go on.
+5. Suppressed rows: value, numerator, denominator and per_100k null; display_value `<5`
    (primary) or `.` (secondary). A population denominator of 1..min_count-1 is not shown
    either (`mask_small_population`; with T1 its rate, which would reveal it).
 
@@ -53,12 +58,17 @@ from jobs.indicators.definitions import (
 )
 from jobs.indicators.gauss import derivable, gauss_suppress
 from jobs.indicators.geography import Geography
-from jobs.indicators.intervals import pinned_quantities
+from jobs.indicators.intervals import Witnesses, pinned_quantities
 from jobs.indicators.model import Model, build_model, person_inequalities
 
 log = logging.getLogger(__name__)
 PRIMARY, SECONDARY = "primary", "secondary"
 SHOWN = "shown"
+# per connected component and check, how many of the quantities that the local searches leave pinned and
+# no local repair frees get the whole component's exact search (a binary per `.`, 10 s each: at `small` it
+# cost minutes per round and freed nothing the local search had not); the rest get the whole component's LPs
+# only (jobs/indicators/intervals.py; conservative: reported pinned)
+EXACT_LIMIT = 0
 LEVEL_RANK = {"national": 0, "region": 1, "health_cluster": 2, "municipality": 3}
 
 
@@ -120,6 +130,7 @@ def protect(
         row_q[model.row[q]].append(q)
     primary = {i for i in primary_rows(model, cfg.min_count) if publish[i] and fixed[i] is None}
     carried_hidden = {i for i in range(n) if fixed[i] in (PRIMARY, SECONDARY)}
+    carried_primary = {i for i in carried_hidden if fixed[i] == PRIMARY}
     size = np.zeros(n, dtype=np.int64)
     np.maximum.at(size, model.row, model.value)
     zero_rows = {i for i in range(n) if size[i] == 0 and publish[i] and fixed[i] in (None, SHOWN)}
@@ -136,6 +147,14 @@ def protect(
     inequalities = person_inequalities(table, model)
     repairs: set[int] = set()
     rounds = escalations = 0
+    witnesses: Witnesses = {}  # feasible points between rounds (re-validated before each use)
+    binding: dict[int, set[int]] = {}  # pinned quantity -> shown rows whose equations hold it
+    partners: dict[int, set[int]] = {}  # pinned quantity -> shown rows whose hiding frees it (found locally)
+    stuck: set[int] = set()  # pinned by the `<5` bounds and zeros alone: no suppression frees them (for good)
+    caps: dict[int, set[int]] = {}  # such a quantity -> the `<5` rows whose bounds hold it (LP duals)
+    marker_pinned: list[int] = []
+    remarked: set[int] = set()  # primary rows shown as `.` (`_remarks`)
+    since = 0  # the round of the last re-marking: repairs get max_repair_rounds again after it
     while True:
         rounds += 1
         hidden = sorted(primary | carried_hidden | repairs)
@@ -149,14 +168,45 @@ def protect(
         kind = "derivable"
         if not problems and cfg.interval_check:
             kind = "pinned"
-            problems = pinned_quantities(rmodel, shown, primary | carried_hidden, secondary, inequalities,
-                                         cfg.min_count, exempt=exempt)
+            binding.clear()
+            partners.clear()
+            open_rank = {r: rank[r] for r in shown if fixed[r] is None and r in rank and rank[r][0]}
+            bounded = (primary - remarked) | carried_primary  # read as 1..min_count-1 (`<5`)
+            dotted = secondary | remarked | (carried_hidden - carried_primary)  # `.`
+            problems = pinned_quantities(rmodel, shown, bounded, dotted, inequalities,
+                                         cfg.min_count, exempt=exempt, witnesses=witnesses, binding=binding,
+                                         exact_limit=EXACT_LIMIT, partner_rank=open_rank, partners=partners,
+                                         stuck=stuck, caps=caps)
+            if not problems:  # the last word is a check from scratch: no point kept from earlier rounds
+                kind = "pinned (from scratch)"
+                problems = pinned_quantities(rmodel, shown, bounded, dotted, inequalities,
+                                             cfg.min_count, exempt=exempt, binding=binding, exact_limit=EXACT_LIMIT,
+                                             stuck=stuck, caps=caps)
+        if kind != "derivable" and problems and all(q in stuck for q in problems):
+            # no suppression can move them: show a `<5` around each as `.` instead (`_remarks`)
+            more = _remarks(rmodel, problems, primary - remarked, fixed, table, caps)
+            if not more:
+                marker_pinned = sorted(problems)  # nothing left to re-mark (see `_refuse`)
+                break
+            remarked |= more
+            stuck.clear()
+            caps.clear()
+            since = rounds
+            log.info("disclosure: round %d found %d quantities pinned by the markers alone; %d primary rows "
+                     "shown as `.`", rounds, len(problems), len(more))
+            log.debug("disclosure: pinned by the markers alone e.g. %s; shown as `.`: %s",
+                      [model.qid[q] for q in problems[:8]], sorted(more)[:8])
+            continue
+        problems = [q for q in problems if q not in stuck]
         if not problems:
             break
         if kind == "derivable":  # hide it from the start: the elimination then protects all its parts
             added = {i for i, _k in exposed if fixed[i] is None and i not in primary and i not in repairs}
-        elif rounds <= cfg.max_repair_rounds:
-            added = _repairs(rmodel, problems, shown, rank, fixed, inequalities)
+        elif rounds - since <= cfg.max_repair_rounds:
+            added = {r for q in problems for r in partners.get(q, set())}
+            rest = [q for q in problems if not partners.get(q)]
+            if rest:
+                added |= _repairs(rmodel, rest, shown, rank, fixed, inequalities, binding)
         else:
             added = set()
         if not added:  # escalate: hide every open shown row of the smallest group around each problem
@@ -167,16 +217,24 @@ def protect(
             log.warning("disclosure: %d %s quantities left after %d rounds; escalation %d hides %d more rows "
                         "(e.g. %s)", len(problems), kind, rounds, escalations, len(added),
                         [model.qid[q] for q in problems[:3]])
-        if not added:  # nothing nonzero left around them: the `<5` markers alone pin them
-            raise DisclosureError(f"disclosure control could not protect {len(problems)} quantities after {rounds} "
-                                  f"rounds with every nonzero row around them hidden (first "
-                                  f"{[model.qid[q] for q in problems[:3]]}); nothing was published")
+        if not added:  # nothing nonzero left around them: the `<5` markers alone pin them (`_remarks`)
+            more = _remarks(rmodel, sorted(stuck | set(problems)), primary - remarked, fixed, table, caps)
+            if not more:
+                marker_pinned = sorted(stuck | set(problems))  # see `_refuse`
+                break
+            remarked |= more
+            stuck.clear()
+            caps.clear()
+            since = rounds
+            log.info("disclosure: round %d: %d primary rows shown as `.` (nothing left to suppress around %d "
+                     "quantities)", rounds, len(more), len(problems))
+            continue
         repairs |= added
         log.info("disclosure: round %d found %d %s quantities; %d more rows suppressed", rounds, len(problems),
                  kind, len(added))
         log.debug("disclosure: %s e.g. %s", kind, [model.qid[q] for q in problems[:5]])
-    status = [fixed[i] if fixed[i] in (PRIMARY, SECONDARY) else PRIMARY if i in primary else
-              SECONDARY if i in secondary else None for i in range(n)]
+    status = [fixed[i] if fixed[i] in (PRIMARY, SECONDARY) else SECONDARY if i in remarked else
+              PRIMARY if i in primary else SECONDARY if i in secondary else None for i in range(n)]
     hidden_rows = [i for i in range(n) if status[i] is not None]
     again = derivable(parts, shown=sorted(shown), hidden=hidden_rows, singletons=singletons)
     if again:
@@ -185,10 +243,72 @@ def protect(
     stats = _stats(table, model, status, publish)
     stats.update(rounds=rounds, escalations=escalations, seconds=round(time.monotonic() - started, 2),
                  inner_cells=len(model.units), reader_cells=int(reader.a.shape[1]), singletons=len(singletons),
-                 published_zeros=len(exempt))
-    log.info("disclosure: %(published_rows)d rows, %(primary)d primary, %(secondary)d secondary, %(rounds)d "
-             "rounds, %(escalations)d escalations, %(seconds).1f s", stats)
+                 published_zeros=len(exempt), marker_pinned=len(marker_pinned), remarked=len(remarked))
+    if marker_pinned:
+        _refuse(model, marker_pinned, stats)
+    log.info("disclosure: %(published_rows)d rows, %(primary)d primary, %(secondary)d secondary (%(remarked)d of "
+             "them primary cells shown as `.`), %(rounds)d rounds, %(escalations)d escalations, %(seconds).1f s", stats)
     return Protection(status, stats)
+
+
+def _remarks(model: Model, pinned: Sequence[int], primary: set[int], fixed: list[Any],
+             table: pd.DataFrame, caps: dict[int, set[int]] | None = None) -> set[int]:
+    """Primary rows to show as `.` instead of `<5` (outputs.md rule 3 yields to rule 2 here), for
+    quantities pinned by the markers alone: a `<5` cluster over min_count - 1 `<5` municipalities,
+    each then exactly 1; a national child count over its regions and their all-ages cells.
+    `caps[q]`: the `<5` rows whose bounds hold q (nonzero duals of its min/max LPs: only hiding
+    their bounds can move it). Greedy cover: the row holding the most of the pinned quantities
+    first (ties: the most inner cells, i.e. the total that caps its parts; the highest level; the
+    row order), until each quantity with known caps has one. A quantity without caps: per group
+    of such quantities sharing inner cells, the `<5` row around the group with the most inner
+    cells. A `.` reads as 0 or >= min_count, or, for a reader who knows this rule, any count, so
+    the row no longer caps its parts; the next round checks, and a quantity still pinned gets
+    one more. Rows already published (`fixed`) keep their marker."""
+    caps = caps or {}
+    size = np.diff(model.a.indptr)
+    cells_of = np.zeros(len(table), dtype=np.int64)
+    np.maximum.at(cells_of, model.row, size)
+    level = table["geo_level"].map(LEVEL_RANK).to_numpy()
+
+    def preference(r: int) -> tuple[int, int, int]:
+        return -int(cells_of[r]), int(level[r]), r
+
+    open_caps = {q: {r for r in caps.get(q, set()) if r in primary and fixed[r] is None} for q in pinned}
+    todo = {q for q in pinned if open_caps[q]}
+    out: set[int] = set()
+    while todo:
+        count: dict[int, int] = {}
+        for q in todo:
+            for r in open_caps[q]:
+                count[r] = count.get(r, 0) + 1
+        best = min(count, key=lambda r: (-count[r], *preference(r)))
+        out.add(best)
+        todo = {q for q in todo if best not in open_caps[q]}
+    rest = np.asarray(sorted(q for q in pinned if not open_caps[q]), dtype=np.int64)
+    if len(rest):
+        sub = model.a[rest]
+        _, group = connected_components((sub @ sub.T) > 0, directed=False)
+        csc = model.a.tocsc()
+        for g in np.unique(group):
+            near = {int(model.row[t]) for t in np.unique(csc[:, np.unique(sub[group == g].indices)].indices)}
+            options = [r for r in near if r in primary and fixed[r] is None]
+            if options:
+                out.add(min(options, key=preference))
+    return out
+
+
+def _refuse(model: Model, marker_pinned: list[int], stats: dict[str, Any]) -> None:
+    """Hidden quantities pinned by what every reader knows of the markers alone: e.g. a `<5` total
+    (at most min_count - 1) over min_count - 1 disjoint `<5` parts (each at least 1), so each part
+    is exactly 1. Their interval LP's dual names no open nonzero shown row, or every nonzero row
+    around them is hidden already, so no secondary suppression can widen them (docs/disclosure.md
+    section 7, "Convergence at `small`"). Outputs.md rules 1-3 (zero shown, 1-4 as `<5`) cannot
+    be met for such a table: nothing is published."""
+    raise DisclosureError(f"disclosure control: {len(marker_pinned)} hidden quantities are pinned by the `<5` "
+                          f"markers and shown zeros alone (no open nonzero row holds them, or none is left around "
+                          f"them), which no secondary suppression can change (first "
+                          f"{[model.qid[q] for q in marker_pinned[:3]]}; {stats['primary']} primary and "
+                          f"{stats['secondary']} secondary rows after {stats['rounds']} rounds); nothing was published")
 
 
 def geography_of(table: pd.DataFrame, inner: pd.DataFrame) -> Geography:
@@ -244,8 +364,11 @@ def _smallest_group(model: Model, csc: Any, q: int, shown: set[int]) -> np.ndarr
 
 
 def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int, tuple[Any, ...]], fixed: list[Any],
-             inequalities: Sequence[tuple[int, list[int]]] = ()) -> set[int]:
-    """For each problem quantity (over the reader's model): the least wanted shown open row in
+             inequalities: Sequence[tuple[int, list[int]]] = (),
+             binding: dict[int, set[int]] | None = None) -> set[int]:
+    """For each problem quantity (over the reader's model): first the least wanted shown open row
+    among those whose equations hold it (`binding`, from the duals of its min/max LPs: hiding
+    one widens the interval, docs/disclosure.md "Convergence fix"); else the least wanted shown open row in
     the smallest shown sum it lies in (a partner in the same group: the other municipalities of
     its cluster, the other age group, ...), else one in a person inequality with it, else the
     least wanted shown open row of its connected component."""
@@ -257,9 +380,11 @@ def _repairs(model: Model, problems: list[int], shown: set[int], rank: dict[int,
             linked.setdefault(m, set()).update(int(model.row[t]) for t in members)
     component = None
     added: set[int] = set()
+    binding = binding or {}
     for q in problems:
-        rows: list[int] = []
-        cells = _smallest_group(model, csc, q, shown)
+        rows: list[int] = [r for r in binding.get(q, set()) & shown
+                           if fixed[r] is None and r in rank and r != model.row[q] and rank[r][0]]
+        cells = _smallest_group(model, csc, q, shown) if not rows else None
         if cells is not None:
             rows = [r for r in _rows_touching(model, csc, cells) & shown
                     if fixed[r] is None and r in rank and r != model.row[q] and rank[r][0]]

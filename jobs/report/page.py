@@ -73,8 +73,10 @@ def _indicator_tables(data: ReportData, names: dict[str, str], words: Wording,
     df, year = data.indicators, data.year
     legend = (f'<p class="note">{html.escape(words.primary)} = a count of {words.small} (suppressed); '
               f'{html.escape(words.secondary)} = suppressed so that no {html.escape(words.primary)} cell can be '
-              f'worked out by any arithmetic; {html.escape(words.missing)} = no value (no cohort, no episode with an '
-              'end). Shares in %, medians in hours (11E/F) or minutes (12E/F), T1 per 100,000 inhabitants.</p>')
+              f'worked out by any arithmetic (any count: rarely a count of {words.small} whose '
+              f'{html.escape(words.primary)} would give values away); '
+              f'{html.escape(words.missing)} = no value (no cohort, no episode with an end). '
+              'Shares in %, medians in hours (11E/F) or minutes (12E/F), T1 per 100,000 inhabitants.</p>')
     main = indicator_table(df, year, ["national", "region"], every=every)
     clusters = indicator_table(df, year, ["health_cluster"], names)
     munis = indicator_table(df, year, ["municipality"], names)

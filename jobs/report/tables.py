@@ -71,7 +71,10 @@ def choices_table(cfg: Config) -> str:
         ("primary suppression", f"counts 1-{dis.min_count - 1} shown as {dis.suppressed_marker}"),
         ("secondary suppression", f"shown as {dis.secondary_marker}; no hidden value is a combination of shown "
                                   "ones or pinned by bounds (Gaussian elimination over the indicator definitions, "
-                                  "Langsrud 2024, and an LP check; docs/disclosure.md)"),
+                                  "Langsrud 2024, and an LP check; docs/disclosure.md). Read "
+                                  f"{dis.secondary_marker} as any count: rarely it hides a count of "
+                                  f"1-{dis.min_count - 1} whose {dis.suppressed_marker} would, with the markers "
+                                  "around it, give values away"),
         ("release", f"a year is published {dis.final_after_months} months after its end, then never changed"),
     ]
     return _table(["choice", "value"], rows)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from jobs.disclosure_audit import Markers, attack
+from jobs.disclosure_audit import Markers, attack, truth_of
 from jobs.disclosure_audit.model import quantities
 from jobs.disclosure_audit.versions import compare_versions
 from jobs.indicators.geography import Geography
@@ -223,3 +223,42 @@ def test_the_audit_does_not_load_the_suppression_code():
     code = ("import sys, jobs.disclosure_audit, flows.cli; "
             "sys.exit('jobs.indicators.disclosure' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_primary_total_shown_as_dot_no_longer_pins_its_parts():
+    """outputs.md rules 1-3 contradict rule 2 on a total of 1..min_count-1 over min_count-1 parts
+    of 1: as `<m` they are all pinned (each part >= 1, together <= min_count-1). The suppression
+    then shows the total as `.`; the audit, told by the restricted table that this `.` holds a
+    1..min_count-1 count, reads it as any count, and recovers nothing (nor with the strict reading
+    of `.`, 0 or >= min_count, without the restricted table)."""
+    markers = Markers(min_count=4, primary="<4", secondary=".")
+    parts = regions("7C", "adult", [(1, "primary"), (1, "primary"), (1, "primary")])
+    as_primary = [row("7C", "national", "DK", "adult", 3, "primary"), *parts]
+    rep = attack(table(as_primary), None, markers, GEO, (2021, 2022, 2023))
+    assert found(rep, "bounds") == {("7C", code, "adult", "episodes", "count"): v
+                                    for code, v in (("DK", 3), ("R1", 1), ("R2", 1), ("R3", 1))}
+    as_dot = [row("7C", "national", "DK", "adult", 3, "secondary"), *parts]
+    truth = truth_of(table([{**r, "suppressed": False} | _shown(r, v) for r, v in
+                            zip(as_dot, (3, 1, 1, 1))]), markers)
+    for known in (truth, None):
+        rep = attack(table(as_dot), None, markers, GEO, (2021, 2022, 2023), truth=known)
+        assert not rep.recovered, rep.summary()
+
+
+def _shown(r, v):
+    return dict(value=float(v), numerator=v, denominator=100_000, display_value=str(v))
+
+
+def test_a_dot_holding_a_primary_count_is_read_as_any_count_with_the_restricted_table():
+    """National `.` (truly 3, a primary shown as `.`) = R1 `<4` (2) + R2 1 + R3 0. Read strictly
+    (`.` is 0 or >= 4) the national cell is 4 and R1 3: wrong values, but a finding (this also
+    needs the `.` switch to be tight: with h <= 10**8 z the integer program let z sit at 1e-7 and
+    missed it). With the restricted table the audit knows this `.` holds 1..3 and reads it as any
+    count: nothing is pinned."""
+    markers = Markers(min_count=4, primary="<4", secondary=".")
+    rows = [row("7C", "national", "DK", "adult", 3, "secondary"), *regions("7C", "adult", [(2, "primary"), 1, 0])]
+    truth = truth_of(table([{**r, "suppressed": False} | _shown(r, v) for r, v in zip(rows, (3, 2, 1, 0))]), markers)
+    strict = attack(table(rows), None, markers, GEO, (2021, 2022, 2023))
+    assert found(strict, "bounds") == {("7C", "DK", "adult", "episodes", "count"): 4,
+                                       ("7C", "R1", "adult", "episodes", "count"): 3}
+    assert not attack(table(rows), None, markers, GEO, (2021, 2022, 2023), truth=truth).recovered

@@ -11,6 +11,7 @@ import dataclasses
 import random
 from functools import lru_cache
 
+import numpy as np
 import pytest
 
 from jobs.config import load_config
@@ -225,20 +226,18 @@ def random_units(seed: int):
 def test_random_tables_leak_nothing(seed):
     units = random_units(seed)
     table, inner = build(units)
-    try:
-        out = apply_disclosure(table, inner, CFG)
-    except DisclosureError:
-        # refusing to publish is right only when the `<5` markers alone pin a value: with every
-        # cell hidden, the bounds still leave no room
-        everything = table.assign(suppressed=True, display_value=[
-            "<5" if 1 <= v <= 4 else "." for v in table.numerator.fillna(table.denominator)])
-        assert pinned(everything, inner, table)
-        return
+    out = apply_disclosure(table, inner, CFG)
     assert recoverable(out, inner) == []
     assert pinned(out, inner, table) == []
     assert visible_small_counts(out, CFG) == []
     small = table.numerator.between(1, 4).fillna(False).to_numpy()
-    assert (out.display_value[small] == "<5").all()
+    assert out.display_value[small].isin(["<5", "."]).all()
+    # a 1..4 cell shown as `.` only where its `<5` would pin values: as `<5` again, something is pinned
+    dotted = np.flatnonzero(small & (out.display_value == ".").to_numpy())
+    for i in dotted:
+        back = out.copy()
+        back.loc[i, "display_value"] = "<5"
+        assert pinned(back, inner, table), f"row {i} shown as `.` without need"
 
 
 def test_random_tables_have_teeth():
@@ -249,3 +248,21 @@ def test_random_tables_have_teeth():
     primary_only["suppressed"] = small
     primary_only["display_value"] = ["<5" if s else "x" for s in small]
     assert recoverable(primary_only, inner) or pinned(primary_only, inner, table)
+
+
+def test_four_regions_of_one_under_a_national_four_show_the_national_as_dot():
+    # national 4 over four regions of 1 and a shown zero, all 1..4: with every `<5` read as 1..4 each
+    # region is at least 1 and together at most 4, so each is exactly 1, whatever else is hidden.
+    # No secondary suppression changes that: the national cell (the total that caps its parts) is
+    # shown as `.` instead (outputs.md rule 3 yields to rule 2), and then nothing is pinned.
+    units = region_episodes({"1081": 1, "1082": 1, "1083": 1, "1084": 1})
+    table, inner = build(units, [("3AB", "region", "1085", "all", E3)])
+    out = apply_disclosure(table, inner, CFG)
+    assert shown(out, "3AB") == "."
+    assert [shown(out, "3AB", "region", r) for r in REGIONS] == ["<5", "<5", "<5", "<5", "0"]
+    assert recoverable(out, inner) == []
+    assert pinned(out, inner, table) == []
+    # the attack: with the national cell read as `<5` (1..4) the regions are pinned again
+    as_primary = out.copy()
+    as_primary.loc[as_primary["display_value"] == ".", "display_value"] = "<5"
+    assert len(pinned(as_primary, inner, table)) == 5
