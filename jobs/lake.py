@@ -290,6 +290,27 @@ def vacuum(spark: SparkSession, paths: PathsConfig, table: TableRef, *, dry_run:
     return len(before - _data_files(path))
 
 
+def file_sizes(paths: PathsConfig, table: TableRef) -> list[int]:
+    """Sizes in bytes of the data files of the table's latest version (its add actions, read by
+    `deltalake`: no JVM). What `pathways compact` decides from."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    actions = pa.table(DeltaTable(table_path(paths, table)).get_add_actions(flatten=True))
+    return [int(n) for n in actions.column("size_bytes").to_pylist()]
+
+
+def compact(spark: SparkSession, paths: PathsConfig, table: TableRef) -> int:
+    """Delta OPTIMIZE (bin-packing of small files, one commit with dataChange false: readers, time
+    travel and the change data feed see the same rows); the new version. The replaced files stay
+    on disk until VACUUM, as after any rewrite."""
+    from delta.tables import DeltaTable
+
+    path = table_path(paths, table)
+    DeltaTable.forPath(spark, path).optimize().executeCompaction()
+    return current_version(path)
+
+
 def _data_files(path: str) -> set[str]:
     root = Path(path)
     return {str(p) for p in root.rglob("*.parquet") if "_delta_log" not in p.parts}
