@@ -124,6 +124,7 @@ class IngestConfig:
     read_chunk_mb: int  # bytes hashed / UTF-8-checked per read (constant memory)
     parse_block_mb: int  # Arrow CSV block size
     sources: tuple[str, ...]  # empty = every source of schemas.sources, in that order
+    deletion_vectors: bool  # silver_* and record_state_* MERGE with Delta deletion vectors (docs/benchmarks.md)
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,35 @@ def test_compact_optimizes_only_tables_with_many_small_files_and_keeps_their_row
     assert int(last.operationMetrics["numRemovedFiles"]) == files_before
     # the untouched table: no new commit
     assert not results["analytics.few_t"].compacted and lake.log_version(paths, few) == few_version
+
+
+def test_deletion_vectors_on_an_existing_table_merge_without_rewriting_files(spark, lake_cfg):
+    """`ingest.deletion_vectors`: an existing silver table gets the property by one ALTER commit (the
+    migration), then a MERGE marks changed rows in deletion vectors and removes no file; the rows
+    equal the same MERGE computed by hand; `pathways compact` still reads the table's files."""
+    from jobs.ingest.silver import DELETE_CONDITION, DELETION_VECTORS, layout_properties
+
+    paths, table = lake_cfg.paths, lake.TableId("restricted", "silver_dv")
+    rows = {f"r{i:03d}": ("A", i) for i in range(200)}
+    lake.overwrite(spark.createDataFrame([(k, *v) for k, v in rows.items()], SCHEMA).repartition(4, "record_id"),
+                   paths, table)
+    path, v0 = lake.table_path(paths, table), lake.current_version(lake.table_path(paths, table))
+    files_before = _snapshot_files(spark, path)
+    changes = [("r001", "A", -1), ("r150", "A", -2), ("r007", "D", 0), ("r900", "A", 9)]
+    v1 = lake.merge_upsert(spark.createDataFrame(changes, SCHEMA), paths, table, ["record_id"],
+                           delete_condition=DELETE_CONDITION, properties=layout_properties(True))
+
+    assert lake.table_properties(spark, path)[DELETION_VECTORS] == "true"
+    assert v1 == v0 + 2  # the ALTER commit, then the MERGE
+    got = delta_bytes.table_bytes(path, v0 + 1, v1)
+    assert got.files_removed == 0 and got.bytes_removed == 0 and got.deletion_vectors > 0
+    assert set(files_before) <= set(_snapshot_files(spark, path))  # every old file is still read (minus its DV rows)
+    expected = dict(rows)
+    for record_id, status, v in changes:
+        if status == "D":
+            expected.pop(record_id, None)
+        else:
+            expected[record_id] = (status, v)
+    assert {r.record_id: (r.record_status, r.v) for r in lake.read(spark, paths, table).collect()} == expected
+    assert len(lake.file_sizes(paths, table)) == len(_snapshot_files(spark, path))
+    assert layout_properties(False) == {}
