@@ -265,7 +265,7 @@ def bench(
                           f"{r.get('delta_removed_mb', 0):,.1f}")
         console.print(table)
         night = result.get(f"{title}_bytes", {})
-        console.print(f"{title.replace('_', ' ')}: read {night.get('read_mb', 0):,.1f} MB (Spark stage input); "
+        console.print(f"{title.replace('_', ' ')}: read {night.get('read_mb', 0):,.1f} MB (files scanned, Spark SQL metric); "
                       f"Delta commits added {night.get('delta_added_mb', 0):,.1f} MB and removed "
                       f"{night.get('delta_removed_mb', 0):,.1f} MB")
     console.print(f"session start {result['session_seconds']:.1f} s; full build {result['full_build_seconds']:.1f} s "
