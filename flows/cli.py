@@ -223,7 +223,8 @@ def bench(
     runs: int = typer.Option(3, help="empty-night: timed runs (the median is the figure)."),
     run_date: str | None = typer.Option(None, help="empty-night: the runs' logical date (default today)."),
 ) -> None:
-    """Benchmark every stage: full build and one incremental night; prints time, rows/s, memory, shuffle."""
+    """Benchmark every stage: full build and one incremental night; prints time, rows/s, memory, shuffle,
+    bytes read (Spark) and bytes added/removed by the Delta commits."""
     import time as _time
 
     if case == "empty-night":
@@ -255,12 +256,18 @@ def bench(
         if title not in result:
             continue
         table = RichTable("stage", "seconds", "rows in", "rows out", "rows/s", "peak driver MB", "peak JVM MB",
-                          "shuffle MB", title=f"{title.replace('_', ' ')} ({scale})")
+                          "shuffle MB", "read MB", "Delta added MB", "Delta removed MB",
+                          title=f"{title.replace('_', ' ')} ({scale})")
         for r in result[title]:
             table.add_row(r["stage"], f"{r['seconds']:.1f}", f"{r['rows_in']:,}", f"{r['rows_out']:,}",
                           f"{r['rows_per_second']:,.0f}", f"{r['peak_driver_mb']:,.0f}", f"{r['peak_jvm_mb']:,.0f}",
-                          f"{r['shuffle_mb']:,.1f}")
+                          f"{r['shuffle_mb']:,.1f}", f"{r.get('read_mb', 0):,.1f}", f"{r.get('delta_added_mb', 0):,.1f}",
+                          f"{r.get('delta_removed_mb', 0):,.1f}")
         console.print(table)
+        night = result.get(f"{title}_bytes", {})
+        console.print(f"{title.replace('_', ' ')}: read {night.get('read_mb', 0):,.1f} MB (files scanned, Spark SQL metric); "
+                      f"Delta commits added {night.get('delta_added_mb', 0):,.1f} MB and removed "
+                      f"{night.get('delta_removed_mb', 0):,.1f} MB")
     console.print(f"session start {result['session_seconds']:.1f} s; full build {result['full_build_seconds']:.1f} s "
                   f"({result['full_build_rows_delivered']:,} rows delivered)")
     if "incremental" in result:
@@ -525,6 +532,28 @@ def vacuum(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run",
     console.print(f"{len(results)} restricted tables, {sum(r.files for r in results)} files "
                   f"{'would be ' if dry_run else ''}deleted; published, analytics and "
                   f"{', '.join(cfg.retention.audit_tables)} are never vacuumed")
+
+
+@app.command()
+def compact(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run",
+    help="Only show which tables would be compacted.")) -> None:
+    """Delta OPTIMIZE of the tables with many small files (conf/base/compaction.yml); weekly, after a night."""
+    from rich.table import Table as RichTable
+
+    from jobs.audit.maintenance import compact_tables
+
+    cfg = _config(ctx)
+    results = compact_tables(_spark(cfg), cfg, dry_run=dry_run)
+    table = RichTable("table", "files", f"small (< {cfg.compaction.small_file_mb} MB)", "files after",
+                      title="OPTIMIZE (dry run)" if dry_run else "OPTIMIZE")
+    for r in results:
+        if r.compacted:
+            table.add_row(r.table, str(r.files_before), str(r.small_files),
+                          "-" if dry_run else str(r.files_after))
+    console.print(table)
+    due = [r for r in results if r.compacted]
+    console.print(f"{len(results)} tables, {len(due)} with more than {cfg.compaction.min_small_files} small files "
+                  f"{'would be ' if dry_run else ''}compacted")
 
 
 @app.command()

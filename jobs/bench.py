@@ -4,8 +4,12 @@ Method: generate (or reuse) data of a scale; hold back the newest delivery of ev
 full build of every stage on a fresh lake, each stage followed by its Great Expectations
 checks (timed as `<stage>:check`, as the nightly flow runs them) and, last, the report; then
 put the held-back deliveries back and time the nightly incremental run the same way. Memory
-is sampled every 0.2 s from /proc (RSS of this Python driver and of its JVM); shuffle bytes
-come from Spark's status REST API. The figures so far are written to `progress` (JSON)
+is sampled every 0.2 s from /proc (RSS of this Python driver and of its JVM); bytes read (the
+"size of files read" metric of every file scan of the step's SQL executions), written by tasks
+(stage `outputBytes`) and shuffled come from Spark's status REST API (stage `inputBytes` is
+kept too, but Spark 4.1 counts only part of a Parquet scan there: docs/benchmarks.md); bytes
+added and removed in the lake from the operation metrics of the Delta commits each step made
+(jobs/delta_bytes.py). The figures so far are written to `progress` (JSON)
 after every step, so a run that dies still leaves what it measured.
 """
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -24,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import SparkSession
 
-from jobs import lake
-from jobs.config import Config
+from jobs import delta_bytes, lake
+from jobs.config import Config, PathsConfig
 from jobs.errors import ConfigError
 from jobs.run_context import RunContext
 from jobs.stages import STAGES, entry_point
@@ -35,7 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # the UI serves the stage list shuffle is read from; keep every stage of a step in it
-BENCH_SPARK_CONF = {"spark.ui.enabled": "true", "spark.ui.retainedStages": "100000"}
+BENCH_SPARK_CONF = {"spark.ui.enabled": "true", "spark.ui.retainedStages": "100000",
+                    "spark.sql.ui.retainedExecutions": "100000"}
 
 
 @dataclass
@@ -49,6 +55,14 @@ class StageResult:
     peak_jvm_mb: float
     shuffle_mb: float
     detail: dict[str, Any] = field(default_factory=dict)
+    # Spark's stage figures (defaults: a results file written before these were measured still loads)
+    read_mb: float = 0.0      # "size of files read" of the file scans (SQL metric)
+    input_mb: float = 0.0     # stage inputBytes (Spark 4.1: a part of the Parquet bytes read)
+    output_mb: float = 0.0    # stage outputBytes: files the tasks wrote
+    # the step's Delta commits: bytes added and removed (rewritten files count in both), per table in `delta`
+    delta_added_mb: float = 0.0
+    delta_removed_mb: float = 0.0
+    delta: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class MemorySampler:
@@ -106,34 +120,102 @@ def completed_stages(spark: SparkSession) -> list[dict[str, Any]]:
         return []
 
 
-def shuffle_since(stages: list[dict[str, Any]], after_stage: int) -> tuple[int, int]:
-    """(shuffle write bytes of the stages with id > after_stage, highest stage id seen).
+STAGE_IO = ("inputBytes", "outputBytes", "shuffleReadBytes", "shuffleWriteBytes")
+
+
+def stage_io(stages: list[dict[str, Any]], after_stage: int) -> tuple[dict[str, int], int]:
+    """(the sums of STAGE_IO over the stages with id > after_stage, highest stage id seen).
 
     By stage id, not a difference of totals: the UI keeps only the newest
     `spark.ui.retainedStages`, so a total can fall while a step runs."""
     new = [s for s in stages if int(s.get("stageId", -1)) > after_stage]
     last = max([after_stage, *(int(s.get("stageId", -1)) for s in stages)])
-    return sum(int(s.get("shuffleWriteBytes", 0)) for s in new), last
+    return {k: sum(int(s.get(k, 0)) for s in new) for k in STAGE_IO}, last
+
+
+def sql_executions(spark: SparkSession) -> list[dict[str, Any]]:
+    """Spark's REST list of SQL executions with their plan nodes' metrics ([] if the UI is off)."""
+    url = spark.sparkContext.uiWebUrl
+    if not url:
+        return []
+    app = spark.sparkContext.applicationId
+    query = "details=true&planDescription=false&offset=0&length=1000000"
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/sql?{query}", timeout=30) as r:
+            executions: list[dict[str, Any]] = json.load(r)
+            return executions
+    except OSError:
+        return []
+
+
+FILES_READ = "size of files read"  # the metric of a file scan node (FileSourceScanExec)
+_SIZE = re.compile(r"([0-9][0-9.,]*)\s*(B|KiB|MiB|GiB|TiB)\b")
+_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def metric_bytes(value: str) -> int:
+    """A size as the UI prints it ("6.4 MiB", or "total (min, med, max ...)\n6.4 MiB (...)"): the total."""
+    found = _SIZE.search(value.split("\n", 1)[1] if value.startswith("total") and "\n" in value else value)
+    return int(float(found.group(1).replace(",", "")) * _UNITS[found.group(2)]) if found else 0
+
+
+def files_read_since(executions: list[dict[str, Any]], after_execution: int) -> tuple[int, int]:
+    """(bytes of files scanned by the executions with id > after_execution, highest id seen)."""
+    new = [e for e in executions if int(e.get("id", -1)) > after_execution]
+    last = max([after_execution, *(int(e.get("id", -1)) for e in executions)])
+    total = sum(metric_bytes(m.get("value", "")) for e in new for n in e.get("nodes", [])
+                for m in n.get("metrics", []) if m.get("name") == FILES_READ)
+    return total, last
+
+
+def shuffle_since(stages: list[dict[str, Any]], after_stage: int) -> tuple[int, int]:
+    """(shuffle write bytes of the stages with id > after_stage, highest stage id seen)."""
+    figures, last = stage_io(stages, after_stage)
+    return figures["shuffleWriteBytes"], last
+
+
+def lake_versions(paths: PathsConfig) -> dict[str, int]:
+    """`<zone>.<table>` -> latest version, from the `_delta_log` listings (no Spark job)."""
+    found = {str(t): lake.log_version(paths, t) for t in lake.list_tables(paths)}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _mb(n: int) -> float:
+    return round(n / 2**20, 2)
 
 
 def lake_rows(spark: SparkSession, cfg: Config) -> dict[str, int]:
     return {str(t): lake.read(spark, cfg.paths, t).count() for t in lake.list_tables(cfg.paths)}
 
 
-def measure(spark: SparkSession, name: str, fn: Callable[[], Any], rows_in: int) -> StageResult:
+def measure(spark: SparkSession, name: str, fn: Callable[[], Any], rows_in: int,
+            paths: PathsConfig | None = None) -> StageResult:
+    """Time `fn` (a step); with `paths`, also what its Delta commits in that lake added and removed."""
     pids = {"driver": os.getpid(), "jvm": jvm_pid(spark)}
-    _, last_stage = shuffle_since(completed_stages(spark), -1)
+    _, last_stage = stage_io(completed_stages(spark), -1)
+    _, last_execution = files_read_since(sql_executions(spark), -1)
+    before = lake_versions(paths) if paths is not None else {}
     start = time.perf_counter()
     with MemorySampler(pids) as mem:
         written = fn() or {}
     seconds = time.perf_counter() - start
     rows_out = int(sum(v for v in written.values() if isinstance(v, (int, float))))
+    io, _ = stage_io(completed_stages(spark), last_stage)
+    files_read, _ = files_read_since(sql_executions(spark), last_execution)
+    per_table: dict[str, delta_bytes.WriteBytes] = {}
+    if paths is not None:
+        tables = {str(t): lake.table_path(paths, t) for t in lake.list_tables(paths)}
+        per_table = delta_bytes.run_bytes(tables, before, lake_versions(paths))
+    commits = delta_bytes.total(per_table)
     return StageResult(
         stage=name, seconds=round(seconds, 2), rows_in=rows_in, rows_out=rows_out,
         rows_per_second=round((rows_in or rows_out) / seconds, 1) if seconds else 0.0,
         peak_driver_mb=round(mem.peak["driver"] / 1024, 1), peak_jvm_mb=round(mem.peak["jvm"] / 1024, 1),
-        shuffle_mb=round(shuffle_since(completed_stages(spark), last_stage)[0] / 2**20, 2),
+        shuffle_mb=_mb(io["shuffleWriteBytes"]),
         detail={k: v for k, v in written.items() if isinstance(v, (int, float))},
+        read_mb=_mb(files_read), input_mb=_mb(io["inputBytes"]), output_mb=_mb(io["outputBytes"]),
+        delta_added_mb=_mb(commits.bytes_added), delta_removed_mb=_mb(commits.bytes_removed),
+        delta={t: asdict(b) for t, b in per_table.items()},
     )
 
 
@@ -191,14 +273,15 @@ def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str,
 
     for stage in stages:
         runner = entry_point(stage)
-        result = measure(spark, stage, lambda: runner(spark, ctx), rows_in)  # noqa: B023 - called at once
+        result = measure(spark, stage, lambda: runner(spark, ctx), rows_in, cfg.paths)  # noqa: B023 - called at once
         step(result)
         rows_in = result.rows_out
         if cfg.quality.enabled:
             step(measure(spark, f"{stage}:check",
-                         lambda: _checked(check_stage(spark, cfg, stage, run_id=run_id)), rows_in))  # noqa: B023
+                         lambda: _checked(check_stage(spark, cfg, stage, run_id=run_id)), rows_in,  # noqa: B023
+                         cfg.paths))
     if "indicators" in stages:
-        step(measure(spark, "report", lambda: {"report": int(render(spark, cfg, year=None).exists())}, 0))
+        step(measure(spark, "report", lambda: {"report": int(render(spark, cfg, year=None).exists())}, 0, cfg.paths))
     return results
 
 
@@ -269,8 +352,23 @@ def _saver(result: dict[str, Any], key: str, progress: Path | None,
         steps = list(done or []) + list(results)
         result[key] = [asdict(r) for r in steps]
         result[f"{key}_seconds"] = round(sum(r.seconds for r in steps), 2)
+        result[f"{key}_bytes"] = night_bytes(steps)
         _write_progress(result, progress)
     return save
+
+
+def night_bytes(steps: list[StageResult]) -> dict[str, Any]:
+    """A night's (or build's) totals over its steps: MB read (files scanned) and written by Spark, MB added and
+    removed by its Delta commits, and per table the summed commit figures (jobs/delta_bytes.py)."""
+    per_table: dict[str, delta_bytes.WriteBytes] = {}
+    for r in steps:
+        for table, figures in r.delta.items():
+            per_table[table] = per_table.get(table, delta_bytes.WriteBytes()) + delta_bytes.WriteBytes(**figures)
+    return {"read_mb": round(sum(r.read_mb for r in steps), 2), "input_mb": round(sum(r.input_mb for r in steps), 2),
+            "output_mb": round(sum(r.output_mb for r in steps), 2),
+            "delta_added_mb": round(sum(r.delta_added_mb for r in steps), 2),
+            "delta_removed_mb": round(sum(r.delta_removed_mb for r in steps), 2),
+            "tables": {t: asdict(b) for t, b in sorted(per_table.items())}}
 
 
 def _incremental(spark: SparkSession, cfg: Config, result: dict[str, Any], stages: tuple[str, ...], progress: Path | None,

@@ -124,6 +124,7 @@ class IngestConfig:
     read_chunk_mb: int  # bytes hashed / UTF-8-checked per read (constant memory)
     parse_block_mb: int  # Arrow CSV block size
     sources: tuple[str, ...]  # empty = every source of schemas.sources, in that order
+    deletion_vectors: bool  # silver_* and record_state_* MERGE with Delta deletion vectors (docs/benchmarks.md)
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,13 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class CompactionConfig:
+    """`pathways compact` (conf/base/compaction.yml; docs/benchmarks.md says when it pays). Types only."""
+    small_file_mb: int  # a data file below this size counts as small
+    min_small_files: int  # a table is compacted (Delta OPTIMIZE) only when it has more small files than this
+
+
+@dataclass(frozen=True)
 class Config:
     env: str = DEFAULT_ENV
     spark: SparkConfig = field(kw_only=True)
@@ -319,6 +327,7 @@ class Config:
     orchestration: OrchestrationConfig = field(kw_only=True)
     zones: ZonesConfig = field(kw_only=True)  # no default: conf/base/zones.yml must say it
     retention: RetentionConfig = field(kw_only=True)  # no default: conf/base/retention.yml must give it
+    compaction: CompactionConfig = field(kw_only=True)  # no default: conf/base/compaction.yml must give it
 
     def config_hash(self) -> str:
         """Stable hash of the effective configuration (recorded in every run manifest).

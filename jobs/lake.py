@@ -81,16 +81,17 @@ def retention_properties(table: TableRef) -> dict[str, str]:
     return {} if _retention is None else retention.policy(_retention, table.zone, table.name).properties
 
 
-def _create_options(table: TableRef) -> dict[str, str]:
-    """Writer options of a creating write: Delta stores `delta.*` options as table properties."""
-    return retention_properties(table)
+def _create_options(table: TableRef, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Writer options of a creating write: Delta stores `delta.*` options as table properties
+    (the retention policy's, and the writer's `extra` ones, e.g. the silver layout)."""
+    return {**retention_properties(table), **(extra or {})}
 
 
-def _before_write(spark: SparkSession, path: str, table: TableRef) -> None:
-    """Bring an existing table's retention properties in line with the policy (once per process)."""
+def _before_write(spark: SparkSession, path: str, table: TableRef, extra: Mapping[str, str] | None = None) -> None:
+    """Bring an existing table's retention (and `extra`) properties in line (once per process)."""
     if path in _checked or not _committed(path):
         return
-    wanted = retention_properties(table)
+    wanted = {**retention_properties(table), **(extra or {})}
     if wanted:
         set_properties(spark, path, wanted)
     _checked.add(path)
@@ -139,24 +140,27 @@ def read(spark: SparkSession, paths: PathsConfig, table: TableRef, version: int 
     return reader.load(path)
 
 
-def _save(df: DataFrame, paths: PathsConfig, table: TableRef, mode: str, partition_by: Sequence[str]) -> int:
+def _save(df: DataFrame, paths: PathsConfig, table: TableRef, mode: str, partition_by: Sequence[str],
+          properties: Mapping[str, str] | None = None) -> int:
     """One Delta commit of `df` in `mode` (a new table gets its creation properties); the new version."""
     path = table_path(paths, table)
-    _before_write(df.sparkSession, path, table)
+    _before_write(df.sparkSession, path, table, properties)
     writer = df.write.format("delta").mode(mode)
     if mode == "overwrite":
         writer = writer.option("overwriteSchema", "true")
     if not _committed(path):
-        writer = writer.options(**_create_options(table))
+        writer = writer.options(**_create_options(table, properties))
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)
     return current_version(path)
 
 
-def overwrite(df: DataFrame, paths: PathsConfig, table: TableRef, partition_by: Sequence[str] = ()) -> int:
-    """Replace the table's content atomically (one Delta commit); returns the new version."""
-    return _save(df, paths, table, "overwrite", partition_by)
+def overwrite(df: DataFrame, paths: PathsConfig, table: TableRef, partition_by: Sequence[str] = (),
+              properties: Mapping[str, str] | None = None) -> int:
+    """Replace the table's content atomically (one Delta commit); returns the new version.
+    `properties`: table properties it must have beside the retention policy's (set before the write)."""
+    return _save(df, paths, table, "overwrite", partition_by, properties)
 
 
 def append(df: DataFrame, paths: PathsConfig, table: TableRef, partition_by: Sequence[str] = ()) -> int:
@@ -183,19 +187,22 @@ def merge_upsert(
     *,
     delete_condition: str | None = None,
     update_condition: str | None = None,
+    properties: Mapping[str, str] | None = None,
 ) -> int:
     """MERGE `df` into the table on `keys`: update matched rows (when `update_condition`
     holds), delete matched rows where `delete_condition` holds, insert the rest (unless
-    they satisfy `delete_condition`). Creates the table on first use."""
+    they satisfy `delete_condition`). Creates the table on first use. `properties`: table
+    properties it must have beside the retention policy's (an existing table gets them by one
+    ALTER commit before the MERGE, e.g. `delta.enableDeletionVectors`)."""
     from delta.tables import DeltaTable
 
     spark = df.sparkSession
     path = table_path(paths, table)
     if not _committed(path):
         initial = df.alias("s").where(f"NOT ({delete_condition})") if delete_condition else df
-        initial.write.format("delta").mode("overwrite").options(**_create_options(table)).save(path)
+        initial.write.format("delta").mode("overwrite").options(**_create_options(table, properties)).save(path)
         return current_version(path)
-    _before_write(spark, path, table)
+    _before_write(spark, path, table, properties)
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     builder = DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), on)
     if delete_condition:
@@ -288,6 +295,27 @@ def vacuum(spark: SparkSession, paths: PathsConfig, table: TableRef, *, dry_run:
     before = _data_files(path)
     DeltaTable.forPath(spark, path).vacuum()
     return len(before - _data_files(path))
+
+
+def file_sizes(paths: PathsConfig, table: TableRef) -> list[int]:
+    """Sizes in bytes of the data files of the table's latest version (its add actions, read by
+    `deltalake`: no JVM). What `pathways compact` decides from."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    actions = pa.table(DeltaTable(table_path(paths, table)).get_add_actions(flatten=True))
+    return [int(n) for n in actions.column("size_bytes").to_pylist()]
+
+
+def compact(spark: SparkSession, paths: PathsConfig, table: TableRef) -> int:
+    """Delta OPTIMIZE (bin-packing of small files, one commit with dataChange false: readers, time
+    travel and the change data feed see the same rows); the new version. The replaced files stay
+    on disk until VACUUM, as after any rewrite."""
+    from delta.tables import DeltaTable
+
+    path = table_path(paths, table)
+    DeltaTable.forPath(spark, path).optimize().executeCompaction()
+    return current_version(path)
 
 
 def _data_files(path: str) -> set[str]:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import logging
 import os
 import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from jobs import lake, stage_state
+from jobs import delta_bytes, lake, stage_state
 from jobs.config import PROJECT_ROOT, Config
 from jobs.errors import PipelineError
 from jobs.quality import record_facts
@@ -43,6 +44,7 @@ from schemas.tables import (
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+log = logging.getLogger(__name__)
 GIT_COMMIT_ENV = "PATHWAYS_GIT_COMMIT"  # set by docker/job.Dockerfile from its GIT_COMMIT build arg
 BOOKKEEPING = {f"{tb.zone}.{tb.name}" for tb in (RUN_MANIFEST, VALIDATION_RESULTS, VALIDATION_FAILURES, STAGE_RUNS)}
 
@@ -157,12 +159,28 @@ class RunTracker:
 
     def after(self, stage: str, rows: dict[str, int]) -> None:
         written = self._written.setdefault(stage, {})
-        for table, version in sorted(self.versions().items()):
+        now = self.versions()
+        for table, version in sorted(now.items()):
             if self._before.get(table) != version:
                 count = rows.get(table, rows.get(table.split(".", 1)[1]))
                 self.tables.append((stage, table, "written", version, count))
                 written[table] = self._before.get(table)
         self.completed.append(stage)
+        self._log_bytes(stage, now)
+
+    def _log_bytes(self, stage: str, now: dict[str, int]) -> None:
+        """Log what the stage's Delta commits added and removed (jobs/delta_bytes.py; the log
+        line, not a manifest column: the manifest's schema is left as it is)."""
+        paths = {t: lake.table_path(self.cfg.paths, lake.TableId(*t.split(".", 1))) for t in now}
+        try:
+            per_table = delta_bytes.run_bytes(paths, self._before, now)
+        except (OSError, ValueError) as exc:  # a commit file gone (log cleanup): the figure is unknown
+            log.warning("stage %s: Delta commit bytes not read (%s)", stage, type(exc).__name__)
+            return
+        sums = delta_bytes.total(per_table)
+        log.info("stage %s: %d Delta commits on %d tables added %d files (%d bytes), removed %d files (%d bytes)",
+                 stage, sums.commits, len(per_table), sums.files_added, sums.bytes_added, sums.files_removed,
+                 sums.bytes_removed)
 
     def rollback(self, stage: str) -> None:
         """Undo `stage`'s writes (its check failed critically) and record what was done."""

@@ -1,7 +1,12 @@
-"""`pathways retention [--apply]` and `pathways vacuum [--dry-run]`, under the lake lock.
+"""`pathways retention [--apply]`, `pathways vacuum [--dry-run]` and `pathways compact [--dry-run]`,
+under the lake lock.
 
-Both walk every Delta table of the lake and classify it with jobs/retention.py. VACUUM touches
-only the non-audit `restricted` tables, with each table's own deletedFileRetentionDuration.
+Retention and VACUUM walk every Delta table of the lake and classify it with jobs/retention.py.
+VACUUM touches only the non-audit `restricted` tables, with each table's own
+deletedFileRetentionDuration. Compaction (Delta OPTIMIZE) walks every table and rewrites only
+those with more than `compaction.min_small_files` files under `compaction.small_file_mb`: it
+changes no row, and the files it replaces leave the disk with the next VACUUM (restricted) or
+after the table's deleted-file retention (the audit window elsewhere).
 """
 from __future__ import annotations
 
@@ -38,6 +43,15 @@ class VacuumResult:
     files: int  # deleted, or on a dry run: would be deleted
 
 
+@dataclass(frozen=True)
+class CompactResult:
+    table: str
+    files_before: int
+    small_files: int
+    files_after: int  # = files_before when not compacted
+    compacted: bool   # on a dry run: would be compacted
+
+
 def _lock(cfg: Config, what: str) -> contextlib.AbstractContextManager[Path]:
     return locks.command_lock(cfg, what)
 
@@ -72,4 +86,25 @@ def vacuum_restricted(spark: SparkSession, cfg: Config, *, dry_run: bool = False
             log.info("vacuum%s %s.%s (retaining %s): %d files", " (dry run)" if dry_run else "", zone, name,
                      pol.retention.deleted_files, files)
             out.append(VacuumResult(f"{zone}.{name}", pol.retention.deleted_files, files))
+    return out
+
+
+def compact_tables(spark: SparkSession, cfg: Config, *, dry_run: bool = False) -> list[CompactResult]:
+    """OPTIMIZE every lake table with more than `min_small_files` small files (one commit each);
+    the others are left alone. Logs the files before and after per table."""
+    small_bytes, limit = cfg.compaction.small_file_mb << 20, cfg.compaction.min_small_files
+    out = []
+    with _lock(cfg, "compact"):
+        for table in lake.list_tables(cfg.paths):
+            sizes = lake.file_sizes(cfg.paths, table)
+            small = sum(1 for n in sizes if n < small_bytes)
+            due = small > limit
+            after = len(sizes)
+            if due and not dry_run:
+                lake.compact(spark, cfg.paths, table)
+                after = len(lake.file_sizes(cfg.paths, table))
+            if due:
+                log.info("compact%s %s: %d files (%d small, more than %d) -> %d files", " (dry run)" if dry_run else "",
+                         table, len(sizes), small, limit, after)
+            out.append(CompactResult(str(table), len(sizes), small, after, due))
     return out

@@ -171,20 +171,21 @@ def _write_silver(spark: SparkSession, cfg: Config, source: str, batch_bronze: D
     if not full_refresh and lake.exists(spark, paths, state_t):
         state = lake.read(spark, paths, state_t)
     changed = silver.filter_not_older_than_state(silver.latest_versions(batch_bronze), state).persist()
+    layout = silver.layout_properties(cfg.ingest.deletion_vectors)
     try:
         if full_refresh:
             lake.overwrite(silver.build_silver_changes(silver.filter_active(changed), source), paths,
-                           silver_t)
+                           silver_t, properties=layout)
         else:
             lake.merge_upsert(silver.build_silver_changes(changed, source), paths, silver_t,
-                              ["record_id"], delete_condition=silver.DELETE_CONDITION)
+                              ["record_id"], delete_condition=silver.DELETE_CONDITION, properties=layout)
         hook(f"{source}:{silver_t.name}")
         state_df = silver.build_record_state(changed, source)
         before = lake.log_version(paths, state_t)
         if full_refresh:
-            lake.overwrite(state_df, paths, state_t)
+            lake.overwrite(state_df, paths, state_t, properties=layout)
         else:
-            lake.merge_upsert(state_df, paths, state_t, ["record_id"])
+            lake.merge_upsert(state_df, paths, state_t, ["record_id"], properties=layout)
         hook(f"{source}:{state_t.name}")
         # every changed record is one record_state row of that commit: no extra Spark job to count them.
         # Delta skips an empty MERGE commit: then nothing changed (not the previous commit's rows).

@@ -56,3 +56,11 @@ def filter_active(df: DataFrame) -> DataFrame:
 
 
 DELETE_CONDITION = f"s.record_status = '{DELETED}'"
+DELETION_VECTORS = "delta.enableDeletionVectors"
+
+
+def layout_properties(deletion_vectors: bool) -> dict[str, str]:
+    """Table properties of silver and record_state (`ingest.deletion_vectors`): with deletion vectors
+    a MERGE rewrites only the changed rows, not every file holding one (docs/benchmarks.md, "MERGE
+    layout"). Off: {} (a table that has them keeps them)."""
+    return {DELETION_VECTORS: "true"} if deletion_vectors else {}

@@ -88,14 +88,19 @@ def _fake_stages(monkeypatch, calls: list) -> None:
     monkeypatch.setattr(bench, "entry_point", runner)
     monkeypatch.setattr(bench, "jvm_pid", lambda spark: os.getpid())
     monkeypatch.setattr(bench, "completed_stages", lambda spark: [])
+    monkeypatch.setattr(bench, "sql_executions", lambda spark: [])
     monkeypatch.setitem(sys.modules, "jobs.quality", types.SimpleNamespace(check_stage=check_stage))
     monkeypatch.setitem(sys.modules, "jobs.report", types.SimpleNamespace(render=render))
 
 
-def test_run_stages_times_each_check_after_its_stage_and_reports_after_every_step(monkeypatch):
+def _empty_lake(root: Path) -> SimpleNamespace:
+    return SimpleNamespace(zone_dir=lambda zone: root / zone)
+
+
+def test_run_stages_times_each_check_after_its_stage_and_reports_after_every_step(monkeypatch, tmp_path):
     calls, seen = [], []
     _fake_stages(monkeypatch, calls)
-    cfg = SimpleNamespace(quality=SimpleNamespace(enabled=True))
+    cfg = SimpleNamespace(quality=SimpleNamespace(enabled=True), paths=_empty_lake(tmp_path))
 
     results = bench.run_stages(None, cfg, "bench-full", ("ingest", "link", "indicators"), True, 100,
                                on_step=lambda so_far: seen.append([r.stage for r in so_far]))
@@ -114,10 +119,10 @@ def test_run_stages_times_each_check_after_its_stage_and_reports_after_every_ste
     assert all(r.seconds >= 0 and r.peak_driver_mb > 0 and r.shuffle_mb == 0 for r in results)
 
 
-def test_run_stages_without_quality_or_indicators_times_only_the_stages(monkeypatch):
+def test_run_stages_without_quality_or_indicators_times_only_the_stages(monkeypatch, tmp_path):
     calls = []
     _fake_stages(monkeypatch, calls)
-    cfg = SimpleNamespace(quality=SimpleNamespace(enabled=False))
+    cfg = SimpleNamespace(quality=SimpleNamespace(enabled=False), paths=_empty_lake(tmp_path))
     results = bench.run_stages(None, cfg, "bench-incr", ("ingest", "link"), False, 7)
     assert [r.stage for r in results] == ["ingest", "link"]
     assert calls == [("ingest", "bench-incr", False), ("link", "bench-incr", False)]
@@ -131,6 +136,57 @@ def test_shuffle_counts_only_stages_newer_than_the_step_even_when_old_ones_are_d
              {"stageId": 4, "shuffleWriteBytes": 3}]
     assert bench.shuffle_since(after, 2) == (10, 4)
     assert bench.shuffle_since([], 4) == (0, 4)
+
+
+def _commit(table_dir: Path, version: int, info: dict, actions: tuple = ()) -> None:
+    log_dir = table_dir / "_delta_log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(a) for a in actions] + [json.dumps({"commitInfo": info})]
+    (log_dir / f"{version:020d}.json").write_text("\n".join(lines) + "\n")
+
+
+def test_measure_reports_spark_io_and_the_delta_bytes_of_the_commits_the_step_made(monkeypatch, tmp_path):
+    paths = _empty_lake(tmp_path)
+    silver, other = tmp_path / "restricted" / "silver_x", tmp_path / "analytics" / "y"
+    _commit(silver, 0, {"operation": "WRITE", "operationMetrics": {"numFiles": "1", "numOutputBytes": "999"}})
+    _commit(other, 0, {"operation": "WRITE", "operationMetrics": {"numFiles": "1", "numOutputBytes": "5"}})
+    ui = [[{"stageId": 3, "inputBytes": 7 << 20, "outputBytes": 0, "shuffleWriteBytes": 0}]]
+    scan = {"nodeName": "Scan parquet", "metrics": [{"name": "number of files read", "value": "8"},
+                                                    {"name": "size of files read", "value": "6.5 MiB"}]}
+    sql = [[{"id": 0, "nodes": [scan]}]]
+    monkeypatch.setattr(bench, "jvm_pid", lambda spark: os.getpid())
+    monkeypatch.setattr(bench, "completed_stages", lambda spark: ui[-1])
+    monkeypatch.setattr(bench, "sql_executions", lambda spark: sql[-1])
+
+    def step():  # one MERGE on silver_x (a file of 3 MB rewritten into 4 MB); y untouched
+        _commit(silver, 1, {"operation": "MERGE", "operationMetrics": {
+            "numTargetFilesAdded": "2", "numTargetFilesRemoved": "1",
+            "numTargetBytesAdded": str(4 << 20), "numTargetBytesRemoved": str(3 << 20)}})
+        ui.append(ui[0] + [{"stageId": 4, "inputBytes": 2 << 20, "outputBytes": 4 << 20, "shuffleWriteBytes": 1 << 20},
+                           {"stageId": 5, "inputBytes": 1 << 20, "outputBytes": 0, "shuffleWriteBytes": 0}])
+        sql.append(sql[0] + [{"id": 1, "nodes": [scan, {"nodeName": "Exchange", "metrics": [
+            {"name": "shuffle bytes written", "value": "total (min, med, max)\n9.0 MiB (1 MiB, 4 MiB, 4 MiB)"}]}]},
+            {"id": 2, "nodes": [{"nodeName": "Scan parquet", "metrics": [
+                {"name": "size of files read", "value": "total (min, med, max (stageId: taskId))\n"
+                                                        "1536.0 KiB (512.0 KiB, 512.0 KiB, 512.0 KiB (stage 4.0: task 9))"}]}]}])
+        return {"silver_x": 10}
+
+    r = bench.measure(None, "ingest", step, 10, paths)
+    assert (r.input_mb, r.output_mb, r.shuffle_mb) == (3.0, 4.0, 1.0)  # stage 3 ran before the step
+    assert r.read_mb == 8.0  # execution 0 ran before: 6.5 MiB + 1.5 MiB of files scanned by 1 and 2, no shuffle
+    assert (r.delta_added_mb, r.delta_removed_mb) == (4.0, 3.0)      # version 0 was there before
+    assert r.delta == {"restricted.silver_x": {"commits": 1, "files_added": 2, "files_removed": 1,
+                                               "bytes_added": 4 << 20, "bytes_removed": 3 << 20,
+                                               "deletion_vectors": 0}}
+    night = bench.night_bytes([r, r])
+    assert night["delta_added_mb"] == 8.0 and night["tables"]["restricted.silver_x"]["commits"] == 2
+
+
+def test_metric_bytes_reads_the_sizes_the_spark_ui_prints():
+    assert bench.metric_bytes("6.4 MiB") == int(6.4 * 2**20)
+    total = "total (min, med, max (stageId: taskId))\n2.0 KiB (1.0 KiB, 1.0 KiB, 1.0 KiB (stage 1.0: task 2))"
+    assert bench.metric_bytes(total) == 2048
+    assert bench.metric_bytes("1,234.0 B") == 1234 and bench.metric_bytes("8") == 0
 
 
 def test_bench_stages_keeps_pipeline_order_and_rejects_the_report_and_unknown_names():
