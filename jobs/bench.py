@@ -108,14 +108,19 @@ def jvm_pid(spark: SparkSession) -> int:
 
 def completed_stages(spark: SparkSession) -> list[dict[str, Any]]:
     """Spark's REST list of completed stages ([] if the UI is off or unreachable)."""
+    return _spark_rest(spark, "stages?status=complete", timeout=10)
+
+
+def _spark_rest(spark: SparkSession, path: str, timeout: int) -> list[dict[str, Any]]:
+    """GET /api/v1/applications/<this app>/<path> of Spark's UI ([] if the UI is off or unreachable)."""
     url = spark.sparkContext.uiWebUrl
     if not url:
         return []
-    app = spark.sparkContext.applicationId
     try:
-        with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=10) as r:
-            stages: list[dict[str, Any]] = json.load(r)
-            return stages
+        with urllib.request.urlopen(f"{url}/api/v1/applications/{spark.sparkContext.applicationId}/{path}",
+                                    timeout=timeout) as r:
+            out: list[dict[str, Any]] = json.load(r)
+            return out
     except OSError:
         return []
 
@@ -135,17 +140,7 @@ def stage_io(stages: list[dict[str, Any]], after_stage: int) -> tuple[dict[str, 
 
 def sql_executions(spark: SparkSession) -> list[dict[str, Any]]:
     """Spark's REST list of SQL executions with their plan nodes' metrics ([] if the UI is off)."""
-    url = spark.sparkContext.uiWebUrl
-    if not url:
-        return []
-    app = spark.sparkContext.applicationId
-    query = "details=true&planDescription=false&offset=0&length=1000000"
-    try:
-        with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/sql?{query}", timeout=30) as r:
-            executions: list[dict[str, Any]] = json.load(r)
-            return executions
-    except OSError:
-        return []
+    return _spark_rest(spark, "sql?details=true&planDescription=false&offset=0&length=1000000", timeout=30)
 
 
 FILES_READ = "size of files read"  # the metric of a file scan node (FileSourceScanExec)

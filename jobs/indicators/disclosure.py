@@ -188,14 +188,8 @@ def protect(
             if not more:
                 marker_pinned = sorted(problems)  # nothing left to re-mark (see `_refuse`)
                 break
-            remarked |= more
-            stuck.clear()
-            caps.clear()
-            since = rounds
-            log.info("disclosure: round %d found %d quantities pinned by the markers alone; %d primary rows "
-                     "shown as `.`", rounds, len(problems), len(more))
-            log.debug("disclosure: pinned by the markers alone e.g. %s; shown as `.`: %s",
-                      [model.qid[q] for q in problems[:8]], sorted(more)[:8])
+            remarked, since = remarked | more, rounds
+            _log_remarks(model, rounds, problems, more, stuck, caps)
             continue
         problems = [q for q in problems if q not in stuck]
         if not problems:
@@ -218,16 +212,13 @@ def protect(
                         "(e.g. %s)", len(problems), kind, rounds, escalations, len(added),
                         [model.qid[q] for q in problems[:3]])
         if not added:  # nothing nonzero left around them: the `<5` markers alone pin them (`_remarks`)
-            more = _remarks(rmodel, sorted(stuck | set(problems)), primary - remarked, fixed, table, caps)
+            pinned = sorted(stuck | set(problems))
+            more = _remarks(rmodel, pinned, primary - remarked, fixed, table, caps)
             if not more:
-                marker_pinned = sorted(stuck | set(problems))  # see `_refuse`
+                marker_pinned = pinned  # see `_refuse`
                 break
-            remarked |= more
-            stuck.clear()
-            caps.clear()
-            since = rounds
-            log.info("disclosure: round %d: %d primary rows shown as `.` (nothing left to suppress around %d "
-                     "quantities)", rounds, len(more), len(problems))
+            remarked, since = remarked | more, rounds
+            _log_remarks(model, rounds, pinned, more, stuck, caps)
             continue
         repairs |= added
         log.info("disclosure: round %d found %d %s quantities; %d more rows suppressed", rounds, len(problems),
@@ -249,6 +240,18 @@ def protect(
     log.info("disclosure: %(published_rows)d rows, %(primary)d primary, %(secondary)d secondary (%(remarked)d of "
              "them primary cells shown as `.`), %(rounds)d rounds, %(escalations)d escalations, %(seconds).1f s", stats)
     return Protection(status, stats)
+
+
+def _log_remarks(model: Model, rounds: int, pinned: Sequence[int], more: set[int], stuck: set[int],
+                 caps: dict[int, set[int]]) -> None:
+    """After a re-marking: what was pinned and what is now `.`; the next round decides afresh which
+    quantities the markers alone pin (`stuck`, `caps` cleared)."""
+    stuck.clear()
+    caps.clear()
+    log.info("disclosure: round %d found %d quantities pinned by the markers alone; %d primary rows shown as `.`",
+             rounds, len(pinned), len(more))
+    log.debug("disclosure: pinned by the markers alone e.g. %s; shown as `.`: %s",
+              [model.qid[q] for q in pinned[:8]], sorted(more)[:8])
 
 
 def _remarks(model: Model, pinned: Sequence[int], primary: set[int], fixed: list[Any],
