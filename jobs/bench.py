@@ -169,12 +169,6 @@ def shuffle_since(stages: list[dict[str, Any]], after_stage: int) -> tuple[int, 
     return figures["shuffleWriteBytes"], last
 
 
-def lake_versions(paths: PathsConfig) -> dict[str, int]:
-    """`<zone>.<table>` -> latest version, from the `_delta_log` listings (no Spark job)."""
-    found = {str(t): lake.log_version(paths, t) for t in lake.list_tables(paths)}
-    return {k: v for k, v in found.items() if v is not None}
-
-
 def _mb(n: int) -> float:
     return round(n / 2**20, 2)
 
@@ -189,7 +183,7 @@ def measure(spark: SparkSession, name: str, fn: Callable[[], Any], rows_in: int,
     pids = {"driver": os.getpid(), "jvm": jvm_pid(spark)}
     _, last_stage = stage_io(completed_stages(spark), -1)
     _, last_execution = files_read_since(sql_executions(spark), -1)
-    before = lake_versions(paths) if paths is not None else {}
+    before = lake.log_versions(paths) if paths is not None else {}
     start = time.perf_counter()
     with MemorySampler(pids) as mem:
         written = fn() or {}
@@ -200,7 +194,7 @@ def measure(spark: SparkSession, name: str, fn: Callable[[], Any], rows_in: int,
     per_table: dict[str, delta_bytes.WriteBytes] = {}
     if paths is not None:
         tables = {str(t): lake.table_path(paths, t) for t in lake.list_tables(paths)}
-        per_table = delta_bytes.run_bytes(tables, before, lake_versions(paths))
+        per_table = delta_bytes.run_bytes(tables, before, lake.log_versions(paths))
     commits = delta_bytes.total(per_table)
     return StageResult(
         stage=name, seconds=round(seconds, 2), rows_in=rows_in, rows_out=rows_out,

@@ -8,16 +8,17 @@ without any I/O accounting of our own. The commits are read from the `_delta_log
 `jobs.lake.current_version` does): no Spark job. A commit made by `deltalake` (delta-rs, the night
 without Spark) reports no byte metrics; its add/remove actions' `size` is used instead.
 
-The bytes a run *read* are Spark's own figure (stage `inputBytes` from the UI's REST API):
-`jobs.bench.stage_io`.
+The bytes a run *read* are Spark's own figure (the "size of files read" metric of the file scans,
+from the UI's REST API): `jobs.bench.files_read_since`.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from jobs import lake
 
 # The operationMetrics keys of each figure, first found wins. Per operation, Delta 4.x:
 # WRITE/CTAS: numFiles, numOutputBytes, numRemovedFiles, numRemovedBytes;
@@ -82,26 +83,10 @@ def sum_commits(commits: Iterable[tuple[Mapping[str, Any], Iterable[Mapping[str,
     return total
 
 
-def read_commit(path: str | Path, version: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(commitInfo, the other actions) of one commit file of the table at `path`."""
-    info: dict[str, Any] = {}
-    actions: list[dict[str, Any]] = []
-    with Path(path, "_delta_log", f"{version:020d}.json").open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            action = json.loads(line)
-            if "commitInfo" in action:
-                info = action["commitInfo"]
-            else:
-                actions.append(action)
-    return info, actions
-
-
 def table_bytes(path: str | Path, after: int | None, upto: int) -> WriteBytes:
     """The commits of the table at `path` after version `after` (None: from its first) up to `upto`."""
     start = 0 if after is None else after + 1
-    return sum_commits(read_commit(path, v) for v in range(start, upto + 1))
+    return sum_commits(lake.commit_actions(path, v) for v in range(start, upto + 1))
 
 
 def run_bytes(paths_by_table: Mapping[str, str], before: Mapping[str, int], after: Mapping[str, int]

@@ -352,22 +352,34 @@ def _latest_log_version(log_dir: Path) -> int | None:
     return max(versions) if versions else None
 
 
-def _commit_info(path: str, version: int) -> dict[str, Any]:
-    """The commitInfo action of one commit file (operation, operationMetrics, ...)."""
+def commit_actions(path: str | Path, version: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(the commitInfo action, the other actions) of one commit file of the table at `path`."""
+    info: dict[str, Any] = {}
+    actions: list[dict[str, Any]] = []
     with Path(path, "_delta_log", f"{version:020d}.json").open(encoding="utf-8") as fh:
         for line in fh:
+            if not line.strip():
+                continue
             action = json.loads(line)
             if "commitInfo" in action:
-                info: dict[str, Any] = action["commitInfo"]
-                return info
-    return {}
+                info = action["commitInfo"]
+            else:
+                actions.append(action)
+    return info, actions
+
+
+def log_versions(paths: PathsConfig) -> dict[str, int]:
+    """`<zone>.<table>` -> latest version of every table of the lake, from the `_delta_log`
+    listings (no Spark job)."""
+    found = {str(t): log_version(paths, t) for t in list_tables(paths)}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def last_commit_rows(spark: SparkSession, paths: PathsConfig, table: TableRef) -> int:
     """Rows the table's latest commit wrote (inserted + updated; from Delta's operation metrics,
     read from the commit file), without recomputing the DataFrame that was written."""
     path = table_path(paths, table)
-    metrics = _commit_info(path, current_version(path)).get("operationMetrics") or {}
+    metrics = commit_actions(path, current_version(path))[0].get("operationMetrics") or {}
     if "numOutputRows" in metrics and "numTargetRowsInserted" not in metrics:
         return int(metrics["numOutputRows"])
     return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))

@@ -106,8 +106,7 @@ class RunTracker:
         return self.ctx.run_id
 
     def versions(self) -> dict[str, int]:
-        found = {str(t): lake.log_version(self.cfg.paths, t) for t in lake.list_tables(self.cfg.paths)}
-        return {k: v for k, v in found.items() if k not in BOOKKEEPING and v is not None}
+        return {k: v for k, v in lake.log_versions(self.cfg.paths).items() if k not in BOOKKEEPING}
 
     def start(self, *, write: bool = True) -> None:
         """Read the stage records on file; `write`: the manifest's `running` row (a night without
