@@ -38,11 +38,16 @@ log = logging.getLogger(__name__)
 # missed a `.` pinned to min_count (tests/unit/test_disclosure_audit.py); every M stays <= BIG
 BIG = 10**5
 TOL = 1e-6
-MILP_SECONDS = 20.0  # a search that does not finish proves nothing (the quantity is then reported undecided)
+MILP_SECONDS = 120.0  # a search that does not finish proves nothing (the quantity is then reported undecided);
+# HiGHS spends ~13 s (small's largest component) to ~60 s (medium's) in root cuts whatever it is asked
+LOCAL_SECONDS = 10.0  # a search around one quantity, everything else held at a known solution
+LOCAL_ROW_CELLS = 200  # quantities of at most this many cells around it are freed with it ...
+LOCAL_MAX_CELLS = 400  # ... unless that frees more cells than this (a national total: no local search)
 RANDOM_DIRECTIONS = 6  # solves in random directions before the per-quantity ones (each rules many out)
 WITNESS_SECONDS = MILP_SECONDS  # a targeted integer program: any solution found by then is a witness
-WITNESS_GAP = 0.5  # ... and it need not be optimal (HiGHS's root cuts take ~13 s on a component of 800 hidden)
-TARGETED_ROUNDS = 20  # solves that push every undecided quantity away from its value at once
+WITNESS_GAP = 0.5  # ... and it need not be optimal
+TARGETED_ROUNDS = 20  # solves that push every undecided quantity away from its value at once ...
+TARGETED_MIN_SHARE = 0.5  # ... while each opens at least this share of the quantities still undecided
 
 
 @dataclass
@@ -255,11 +260,18 @@ class _Search:
     result: BoundedResult
     tally: Counter[str] = field(default_factory=Counter)  # how each side question was answered
     pattern: np.ndarray | None = None  # the `.` quantities > 0 in the latest witness
+    last: np.ndarray | None = None  # the latest witness
+
+    def __post_init__(self) -> None:
+        self._csc = self.mip.A.tocsc()  # which rows hold a column
+        self._row_cells = np.diff(self.mip.A.indptr)
+        self._z_of = {int(col): self.n_x + self.n_h + k for k, col in enumerate(self.switched)}  # h column -> its z
 
     def _note(self, seen: _Seen, witness: np.ndarray | None) -> None:
         if witness is not None:
             seen.note(witness)
             self.pattern = witness[self.switched] > 0
+            self.last = witness
 
     def run(self, todo: list[int], hidden: pd.DataFrame) -> None:
         seen = _Seen(self.n_x, self.n_h)
@@ -309,14 +321,43 @@ class _Search:
             if np.all(fixed[:, 0] <= fixed[:, 1]):
                 _, x = self.lp.solve(np.zeros(n), fixed, self.result)
                 witness = None if x is None else self._lifted(x, b)
-        if witness is None:
-            outcome, witness = self.mip.search(b, self.result)
-            self.tally[f"integer program: {outcome}"] += 1
-        else:
-            outcome = FOUND
+        if witness is not None:
             self.tally["LP solution"] += 1
+        elif (witness := self._local(i, b)) is not None:
+            self.tally["local search"] += 1
+        if witness is not None:
+            self._note(seen, witness)
+            return FOUND
+        outcome, witness = self.mip.search(b, self.result)
+        self.tally[f"integer program: {outcome}"] += 1
         self._note(seen, witness)
         return outcome
+
+    def _local(self, i: int, bounds: np.ndarray) -> np.ndarray | None:
+        """A whole-number solution within `bounds` that differs from the latest witness only near
+        quantity i: its cells and those of every quantity of at most LOCAL_ROW_CELLS cells that
+        shares one with it are free, every other variable stays at its witness value. A small
+        integer program (HiGHS drops the fixed columns first); None when it finds nothing."""
+        if self.last is None:
+            return None
+        A = self.mip.A
+        cells = A.indices[A.indptr[i]:A.indptr[i + 1]]
+        cells = cells[cells < self.n_x]
+        rows = np.unique(self._csc[:, cells].indices)
+        free = [cells] + [A.indices[A.indptr[r]:A.indptr[r + 1]] for r in rows if self._row_cells[r] <= LOCAL_ROW_CELLS]
+        free_cells = np.unique(np.concatenate(free))
+        free_cells = free_cells[free_cells < self.n_x]
+        if len(free_cells) > LOCAL_MAX_CELLS:
+            return None
+        h_rows = np.unique(self._csc[:, free_cells].indices)
+        h_cols = self.n_x + h_rows[h_rows < self.n_h]
+        z_cols = [self._z_of[int(c)] for c in h_cols if int(c) in self._z_of]
+        b = np.column_stack([self.last, self.last])
+        keep = np.concatenate([free_cells, h_cols, np.array(z_cols, dtype=int)])
+        b[keep] = bounds[keep]
+        if np.any(b[:, 0] > b[:, 1]):
+            return None
+        return self.mip.search(b, self.result, LOCAL_SECONDS)[1]
 
     def _lifted(self, x: np.ndarray, bounds: np.ndarray) -> np.ndarray | None:
         """An LP solution with the switches set (z = 1 where the `.` quantity is > 0), if it is a
@@ -327,7 +368,7 @@ class _Search:
     def _targeted(self, todo: list[int], seen: _Seen) -> None:
         """Solutions that push every undecided quantity away from the value seen (down where it
         lies in the upper half of its range, up otherwise), LP first and its rounding if that is a
-        solution, else the integer program, until a round opens nothing."""
+        solution, else the integer program, while a round opens TARGETED_MIN_SHARE of them."""
         rng = np.random.default_rng(0)
         n_x = self.n_x
         n = self.lp.A.shape[1]
@@ -345,8 +386,8 @@ class _Search:
                 witness = self.mip.solve(c, self.capped, self.result)[1]
             self._note(seen, witness)
             self.tally["targeted solve"] += 1
-            if sum(seen.open_(i) for i in still) == len(still):
-                break
+            if len(still) - sum(seen.open_(i) for i in still) < TARGETED_MIN_SHARE * len(still):
+                break  # the rest one by one: each costs a local search, a round costs a whole integer program
 
 
 FOUND, INFEASIBLE, TIMED_OUT = "found", "infeasible", "timed out"
@@ -384,10 +425,11 @@ class _Solver:
         result.lp_solved += 1
         return (res.fun, res.x) if res.status == 0 else (None, None)
 
-    def search(self, bounds: np.ndarray, result: BoundedResult) -> tuple[str, np.ndarray | None]:
+    def search(self, bounds: np.ndarray, result: BoundedResult,
+               seconds: float = MILP_SECONDS) -> tuple[str, np.ndarray | None]:
         """Is there a whole-number solution within `bounds`? FOUND (with it), INFEASIBLE (proven)
         or TIMED_OUT."""
-        res = self._milp(np.zeros(len(bounds)), bounds, {"time_limit": MILP_SECONDS}, result)
+        res = self._milp(np.zeros(len(bounds)), bounds, {"time_limit": seconds}, result)
         x = self.checked(res.x, bounds)
         if x is not None:
             return FOUND, x
