@@ -448,7 +448,8 @@ def disclosure_audit(
     ctx: typer.Context,
     json_file: Path | None = typer.Option(None, "--json", help="Also write every finding to this JSON file."),
 ) -> None:
-    """Attack published/ as any reader could (docs/disclosure_audit.md); exit 1 when a hidden value is recovered."""
+    """Attack published/ as any reader could (docs/disclosure_audit.md); exit 1 when a hidden value is recovered,
+    2 when nothing is but some quantity was left undecided (an integer search ran out of time)."""
     from jobs.disclosure_audit import audit_lake, findings_table, to_json
 
     cfg = _config(ctx)
@@ -458,7 +459,7 @@ def disclosure_audit(
     if json_file:
         to_json(report, json_file)
     console.print(report.summary())
-    raise typer.Exit(1 if report.recovered else 0)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()

@@ -44,6 +44,7 @@ class AuditReport:
     inconsistent: int = 0
     seconds: float = 0.0
     published_zeros: list[Finding] = field(default_factory=list)
+    undecided: list[tuple[Any, ...]] = field(default_factory=list)  # KEYs whose integer search ran out of time
 
     def count(self, method: str) -> int:
         return sum(1 for f in self.findings if f.method == method)
@@ -52,11 +53,18 @@ class AuditReport:
     def recovered(self) -> bool:
         return bool(self.findings)
 
+    @property
+    def exit_code(self) -> int:
+        """1: something recovered; 2: nothing recovered but not every quantity decided; 0: clean."""
+        return 1 if self.recovered else 2 if self.undecided else 0
+
     def summary(self) -> str:
         return (f"disclosure-audit: {self.hidden} suppressed quantities, {self.count(EXACT)} recovered exactly, "
                 f"{self.count(BOUNDS)} pinned by bounds, {self.count(VERSIONS)} revealed across versions"
                 + (f" ({len(self.published_zeros)} hidden parts lie wholly under quantities shown as 0: "
-                   "published zeros, not counted)" if self.published_zeros else ""))
+                   "published zeros, not counted)" if self.published_zeros else "")
+                + (f"; {len(self.undecided)} undecided (an integer search ran out of time: not shown safe)"
+                   if self.undecided else ""))
 
 
 def truth_of(unsuppressed: pd.DataFrame | None, markers: Markers,
@@ -122,6 +130,7 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
                 report.published_zeros.append(finding)
             else:
                 report.findings.append(finding)
+    report.undecided = sorted((keys[qid][0] for qid in bounded.undecided), key=str)
     if versions and len(versions) > 1:
         report.versions = sorted(versions)
         latest = max(versions)

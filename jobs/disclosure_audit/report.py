@@ -38,6 +38,7 @@ def to_json(report: AuditReport, path: Path) -> None:
         "recovered_exactly": report.count("exact"), "pinned_by_bounds": report.count("bounds"),
         "revealed_across_versions": report.count("versions"), "versions_read": report.versions,
         "inconsistent_equations": report.inconsistent, "seconds": round(report.seconds, 2),
+        "undecided": [dict(zip(keys, k)) for k in report.undecided],
         "findings": [{**dict(zip(keys, f.key)), **{k: v for k, v in asdict(f).items() if k != "key"}}
                      for f in report.findings],
     }

@@ -93,6 +93,37 @@ def test_a_secondary_cell_is_zero_or_at_least_min_count():
                                     ("7C", "R2", "adult", "episodes", "count"): 5}
 
 
+def test_an_integer_search_that_runs_out_of_time_is_undecided_not_safe(monkeypatch):
+    """The table above, with every integer program stopped by its time limit before a solution (HiGHS
+    status 1, no x): nothing is pinned, but the two hidden cells are reported undecided and the
+    command exits 2 (not 0: an audit that could not finish has shown nothing safe)."""
+    from scipy.optimize import OptimizeResult
+
+    from jobs.disclosure_audit import bounded
+    monkeypatch.setattr(bounded, "milp", lambda *a, **k: OptimizeResult(status=1, x=None))
+    rep = run([row("7C", "national", "DK", "adult", 6),
+               *regions("7C", "adult", [(1, "primary"), (5, "secondary"), 0])])
+    assert not rep.recovered
+    assert sorted(k[3] for k in rep.undecided) == ["R1", "R2"]
+    assert rep.exit_code == 2 and "2 undecided" in rep.summary()
+
+
+def test_a_witness_is_checked_in_whole_numbers():
+    """HiGHS works to a tolerance: a solution with a switch at 1e-6 lets a "0" `.` hold 3. Rounded,
+    that breaks the switch, so it is no witness (it would otherwise show a second value and hide a pin)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    from jobs.disclosure_audit import bounded
+    # h - 5 z >= 0 and h - 10 z <= 0 (min_count 5, M 10): columns h, z
+    solver = bounded._Solver.of(csr_matrix(np.array([[1.0, -5.0], [1.0, -10.0]])), np.array([0.0, -np.inf]),
+                                np.array([np.inf, 0.0]), integer=True)
+    box = np.array([[0.0, 10.0], [0.0, 1.0]])
+    assert solver.checked(np.array([3e-5, 3e-6]), box) is not None  # rounds to h 0, z 0: a solution
+    assert solver.checked(np.array([3.0, 0.3 + 1e-7]), box) is None  # h 3, z 0: not one
+    assert list(solver.checked(np.array([5.0000001, 0.9999999]), box)) == [5.0, 1.0]
+
+
 def test_a_protected_table_gives_nothing_away():
     """Total 20: one `<5` and one `.` member hide together (3 + 7); the age split too."""
     rows = [row("7C", "national", "DK", "adult", 20), *regions("7C", "adult", [(3, "primary"), (7, "secondary"), 10]),
