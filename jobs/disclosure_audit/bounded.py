@@ -52,7 +52,6 @@ TARGETED_MIN_SHARE = 0.5  # ... while each opens at least this share of the quan
 
 @dataclass
 class BoundedResult:
-    ranges: dict[int, tuple[int, int]]  # qid -> (integer min, integer max), for every hidden quantity tried
     pinned: dict[int, int]  # qid -> the only value it can take
     lp_solved: int
     milp_solved: int
@@ -79,7 +78,7 @@ def bounded_attack(model: Model, labels: np.ndarray, min_count: int, known: dict
     `any_count`: `.` quantities read as any count >= 0 rather than 0 or >= min_count (primary cells
     the suppression showed as `.`, recognised from the restricted table: `audit.attack`)."""
     q = model.quantities
-    result = BoundedResult({}, {}, 0, 0)
+    result = BoundedResult({}, 0, 0)
     hidden_all = q[(q["status"] != SHOWN) & ~q["qid"].isin(list(known))]
     for comp in sorted(set(labels[hidden_all["qid"].to_numpy()])):
         members = q[labels == comp]
@@ -103,7 +102,6 @@ def _component(model: Model, members: pd.DataFrame, min_count: int, known: dict[
     for qid in hidden.loc[~hidden["qid"].isin(inc["qid"]), "qid"]:
         if int(qid) not in known:  # every cell lies under a shown zero
             result.pinned[int(qid)] = 0
-            result.ranges[int(qid)] = (0, 0)
     hidden = hidden[hidden["qid"].isin(inc["qid"])]
     if hidden.empty:
         return
@@ -259,7 +257,6 @@ class _Search:
     min_count: int
     result: BoundedResult
     tally: Counter[str] = field(default_factory=Counter)  # how each side question was answered
-    pattern: np.ndarray | None = None  # the `.` quantities > 0 in the latest witness
     last: np.ndarray | None = None  # the latest witness
 
     def __post_init__(self) -> None:
@@ -270,7 +267,6 @@ class _Search:
     def _note(self, seen: _Seen, witness: np.ndarray | None) -> None:
         if witness is not None:
             seen.note(witness)
-            self.pattern = witness[self.switched] > 0
             self.last = witness
 
     def run(self, todo: list[int], hidden: pd.DataFrame) -> None:
@@ -314,10 +310,11 @@ class _Search:
             self.tally["LP infeasible"] += 1
             return INFEASIBLE
         witness = self._lifted(x, b)
-        if witness is None and self.pattern is not None:  # the LP again, each `.` held to 0 or >= min_count as last seen
+        if witness is None and self.last is not None:  # the LP again, each `.` held to 0 or >= min_count as last seen
+            above = self.last[self.switched] > 0
             fixed = b[:n].copy()
-            fixed[self.switched[~self.pattern], 1] = 0.0
-            fixed[self.switched[self.pattern], 0] = np.maximum(fixed[self.switched[self.pattern], 0], self.min_count)
+            fixed[self.switched[~above], 1] = 0.0
+            fixed[self.switched[above], 0] = np.maximum(fixed[self.switched[above], 0], self.min_count)
             if np.all(fixed[:, 0] <= fixed[:, 1]):
                 _, x = self.lp.solve(np.zeros(n), fixed, self.result)
                 witness = None if x is None else self._lifted(x, b)
