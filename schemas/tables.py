@@ -172,6 +172,13 @@ MONITORING_INDICATORS = Table("published", "monitoring_indicators", _schema(*IND
 MONITORING_INDICATORS_UNSUPPRESSED = Table("restricted", "monitoring_indicators_unsuppressed",
                                            _schema(*INDICATOR_FIELDS), INDICATOR_KEYS,
                                            "the same before disclosure control; never published")
+# the breakdowns the source documents ask for beyond outputs.md's list (duration bands, children
+# 0-14 / 15-17; docs/indicators.md): the same columns, protected in the same suppression run
+MONITORING_BREAKDOWNS = Table("published", "monitoring_breakdowns", _schema(*INDICATOR_FIELDS), INDICATOR_KEYS,
+                              "indicator breakdowns (duration bands, children by age) after disclosure control")
+MONITORING_BREAKDOWNS_UNSUPPRESSED = Table("restricted", "monitoring_breakdowns_unsuppressed",
+                                           _schema(*INDICATOR_FIELDS), INDICATOR_KEYS,
+                                           "the breakdowns before disclosure control; never published")
 TARGET_PROGRESS = Table("published", "target_progress", _schema(
     ("year", I), ("rate_per_100k", D), ("baseline_rate", D), ("change_vs_baseline_pct", D),
     ("target_2030_rate_30pct", D), ("target_2030_rate_40pct", D), ("on_track", B),

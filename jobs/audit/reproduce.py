@@ -5,6 +5,7 @@ indicator stage read and of every table it wrote) and `restricted.run_manifest` 
 status). The inputs are read at those versions (Delta time travel) and passed through the
 indicator stage's own `compute` (jobs/indicators/job.py), the one definition of every number.
 The recomputed unsuppressed cell is compared with `restricted.monitoring_indicators_unsuppressed`
+(and `monitoring_breakdowns_unsuppressed` for the cell's breakdown rows, when the run wrote it)
 at the version the run wrote, and with the published cell at the version the run wrote: where the
 published cell shows a value (value, numerator, denominator, per 100,000) it must equal the
 recomputed one; a suppressed cell is reported as such (how disclosure control decided is not
@@ -31,6 +32,7 @@ from jobs import lake
 from jobs.config import Config, PathsConfig
 from jobs.errors import ConfigError, MissingTableError
 from jobs.indicators import job as indicators
+from jobs.indicators.assemble import split_breakdowns
 from jobs.indicators.cells import explode_spec_rows, place_rows
 from jobs.indicators.definitions import (
     AGE_GROUPS,
@@ -53,10 +55,13 @@ from schemas.tables import (
     COERCION_EPISODES,
     INDICATOR_RUNS,
     INVOLUNTARY_ADMISSIONS,
+    MONITORING_BREAKDOWNS,
+    MONITORING_BREAKDOWNS_UNSUPPRESSED,
     MONITORING_INDICATORS,
     MONITORING_INDICATORS_UNSUPPRESSED,
     PERSONS,
     RUN_MANIFEST,
+    Table,
 )
 
 log = logging.getLogger(__name__)
@@ -160,7 +165,8 @@ def find_run(spark: SparkSession, cfg: Config, run_id: str | None, cell: Cell) -
     order = runs[runs["run_id"].isin(completed)].groupby("run_id")["computed_at"].max().sort_values(ascending=False)
     for candidate in order.index:
         lineage = _lineage(runs[runs["run_id"] == candidate], manifest[candidate])
-        if _stored(spark, cfg, lineage, cell).shape[0]:
+        if _written(spark, cfg, lineage, cell, MONITORING_INDICATORS_UNSUPPRESSED,
+                    MONITORING_BREAKDOWNS_UNSUPPRESSED).shape[0]:
             return lineage
     raise MissingTableError(f"no completed run wrote the cell {cell.label()}")
 
@@ -202,8 +208,13 @@ def _select_frame(pdf: pd.DataFrame, cell: Cell) -> pd.DataFrame:
     return pdf[keep].sort_values("measure").reset_index(drop=True)
 
 
-def _stored(spark: SparkSession, cfg: Config, lineage: Lineage, cell: Cell) -> pd.DataFrame:
-    return _select(_at(spark, cfg, lineage.outputs, MONITORING_INDICATORS_UNSUPPRESSED.name), cell)
+def _written(spark: SparkSession, cfg: Config, lineage: Lineage, cell: Cell, contract: Table,
+             breakdowns: Table) -> pd.DataFrame:
+    """The cell's rows as the run wrote them: the contract table's, plus the breakdown table's
+    when the run wrote one (runs before the breakdowns had none)."""
+    tables = [contract] + ([breakdowns] if breakdowns.name in lineage.outputs else [])
+    parts = [_select(_at(spark, cfg, lineage.outputs, t.name), cell) for t in tables]
+    return pd.concat(parts, ignore_index=True).sort_values("measure").reset_index(drop=True)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -225,8 +236,10 @@ def reproduce(spark: SparkSession, cfg: Config, *, cell: Cell, run_id: str | Non
     municipalities = municipalities_df(spark, cfg.paths)
     unsuppressed, _ = indicators.unsuppressed_table(frames, cfg, municipalities)  # no suppression needed here
     recomputed = _select_frame(unsuppressed, cell)
-    stored = _stored(spark, cfg, lineage, cell)
-    published = _select(_at(spark, cfg, lineage.outputs, MONITORING_INDICATORS.name), cell)
+    if MONITORING_BREAKDOWNS_UNSUPPRESSED.name not in lineage.outputs:  # a run before the breakdowns
+        recomputed = split_breakdowns(recomputed)[0]
+    stored = _written(spark, cfg, lineage, cell, MONITORING_INDICATORS_UNSUPPRESSED, MONITORING_BREAKDOWNS_UNSUPPRESSED)
+    published = _written(spark, cfg, lineage, cell, MONITORING_INDICATORS, MONITORING_BREAKDOWNS)
     if recomputed.empty and stored.empty:
         raise MissingTableError(f"the cell {cell.label()} is not in run {lineage.run_id}'s indicators")
     for measure in sorted(set(recomputed["measure"]) | set(stored["measure"])):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,11 +98,14 @@ def _check(truth: dict[tuple[Any, ...], int] | None, key: tuple[Any, ...], value
 
 def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Markers, geo: Geography,
            baseline_years: Sequence[int], truth: dict[tuple[Any, ...], int] | None = None,
-           versions: dict[int, pd.DataFrame] | None = None,
+           histories: Sequence[Mapping[int, pd.DataFrame]] = (),
            label: str = "", specs: Sequence[IndicatorSpec] = SPECS) -> AuditReport:
-    """The attack on tables in memory: `published` (monitoring_indicators), `target`
-    (target_progress), optional `truth` (truth_of the restricted table) and earlier `versions`;
-    `specs`: every indicator spec the reader knows (definitions.specs(cfg.indicators))."""
+    """The attack on tables in memory: `published` (monitoring_indicators and
+    monitoring_breakdowns together), `target` (target_progress), optional `truth` (truth_of the
+    restricted tables) and `histories`: every readable version of each published indicator
+    table, one mapping version -> rows per table (their keys never overlap, so each table's
+    versions are compared among themselves); `specs`: every indicator spec the reader knows
+    (definitions.specs(cfg.indicators))."""
     started = time.monotonic()
     q = quantities(published, markers, specs)
     q = pd.concat([q, target_quantities(target, published, baseline_years)], ignore_index=True)
@@ -131,11 +134,14 @@ def attack(published: pd.DataFrame, target: pd.DataFrame | None, markers: Marker
             else:
                 report.findings.append(finding)
     report.undecided = sorted((keys[qid][0] for qid in bounded.undecided), key=str)
-    if versions and len(versions) > 1:
-        report.versions = sorted(versions)
+    for versions in histories:
+        if len(versions) < 2:
+            continue
         latest = max(versions)
-        for f in compare_versions(versions, markers, specs):
+        for f in compare_versions(dict(versions), markers, specs):
             report.findings.append(_version_finding(f, truth if f.hidden_in == latest else None))
+    if histories:
+        report.versions = sorted(histories[0])
     report.seconds = time.monotonic() - started
     return report
 
@@ -160,20 +166,26 @@ def published_zeros(model: Model) -> set[int]:
 
 def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years: Sequence[int],
               specs: Sequence[IndicatorSpec] = SPECS) -> AuditReport:
-    """Read the lake (published, every version; restricted if readable) and attack it."""
+    """Read the lake (published, every version; restricted if readable) and attack it: the
+    contract table and the breakdowns (when published) in one model, as a reader would combine them."""
     started = time.monotonic()
     lake_dir = Path(lake_dir)
-    published = lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS)
+    names = [lake.INDICATORS]
+    if lake.exists(lake_dir, lake.PUBLISHED, lake.BREAKDOWNS):  # absent before the breakdowns were published
+        names.append(lake.BREAKDOWNS)
+    histories = [_history(lake_dir, name) for name in names]
+    published = pd.concat([history[max(history)] for history in histories], ignore_index=True)
     target = lake.read_optional(lake_dir, lake.PUBLISHED, lake.TARGET)
-    truth = truth_of(lake.read_optional(lake_dir, lake.RESTRICTED, lake.UNSUPPRESSED), markers, specs)
-    found = lake.versions(lake_dir, lake.PUBLISHED, lake.INDICATORS)
-    versions = None
-    if len(found) > 1:
-        versions = {v: lake.read(lake_dir, lake.PUBLISHED, lake.INDICATORS, version=v) for v in found}
-    report = attack(published, target, markers, geo, baseline_years, truth, versions, str(lake_dir), specs)
-    report.versions = found
+    restricted = [lake.read_optional(lake_dir, lake.RESTRICTED, name) for name in lake.UNSUPPRESSED]
+    truth = truth_of(pd.concat(restricted, ignore_index=True) if restricted[0] is not None else None, markers, specs)
+    report = attack(published, target, markers, geo, baseline_years, truth, histories, str(lake_dir), specs)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _history(lake_dir: Path, name: str) -> dict[int, pd.DataFrame]:
+    """Every version of a published table that time travel can read: version -> rows."""
+    return {v: lake.read(lake_dir, lake.PUBLISHED, name, version=v) for v in lake.versions(lake_dir, lake.PUBLISHED, name)}
 
 
 def _version_finding(f: VersionFinding, truth: dict[tuple[Any, ...], int] | None) -> Finding:

@@ -10,8 +10,8 @@ from deltalake import DeltaTable
 
 log = logging.getLogger(__name__)
 PUBLISHED, RESTRICTED = "published", "restricted"
-INDICATORS, TARGET = "monitoring_indicators", "target_progress"
-UNSUPPRESSED = "monitoring_indicators_unsuppressed"
+INDICATORS, BREAKDOWNS, TARGET = "monitoring_indicators", "monitoring_breakdowns", "target_progress"
+UNSUPPRESSED = ("monitoring_indicators_unsuppressed", "monitoring_breakdowns_unsuppressed")  # contract first
 
 
 def table_dir(lake: Path, zone: str, name: str) -> Path:

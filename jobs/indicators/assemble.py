@@ -34,6 +34,7 @@ from jobs.indicators.definitions import (
     SHARE,
     UNKNOWN_MUNICIPALITY,
     IndicatorSpec,
+    is_breakdown,
     is_count,
 )
 from jobs.indicators.geography import Geography
@@ -130,3 +131,10 @@ def sort_rows(df: pd.DataFrame) -> pd.DataFrame:
     keyed = df.assign(_lvl=df["geo_level"].map(order))
     return keyed.sort_values(["indicator_id", "measure", "year", "_lvl", "geo_code", "age_group"]).drop(
         columns="_lvl").reset_index(drop=True)
+
+
+def split_breakdowns(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(outputs.md's rows, the breakdown rows) of an indicator table (definitions.is_breakdown)."""
+    mask = pd.Series([is_breakdown(i, m) for i, m in zip(df["indicator_id"], df["measure"])], index=df.index,
+                     dtype=bool)
+    return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True)

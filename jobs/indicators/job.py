@@ -1,5 +1,11 @@
 """The indicator stage's thin run(): read inputs (pinned Delta versions), compute, protect, write.
 
+The breakdowns (duration bands, children by age; docs/indicators.md) are computed and protected
+with outputs.md's indicators in one table and one suppression run (they share persons and
+episodes, so they cannot be protected apart), then written apart: outputs.md's rows to
+`monitoring_indicators`, the breakdown rows to `monitoring_breakdowns` (published and
+restricted alike), so a reader of the contract table sees exactly the contract's rows.
+
 Spark jobs: one for the years the data covers (unless configured), two aggregations of the
 counted episodes (the cells, and the disclosure model's inner cells), one aggregation of the
 register into populations (all collected as small aggregates), then the writes. Disclosure
@@ -21,7 +27,7 @@ from pyspark.sql import functions as F
 
 from jobs import lake
 from jobs.config import Config
-from jobs.indicators.assemble import assemble, sort_rows
+from jobs.indicators.assemble import assemble, sort_rows, split_breakdowns
 from jobs.indicators.cells import CELL_COLUMNS, UNKNOWN_AGE, build_cells, build_inner_cells, explode_spec_rows
 from jobs.indicators.checks import assert_publishable
 from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, NATIONAL, SPECS, specs
@@ -38,6 +44,8 @@ from schemas.tables import (
     COERCION_EPISODES,
     INDICATOR_RUNS,
     INVOLUNTARY_ADMISSIONS,
+    MONITORING_BREAKDOWNS,
+    MONITORING_BREAKDOWNS_UNSUPPRESSED,
     MONITORING_INDICATORS,
     MONITORING_INDICATORS_UNSUPPRESSED,
     PERSONS,
@@ -50,12 +58,14 @@ log = logging.getLogger(__name__)
 
 RESIDENCE = silver("residence")
 INPUTS = (COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, RESIDENCE)
-OUTPUTS = (MONITORING_INDICATORS_UNSUPPRESSED, MONITORING_INDICATORS, TARGET_PROGRESS)
+OUTPUTS = (MONITORING_INDICATORS_UNSUPPRESSED, MONITORING_BREAKDOWNS_UNSUPPRESSED, MONITORING_INDICATORS,
+           MONITORING_BREAKDOWNS, TARGET_PROGRESS)
 
 
 def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
-    """Compute and write restricted.monitoring_indicators_unsuppressed, published.monitoring_indicators
-    and published.target_progress; record input and output versions in restricted.indicator_runs.
+    """Compute and write the indicator tables of OUTPUTS (restricted and published, the contract's
+    rows and the breakdowns) and published.target_progress; record input and output versions in
+    restricted.indicator_runs.
 
     `ctx.run_date` (the flow's logical date; today when None) decides which years are final
     (jobs/indicators/release.py); years already published are carried forward from the
@@ -63,9 +73,7 @@ def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     cfg, run_id, run_date = ctx.cfg, ctx.run_id, ctx.run_date
     versions = {t.name: lake.log_version(cfg.paths, t) for t in INPUTS}
     frames = {t.name: lake.read(spark, cfg.paths, t, version=versions[t.name]) for t in INPUTS}
-    previous = None
-    if lake.exists(spark, cfg.paths, MONITORING_INDICATORS):
-        previous = lake.read(spark, cfg.paths, MONITORING_INDICATORS).toPandas()
+    previous = _previous_release(spark, cfg)
     tables = compute(frames, cfg, municipalities_df(spark, cfg.paths), run_date=run_date, previous=previous)
     written = {}
     for table in OUTPUTS:
@@ -73,18 +81,27 @@ def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
         versions[table.name] = version
         written[table.name] = len(tables[table.name])
     _record_run(spark, cfg, run_id, versions)
-    published = tables[MONITORING_INDICATORS.name]
-    log.info("indicators: %d cells (%d suppressed), %d target rows, definitions %s", len(published),
-             int(published["suppressed"].sum()), len(tables[TARGET_PROGRESS.name]), cfg.indicators.definition_version)
+    published = pd.concat([tables[MONITORING_INDICATORS.name], tables[MONITORING_BREAKDOWNS.name]])
+    log.info("indicators: %d cells (%d suppressed; %d of them breakdowns), %d target rows, definitions %s",
+             len(published), int(published["suppressed"].sum()), len(tables[MONITORING_BREAKDOWNS.name]),
+             len(tables[TARGET_PROGRESS.name]), cfg.indicators.definition_version)
     return written
+
+
+def _previous_release(spark: SparkSession, cfg: Config) -> pd.DataFrame | None:
+    """The last published release, contract rows and breakdowns together (None before the first)."""
+    parts = [lake.read(spark, cfg.paths, t).toPandas() for t in (MONITORING_INDICATORS, MONITORING_BREAKDOWNS)
+             if lake.exists(spark, cfg.paths, t)]
+    return pd.concat(parts, ignore_index=True) if parts else None
 
 
 def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFrame, *,
             run_date: dt.date | None = None, previous: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """The three output tables (pandas) from the input frames, keyed by table name.
+    """The output tables of OUTPUTS (pandas) from the input frames, keyed by table name.
 
     Runs the Spark aggregations (actions) and collects their small results. `previous`: the
-    published table of the last run (its years are carried forward); `run_date`: today if None.
+    published rows of the last run, breakdowns included (its years are carried forward);
+    `run_date`: today if None.
     """
     unsuppressed, inner = unsuppressed_table(frames, cfg, municipalities)
     geo = Geography.from_reference(cfg.paths)
@@ -93,10 +110,14 @@ def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFr
     log.info("disclosure: %s", {k: v for k, v in protection.stats.items() if isinstance(v, (int, float, list))})
     published = sort_rows(published)
     assert_publishable(published, geo, cfg.disclosure)
+    unsuppressed_contract, unsuppressed_breakdowns = split_breakdowns(unsuppressed)
+    contract, breakdowns = split_breakdowns(published)
     return {
-        MONITORING_INDICATORS_UNSUPPRESSED.name: unsuppressed,
-        MONITORING_INDICATORS.name: published,
-        TARGET_PROGRESS.name: target_progress(published, cfg.indicators),
+        MONITORING_INDICATORS_UNSUPPRESSED.name: unsuppressed_contract,
+        MONITORING_BREAKDOWNS_UNSUPPRESSED.name: unsuppressed_breakdowns,
+        MONITORING_INDICATORS.name: contract,
+        MONITORING_BREAKDOWNS.name: breakdowns,
+        TARGET_PROGRESS.name: target_progress(contract, cfg.indicators),
     }
 
 

@@ -11,6 +11,7 @@ date, CPR number or free text.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -89,18 +90,26 @@ def _indicators() -> list[Check]:
     cell = t.INDICATOR_KEYS
     unsuppressed = _name(t.MONITORING_INDICATORS_UNSUPPRESSED)
     published = _name(t.MONITORING_INDICATORS)
+    # the breakdowns (duration bands, age split) have their own suite for the published table's
+    # invariants, the derived checks over both tables of a zone
+    every_unsuppressed = (t.MONITORING_INDICATORS_UNSUPPRESSED, t.MONITORING_BREAKDOWNS_UNSUPPRESSED)
+
+    def rows(f: Mapping[str, DataFrame], tables: tuple[t.Table, ...]) -> DataFrame:
+        frames = [f[_name(table)] for table in tables if _name(table) in f]
+        return functools.reduce(DataFrame.unionByName, frames)
     return [
         table_check(t.MONITORING_INDICATORS, where=cell),
+        table_check(t.MONITORING_BREAKDOWNS, where=cell),
         table_check(t.TARGET_PROGRESS, where=("year",)),
-        Check("indicator_consistency", inputs=(t.MONITORING_INDICATORS_UNSUPPRESSED,), required=(unsuppressed,),
-              keys=cell, where=cell, derive=lambda f: derived.with_indicator_gaps(f[unsuppressed])),
+        Check("indicator_consistency", inputs=every_unsuppressed, required=(unsuppressed,),
+              keys=cell, where=cell, derive=lambda f: derived.with_indicator_gaps(rows(f, every_unsuppressed))),
         Check("indicator_persons_vs_episodes", inputs=(t.MONITORING_INDICATORS_UNSUPPRESSED,),
               required=(unsuppressed,), keys=("indicator_id", *derived.CELL), where=("indicator_id", *derived.CELL),
               derive=lambda f: derived.persons_vs_episodes(f[unsuppressed])),
-        Check("indicator_age_groups", inputs=(t.MONITORING_INDICATORS,), required=(published,),
-              keys=("family", "measure", "year", "geo_level", "geo_code"),
+        Check("indicator_age_groups", inputs=(t.MONITORING_INDICATORS, t.MONITORING_BREAKDOWNS),
+              required=(published,), keys=("family", "measure", "year", "geo_level", "geo_code"),
               where=("family", "measure", "year", "geo_level", "geo_code"),
-              derive=lambda f: derived.age_group_sums(f[published])),
+              derive=lambda f: derived.age_group_sums(rows(f, (t.MONITORING_INDICATORS, t.MONITORING_BREAKDOWNS)))),
         Check("published_zone", input_zones=("published",), keys=("table",), where=("table",),
               derive=lambda f: derived.published_tables(
                   next(iter(f.values())).sparkSession, {name: df.columns for name, df in f.items()})),

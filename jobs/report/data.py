@@ -1,6 +1,7 @@
 """What the report reads: the published tables plus run metadata, never person-level data.
 
-- published.monitoring_indicators and published.target_progress (after disclosure control);
+- published.monitoring_indicators, published.monitoring_breakdowns (duration bands, children by
+  age; optional) and published.target_progress (after disclosure control);
 - restricted.indicator_runs: the Delta versions the indicator run read and wrote (metadata);
 - restricted.validation_results, if the data-quality stage wrote it: a per-suite summary of
   the expectations evaluated (no data values). Absent table = "not validated".
@@ -17,12 +18,18 @@ from pyspark.sql import functions as F
 from jobs import lake
 from jobs.config import Config
 from jobs.errors import MissingTableError
-from schemas.tables import INDICATOR_RUNS, MONITORING_INDICATORS, TARGET_PROGRESS, VALIDATION_RESULTS
+from schemas.tables import (
+    INDICATOR_RUNS,
+    MONITORING_BREAKDOWNS,
+    MONITORING_INDICATORS,
+    TARGET_PROGRESS,
+    VALIDATION_RESULTS,
+)
 
 
 @dataclass(frozen=True)
 class ReportData:
-    indicators: pd.DataFrame
+    indicators: pd.DataFrame  # monitoring_indicators and monitoring_breakdowns rows
     target: pd.DataFrame
     year: int
     run: pd.DataFrame  # rows of restricted.indicator_runs of the latest run (empty if unknown)
@@ -36,7 +43,8 @@ def load(spark: SparkSession, cfg: Config, year: int | None = None) -> ReportDat
         if not lake.exists(spark, cfg.paths, table):
             raise MissingTableError(f"{table.zone}.{table.name} does not exist in {cfg.paths.lake_dir()}; "
                                     "run the indicators stage first (pathways run)")
-    indicators = lake.read(spark, cfg.paths, MONITORING_INDICATORS).toPandas()
+    published = [t for t in (MONITORING_INDICATORS, MONITORING_BREAKDOWNS) if lake.exists(spark, cfg.paths, t)]
+    indicators = pd.concat([lake.read(spark, cfg.paths, t).toPandas() for t in published], ignore_index=True)
     target = lake.read(spark, cfg.paths, TARGET_PROGRESS).toPandas()
     years = sorted(int(y) for y in indicators["year"].unique())
     if year is None:
@@ -44,7 +52,7 @@ def load(spark: SparkSession, cfg: Config, year: int | None = None) -> ReportDat
     elif year not in years:
         raise MissingTableError(f"no indicators for {year} in published.monitoring_indicators; years present: {years}")
     run = _latest_run(spark, cfg)
-    versions = {t.name: lake.log_version(cfg.paths, t) for t in (MONITORING_INDICATORS, TARGET_PROGRESS)}
+    versions = {t.name: lake.log_version(cfg.paths, t) for t in (*published, TARGET_PROGRESS)}
     validation, note = _validation(spark, cfg, run)
     return ReportData(indicators, target.sort_values("year"), year, run, versions, validation, note)
 

@@ -98,3 +98,21 @@ def test_audit_of_a_protected_lake_without_restricted_exits_0(cli_env):
     assert "2 suppressed quantities, 0 recovered exactly, 0 pinned by bounds, 0 revealed" in result.output
     assert "20" not in result.output.replace("2023", "")  # the hidden values are never printed
     assert json.loads((cli_env / "audit.json").read_text())["findings"] == []
+
+
+def _child(measure: str, value: int, hidden: str | None = None) -> dict:
+    return {**_row("1B", "national", "DK", value, hidden), "age_group": "child", "measure": measure}
+
+
+def test_audit_reads_the_breakdowns_table_beside_the_contract_table(cli_env):
+    """0-14 + 15-17 = 0-17 holds across the two published tables: a 0-14 count hidden alone in
+    published.monitoring_breakdowns is recovered from the contract table's 0-17 row."""
+    lake = cli_env / "lake"
+    write_deltalake(str(lake / "published" / "monitoring_indicators"), _table([_child("persons", 9)]))
+    write_deltalake(str(lake / "published" / "monitoring_breakdowns"),
+                    _table([_child("persons_age_0_14", 3, "<5"), _child("persons_age_15_17", 6)]))
+    result = _audit(lake, cli_env / "audit.json")
+    assert result.exit_code == 1, result.output
+    assert "1 suppressed quantities, 1 recovered exactly" in result.output
+    found = [(f["measure"], f["value"]) for f in json.loads((cli_env / "audit.json").read_text())["findings"]]
+    assert found == [("persons_age_0_14", 3)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 
 from jobs import lake
@@ -17,7 +18,12 @@ from jobs.indicators.definitions import specs
 from jobs.indicators.geography import Geography
 from jobs.run_context import RunContext
 from jobs.stages import STAGES, entry_point
-from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
+from schemas.tables import (
+    MONITORING_BREAKDOWNS,
+    MONITORING_BREAKDOWNS_UNSUPPRESSED,
+    MONITORING_INDICATORS,
+    MONITORING_INDICATORS_UNSUPPRESSED,
+)
 from tests.indicators_compare import as_dict, compare, lake_inputs, missing_cells
 from tests.reference_indicators import compute_reference
 
@@ -34,13 +40,15 @@ def test_generated_lake_matches_naive_reference(spark, tmp_path):
     for run in runs:
         run(spark, RunContext(cfg=cfg, run_id="pipeline-test"))
 
-    unsuppressed = lake.read(spark, cfg.paths, MONITORING_INDICATORS_UNSUPPRESSED).toPandas()
-    published = lake.read(spark, cfg.paths, MONITORING_INDICATORS).toPandas()
+    # outputs.md's rows and the breakdowns (duration bands, children by age), written apart
+    unsuppressed, published = (pd.concat([lake.read(spark, cfg.paths, t).toPandas() for t in pair], ignore_index=True)
+                               for pair in ((MONITORING_INDICATORS_UNSUPPRESSED, MONITORING_BREAKDOWNS_UNSUPPRESSED),
+                                            (MONITORING_INDICATORS, MONITORING_BREAKDOWNS)))
     data = lake_inputs(spark, cfg)
     years = sorted(int(y) for y in unsuppressed["year"].unique())
     want = compute_reference(data["episodes"], data["admissions"], data["persons"], data["residence"], years,
                              focus=cfg.pathways.focus_episodes, critical=cfg.pathways.critical_episodes,
-                             child_max=cfg.indicators.child_max_age)
+                             child_max=cfg.indicators.child_max_age, breakdowns=True)
     problems = compare(as_dict(unsuppressed), want)
     assert not problems, f"{len(problems)} differences, first: {problems[:10]}"
     # every shown published value and numerator is the reference's (a population denominator of

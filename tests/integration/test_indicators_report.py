@@ -15,6 +15,8 @@ from jobs.report import render
 from jobs.run_context import RunContext
 from schemas.tables import (
     INDICATOR_RUNS,
+    MONITORING_BREAKDOWNS,
+    MONITORING_BREAKDOWNS_UNSUPPRESSED,
     MONITORING_INDICATORS,
     MONITORING_INDICATORS_UNSUPPRESSED,
     TARGET_PROGRESS,
@@ -41,7 +43,8 @@ def indicator_lake(spark, tmp_path_factory):
 
 def test_run_writes_tables_lineage_and_safe_published(spark, indicator_lake):
     cfg, counts = indicator_lake
-    assert set(counts) == {MONITORING_INDICATORS.name, MONITORING_INDICATORS_UNSUPPRESSED.name, TARGET_PROGRESS.name}
+    assert set(counts) == {MONITORING_INDICATORS.name, MONITORING_INDICATORS_UNSUPPRESSED.name, TARGET_PROGRESS.name,
+                           MONITORING_BREAKDOWNS.name, MONITORING_BREAKDOWNS_UNSUPPRESSED.name}
     from deltalake import DeltaTable  # any Delta reader finds the tables without our code
 
     published = DeltaTable(lake.table_path(cfg.paths, MONITORING_INDICATORS)).to_pandas()
@@ -59,6 +62,13 @@ def test_run_writes_tables_lineage_and_safe_published(spark, indicator_lake):
     base = t1[t1.year.isin(cfg.indicators.baseline_years)]
     all_shown = len(base) == len(cfg.indicators.baseline_years) and not base.suppressed.any()
     assert target.baseline_rate.notna().all() if all_shown else target.baseline_rate.isna().all()
+    # the breakdowns beside it: protected in the same run, the same columns, only breakdown measures
+    breakdowns = DeltaTable(lake.table_path(cfg.paths, MONITORING_BREAKDOWNS)).to_pandas()
+    assert list(breakdowns.columns) == MONITORING_INDICATORS.columns and len(breakdowns) == counts[MONITORING_BREAKDOWNS.name]
+    assert len(breakdowns) and breakdowns.measure.str.contains("_age_|min|h", regex=True).all()
+    assert not set(breakdowns.measure) & set(published.measure)
+    shown = breakdowns[~breakdowns.suppressed]
+    assert not shown.numerator.between(1, 4).any() and breakdowns.suppressed.any()
     runs = lake.read(spark, cfg.paths, INDICATOR_RUNS).toPandas()
     assert set(runs.role) == {"input", "output"} and (runs.run_id == "it-run-1").all() and runs.version.notna().all()
 

@@ -3,11 +3,17 @@
 hand-made edge cases of outputs.md's precise rules give the numbers worked out by hand."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from jobs.indicators.job import compute
 from jobs.reference import municipalities_df
-from schemas.tables import MONITORING_INDICATORS, MONITORING_INDICATORS_UNSUPPRESSED
+from schemas.tables import (
+    MONITORING_BREAKDOWNS,
+    MONITORING_BREAKDOWNS_UNSUPPRESSED,
+    MONITORING_INDICATORS,
+    MONITORING_INDICATORS_UNSUPPRESSED,
+)
 from tests.indicators_compare import as_dict as _as_dict
 from tests.indicators_compare import compare as _compare
 from tests.indicators_testdata import BREAKDOWNS, frames, handmade, random_lake
@@ -30,12 +36,18 @@ def _run(spark, cfg, data):
     return compute(frames(spark, data), cfg, municipalities_df(spark, cfg.paths))
 
 
+def _unsuppressed(tables):
+    """Every unsuppressed row: outputs.md's indicators and the breakdowns (written apart)."""
+    return pd.concat([tables[MONITORING_INDICATORS_UNSUPPRESSED.name],
+                      tables[MONITORING_BREAKDOWNS_UNSUPPRESSED.name]], ignore_index=True)
+
+
 @pytest.mark.parametrize("seed", [7, 2024])
 def test_random_lake_matches_naive_reference(spark, lake_cfg, seed):
     data = random_lake(seed)
     cfg = _cfg(lake_cfg)
     tables = _run(spark, cfg, data)
-    got = _as_dict(tables[MONITORING_INDICATORS_UNSUPPRESSED.name])
+    got = _as_dict(_unsuppressed(tables))
     years = sorted({e["start_ts"].year for e in data["episodes"] if e["counts_as_coercion"]})
     want = compute_reference(data["episodes"], data["admissions"], data["persons"], data["residence"], years,
                              focus=3, critical=6, breakdowns=True)
@@ -48,7 +60,7 @@ def test_random_lake_matches_naive_reference(spark, lake_cfg, seed):
 def test_handmade_edge_cases(spark, lake_cfg):
     data = handmade()
     tables = _run(spark, _cfg(lake_cfg, focus=1, critical=3), data)
-    got = _as_dict(tables[MONITORING_INDICATORS_UNSUPPRESSED.name])
+    got = _as_dict(_unsuppressed(tables))
     want = compute_reference(data["episodes"], data["admissions"], data["persons"], data["residence"],
                              [2021, 2022, 2023], focus=1, critical=3, breakdowns=True)
     assert not _compare(got, want)
@@ -102,7 +114,8 @@ def test_handmade_edge_cases(spark, lake_cfg):
 
 def test_published_table_has_contract_columns(spark, lake_cfg):
     tables = _run(spark, _cfg(lake_cfg), random_lake(11, n_persons=15, n_episodes=60))
-    for name in (MONITORING_INDICATORS.name, MONITORING_INDICATORS_UNSUPPRESSED.name):
+    for name in (MONITORING_INDICATORS.name, MONITORING_INDICATORS_UNSUPPRESSED.name, MONITORING_BREAKDOWNS.name,
+                 MONITORING_BREAKDOWNS_UNSUPPRESSED.name):
         assert list(tables[name].columns) == MONITORING_INDICATORS.columns
     assert not tables[MONITORING_INDICATORS_UNSUPPRESSED.name]["suppressed"].any()
 
@@ -113,7 +126,7 @@ def test_duration_bands_and_age_split_handmade(spark, lake_cfg):
     4 h: `4_24h`), and a person is split 0-14 / 15-17 by the age at the measure that places them."""
     data = handmade()
     tables = _run(spark, _cfg(lake_cfg, focus=1, critical=3), data)
-    got = _as_dict(tables[MONITORING_INDICATORS_UNSUPPRESSED.name])
+    got = _as_dict(_unsuppressed(tables))
 
     def n(ident, year, measure, age="all", level="national", code="DK"):
         return got[(ident, year, level, code, age, measure)][1]
@@ -126,6 +139,17 @@ def test_duration_bands_and_age_split_handmade(spark, lake_cfg):
     # holding: e03 7 min (2022), e08 3 min (2023; p2 a child then); e13 (p5, no birth date) nowhere
     assert n("12CD", 2022, "episodes_2_30min") == 1 and n("12CD", 2023, "episodes_2_30min") == 1
     assert n("12D", 2023, "episodes_2_30min", "child") == 1 and n("12CD", 2023, "episodes_under_2min") == 0
+    # written apart: the contract tables hold exactly outputs.md's measures, the breakdown tables the rest
+    contract = {"persons", "episodes", "episodes_red", "episodes_yellow", "share", "rate", "median_hours",
+                "median_minutes"}
+    breakdowns = {"episodes_under_2min", "episodes_2_30min", "episodes_30min_plus", "episodes_under_1h",
+                  "episodes_1_2h", "episodes_2_4h", "episodes_4_24h", "episodes_24_48h", "episodes_48h_plus",
+                  "persons_age_0_14", "persons_age_15_17", "episodes_age_0_14", "episodes_age_15_17"}
+    for name in (MONITORING_INDICATORS.name, MONITORING_INDICATORS_UNSUPPRESSED.name):
+        assert set(tables[name]["measure"]) == contract, name
+    for name in (MONITORING_BREAKDOWNS.name, MONITORING_BREAKDOWNS_UNSUPPRESSED.name):
+        assert set(tables[name]["measure"]) == breakdowns, name
+    assert len(tables[MONITORING_BREAKDOWNS.name]) == len(tables[MONITORING_BREAKDOWNS_UNSUPPRESSED.name])
     # every band row of a year sums to the median's episode count (all have an end here)
     for year in (2021, 2022, 2023):
         bands = sum(v[1] for k, v in got.items() if k[0] == "11CD" and k[1] == year and k[2] == "national"

@@ -68,3 +68,11 @@ def test_reproduce_older_and_latest_run_then_a_difference(spark, two_runs, monke
     monkeypatch.setattr(rp, "can_read_restricted", lambda paths: False)
     withheld = rp.reproduce(spark, cfg, cell=CELL, run_id="r1")
     assert withheld.identical and withheld.rows is None and withheld.rows_note.startswith("withheld")
+
+    # a cell with breakdown rows: the 0-14 / 15-17 split of 1B is recomputed and compared with
+    # restricted.monitoring_breakdowns_unsuppressed, the 0-17 row with the contract table (p3,
+    # born 2010, is 12 at their 2022 measure: handmade())
+    child = rp.reproduce(spark, cfg, cell=rp.Cell("1B", 2022, "national", "DK", "child"), run_id="r2")
+    assert child.identical, child.differences
+    got = {e["measure"]: e["stored"]["value"] for e in child.compared}
+    assert got == {"persons": 1.0, "persons_age_0_14": 1.0, "persons_age_15_17": 0.0}

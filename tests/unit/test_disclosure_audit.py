@@ -42,8 +42,8 @@ def table(rows) -> pd.DataFrame:
                                       "per_100k": "Float64"})
 
 
-def run(rows, target=None, versions=None):
-    return attack(table(rows), target, MARKERS, GEO, (2021, 2022, 2023), versions=versions)
+def run(rows, target=None):
+    return attack(table(rows), target, MARKERS, GEO, (2021, 2022, 2023))
 
 
 def found(report, method=None):
