@@ -40,6 +40,8 @@ BIG = 10**5
 TOL = 1e-6
 MILP_SECONDS = 120.0  # a search that does not finish proves nothing (the quantity is then reported undecided);
 # HiGHS spends ~13 s (small's largest component) to ~60 s (medium's) in root cuts whatever it is asked
+FIRST_SECONDS = 900.0  # the first whole-number solution of a component, asked again with this limit when it
+# takes longer than MILP_SECONDS (a loaded machine): without one, nothing in the component is decided
 LOCAL_SECONDS = 10.0  # a search around one quantity, everything else held at a known solution
 LOCAL_ROW_CELLS = 200  # quantities of at most this many cells around it are freed with it ...
 LOCAL_MAX_CELLS = 400  # ... unless that frees more cells than this (a national total: no local search)
@@ -272,6 +274,10 @@ class _Search:
     def run(self, todo: list[int], hidden: pd.DataFrame) -> None:
         seen = _Seen(self.n_x, self.n_h)
         outcome, first = self.mip.search(self.bounds, self.result)
+        if outcome == TIMED_OUT:
+            log.info("integer program of a component of %d hidden: no solution in %.0f s; asking again for up to "
+                     "%.0f s", self.n_h, MILP_SECONDS, FIRST_SECONDS)
+            outcome, first = self.mip.search(self.bounds, self.result, FIRST_SECONDS)
         if first is None:  # the true table is a solution, so HiGHS ran out of time (or the model broke: say so)
             log.warning("integer program of a component: %s with no bound on any quantity", outcome)
             self.result.undecided.update(int(hidden["qid"].iloc[i]) for i in todo)

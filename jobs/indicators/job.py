@@ -82,7 +82,7 @@ def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
         written[table.name] = len(tables[table.name])
     _record_run(spark, cfg, run_id, versions)
     published = pd.concat([tables[MONITORING_INDICATORS.name], tables[MONITORING_BREAKDOWNS.name]])
-    log.info("indicators: %d cells (%d suppressed; %d of them breakdowns), %d target rows, definitions %s",
+    log.info("indicators: %d cells (%d suppressed), %d of them breakdowns; %d target rows, definitions %s",
              len(published), int(published["suppressed"].sum()), len(tables[MONITORING_BREAKDOWNS.name]),
              len(tables[TARGET_PROGRESS.name]), cfg.indicators.definition_version)
     return written

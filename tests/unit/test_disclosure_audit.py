@@ -108,6 +108,27 @@ def test_an_integer_search_that_runs_out_of_time_is_undecided_not_safe(monkeypat
     assert rep.exit_code == 2 and "2 undecided" in rep.summary()
 
 
+def test_a_first_search_that_runs_out_of_time_is_asked_again_with_more_time(monkeypatch):
+    """On a loaded machine the first whole-number solution of a component can take longer than
+    MILP_SECONDS; without it nothing in the component is decided, so it is asked once more with
+    FIRST_SECONDS: the table of the test above is then decided (R1 = 1 and R2 = 5: R2's `.` is 0 or
+    >= 5), not reported undecided."""
+    from scipy.optimize import OptimizeResult
+
+    from jobs.disclosure_audit import bounded
+    limits = []
+
+    def slow_first(*args, **kwargs):
+        limits.append(kwargs["options"].get("time_limit"))
+        return OptimizeResult(status=1, x=None) if len(limits) == 1 else bounded_milp(*args, **kwargs)
+    bounded_milp = bounded.milp
+    monkeypatch.setattr(bounded, "milp", slow_first)
+    rep = run([row("7C", "national", "DK", "adult", 6),
+               *regions("7C", "adult", [(1, "primary"), (5, "secondary"), 0])])
+    assert limits[:2] == [bounded.MILP_SECONDS, bounded.FIRST_SECONDS]
+    assert sorted((f.key[3], f.value) for f in rep.findings) == [("R1", 1), ("R2", 5)] and rep.undecided == []
+
+
 def test_a_witness_is_checked_in_whole_numbers():
     """HiGHS works to a tolerance: a solution with a switch at 1e-6 lets a "0" `.` hold 3. Rounded,
     that breaks the switch, so it is no witness (it would otherwise show a second value and hide a pin)."""
