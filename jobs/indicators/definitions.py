@@ -174,6 +174,14 @@ def _g(x: float) -> str:
     return f"{x:g}"
 
 
+LASTING = " lasting "  # joins a band's parent text and its words: "... episodes lasting under 2 min"
+
+
+def band_words(spec: IndicatorSpec) -> str:
+    """How a duration band reads: `under 2 min`, `2 to under 30 min`, `30 min or more`."""
+    return spec.what.rsplit(LASTING, 1)[-1]
+
+
 def band_specs(bands: DurationBands) -> tuple[IndicatorSpec, ...]:
     """One spec per duration band of `bands.of` (an episode spec), measure naming the band."""
     parent = SPECS_BY_KEY[bands.of]
@@ -188,7 +196,7 @@ def band_specs(bands: DurationBands) -> tuple[IndicatorSpec, ...]:
             name, words = f"{_g(low)}{label}_plus", f"{_g(low)} {label} or more"
         else:
             name, words = f"{_g(low)}_{_g(high)}{label}", f"{_g(low)} to under {_g(high)} {label}"
-        out.append(replace(parent, what=f"{parent.what} lasting {words}", measure=f"{parent.measure}_{name}",
+        out.append(replace(parent, what=f"{parent.what}{LASTING}{words}", measure=f"{parent.measure}_{name}",
                            duration_range=(low * seconds, None if high is None else high * seconds),
                            parent=parent.key))
     return tuple(out)

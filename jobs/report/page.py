@@ -41,7 +41,7 @@ def build_page(data: ReportData, cfg: Config, names: dict[str, str]) -> str:
         sections.admissions_section(df, year, names, words),
         sections.short_section(df, year, words),
         sections.focus_section(df, words),
-        sections.breakdowns_section(df, year, specs(cfg.indicators), words),
+        sections.breakdowns_section(df, year, specs(cfg.indicators), words, cfg.pathways),
     ]
     blocks = [_section(f"s{i}", title, body) for i, (title, body) in enumerate(charts)]
     blocks.append(_section("indicators", f"Every indicator, {year}", _indicator_tables(data, names, words,

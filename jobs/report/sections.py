@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from jobs.config import IndicatorsConfig
-from jobs.indicators.definitions import IndicatorSpec
+from jobs.config import IndicatorsConfig, PathwaysConfig
+from jobs.indicators.definitions import IndicatorSpec, band_words, describe
 from jobs.indicators.target import target_path_points
 from jobs.report import charts
 from jobs.report.charts import region_label
@@ -176,21 +176,22 @@ def _shown(df: pd.DataFrame, ident: str, measure: str, age: str, year: int) -> s
 
 
 def breakdowns_section(df: pd.DataFrame, year: int, specs: Sequence[IndicatorSpec],
-                       words: Wording) -> tuple[str, str]:
+                       words: Wording, pathways: PathwaysConfig) -> tuple[str, str]:
     """Duration bands and the age split of the children (issue 20 point 5), national,
-    from published rows only: every cell as published, suppressed ones as their marker."""
+    from published rows only: every cell as published, suppressed ones as their marker.
+    `pathways`: the rule numbers the indicator texts name (definitions.describe)."""
     by_key = {s.key: s for s in specs}
     parents = [p for p in by_key.values() if any(s.parent == p.key and s.duration_range for s in specs)]
     parts = []
     for parent in parents:
         bands = [s for s in specs if s.parent == parent.key and s.duration_range is not None]
-        header = "".join(f"<th>{html.escape(s.measure.removeprefix(parent.measure + '_'))}</th>" for s in bands)
+        header = "".join(f"<th>{html.escape(band_words(s))}</th>" for s in bands)
         body = "".join(
             f"<tr><td>{html.escape(label)} ({html.escape(parent.indicator_id(age))})</td>"
             + "".join(f"<td>{html.escape(_shown(df, s.indicator_id(age), s.measure, age, year))}</td>" for s in bands)
             + f"<td>{html.escape(_shown(df, parent.indicator_id(age), parent.measure, age, year))}</td></tr>"
             for age, label in (("all", "all ages"), ("adult", "adults"), ("child", f"children {words.children}")))
-        parts.append(f"<h3>{html.escape(parent.what)}, by duration</h3><table class=\"num\"><tr><th></th>{header}"
+        parts.append(f"<h3>{html.escape(describe(parent, pathways))}, by duration</h3><table class=\"num\"><tr><th></th>{header}"
                      f"<th>all episodes</th></tr>{body}</table>")
     splits = [p for p in by_key.values() if any(s.parent == p.key and s.age_range for s in specs)]
     if splits:
@@ -200,7 +201,8 @@ def breakdowns_section(df: pd.DataFrame, year: int, specs: Sequence[IndicatorSpe
         for parent in splits:
             kids = {s.age_range: s for s in specs if s.parent == parent.key and s.age_range is not None}
             ident = parent.indicator_id("child")
-            body += (f"<tr><td>{html.escape(ident)} {html.escape(parent.measure)}: {html.escape(parent.what)}</td>"
+            body += (f"<tr><td>{html.escape(ident)} {html.escape(parent.measure)}: "
+                     f"{html.escape(describe(parent, pathways))}</td>"
                      + "".join(f"<td>{html.escape(_shown(df, ident, kids[r].measure, 'child', year))}</td>"
                                if r in kids else "<td></td>" for r in ranges)
                      + f"<td>{html.escape(_shown(df, ident, parent.measure, 'child', year))}</td></tr>")

@@ -29,9 +29,10 @@ def test_bands_and_age_split_are_shown_as_published():
         _row("11CD", "all", "episodes_48h_plus", "7"),
         _row("1B", "child", "persons_age_0_14", "<5"), _row("1B", "child", "persons_age_15_17", "."),
         _row("1B", "child", "persons", "12"),
+        _row("S1", "child", "episodes_age_15_17", "<5"),
         _row("12CD", "all", "episodes_under_2min", "999", year=2023),  # another year: not shown
     ])
-    title, body = breakdowns_section(df, 2024, specs(cfg.indicators), wording(cfg))
+    title, body = breakdowns_section(df, 2024, specs(cfg.indicators), wording(cfg), cfg.pathways)
     assert title == "Duration bands and children by age, 2024"
     cells = [re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body)]
     holding_all = next(c for c in cells if c and c[0] == "all ages (12CD)")
@@ -41,4 +42,9 @@ def test_bands_and_age_split_are_shown_as_published():
     child = next(c for c in cells if c and c[0].startswith("1B persons"))
     assert child[1:] == ["&lt;5", ".", "12"]
     assert "999" not in body
-    assert "under_2min" in body and "0-14" in body and "15-17" in body
+    assert "under 2 min" in body and "2 to under 30 min" in body and "48 h or more" in body
+    assert "0-14" in body and "15-17" in body
+    # the texts carry the configured rule numbers, never a template placeholder
+    short = next(c for c in cells if c and c[0].startswith("S1 episodes"))
+    assert short[0] == "S1 episodes: short involuntary admissions (under 24 hours)" and short[2] == "&lt;5"
+    assert "{" not in body
