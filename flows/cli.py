@@ -449,11 +449,17 @@ def disclosure_audit(
     json_file: Path | None = typer.Option(None, "--json", help="Also write every finding to this JSON file."),
 ) -> None:
     """Attack published/ as any reader could (docs/disclosure_audit.md); exit 1 when a hidden value is recovered,
-    2 when nothing is but some quantity was left undecided (an integer search ran out of time)."""
-    from jobs.disclosure_audit import audit_lake, findings_table, to_json
+    2 when nothing is but some quantity was left undecided (an integer search ran out of time), 3 when the
+    audit could not run (e.g. published rows its configuration does not define)."""
+    from jobs.disclosure_audit import AUDIT_FAILED, audit_lake, findings_table, to_json
+    from jobs.errors import PipelineError
 
     cfg = _config(ctx)
-    report = audit_lake(cfg)
+    try:
+        report = audit_lake(cfg)
+    except PipelineError as exc:  # not 1: that means "recovered"
+        err_console.print(f"disclosure-audit could not run: {exc}")
+        raise typer.Exit(AUDIT_FAILED) from exc
     if report.findings:
         console.print(findings_table(report))
     if json_file:

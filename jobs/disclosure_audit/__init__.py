@@ -12,14 +12,14 @@ of versions. API:
 from __future__ import annotations
 
 from jobs.config import Config
-from jobs.disclosure_audit.audit import AuditReport, Finding, attack, run_audit, truth_of
+from jobs.disclosure_audit.audit import AUDIT_FAILED, AuditReport, Finding, attack, run_audit, truth_of
 from jobs.disclosure_audit.model import Markers
 from jobs.disclosure_audit.report import findings_table, to_json
 from jobs.indicators.definitions import specs
 from jobs.indicators.geography import Geography
 
-__all__ = ["AuditReport", "Finding", "Markers", "attack", "audit_lake", "findings_table", "markers_of", "run_audit",
-           "to_json", "truth_of"]
+__all__ = ["AUDIT_FAILED", "AuditReport", "Finding", "Markers", "attack", "audit_lake", "findings_table", "markers_of",
+           "run_audit", "to_json", "truth_of"]
 
 
 def markers_of(cfg: Config) -> Markers:

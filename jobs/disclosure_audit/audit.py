@@ -13,13 +13,24 @@ import pandas as pd
 from jobs.disclosure_audit import read as lake
 from jobs.disclosure_audit.bounded import bounded_attack
 from jobs.disclosure_audit.exact import components, exact_attack
-from jobs.disclosure_audit.model import SECONDARY, SHOWN, Markers, Model, build_model, quantities, target_quantities
+from jobs.disclosure_audit.model import (
+    SECONDARY,
+    SHOWN,
+    Markers,
+    Model,
+    build_model,
+    quantities,
+    spec_of_row,
+    target_quantities,
+)
 from jobs.disclosure_audit.versions import KEY, VersionFinding, compare_versions
+from jobs.errors import ConfigError
 from jobs.indicators.definitions import SPECS, IndicatorSpec
 from jobs.indicators.geography import Geography
 
 log = logging.getLogger(__name__)
 EXACT, BOUNDS, VERSIONS = "exact", "bounds", "versions"
+AUDIT_FAILED = 3  # the command's exit code when the audit could not run (AuditReport.exit_code: 0, 1, 2)
 CONFIRMED, DIFFERS, DERIVED = "confirmed", "differs", "derived"
 
 
@@ -175,8 +186,15 @@ def run_audit(lake_dir: Path, markers: Markers, geo: Geography, baseline_years: 
         names.append(lake.BREAKDOWNS)
     histories = [_history(lake_dir, name) for name in names]
     published = pd.concat([history[max(history)] for history in histories], ignore_index=True)
+    known = spec_of_row(specs)
+    unknown = sorted({k for k in zip(published["indicator_id"], published["measure"]) if k not in known})
+    if unknown:  # unaudited rows would pass as safe: refuse instead
+        raise ConfigError(f"published holds {len(unknown)} indicator measures this configuration does not define "
+                          f"(e.g. {unknown[:3]}); audit with the configuration that published them "
+                          "(conf/base/indicators.yml: duration_bands, child_split_measures)")
     target = lake.read_optional(lake_dir, lake.PUBLISHED, lake.TARGET)
-    restricted = [lake.read_optional(lake_dir, lake.RESTRICTED, name) for name in lake.UNSUPPRESSED]
+    restricted = [lake.read_optional(lake_dir, lake.RESTRICTED, name)
+                  for name in (lake.UNSUPPRESSED, lake.BREAKDOWNS_UNSUPPRESSED)]
     truth = truth_of(pd.concat(restricted, ignore_index=True) if restricted[0] is not None else None, markers, specs)
     report = attack(published, target, markers, geo, baseline_years, truth, histories, str(lake_dir), specs)
     report.seconds = time.monotonic() - started

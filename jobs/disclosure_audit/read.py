@@ -11,7 +11,7 @@ from deltalake import DeltaTable
 log = logging.getLogger(__name__)
 PUBLISHED, RESTRICTED = "published", "restricted"
 INDICATORS, BREAKDOWNS, TARGET = "monitoring_indicators", "monitoring_breakdowns", "target_progress"
-UNSUPPRESSED = ("monitoring_indicators_unsuppressed", "monitoring_breakdowns_unsuppressed")  # contract first
+UNSUPPRESSED, BREAKDOWNS_UNSUPPRESSED = "monitoring_indicators_unsuppressed", "monitoring_breakdowns_unsuppressed"
 
 
 def table_dir(lake: Path, zone: str, name: str) -> Path:

@@ -104,15 +104,33 @@ def _child(measure: str, value: int, hidden: str | None = None) -> dict:
     return {**_row("1B", "national", "DK", value, hidden), "age_group": "child", "measure": measure}
 
 
-def test_audit_reads_the_breakdowns_table_beside_the_contract_table(cli_env):
-    """0-14 + 15-17 = 0-17 holds across the two published tables: a 0-14 count hidden alone in
-    published.monitoring_breakdowns is recovered from the contract table's 0-17 row."""
-    lake = cli_env / "lake"
+def _child_split_lake(lake: Path) -> None:
     write_deltalake(str(lake / "published" / "monitoring_indicators"), _table([_child("persons", 9)]))
     write_deltalake(str(lake / "published" / "monitoring_breakdowns"),
                     _table([_child("persons_age_0_14", 3, "<5"), _child("persons_age_15_17", 6)]))
+
+
+def test_audit_reads_the_breakdowns_table_beside_the_contract_table(cli_env):
+    """0-14 + 15-17 = 0-17 holds across the two published tables: a 0-14 count hidden alone in
+    published.monitoring_breakdowns is recovered from the contract table's 0-17 row (the age
+    split switched on by an overlay, as whoever published it did)."""
+    lake = cli_env / "lake"
+    _child_split_lake(lake)
+    (cli_env / "conf" / "ci" / "zz_test_breakdowns.yml").write_text(
+        "indicators:\n  child_split_measures: [persons]\n")
     result = _audit(lake, cli_env / "audit.json")
     assert result.exit_code == 1, result.output
     assert "1 suppressed quantities, 1 recovered exactly" in result.output
     found = [(f["measure"], f["value"]) for f in json.loads((cli_env / "audit.json").read_text())["findings"]]
     assert found == [("persons_age_0_14", 3)]
+
+
+def test_audit_refuses_rows_its_configuration_does_not_define(cli_env):
+    """Breakdown rows the auditor's configuration does not define (here the age split, off in
+    conf/base) would go unaudited and pass as safe: the audit refuses, naming the measures only."""
+    lake = cli_env / "lake"
+    _child_split_lake(lake)
+    result = _audit(lake, cli_env / "audit.json")
+    assert result.exit_code == 3, result.output  # not 1 ("recovered"), never 0
+    assert "could not run" in result.output and "this configuration does not define" in result.output
+    assert "persons_age_0_14" in result.output

@@ -25,13 +25,14 @@ from schemas.tables import (
     MONITORING_INDICATORS_UNSUPPRESSED,
 )
 from tests.indicators_compare import as_dict, compare, lake_inputs, missing_cells
+from tests.indicators_testdata import BREAKDOWNS
 from tests.reference_indicators import compute_reference
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def test_generated_lake_matches_naive_reference(spark, tmp_path):
     scale = os.environ.get("PATHWAYS_INDICATOR_TEST_SCALE", "tiny")
-    cfg = load_config("ci", lake=str(tmp_path / "lake"))
+    cfg = load_config("ci", lake=str(tmp_path / "lake"), indicators=BREAKDOWNS)  # off in conf/base
     runs = [entry_point(name) for name in STAGES]  # a broken stage fails here, never skips
     from jobs.generate import run as generate
 

@@ -22,7 +22,7 @@ from schemas.tables import (
     TARGET_PROGRESS,
     VALIDATION_RESULTS,
 )
-from tests.indicators_testdata import frames, random_lake
+from tests.indicators_testdata import BREAKDOWNS, frames, random_lake
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -32,7 +32,7 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture(scope="module")
 def indicator_lake(spark, tmp_path_factory):
     """One lake (and one indicator run) shared by the tests of this module."""
-    cfg = load_config("ci", lake=str(tmp_path_factory.mktemp("indicators") / "lake"))
+    cfg = load_config("ci", lake=str(tmp_path_factory.mktemp("indicators") / "lake"), indicators=BREAKDOWNS)
     data = random_lake(5, n_persons=500, n_episodes=2500, spread=150)
     for name, df in frames(spark, data).items():
         zone = "analytics" if name == "involuntary_admissions" else "restricted"

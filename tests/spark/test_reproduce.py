@@ -14,7 +14,7 @@ from jobs.audit import reproduce as rp
 from jobs.indicators import job as indicators
 from jobs.run_context import RunContext
 from schemas.tables import RUN_MANIFEST
-from tests.indicators_testdata import admission, episode, frames, handmade, ts
+from tests.indicators_testdata import BREAKDOWNS, admission, episode, frames, handmade, ts
 
 pytestmark = pytest.mark.spark
 
@@ -34,6 +34,7 @@ def _night(spark, cfg, data, run_id: str) -> None:
 
 @pytest.fixture()
 def two_runs(spark, lake_cfg):
+    lake_cfg = lake_cfg.with_overrides(indicators=BREAKDOWNS)  # the breakdowns (off in conf/base) too
     first = handmade()
     _night(spark, lake_cfg, first, "r1")
     second = handmade()

@@ -22,7 +22,7 @@ def _row(ident: str, age: str, measure: str, display: str, year: int = 2024) -> 
 
 
 def test_bands_and_age_split_are_shown_as_published():
-    cfg = load_config("ci").with_overrides(indicators=BREAKDOWNS)  # pinned (conf/base has the same)
+    cfg = load_config("ci").with_overrides(indicators=BREAKDOWNS)  # off in conf/base
     df = pd.DataFrame([
         _row("12CD", "all", "episodes_under_2min", "<5"), _row("12CD", "all", "episodes_2_30min", "."),
         _row("12CD", "all", "episodes_30min_plus", "41"), _row("12CD", "all", "episodes", "47"),
