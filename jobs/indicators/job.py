@@ -92,6 +92,7 @@ def _previous_release(spark: SparkSession, cfg: Config) -> pd.DataFrame | None:
     """The last published release, contract rows and breakdowns together (None before the first)."""
     parts = [lake.read(spark, cfg.paths, t).toPandas() for t in (MONITORING_INDICATORS, MONITORING_BREAKDOWNS)
              if lake.exists(spark, cfg.paths, t)]
+    parts = [p for p in parts if len(p)]  # an empty table (breakdowns off) would turn every column to object
     return pd.concat(parts, ignore_index=True) if parts else None
 
 

@@ -44,7 +44,9 @@ def load(spark: SparkSession, cfg: Config, year: int | None = None) -> ReportDat
             raise MissingTableError(f"{table.zone}.{table.name} does not exist in {cfg.paths.lake_dir()}; "
                                     "run the indicators stage first (pathways run)")
     published = [t for t in (MONITORING_INDICATORS, MONITORING_BREAKDOWNS) if lake.exists(spark, cfg.paths, t)]
-    indicators = pd.concat([lake.read(spark, cfg.paths, t).toPandas() for t in published], ignore_index=True)
+    frames = [lake.read(spark, cfg.paths, t).toPandas() for t in published]
+    # an empty breakdowns table (switched off) adds nothing, and would turn every column to object
+    indicators = pd.concat([frames[0], *(f for f in frames[1:] if len(f))], ignore_index=True)
     target = lake.read(spark, cfg.paths, TARGET_PROGRESS).toPandas()
     years = sorted(int(y) for y in indicators["year"].unique())
     if year is None:
