@@ -214,6 +214,8 @@ class IndicatorsConfig:
     child_split_max_age: int
     child_split_measures: tuple[str, ...]
     duration_bands: tuple[DurationBands, ...]
+    # the geography levels the bands and the age split are published at (of their parent's levels)
+    breakdown_levels: tuple[str, ...]
     # the on-track line runs from the baseline in path_start_year to the first target in target_year
     path_start_year: int
     structural_breaks: tuple[StructuralBreak, ...]

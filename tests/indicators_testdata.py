@@ -14,7 +14,8 @@ from schemas.tables import COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, s
 RESIDENCE = silver("residence")
 # issue 20 point 5, off in conf/base (see its comment): the overrides that switch the duration
 # bands and the 0-14 / 15-17 split on, as conf/base/indicators.yml's comment gives them
-BREAKDOWNS = {"child_split_measures": ["persons", "episodes"],
+# (at national and region level, as tests/reference_indicators.py restates them; conf/base: national)
+BREAKDOWNS = {"child_split_measures": ["persons", "episodes"], "breakdown_levels": ["national", "region"],
               "duration_bands": [{"of": "12CD:episodes", "unit": "minutes", "limits": [2, 30]},
                                  {"of": "11CD:episodes", "unit": "hours", "limits": [1, 2, 4, 24, 48]}]}
 # municipality -> (region, health cluster) for the codes used here (shared/reference)

@@ -22,11 +22,13 @@ are the one definition of those rules.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from jobs.config import DurationBands, IndicatorsConfig, PathwaysConfig
+from jobs.errors import ConfigError
 from schemas.codes import FORCED_TREATMENT_MEASURES, INVOLUNTARY_ADMISSION_MEASURES, MEASURES, TARGET_MEASURES
 
 NATIONAL, REGION, HEALTH_CLUSTER, MUNICIPALITY = "national", "region", "health_cluster", "municipality"
@@ -150,7 +152,6 @@ SPECS_BY_KEY = {spec.key: spec for spec in SPECS}
 ALL_AGES_ID = {spec.indicator_id(age): spec.ids[2] for spec in SPECS for age in spec.age_groups}
 UNIT_LABEL = {"minutes": "min", "hours": "h"}
 UNIT_SECONDS = {"minutes": 60.0, "hours": 3600.0}
-AGE_SPLIT_LEVELS = (NATIONAL, REGION)
 
 
 def is_count(measure: str) -> bool:
@@ -182,8 +183,9 @@ def band_words(spec: IndicatorSpec) -> str:
     return spec.what.rsplit(LASTING, 1)[-1]
 
 
-def band_specs(bands: DurationBands) -> tuple[IndicatorSpec, ...]:
-    """One spec per duration band of `bands.of` (an episode spec), measure naming the band."""
+def band_specs(bands: DurationBands, levels: Sequence[str]) -> tuple[IndicatorSpec, ...]:
+    """One spec per duration band of `bands.of` (an episode spec), measure naming the band, at
+    those of the parent's levels that are in `levels`."""
     parent = SPECS_BY_KEY[bands.of]
     label, seconds = UNIT_LABEL[bands.unit], UNIT_SECONDS[bands.unit]
     edges: list[float | None] = [0.0, *bands.limits, None]
@@ -198,16 +200,17 @@ def band_specs(bands: DurationBands) -> tuple[IndicatorSpec, ...]:
             name, words = f"{_g(low)}_{_g(high)}{label}", f"{_g(low)} to under {_g(high)} {label}"
         out.append(replace(parent, what=f"{parent.what}{LASTING}{words}", measure=f"{parent.measure}_{name}",
                            duration_range=(low * seconds, None if high is None else high * seconds),
-                           parent=parent.key))
+                           levels=tuple(level for level in parent.levels if level in levels), parent=parent.key))
     return tuple(out)
 
 
-def age_split_specs(spec: IndicatorSpec, child_max_age: int, split_max_age: int) -> tuple[IndicatorSpec, ...]:
-    """The child row of `spec` split at `split_max_age`, national and region;
-    no split when `split_max_age` leaves no older children (>= child_max_age)."""
+def age_split_specs(spec: IndicatorSpec, child_max_age: int, split_max_age: int,
+                    levels: Sequence[str]) -> tuple[IndicatorSpec, ...]:
+    """The child row of `spec` split at `split_max_age`, at those of its levels that are in
+    `levels`; no split when `split_max_age` leaves no older children (>= child_max_age)."""
     if split_max_age >= child_max_age:
         return ()
-    levels = tuple(level for level in spec.levels if level in AGE_SPLIT_LEVELS)
+    levels = tuple(level for level in spec.levels if level in levels)
     return tuple(replace(spec, what=f"{spec.what}, children aged {low}-{high}", measure=f"{spec.measure}_age_{low}_{high}",
                          levels=levels, age_groups=(CHILD,), age_range=(low, high), parent=spec.key)
                  for low, high in ((0, split_max_age), (split_max_age + 1, child_max_age)))
@@ -216,9 +219,12 @@ def age_split_specs(spec: IndicatorSpec, child_max_age: int, split_max_age: int)
 def specs(ind: IndicatorsConfig) -> tuple[IndicatorSpec, ...]:
     """Every published spec under the configuration: SPECS, then the duration bands, then the
     age split of the child rows of the configured count measures."""
-    bands = tuple(s for b in ind.duration_bands for s in band_specs(b))
+    unknown = sorted(set(ind.breakdown_levels) - set(GEO_LEVELS))
+    if unknown:
+        raise ConfigError(f"indicators.breakdown_levels: unknown levels {unknown}; known: {list(GEO_LEVELS)}")
+    bands = tuple(s for b in ind.duration_bands for s in band_specs(b, ind.breakdown_levels))
     split = tuple(s for spec in SPECS if spec.measure in ind.child_split_measures and CHILD in spec.age_groups
-                  for s in age_split_specs(spec, ind.child_max_age, ind.child_split_max_age))
+                  for s in age_split_specs(spec, ind.child_max_age, ind.child_split_max_age, ind.breakdown_levels))
     return SPECS + bands + split
 
 

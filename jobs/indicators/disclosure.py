@@ -54,6 +54,7 @@ from jobs.indicators.definitions import (
     SPECS,
     UNKNOWN_MUNICIPALITY,
     IndicatorSpec,
+    is_breakdown,
     is_count,
 )
 from jobs.indicators.gauss import derivable, gauss_suppress
@@ -94,7 +95,17 @@ def _candidate_order(df: pd.DataFrame, model: Model, rows: list[int]) -> list[in
     age_all = (df["age_group"] == ALL).to_numpy()
     national = (df["geo_level"] == NATIONAL).to_numpy()
     tier = np.where(size == 0, -1, np.where(national & age_all, 0, np.where(national, 1, np.where(age_all, 2, 3))))
+    tier = np.where((size > 0) & breakdown_rows(df), tier + 4, tier)  # every contract row before any breakdown
     return sorted(rows, key=lambda i: (tier[i], -size[i], level[i], i))
+
+
+def breakdown_rows(df: pd.DataFrame) -> np.ndarray:
+    """Whether each row is a breakdown (definitions.is_breakdown: a duration band, an age split).
+    A breakdown is always less wanted than any row of outputs.md's table, as a row to show and
+    as a partner to hide: a contract row is hidden for a breakdown only when no breakdown row can
+    serve (docs/indicators.md "Status")."""
+    return np.fromiter((is_breakdown(i, m) for i, m in zip(df["indicator_id"], df["measure"])), dtype=bool,
+                       count=len(df))
 
 
 def protect(
@@ -140,9 +151,11 @@ def protect(
                   if model.value[q] == 1 and model.row[q] in primary}
     open_rows = [i for i in range(n) if publish[i] and fixed[i] is None and i not in primary]
     order = _candidate_order(table, model, open_rows)
-    # partners: never a zero (a `.` zero reads as 0 or >= 5 and frees nothing); first those with
-    # room to absorb a 1..min_count-1 cell (>= 2 * min_count - 1), least wanted first
-    rank = {i: (0 if size[i] == 0 else 2 if size[i] >= 2 * cfg.min_count - 1 else 1, k)
+    # partners: never a zero (a `.` zero reads as 0 or >= 5 and frees nothing); breakdown rows before
+    # contract rows; first those with room to absorb a 1..min_count-1 cell (>= 2 * min_count - 1),
+    # least wanted first
+    breakdown = breakdown_rows(table)
+    rank = {i: (0 if size[i] == 0 else 1 + 2 * int(breakdown[i]) + int(size[i] >= 2 * cfg.min_count - 1), k)
             for k, i in enumerate(order)}
     inequalities = person_inequalities(table, model)
     repairs: set[int] = set()

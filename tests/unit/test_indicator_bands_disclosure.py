@@ -18,8 +18,9 @@ import pytest
 from jobs.config import load_config
 from jobs.disclosure_audit import Markers, attack
 from jobs.indicators.definitions import IndicatorSpec, specs
-from jobs.indicators.disclosure import apply_disclosure
+from jobs.indicators.disclosure import _candidate_order, apply_disclosure
 from jobs.indicators.geography import Geography
+from jobs.indicators.model import build_model
 from tests.disclosure_testdata import build, episodes
 from tests.indicators_testdata import BREAKDOWNS
 
@@ -115,3 +116,31 @@ def test_an_age_range_hidden_alone_is_recovered_and_suppression_prevents_it():
     assert status["persons_age_0_14"] == DISCLOSURE.suppressed_marker
     assert status["persons_age_15_17"] == DISCLOSURE.secondary_marker or status["persons"] == DISCLOSURE.secondary_marker
     assert audit(out).findings == []
+
+
+def test_breakdowns_are_published_nationally_unless_configured():
+    """conf/base publishes the bands and the age split at national level only (region rows of
+    them were mostly `<5` and cost contract rows); an overlay can add region."""
+    base = load_config("ci").indicators
+    on = dataclasses.replace(base, child_split_measures=("persons",), duration_bands=CFG.indicators.duration_bands)
+    levels = {s.measure: s.levels for s in specs(on) if s.parent}
+    assert base.breakdown_levels == ("national",)
+    assert levels["episodes_48h_plus"] == ("national",) and levels["persons_age_0_14"] == ("national",)
+    wide = {s.measure: s.levels for s in specs(CFG.indicators) if s.parent}
+    assert wide["episodes_48h_plus"] == ("national", "region")
+
+
+def test_every_contract_row_is_wanted_before_any_breakdown_row():
+    """The national all-ages bands (the most wanted tier before) come after a region row of the
+    contract, so the elimination hides a band before it hides a contract row (docs/indicators.md
+    "Status": together they cost the national T1). Fails with the breakdowns ordered by level."""
+    units, zeros = belt_units()
+    units += episodes(2, ("11CD", "region", "1084", "all", "episodes"), ("11CD", "national", "DK", "all", "episodes"))
+    table, inner = build(units, zeros)
+    table = table.reset_index(drop=True)
+    order = _candidate_order(table, build_model(table, inner), list(range(len(table))))
+    size = pd.to_numeric(table["numerator"]).fillna(0).to_numpy()
+    measures = [table.at[i, "measure"] for i in order if size[i] > 0]
+    bands = [k for k, m in enumerate(measures) if m.startswith("episodes_")]
+    contract = [k for k, m in enumerate(measures) if not m.startswith("episodes_")]
+    assert max(contract) < min(bands), measures
