@@ -138,3 +138,11 @@ def split_breakdowns(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     mask = pd.Series([is_breakdown(i, m) for i, m in zip(df["indicator_id"], df["measure"])], index=df.index,
                      dtype=bool)
     return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True)
+
+
+def join_breakdowns(tables: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
+    """The contract rows and the breakdown rows as one table again (split_breakdowns' inverse),
+    from the tables that have rows (an empty one, breakdowns switched off, would turn every
+    column to object); None when none has."""
+    parts = [t for t in tables if len(t)]
+    return pd.concat(parts, ignore_index=True) if parts else None

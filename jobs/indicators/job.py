@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 
 from jobs import lake
 from jobs.config import Config
-from jobs.indicators.assemble import assemble, sort_rows, split_breakdowns
+from jobs.indicators.assemble import assemble, join_breakdowns, sort_rows, split_breakdowns
 from jobs.indicators.cells import CELL_COLUMNS, UNKNOWN_AGE, build_cells, build_inner_cells, explode_spec_rows
 from jobs.indicators.checks import assert_publishable
 from jobs.indicators.definitions import CRITICAL_THRESHOLD, FOCUS_THRESHOLD, NATIONAL, SPECS, specs
@@ -90,10 +90,8 @@ def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
 
 def _previous_release(spark: SparkSession, cfg: Config) -> pd.DataFrame | None:
     """The last published release, contract rows and breakdowns together (None before the first)."""
-    parts = [lake.read(spark, cfg.paths, t).toPandas() for t in (MONITORING_INDICATORS, MONITORING_BREAKDOWNS)
-             if lake.exists(spark, cfg.paths, t)]
-    parts = [p for p in parts if len(p)]  # an empty table (breakdowns off) would turn every column to object
-    return pd.concat(parts, ignore_index=True) if parts else None
+    return join_breakdowns([lake.read(spark, cfg.paths, t).toPandas() for t in (MONITORING_INDICATORS, MONITORING_BREAKDOWNS)
+                            if lake.exists(spark, cfg.paths, t)])
 
 
 def compute(frames: Mapping[str, DataFrame], cfg: Config, municipalities: DataFrame, *,

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from jobs import lake
 from jobs.config import Config
 from jobs.errors import MissingTableError
+from jobs.indicators.assemble import join_breakdowns
 from schemas.tables import (
     INDICATOR_RUNS,
     MONITORING_BREAKDOWNS,
@@ -45,8 +46,8 @@ def load(spark: SparkSession, cfg: Config, year: int | None = None) -> ReportDat
                                     "run the indicators stage first (pathways run)")
     published = [t for t in (MONITORING_INDICATORS, MONITORING_BREAKDOWNS) if lake.exists(spark, cfg.paths, t)]
     frames = [lake.read(spark, cfg.paths, t).toPandas() for t in published]
-    # an empty breakdowns table (switched off) adds nothing, and would turn every column to object
-    indicators = pd.concat([frames[0], *(f for f in frames[1:] if len(f))], ignore_index=True)
+    joined = join_breakdowns(frames)
+    indicators = frames[0] if joined is None else joined
     target = lake.read(spark, cfg.paths, TARGET_PROGRESS).toPandas()
     years = sorted(int(y) for y in indicators["year"].unique())
     if year is None:
