@@ -135,9 +135,14 @@ def sort_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def split_breakdowns(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(outputs.md's rows, the breakdown rows) of an indicator table (definitions.is_breakdown)."""
-    mask = pd.Series([is_breakdown(i, m) for i, m in zip(df["indicator_id"], df["measure"])], index=df.index,
-                     dtype=bool)
+    mask = breakdown_rows(df)
     return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True)
+
+
+def breakdown_rows(df: pd.DataFrame) -> np.ndarray:
+    """Whether each row is a breakdown (definitions.is_breakdown: a duration band, an age split)."""
+    return np.fromiter((is_breakdown(i, m) for i, m in zip(df["indicator_id"], df["measure"])), dtype=bool,
+                       count=len(df))
 
 
 def join_breakdowns(tables: Sequence[pd.DataFrame]) -> pd.DataFrame | None:

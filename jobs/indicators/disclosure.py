@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 
 from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
+from jobs.indicators.assemble import breakdown_rows
 from jobs.indicators.definitional import reader_model
 from jobs.indicators.definitions import (
     ALL,
@@ -54,7 +55,6 @@ from jobs.indicators.definitions import (
     SPECS,
     UNKNOWN_MUNICIPALITY,
     IndicatorSpec,
-    is_breakdown,
     is_count,
 )
 from jobs.indicators.gauss import derivable, gauss_suppress
@@ -95,17 +95,10 @@ def _candidate_order(df: pd.DataFrame, model: Model, rows: list[int]) -> list[in
     age_all = (df["age_group"] == ALL).to_numpy()
     national = (df["geo_level"] == NATIONAL).to_numpy()
     tier = np.where(size == 0, -1, np.where(national & age_all, 0, np.where(national, 1, np.where(age_all, 2, 3))))
-    tier = np.where((size > 0) & breakdown_rows(df), tier + 4, tier)  # every contract row before any breakdown
+    # a breakdown is less wanted than any row of outputs.md's table, as a row to show and as a partner
+    # to hide (`rank` in protect): a contract row is hidden for one only when no breakdown row can serve
+    tier = np.where((size > 0) & breakdown_rows(df), tier + 4, tier)
     return sorted(rows, key=lambda i: (tier[i], -size[i], level[i], i))
-
-
-def breakdown_rows(df: pd.DataFrame) -> np.ndarray:
-    """Whether each row is a breakdown (definitions.is_breakdown: a duration band, an age split).
-    A breakdown is always less wanted than any row of outputs.md's table, as a row to show and
-    as a partner to hide: a contract row is hidden for a breakdown only when no breakdown row can
-    serve (docs/indicators.md "Status")."""
-    return np.fromiter((is_breakdown(i, m) for i, m in zip(df["indicator_id"], df["measure"])), dtype=bool,
-                       count=len(df))
 
 
 def protect(
