@@ -252,7 +252,7 @@ def bench(
     with locks.command_lock(cfg, "bench"):
         result = run_bench(cfg, scale=scale, seed=seed, stages=chosen,
                            regenerate=regenerate, progress=out, incremental=incremental, resume=resume)
-    for title in ("full_build", "incremental"):
+    for title in ("full_build", "incremental", "whole_checks"):
         if title not in result:
             continue
         table = RichTable("stage", "seconds", "rows in", "rows out", "rows/s", "peak driver MB", "peak JVM MB",
@@ -273,6 +273,10 @@ def bench(
     if "incremental" in result:
         console.print(f"incremental night ({result['incremental_rows_delivered']:,} rows delivered) "
                       f"{result['incremental_seconds']:.1f} s")
+    if "whole_checks" in result:  # the night's checks validated the changed rows; these, the whole tables
+        night = sum(r["seconds"] for r in result["incremental"] if r["stage"].endswith(":check"))
+        console.print(f"the night's checks {night:.1f} s on the changed rows; the same checks on the whole tables "
+                      f"{result['whole_checks_seconds']:.1f} s")
     if peer_runs:  # the peer case (flows/bench_peer_cli.py) on the landing zone just built
         from flows.bench_peer_cli import run_peer_case
 

@@ -94,8 +94,11 @@ def run_stage(name: str, spark: SparkSession, ctx: RunContext, source: str | Non
 
 
 @task(name="check", cache_policy=NO_CACHE)
-def check(name: str, spark: SparkSession, ctx: RunContext) -> dict[str, int]:
-    report = check_stage(spark, ctx.cfg, name, run_id=ctx.run_id)
+def check(name: str, spark: SparkSession, ctx: RunContext, since: dict[str, int] | None = None) -> dict[str, int]:
+    """The stage's checks; `since`: table versions of its last passing check (the changed rows are validated)."""
+    report = check_stage(spark, ctx.cfg, name, run_id=ctx.run_id, since=since)
+    get_run_logger().info("checks of stage %s: %d expectations, %d warnings; tables validated: %s", name,
+                          report.evaluated, len(report.warnings), report.scopes or "none")
     return {"expectations": report.evaluated, "warnings": len(report.warnings)}
 
 
@@ -180,7 +183,8 @@ def _data_stage(stage: stages.Stage, spark: SparkSession, ctx: RunContext, track
         logger.info("checks of stage %s skipped: it changed no table (%s)", name, unchanged.reason)
     else:
         try:
-            check.with_options(**_task_options(cfg, f"check-{name}", retry=False))(name, spark, ctx)
+            check.with_options(**_task_options(cfg, f"check-{name}", retry=False))(
+                name, spark, ctx, tracker.checked_versions(name))
         except ValidationFailed:
             tracker.rollback(name)  # readers keep the stage's previous versions
             raise

@@ -245,10 +245,12 @@ def bench_stages(text: str) -> tuple[str, ...]:
 
 
 def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str, ...], full_refresh: bool,
-               first_rows_in: int, on_step: Callable[[list[StageResult]], None] = lambda results: None
-               ) -> list[StageResult]:
+               first_rows_in: int, on_step: Callable[[list[StageResult]], None] = lambda results: None,
+               checked: dict[str, dict[str, int]] | None = None) -> list[StageResult]:
     """Each stage, then its checks (when quality is enabled), then the report; `on_step` gets
-    the results so far after every step."""
+    the results so far after every step. `checked`: stage -> table versions after its last
+    check, kept across builds: a night that is not a full refresh validates the rows changed
+    since (jobs/quality/scope.py), as the nightly flow does from its stage records."""
     from jobs.quality import check_stage
     from jobs.report import render
 
@@ -266,9 +268,11 @@ def run_stages(spark: SparkSession, cfg: Config, run_id: str, stages: tuple[str,
         step(result)
         rows_in = result.rows_out
         if cfg.quality.enabled:
-            step(measure(spark, f"{stage}:check",
-                         lambda: _checked(check_stage(spark, cfg, stage, run_id=run_id)), rows_in,  # noqa: B023
-                         cfg.paths))
+            since = None if full_refresh or checked is None else checked.get(stage)
+            step(measure(spark, f"{stage}:check", lambda: _checked(check_stage(
+                spark, cfg, stage, run_id=run_id, since=since)), rows_in, cfg.paths))  # noqa: B023
+            if checked is not None:
+                checked[stage] = lake.log_versions(cfg.paths)
     if "indicators" in stages:
         step(measure(spark, "report", lambda: {"report": int(render(spark, cfg, year=None).exists())}, 0, cfg.paths))
     return results
@@ -311,9 +315,10 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     result["session_seconds"] = round(time.perf_counter() - session_start, 2)
     result["full_build_rows_delivered"] = landing_rows(landing)
     result["incremental_rows_delivered"] = held_rows
+    checked: dict[str, dict[str, int]] = {}
     run_stages(spark, cfg, "bench-full", stages, True, result["full_build_rows_delivered"],
-               _saver(result, "full_build", progress))
-    return _incremental(spark, cfg, result, stages, progress, incremental)
+               _saver(result, "full_build", progress), checked)
+    return _incremental(spark, cfg, result, stages, progress, incremental, checked)
 
 
 def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incremental: bool) -> dict[str, Any]:
@@ -361,13 +366,24 @@ def night_bytes(steps: list[StageResult]) -> dict[str, Any]:
 
 
 def _incremental(spark: SparkSession, cfg: Config, result: dict[str, Any], stages: tuple[str, ...], progress: Path | None,
-                 incremental: bool) -> dict[str, Any]:
-    """Put the held-back deliveries back; time the nightly incremental run over them."""
+                 incremental: bool, checked: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+    """Put the held-back deliveries back; time the nightly incremental run over them (its checks
+    validate the changed rows when `checked` holds the full build's versions), then each stage's
+    checks again on the whole tables of the same versions, beside them (not part of the night)."""
+    from jobs.quality import check_stage
+
     landing = cfg.paths.landing_dir()
     restore(landing, cfg.paths.bench_parking_dir())
     if incremental:
         run_stages(spark, cfg, "bench-incr", stages, False, result["incremental_rows_delivered"],
-                   _saver(result, "incremental", progress))
+                   _saver(result, "incremental", progress), checked)
+        if cfg.quality.enabled and checked:
+            whole: list[StageResult] = []
+            save = _saver(result, "whole_checks", progress)
+            for stage in stages:  # a stage's tables are not written by the stages after it: the same versions
+                whole.append(measure(spark, f"{stage}:check", lambda: _checked(check_stage(
+                    spark, cfg, stage, run_id="bench-incr-whole")), 0, cfg.paths))  # noqa: B023
+                save(whole)
     result["table_rows"] = lake_rows(spark, cfg)
     _write_progress(result, progress)
     return result

@@ -243,6 +243,16 @@ class QualityConfig:
     failing_row_sample: int
     suites_dir: str  # reviewed JSON suites (relative to the repo root)
     gx_results: str  # GX validation-result store; empty = <lake>/restricted/_quality/gx_results
+    incremental: bool  # a night validates the rows its stage changed (jobs/quality/scope.py), not whole tables
+    incremental_max_fraction: float  # above this share of a table's rows changed, validate it whole
+    full_every_days: int  # a table is validated whole at least this often (0 = every night)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.incremental_max_fraction <= 1:
+            raise ConfigError(f"quality.incremental_max_fraction must be in (0, 1], found "
+                              f"{self.incremental_max_fraction}")
+        if self.full_every_days < 0:
+            raise ConfigError(f"quality.full_every_days must be 0 or more, found {self.full_every_days}")
 
 
 @dataclass(frozen=True)

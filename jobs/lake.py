@@ -76,9 +76,16 @@ def use_retention(policy: RetentionConfig | None) -> None:
     _checked.clear()
 
 
+CHANGE_FEED = {"delta.enableChangeDataFeed": "true"}  # the nightly checks read what changed (jobs/quality/scope.py)
+
+
 def retention_properties(table: TableRef) -> dict[str, str]:
-    """The table properties the installed policy wants on the table ({} without a policy)."""
-    return {} if _retention is None else retention.policy(_retention, table.zone, table.name).properties
+    """The table properties the installed policy wants on the table ({} without a policy): its
+    retention (jobs/retention.py), and Delta's change data feed, which the nightly checks read to
+    validate only the rows a night changed."""
+    if _retention is None:
+        return {}
+    return {**retention.policy(_retention, table.zone, table.name).properties, **CHANGE_FEED}
 
 
 def _create_options(table: TableRef, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -389,6 +396,18 @@ def log_version(paths: PathsConfig, table: TableRef) -> int | None:
     """Latest committed version, read from the `_delta_log` listing: no Spark job, so cheap enough
     to snapshot every table of the lake between stages (the run manifest does). None if absent."""
     return _latest_log_version(Path(table_path(paths, table), "_delta_log"))
+
+
+def snapshot_facts(paths: PathsConfig, table: TableRef, version: int) -> tuple[int, dict[str, str]]:
+    """(rows, table properties) of the table at `version`, from its Delta log by `deltalake` (the
+    rows from the add actions' statistics; no JVM, no data file read)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
+
+    found = DeltaTable(table_path(paths, table), version=version)
+    rows = pc.sum(pa.table(found.get_add_actions(flatten=True)).column("num_records")).as_py()
+    return int(rows or 0), dict(found.metadata().configuration)
 
 
 def read_rows(paths: PathsConfig, table: TableRef, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:

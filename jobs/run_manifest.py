@@ -128,6 +128,17 @@ class RunTracker:
                       missing_files=tuple(f for f in files if not os.path.exists(f)))
         return stage_state.decide_stage(self._history, stage, ORDER, now)
 
+    def checked_versions(self, stage: str) -> dict[str, int] | None:
+        """The version of every table when `stage`'s checks last passed, for checks in proportion
+        to the change (jobs/quality/scope.py); None when they must validate whole: a full refresh,
+        no record, a failed one, or another code or config than the record's."""
+        last = stage_state.newest(self._history, stage)
+        if (self.ctx.full_refresh or last is None or last.outcome not in (RAN, SKIPPED)
+                or last.code_hash != stage_state.current_code_hash(self.cfg)
+                or last.config_hash != self.cfg.config_hash()):
+            return None
+        return dict(last.versions)
+
     def skip(self, stage: str, reason: str, keys: tuple[str, ...] = ()) -> None:
         """`stage` is skipped: nothing it reads changed since it last completed."""
         last = stage_state.newest(self._history, stage)

@@ -212,7 +212,8 @@ VALIDATION_RESULTS = Table("restricted", "validation_results", _schema(
     ("expectation_index", I), ("expectation", S), ("column", S), ("severity", S), ("success", B),
     ("element_count", L), ("unexpected_count", L), ("detail", S), ("docs_page", S), ("evaluated_at", TS),
 ), ("run_id", "suite", "expectation_index"), "one row per expectation evaluated, pinned to the Delta version "
-    "validated (derived frames: input_versions); no data values")
+    "validated (derived frames: input_versions); a table check's input_versions is JSON saying what of the table "
+    "was validated: scope full or incremental (the rows changed since since_version), reason, rows; no data values")
 
 VALIDATION_FAILURES = Table("restricted", "validation_failures", _schema(
     ("run_id", S), ("stage", S), ("suite", S), ("table", S), ("table_version", L),

@@ -9,6 +9,7 @@ row number, or an aggregate cell: never a person key, record id or data value).
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -41,12 +42,13 @@ def check_status(critical_failed: int, warnings_failed: int) -> str:
 
 
 def render_index(runs: Sequence[Mapping[str, Any]]) -> str:
-    """`runs`: newest first; run_id, run_date, run_status, started_at, stages, evaluated,
-    critical_failed, warnings_failed (None where the run has no checks yet)."""
+    """`runs`: newest first; run_id, run_date, run_status, started_at, stages, evaluated, scopes
+    (tables validated whole / on their changed rows), critical_failed, warnings_failed (None where
+    the run has no checks yet)."""
     rows = "".join(
         f"<tr><td><a href='runs/{_e(r['run_id'])}.html'>{_e(r['run_id'])}</a></td><td>{_e(r.get('run_date'))}</td>"
         f"<td>{_badge(r.get('run_status') or '')}</td><td>{_e(r.get('started_at'))}</td><td>{_e(r.get('stages'))}</td>"
-        f"<td>{_e(r.get('evaluated'))}</td>"
+        f"<td>{_e(r.get('evaluated'))}</td><td>{_e(r.get('scopes'))}</td>"
         f"<td>{_badge(check_status(r.get('critical_failed') or 0, r.get('warnings_failed') or 0))}"
         f" {_e(r.get('critical_failed') or 0)} critical, {_e(r.get('warnings_failed') or 0)} warning</td></tr>"
         for r in runs)
@@ -60,7 +62,7 @@ def render_index(runs: Sequence[Mapping[str, Any]]) -> str:
         "<p class='muted'>Great Expectations' own pages: <a href='gx/index.html'>gx/index.html</a> "
         "(they open offline too).</p>"
         "<table><tr><th>Run</th><th>Run date</th><th>Run status</th><th>Started (UTC)</th><th>Stages checked</th>"
-        f"<th>Expectations</th><th>Checks</th></tr>{rows}</table>")
+        f"<th>Expectations</th><th>Tables validated</th><th>Checks</th></tr>{rows}</table>")
     return _page("Data quality - runs", body)
 
 
@@ -70,10 +72,31 @@ def _where(locations: Iterable[str], shown: int = 5) -> str:
     return "<br>".join(f"<code>{_e(loc)}</code>" for loc in locs[:shown]) + more
 
 
+def scope_of(input_versions: str | None) -> dict[str, Any] | None:
+    """A table check's scope record (jobs/quality/scope.py), or None (a derived frame's input
+    versions, or a result written before checks had scopes)."""
+    try:
+        found = json.loads(input_versions or "")
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and "scope" in found else None
+
+
+def _scope_text(input_versions: str) -> str:
+    """What a result was computed on: a table check's scope or a derived frame's input versions."""
+    found = scope_of(input_versions)
+    if found is None:
+        return f"inputs {input_versions}"
+    if found["scope"] == "incremental":
+        return (f"incremental: {found.get('changed_rows')} rows changed since v{found.get('since_version')} "
+                f"validated, with the rows sharing their keys")
+    return f"whole table: {found.get('reason')}"
+
+
 def _result_row(r: Mapping[str, Any], locations: Mapping[tuple[Any, ...], list[str]]) -> str:
     result = "<span class='ok'>passed</span>" if r["success"] else f"<span class='{_e(r['severity'])}'>failed</span>"
     table = f"{r['table']}" + (f" @ v{r['table_version']}" if r.get("table_version") is not None else "")
-    inputs = f"<br><span class='muted'>inputs {_e(r['input_versions'])}</span>" if r.get("input_versions") else ""
+    inputs = f"<br><span class='muted'>{_e(_scope_text(r['input_versions']))}</span>" if r.get("input_versions") else ""
     counts = ("" if r.get("unexpected_count") is None
               else f"{r['unexpected_count']} of {r.get('element_count')} rows")
     link = f"<a href='../{_e(r['docs_page'])}'>GX result</a>" if r.get("docs_page") else ""

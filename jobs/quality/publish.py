@@ -18,7 +18,7 @@ from typing import Any
 
 from jobs import zones
 from jobs.config import Config
-from jobs.quality import docs
+from jobs.quality import docs, results
 from jobs.stages import STAGES
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ def _summary(record: Mapping[str, Any]) -> dict[str, Any]:
         "run_id": record["run_id"], "run_date": facts.get("run_date"), "run_status": facts.get("status"),
         "started_at": facts.get("started_at") or min((r["evaluated_at"] for r in rows), default=None),
         "stages": ", ".join(s for s in STAGES if s in record.get("stages", {})),
-        "evaluated": len(rows), "critical_failed": sum(r["severity"] == "critical" for r in failed),
+        "evaluated": len(rows), "scopes": results.scope_text(rows),
+        "critical_failed": sum(r["severity"] == "critical" for r in failed),
         "warnings_failed": sum(r["severity"] == "warning" for r in failed),
     }
 

@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jobs.quality.docs import scope_of
 from jobs.quality.gx_run import ROW_KEY, WHERE, Validated, exception_message
+from jobs.quality.scope import Scope
 from jobs.quality.suites import CRITICAL, columns_of, describe
 
 
@@ -21,6 +23,7 @@ class Pinned:
     table: str
     version: int | None
     inputs: Mapping[str, int]
+    scope: Scope | None = None  # a table check: whole table or the rows changed (jobs/quality/scope.py)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class StageReport:
     critical: tuple[str, ...]   # one line per failed critical expectation (no data values)
     warnings: tuple[str, ...]
     skipped: tuple[str, ...]    # checks whose tables do not exist (stage not run yet)
+    scopes: str = ""            # "N whole, M incremental": its table checks (jobs/quality/scope.py)
 
     @property
     def passed(self) -> bool:
@@ -68,8 +72,9 @@ def rows(validated: Sequence[Validated], pinned: Sequence[Pinned], run_id: str,
                 "column": ", ".join(columns_of(exp["kwargs"])) or None, "severity": exp["meta"]["severity"],
                 "evaluated_at": evaluated_at,
             }
-            results.append({**base, "input_versions": json.dumps(dict(pin.inputs), sort_keys=True) if pin.inputs
-                            else None, "success": bool(er.success),
+            inputs = (json.dumps(dict(pin.inputs), sort_keys=True) if pin.inputs
+                      else pin.scope.as_json() if pin.scope else None)
+            results.append({**base, "input_versions": inputs, "success": bool(er.success),
                             "element_count": res.get("element_count"), "unexpected_count": res.get("unexpected_count"),
                             "detail": _detail(er), "docs_page": item.docs_page})
             if er.success:
@@ -95,4 +100,16 @@ def summarise(stage: str, run_id: str, result_rows: Sequence[Mapping[str, Any]],
         version = "" if r["table_version"] is None else f"@v{r['table_version']}"
         line = f"{r['suite']}: {r['expectation']} on {r['table']}{version}{count}"
         (critical if r["severity"] == CRITICAL else warnings).append(line)
-    return StageReport(stage, run_id, len(result_rows), tuple(critical), tuple(warnings), tuple(skipped))
+    return StageReport(stage, run_id, len(result_rows), tuple(critical), tuple(warnings), tuple(skipped),
+                       scope_text(result_rows))
+
+
+def scope_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    """`N whole, M incremental`: the table checks among result rows by scope ("" when none)."""
+    kinds = {}
+    for r in rows:
+        if r.get("table_version") is not None:
+            found = scope_of(r.get("input_versions"))
+            kinds[(r["stage"], r["table"])] = found["scope"] if found else "full"
+    whole, part = sum(k == "full" for k in kinds.values()), sum(k == "incremental" for k in kinds.values())
+    return f"{whole} whole, {part} incremental" if kinds else ""

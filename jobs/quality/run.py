@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from jobs import lake, locks
 from jobs.config import Config
 from jobs.errors import ValidationFailed
-from jobs.quality import gx_run, results
+from jobs.quality import gx_run, results, scope
 from jobs.quality.checks import Check, checks_for
 from jobs.quality.publish import publish_docs, record_facts, record_stage
 from jobs.quality.suites import load_suite
@@ -47,14 +47,23 @@ def _pinned_read(spark: SparkSession, cfg: Config, table: lake.TableRef) -> tupl
     return lake.read(spark, cfg.paths, table, version=version), version
 
 
-def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str) -> tuple[DataFrame, results.Pinned] | None:
-    """The frame to validate and what it was built from, or None when its tables do not exist."""
+def resolve(spark: SparkSession, cfg: Config, check: Check, stage: str, suite: Mapping[str, Any], *,
+            since: Mapping[str, int] | None = None, last_full: Mapping[str, dt.datetime] | None = None,
+            ) -> tuple[DataFrame, results.Pinned] | scope.Scope | None:
+    """The frame to validate and what it was built from; None when its tables do not exist; the
+    Scope alone for a table that did not move since its check passed (nothing to validate).
+    `since`: the version of each table at the stage's last passing check (None: validate whole)."""
     if check.table is not None:
-        got = _pinned_read(spark, cfg, check.table)
-        if got is None:
+        version = lake.log_version(cfg.paths, check.table)
+        if version is None:
             return None
-        frame, version = got
-        return frame, results.Pinned(stage, check.label, version, {})
+        found, frame = scope.for_table(spark, cfg, check.table, suite, version, (since or {}).get(check.label),
+                                    (last_full or {}).get(check.label))
+        if found.kind == scope.UNCHANGED:
+            return found
+        if frame is None:
+            frame = lake.read(spark, cfg.paths, check.table, version=version)
+        return frame, results.Pinned(stage, check.label, version, {}, found)
     tables: list[lake.TableRef] = [*check.inputs, *lake.list_tables(cfg.paths, check.input_zones)]
     frames: dict[str, DataFrame] = {}
     versions: dict[str, int] = {}
@@ -77,28 +86,43 @@ def _write(spark: SparkSession, cfg: Config, stage: str, run_id: str, result_row
 
 
 def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
-                raise_on_critical: bool = True) -> results.StageReport:
+                raise_on_critical: bool = True, since: Mapping[str, int] | None = None) -> results.StageReport:
     """Validate every table the stage wrote (and its cross-table checks); record and publish.
 
+    `since`: `<zone>.<table>` -> the version the stage's last passing check validated (the flow
+    passes it from the stage's record when code and config are unchanged): a table check then
+    validates only the rows changed since (jobs/quality/scope.py). None: every table whole.
     Raises ValidationFailed when a critical expectation failed (after recording it), so
     that the caller writes nothing downstream.
     """
     if not cfg.quality.enabled:
         log.info("quality checks disabled (quality.enabled = false); stage %s not checked", stage)
         return results.StageReport(stage, run_id, 0, (), (), ())
-    batches, pins, skipped = [], [], []
+    last_full = scope.last_full_validations(spark, cfg.paths) if since is not None and cfg.quality.incremental \
+        and cfg.quality.full_every_days else {}
+    batches, pins, skipped, unchanged = [], [], [], []
     for check in checks_for(stage):
-        got = resolve(spark, cfg, check, stage)
+        suite = load_suite(cfg, check.suite)
+        got = resolve(spark, cfg, check, stage, suite, since=since, last_full=last_full)
         if got is None:
             skipped.append(check.label)
             continue
+        if isinstance(got, scope.Scope):
+            unchanged.append(f"{check.label}@v{got.since}")
+            continue
         frame, pin = got
         version = "" if pin.version is None else f"@v{pin.version}"
-        batches.append(gx_run.Batch(f"{check.label}{version}", load_suite(cfg, check.suite), frame,
-                                    with_sample_columns(frame, check), persist=check.table is None))
+        if pin.scope is not None:
+            log.info("%s%s: %s validation (%s)%s", check.label, version, pin.scope.kind, pin.scope.reason,
+                     "" if pin.scope.rows is None else f", {pin.scope.rows} rows")
+        batches.append(gx_run.Batch(f"{check.label}{version}", suite, frame, with_sample_columns(frame, check),
+                                    persist=check.table is None or frame.is_cached))
         pins.append(pin)
     if skipped:
         log.info("stage %s: %d check(s) skipped, tables not there yet: %s", stage, len(skipped), ", ".join(skipped))
+    if unchanged:
+        log.info("stage %s: %d table(s) unchanged since their check passed, not validated again: %s", stage,
+                 len(unchanged), ", ".join(unchanged))
     validated = gx_run.validate(cfg, run_id, batches)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     result_rows, failure_rows = results.rows(validated, pins, run_id, now)
@@ -106,8 +130,8 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
     record_stage(cfg, run_id, stage, result_rows, failure_rows)
     publish_docs(cfg, run_ids=[run_id])
     report = results.summarise(stage, run_id, result_rows, skipped)
-    log.info("stage %s checked: %d expectations, %d critical failures, %d warnings", stage, report.evaluated,
-             len(report.critical), len(report.warnings))
+    log.info("stage %s checked: %d expectations, %d critical failures, %d warnings; tables: %s", stage,
+             report.evaluated, len(report.critical), len(report.warnings), report.scopes or "none")
     for line in report.warnings:
         log.warning("data-quality warning: %s", line)
     if report.critical and raise_on_critical:

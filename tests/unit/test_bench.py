@@ -77,8 +77,8 @@ def _fake_stages(monkeypatch, calls: list) -> None:
             return written[stage]
         return run
 
-    def check_stage(spark, cfg, stage, *, run_id):
-        calls.append((f"{stage}:check", run_id))
+    def check_stage(spark, cfg, stage, *, run_id, since=None):
+        calls.append((f"{stage}:check", run_id) + ((since,) if since is not None else ()))
         return SimpleNamespace(evaluated=3, warnings=["w"])
 
     def render(spark, cfg, *, year=None):
@@ -126,6 +126,21 @@ def test_run_stages_without_quality_or_indicators_times_only_the_stages(monkeypa
     results = bench.run_stages(None, cfg, "bench-incr", ("ingest", "link"), False, 7)
     assert [r.stage for r in results] == ["ingest", "link"]
     assert calls == [("ingest", "bench-incr", False), ("link", "bench-incr", False)]
+
+
+def test_an_incremental_night_checks_the_rows_changed_since_the_builds_checks(monkeypatch, tmp_path):
+    calls = []
+    _fake_stages(monkeypatch, calls)
+    cfg = SimpleNamespace(quality=SimpleNamespace(enabled=True), paths=_empty_lake(tmp_path))
+    _commit(tmp_path / "restricted" / "silver_x", 0, {"operation": "WRITE"})
+    checked: dict = {}
+    bench.run_stages(None, cfg, "bench-full", ("ingest",), True, 10, checked=checked)
+    _commit(tmp_path / "restricted" / "silver_x", 1, {"operation": "MERGE"})
+    bench.run_stages(None, cfg, "bench-incr", ("ingest",), False, 1, checked=checked)
+    assert [c for c in calls if c[0] == "ingest:check"] == [
+        ("ingest:check", "bench-full"),  # a full build validates whole
+        ("ingest:check", "bench-incr", {"restricted.silver_x": 0})]  # the night: changed since the build's check
+    assert checked == {"ingest": {"restricted.silver_x": 1}}
 
 
 def test_shuffle_counts_only_stages_newer_than_the_step_even_when_old_ones_are_dropped():
