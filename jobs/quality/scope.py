@@ -48,8 +48,7 @@ from schemas.tables import VALIDATION_RESULTS, Table
 
 FULL, INCREMENTAL, UNCHANGED = "full", "incremental", "unchanged"
 NO_BASELINE = "no earlier passing check to build on (first night, full refresh, on demand, code or config changed)"
-CHANGED = ("insert", "update_postimage")
-CHANGE_DATA = "delta.enableChangeDataFeed"  # change data rows that put a row into the table
+CHANGED = ("insert", "update_postimage")  # change data rows that put a row into the table
 ROW_LEVEL = frozenset({
     "expect_column_values_to_not_be_null", "expect_column_values_to_be_null", "expect_column_values_to_be_in_set",
     "expect_column_values_to_not_be_in_set", "expect_column_values_to_be_between",
@@ -202,7 +201,8 @@ def for_table(spark: SparkSession, cfg: Config, table: Table, suite: Mapping[str
         try:
             rows, _ = lake.snapshot_facts(cfg.paths, table, version)
             _, since_properties = lake.snapshot_facts(cfg.paths, table, since + 1)
-            facts = {"total_rows": rows, "change_data": since_properties.get(CHANGE_DATA) == "true",
+            facts = {"total_rows": rows,
+                     "change_data": all(since_properties.get(k) == v for k, v in lake.CHANGE_FEED.items()),
                      "missing": next((f"{f} gone" for f in files if not (Path(path) / f).is_file()), None)}
         except (DeltaError, OSError) as exc:  # a log deltalake cannot read: validate whole
             facts = {"missing": f"log not readable at v{since + 1}..v{version} ({type(exc).__name__})"}
