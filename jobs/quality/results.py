@@ -12,7 +12,7 @@ from typing import Any
 
 from jobs.quality.docs import scope_of
 from jobs.quality.gx_run import ROW_KEY, WHERE, Validated, exception_message
-from jobs.quality.scope import Scope
+from jobs.quality.scope import FULL, INCREMENTAL, Scope
 from jobs.quality.suites import CRITICAL, columns_of, describe
 
 
@@ -110,6 +110,6 @@ def scope_text(rows: Sequence[Mapping[str, Any]]) -> str:
     for r in rows:
         if r.get("table_version") is not None:
             found = scope_of(r.get("input_versions"))
-            kinds[(r["stage"], r["table"])] = found["scope"] if found else "full"
-    whole, part = sum(k == "full" for k in kinds.values()), sum(k == "incremental" for k in kinds.values())
+            kinds[(r["stage"], r["table"])] = found["scope"] if found else FULL
+    whole, part = sum(k == FULL for k in kinds.values()), sum(k == INCREMENTAL for k in kinds.values())
     return f"{whole} whole, {part} incremental" if kinds else ""

@@ -112,11 +112,12 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
             continue
         frame, pin = got
         version = "" if pin.version is None else f"@v{pin.version}"
+        incremental = pin.scope is not None and pin.scope.kind == scope.INCREMENTAL
         if pin.scope is not None:
-            log.info("%s%s: %s validation (%s)%s", check.label, version, pin.scope.kind, pin.scope.reason,
-                     "" if pin.scope.rows is None else f", {pin.scope.rows} rows")
+            log.info("%s%s: %s validation (%s)", check.label, version, pin.scope.kind, pin.scope.reason)
+        # derived frames (joins) and changed rows (the change feed joined to the table) are computed once
         batches.append(gx_run.Batch(f"{check.label}{version}", suite, frame, with_sample_columns(frame, check),
-                                    persist=check.table is None or frame.is_cached))
+                                    persist=check.table is None or incremental))
         pins.append(pin)
     if skipped:
         log.info("stage %s: %d check(s) skipped, tables not there yet: %s", stage, len(skipped), ", ".join(skipped))

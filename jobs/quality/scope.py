@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -180,7 +179,7 @@ def last_full_validations(spark: SparkSession, paths: PathsConfig) -> dict[str, 
 def for_table(spark: SparkSession, cfg: Config, table: Table, suite: Mapping[str, Any], version: int,
               since: int | None, last_full: dt.datetime | None) -> tuple[Scope, DataFrame | None]:
     """What of `table` (at `version`) its check validates: the scope, and the changed rows when it
-    is incremental (persisted; computed by the check's first pass). `since`: the version its last
+    is incremental (the check persists them: computed by its first pass). `since`: the version its last
     passing check validated. Everything `plan` needs is read from the Delta log: no Spark job."""
     q = cfg.quality
     path = lake.table_path(cfg.paths, table)
@@ -212,7 +211,7 @@ def for_table(spark: SparkSession, cfg: Config, table: Table, suite: Mapping[str
     if found.kind != INCREMENTAL:
         return found, None
     assert sets is not None and since is not None, "an incremental scope has key sets and a checked version"
-    return found, changed_rows(spark, path, since, version, sets).persist(StorageLevel.MEMORY_AND_DISK)
+    return found, changed_rows(spark, path, since, version, sets)
 
 
 def _feed_files(actions: Sequence[Mapping[str, Any]]) -> list[str]:
