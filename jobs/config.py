@@ -151,6 +151,15 @@ class LinkageConfig:
     # DuckDB spills to <lake>/restricted/_staging/duckdb (person-level data stays in its zone);
     # past this size the linkage fails with a clear error instead of filling the disk.
     duckdb_max_temp_size: str
+    # the model is retrained when the records to link or the register persons moved more than
+    # this share away from the counts it was trained on (jobs/link/model.py `is_reusable`)
+    retrain_drift: float = 0.2
+    # score only the records a night's changes can move (jobs/link/rescore.py); false: every record
+    incremental: bool = True
+
+    def __post_init__(self) -> None:
+        if self.retrain_drift <= 0:
+            raise ConfigError(f"linkage.retrain_drift: expected a share above 0, found {self.retrain_drift}")
 
 
 @dataclass(frozen=True)

@@ -410,6 +410,42 @@ def snapshot_facts(paths: PathsConfig, table: TableRef, version: int) -> tuple[i
     return int(rows or 0), dict(found.metadata().configuration)
 
 
+def change_feed_on(properties: Mapping[str, str]) -> bool:
+    """Whether table properties record Delta's change data feed (CHANGE_FEED)."""
+    return all(properties.get(k) == v for k, v in CHANGE_FEED.items())
+
+
+def feed_files(actions: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The files the change data feed reads for one commit: its change files (`cdc`), or, in a
+    commit without them, the data files it added and removed (read as inserts and deletes)."""
+    cdc = [a["cdc"]["path"] for a in actions if "cdc" in a]
+    if cdc:
+        return [unquote(p) for p in cdc]
+    return [unquote(a[k]["path"]) for a in actions for k in ("add", "remove")
+            if k in a and a[k].get("dataChange", True)]
+
+
+def change_feed_gap(paths: PathsConfig, table: TableRef, since: int, version: int) -> str | None:
+    """Why the change data feed of the table over (since, version] cannot be read, or None when
+    it can: every commit file there, the feed on from since + 1, every file it reads present.
+    From the Delta log alone (no JVM)."""
+    from deltalake.exceptions import DeltaError
+
+    path = table_path(paths, table)
+    files: list[str] = []
+    for v in range(since + 1, version + 1):
+        try:
+            files += feed_files(commit_actions(path, v)[1])
+        except OSError:
+            return f"commit v{v} not readable"
+    try:
+        if not change_feed_on(snapshot_facts(paths, table, since + 1)[1]):
+            return f"change data not recorded from v{since + 1}"
+    except (DeltaError, OSError) as exc:
+        return f"log not readable at v{since + 1} ({type(exc).__name__})"
+    return next((f"{f} gone" for f in files if not Path(path, f).is_file()), None)
+
+
 def read_rows(paths: PathsConfig, table: TableRef, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Every row of a small table at its latest version, read from the Delta log by `deltalake` (no
     JVM): what the nightly flow decides from before Spark starts (stage records, the ingestion log).

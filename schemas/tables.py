@@ -102,6 +102,16 @@ LINK_DECISIONS = Table("restricted", "link_decisions", _schema(
     "clerical decisions on review pairs (match | non_match, `pathways review`): labels for the next training, "
     "overrides for the next linkage run (jobs/link/review.py)")
 
+LINK_SCORES = Table("restricted", "link_scores", _schema(
+    ("unique_id", S), ("row_hash", S), ("candidate_rank", I), ("candidate_key", S), ("match_weight", D),
+    ("match_probability", D), ("comparison_levels", T.MapType(S, I)), ("tf_match_weights", T.MapType(S, D)),
+    ("model_version", S), ("max_candidates", I), ("scored_against", S), ("scored_at_run", S),
+), ("unique_id", "candidate_rank"),
+    "incremental linkage state: every record linked probabilistically, the hash of its comparison row and its "
+    "scored candidates before clerical decisions (candidate_rank 0 and no candidate when none shares a block), "
+    "stamped with the model and the register versions they were scored against (JSON `scored_against`); a night "
+    "keeps the rows its changes cannot move (jobs/link/rescore.py)")
+
 LINK_HISTORY = Table("restricted", "link_history", _schema(
     ("run_id", S), ("source", S), ("source_record_id", S), ("old_key", S), ("new_key", S), ("reason", S),
     ("old_link_status", S), ("new_link_status", S), ("recorded_at", TS),

@@ -62,6 +62,7 @@ class Backend:
 
 
 LABELLED_TABLE, POPULATION_TABLE = "link_labelled", "link_population"
+NAME_TF_SCHEMA = "name_key string, tf_name_key double"
 
 
 def label_pairs(labelled: DataFrame) -> DataFrame:
@@ -72,8 +73,8 @@ def label_pairs(labelled: DataFrame) -> DataFrame:
 
 
 def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, population: DataFrame,
-                 name_tf: DataFrame, labelled: DataFrame | None = None, spill_dir: Path | None = None) -> Backend:
-    """Register both comparison frames and the register's name frequencies with the backend;
+                 name_tf: pa.Table, labelled: DataFrame | None = None, spill_dir: Path | None = None) -> Backend:
+    """Register both comparison frames and the name frequencies (name_key, tf_name_key) with the backend;
     with `labelled` (comparison frame + `label_person_id`), also the labelled records and
     their pairs (only when `cfg.training` is `labelled`). DuckDB spills to `spill_dir` (the
     caller passes a folder in the restricted zone), at most `cfg.duckdb_max_temp_size`."""
@@ -104,7 +105,7 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
         rec_arrow, pop_arrow = records.toArrow(), population.toArrow()
         backend = Backend("duckdb", db_api, db_api.register(rec_arrow, table_name="link_records"),
                           db_api.register(pop_arrow, table_name=POPULATION_TABLE), pop_arrow.num_rows,
-                          rec_arrow.num_rows, db_api.register(name_tf.toArrow(), table_name="link_name_tf"))
+                          rec_arrow.num_rows, db_api.register(name_tf, table_name="link_name_tf"))
         del pop_arrow  # DuckDB holds the register now
         if use_labels and labelled is not None:
             lab_arrow = labelled.toArrow()
@@ -124,7 +125,8 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
     records, population = records.cache(), population.cache()
     backend = Backend("spark", spark_api, spark_api.register(records, table_name="link_records"),
                       spark_api.register(population, table_name=POPULATION_TABLE), population.count(), records.count(),
-                      spark_api.register(name_tf.cache(), table_name="link_name_tf"))
+                      spark_api.register(spark.createDataFrame(name_tf.to_pandas(), NAME_TF_SCHEMA).cache(),
+                                         table_name="link_name_tf"))
     if use_labels and labelled is not None:
         labelled = labelled.cache()
         backend.labelled_count = labelled.count()

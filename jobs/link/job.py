@@ -11,18 +11,30 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake, reference
 from jobs.config import Config, PathsConfig
 from jobs.errors import MissingTableError
-from jobs.link import crosswalk, decide, engine, model, prepare, review
+from jobs.link import crosswalk, decide, engine, model, prepare, rescore, review
 from jobs.run_context import RunContext
 from schemas.sources import LINKED_SOURCES
-from schemas.tables import LINK_CANDIDATES, LINK_HISTORY, LINK_REVIEW, LINK_RUNS, PERSON_LINKS, PERSONS, silver
+from schemas.tables import (
+    LINK_CANDIDATES,
+    LINK_HISTORY,
+    LINK_REVIEW,
+    LINK_RUNS,
+    LINK_SCORES,
+    PERSON_LINKS,
+    PERSONS,
+    silver,
+)
 
 log = logging.getLogger(__name__)
+SCORE_COLUMNS = [c for c in LINK_SCORES.columns if c not in rescore.STAMPS]
 
 __all__ = ["run", "read_silver"]
 
@@ -54,48 +66,136 @@ def _fresh_spill_dir(cfg: Config) -> Path:
     return spill
 
 
+def _regions(cfg: Config) -> list[tuple[str, str]]:
+    """(municipality_code, region_code) pairs of the reference geography."""
+    return [(m.municipality_code, m.region_code) for m in reference.municipalities(cfg.paths)]
+
+
 def regions_frame(spark: SparkSession, cfg: Config) -> DataFrame:
     """(municipality_code, region_code) of the reference geography."""
-    rows = [(m.municipality_code, m.region_code) for m in reference.municipalities(cfg.paths)]
-    return spark.createDataFrame(rows, "municipality_code string, region_code string")
+    return spark.createDataFrame(_regions(cfg), "municipality_code string, region_code string")
 
 
 def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_records: DataFrame,
                 population: DataFrame, residence: DataFrame | None, *, n_prob: int, run_id: str,
                 full_refresh: bool, clerical: DataFrame | None = None) -> tuple[DataFrame, str, dict[str, Any]]:
-    """Train or reuse the model, score; returns (candidates by uid, model version, run stats)."""
-    link_cfg = cfg.linkage
-    stored = model.load_current(cfg.paths.models_dir())
+    """Train or reuse the model; score every record, or only those this night's changes can
+    move (jobs/link/rescore.py); returns (candidates by uid, model version, run stats)."""
+    link_cfg, paths = cfg.linkage, cfg.paths
     started = time.monotonic()
-    regions = regions_frame(spark, cfg)
+    geography = _regions(cfg)
+    register_now = rescore.register_state(paths, geography)
+    regions = spark.createDataFrame(geography, "municipality_code string, region_code string")
     register = prepare.population_frame(population, residence, regions)
-    trained = full_refresh or not model.is_reusable(stored, link_cfg.engine, link_cfg, n_prob)
+    records = prepare.record_frame(prob_records, regions)
+    n_register = _active_ids(population).count()
+    stored = model.load_current(paths.models_dir())
+    frequencies = model.name_frequencies(paths.models_dir(), stored) if stored is not None else None
+    reusable = model.is_reusable(stored, link_cfg.engine, link_cfg, n_prob, n_register)
+    if reusable and frequencies is None:
+        log.info("stored linkage model %s has no stored name frequencies; retraining", stored.version if stored else "")
+    trained = full_refresh or not reusable or stored is None or frequencies is None
+    if trained or stored is None or frequencies is None:  # (the last two: for the type checker)
+        stored, frequencies = _train(spark, cfg, records, register, prob_records, det_records, population, regions,
+                                     run_id=run_id, clerical=clerical)
+        state, why = None, "model trained in this run"
+    elif not link_cfg.incremental:
+        state, why = None, "linkage.incremental is off"
+    else:
+        state, why = rescore.load(spark, paths, stored.version, link_cfg.max_candidates, register_now)
+    rec_keys = rescore.keyed(records).cache()
+    held = [rec_keys]  # cached frames, released once the state is written
+    try:
+        if state is None:
+            scores, pairs, n_scored = _score_all(spark, cfg, records, register, rec_keys, frequencies, stored.settings)
+        else:
+            scores, pairs, n_scored = _score_affected(spark, cfg, records, register, rec_keys, state, frequencies,
+                                                      stored.settings, population, residence, regions, held)
+        scores = scores.withColumn("scored_at_run", F.coalesce(F.col("scored_at_run"), F.lit(run_id)))
+        rescore.write(paths, scores, model_version=stored.version, max_candidates=link_cfg.max_candidates,
+                      register_now=register_now)
+    finally:
+        for df in held:
+            df.unpersist()
+    log.info("linkage scoring: %d of %d records scored (%s), %d pairs compared", n_scored, n_prob,
+             "all: " + why if state is None else "incremental: " + why, pairs)
+    candidates = rescore.candidates_of(lake.read(spark, paths, LINK_SCORES))
+    stats = {"engine": link_cfg.engine, "trained": trained,
+             "pairs_compared": pairs, "population": n_register, "records_scored": n_scored,
+             "seconds_scoring": time.monotonic() - started}
+    return candidates, stored.version, stats
+
+
+def _train(spark: SparkSession, cfg: Config, records: DataFrame, register: DataFrame, prob_records: DataFrame,
+           det_records: DataFrame, population: DataFrame, regions: DataFrame, *, run_id: str,
+           clerical: DataFrame | None) -> tuple[model.StoredModel, pa.Table]:
+    """Train on the whole register and every record; save the model with the register's name
+    frequencies. Returns (the stored model, those frequencies)."""
+    link_cfg = cfg.linkage
     labelled: DataFrame | None = None
-    if trained and link_cfg.training == "labelled":
+    if link_cfg.training == "labelled":
         labelled = prepare.labelled_frame(det_records, _active_ids(population), regions,
                                           max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed)
         matched = review.clerical_labels(prob_records, clerical)
         if matched is not None:  # decided matches of `pathways review`: labels too, never sampled away
             labelled = labelled.unionByName(prepare.labelled_frame(
                 matched, _active_ids(population), regions, max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed))
-    backend = engine.open_backend(spark, link_cfg, prepare.record_frame(prob_records, regions), register,
-                                  prepare.name_frequencies(register), labelled,
+    frequencies = prepare.name_frequencies(register).toArrow()
+    backend = engine.open_backend(spark, link_cfg, records, register, frequencies, labelled,
                                   spill_dir=_fresh_spill_dir(cfg))
-    if trained:
-        settings, fallbacks, method = engine.train(backend, link_cfg)
-        stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
-            "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
-            "trained": method != "priors", "training": method, "training_config": link_cfg.training,
-            "labelled_pairs": backend.labelled_count,
-            "population": backend.population_size, "em_fallbacks": fallbacks,
-            "trained_at": dt.datetime.now().isoformat(timespec="seconds")})
-        log.info("trained linkage model %s (%s) on %d records, %d labelled pairs (fallbacks to priors: %s)",
-                 stored.version, method, backend.record_count, backend.labelled_count, fallbacks or "none")
-    assert stored is not None, "the current model was reusable, or one was just trained"
-    candidates, pairs = engine.score(spark, backend, stored.settings, link_cfg.max_candidates)
-    stats = {"engine": backend.engine, "trained": trained, "pairs_compared": pairs,
-             "population": backend.population_size, "seconds_scoring": time.monotonic() - started}
-    return candidates, stored.version, stats
+    settings, fallbacks, method = engine.train(backend, link_cfg)
+    stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
+        "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
+        "trained": method != "priors", "training": method, "training_config": link_cfg.training,
+        "labelled_pairs": backend.labelled_count,
+        "population": backend.population_size, "em_fallbacks": fallbacks,
+        "trained_at": dt.datetime.now().isoformat(timespec="seconds")}, frequencies)
+    log.info("trained linkage model %s (%s) on %d records, %d labelled pairs (fallbacks to priors: %s)",
+             stored.version, method, backend.record_count, backend.labelled_count, fallbacks or "none")
+    return stored, frequencies
+
+
+def _score_all(spark: SparkSession, cfg: Config, records: DataFrame, register: DataFrame, rec_keys: DataFrame,
+               frequencies: pa.Table, settings: dict[str, Any]) -> tuple[DataFrame, int, int]:
+    """Every record against the whole register: (score rows, pairs compared, records scored)."""
+    backend = engine.open_backend(spark, cfg.linkage, records, register, frequencies,
+                                  spill_dir=_fresh_spill_dir(cfg))
+    candidates, pairs = engine.score(spark, backend, settings, cfg.linkage.max_candidates)
+    scores = rescore.score_rows(candidates, rec_keys).withColumn("scored_at_run", F.lit(None).cast("string"))
+    return scores, pairs, backend.record_count
+
+
+def _score_affected(spark: SparkSession, cfg: Config, records: DataFrame, register: DataFrame, rec_keys: DataFrame,
+                    state: rescore.State, frequencies: pa.Table, settings: dict[str, Any], population: DataFrame,
+                    residence: DataFrame | None, regions: DataFrame,
+                    held: list[DataFrame]) -> tuple[DataFrame, int, int]:
+    """The records this night can move against the register persons sharing a block with them,
+    the others' stored scores kept: (score rows, pairs compared, records scored). The frames it
+    caches are appended to `held`."""
+    changed = state.changed.cache()
+    changed_now = rescore.blocked(prepare.population_frame(
+        population.join(changed, "person_id", "left_semi"),
+        residence.join(changed, "person_id", "left_semi") if residence is not None else None, regions))
+    affected = rescore.affected_records(rec_keys, state.scores, changed, changed_now).cache()
+    held += [changed, affected]
+    n_affected = affected.count()
+    kept = rescore.kept_scores(state.scores, rec_keys, affected).select(*SCORE_COLUMNS)
+    if n_affected == 0:
+        return kept, 0, 0
+    scored_keys = rec_keys.join(affected, "unique_id", "left_semi")
+    persons = rescore.register_subset(rescore.blocked(register), scored_keys).withColumnRenamed(
+        "unique_id", "person_id").cache()
+    held.append(persons)
+    subset = prepare.population_frame(  # per person: the same rows as the whole register's, for these persons
+        population.join(persons, "person_id", "left_semi"),
+        residence.join(persons, "person_id", "left_semi") if residence is not None else None, regions)
+    scored = records.join(affected, "unique_id", "left_semi")
+    names = {r.name_key for r in scored.select("name_key").distinct().collect() if r.name_key is not None}
+    tf = frequencies.filter(pc.is_in(frequencies.column("name_key"), value_set=pa.array(sorted(names), pa.string())))
+    backend = engine.open_backend(spark, cfg.linkage, scored, subset, tf, spill_dir=_fresh_spill_dir(cfg))
+    candidates, pairs = engine.score(spark, backend, settings, cfg.linkage.max_candidates)
+    fresh = rescore.score_rows(candidates, scored_keys).withColumn("scored_at_run", F.lit(None).cast("string"))
+    return kept.unionByName(fresh), pairs, n_affected
 
 
 def _active_ids(population: DataFrame) -> DataFrame:
@@ -120,7 +220,7 @@ def run(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
         candidates = spark.createDataFrame([], engine.CANDIDATE_SCHEMA)
         version = stored.version if stored else f"{cfg.linkage.model_version}-untrained"
         stats = {"engine": cfg.linkage.engine, "trained": False, "pairs_compared": 0, "population": None,
-                 "seconds_scoring": 0.0}
+                 "records_scored": 0, "seconds_scoring": 0.0}
     candidates = review.without_rejected(candidates, clerical).cache()
     prob = decide.decide(prob_records, candidates, match_threshold=cfg.linkage.match_threshold,
                          review_threshold=cfg.linkage.review_threshold,
@@ -163,9 +263,9 @@ def _write(spark: SparkSession, cfg: Config, *, records: DataFrame, decisions: D
     links.unpersist()
     history.unpersist()
     _record_run(spark, cfg, run_id, version, counts, by_status, stats)
-    log.info("linkage %s: %d records (%d probabilistic: %s), %d pairs compared, %d key changes, model %s",
-             run_id, counts[PERSON_LINKS.name], stats["records_probabilistic"], by_status,
-             stats["pairs_compared"], counts[LINK_HISTORY.name], version)
+    log.info("linkage %s: %d records (%d probabilistic: %s; %d scored in this run), %d pairs compared, "
+             "%d key changes, model %s", run_id, counts[PERSON_LINKS.name], stats["records_probabilistic"], by_status,
+             stats["records_scored"], stats["pairs_compared"], counts[LINK_HISTORY.name], version)
     return counts
 
 

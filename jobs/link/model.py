@@ -35,9 +35,16 @@ not forbid a link outright), and every u to at least U_FLOOR.
 
 The artefact is splink's own settings JSON (loadable with `splink.Linker(df, path)`), saved
 under `<models_dir>/linkage/<version>.json` with a `.meta.json` beside it and a
-`current.json` pointer. `version` = `<cfg.linkage.model_version>-<hash of the trained
-parameters>`; files are never overwritten. A stored model whose design hash differs from
-this code's design (or trained for another SQL dialect) is not reused.
+`current.json` pointer. The register's name frequencies (the term frequencies of an exact
+name match) are part of the model: computed when it is trained, stored beside it
+(`<version>.name_tf.parquet`) and used by every scoring with it, so a reused model scores a
+pair the same way on every night (a name the register did not hold at training gets no
+frequency adjustment: splink's exact-match weight). `version` = `<cfg.linkage.model_version>-
+<hash of the trained parameters and the frequencies>`; files are never overwritten. A stored
+model whose design hash differs from this code's design (or trained for another SQL dialect,
+or without stored frequencies) is not reused, nor one whose inputs drifted: the records to
+link or the register persons more than `linkage.retrain_drift` (a share) away from the counts
+it was trained on.
 """
 from __future__ import annotations
 
@@ -48,6 +55,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import ColumnExpression, SettingsCreator, block_on
@@ -141,12 +151,17 @@ def comparisons(dialect: str) -> list[Any]:
     return [c.configure(m_probabilities=PRIORS[k]) for k, c in built.items()]
 
 
+# The blocking rules of prediction, each the columns (or SQL expressions over the comparison
+# frame) that must be equal and not null on both sides; jobs/link/rescore.py reads them too.
+# fs-1's third rule, (birth_year, sex, municipality_code), made 64 % of the pairs at `small`
+# for 1 of 1,300 correct links; adding the birth month keeps a typo'd name with a birth
+# date one day off (same month) for about a twelfth of those pairs
+PREDICTION_BLOCKS: tuple[tuple[str, ...], ...] = (
+    ("birth_date",), ("name_key",), ("birth_year", "sex", "municipality_code", "month(birth_date)"))
+
+
 def prediction_blocking_rules() -> list[Any]:
-    # fs-1's third rule, (birth_year, sex, municipality_code), made 64 % of the pairs at `small`
-    # for 1 of 1,300 correct links; adding the birth month keeps a typo'd name with a birth
-    # date one day off (same month) for about a twelfth of those pairs
-    return [block_on("birth_date"), block_on("name_key"),
-            block_on("birth_year", "sex", "municipality_code", "month(birth_date)")]
+    return [block_on(*block) for block in PREDICTION_BLOCKS]
 
 
 def training_blocking_rules() -> list[Any]:
@@ -214,14 +229,24 @@ def with_m(settings: dict[str, Any], value: float) -> dict[str, Any]:
     return out
 
 
-def parameters_hash(settings: dict[str, Any]) -> str:
+def parameters_hash(settings: dict[str, Any], frequencies_digest: str = "") -> str:
+    """Hash of the trained parameters (and of the name frequencies stored with them, if any)."""
     params = [
         (c["output_column_name"], [(lvl.get("sql_condition"), lvl.get("m_probability"), lvl.get("u_probability"))
                                    for lvl in c["comparison_levels"]])
         for c in settings["comparisons"]
     ]
-    payload = json.dumps([settings.get("probability_two_random_records_match"), params], sort_keys=True)
+    parts: list[Any] = [settings.get("probability_two_random_records_match"), params]
+    if frequencies_digest:
+        parts.append(frequencies_digest)
+    payload = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:10]
+
+
+def frequencies_digest(name_tf: pa.Table) -> str:
+    """Order-independent digest of a (name_key, tf_name_key) table."""
+    frame = name_tf.to_pandas().sort_values("name_key", kind="stable").reset_index(drop=True)
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()[:16]
 
 
 def design_hash(settings: dict[str, Any]) -> str:
@@ -257,22 +282,42 @@ class StoredModel:
     meta: dict[str, Any]
 
 
+FREQUENCIES_SUFFIX = ".name_tf.parquet"
+
+
 def model_dir(models_root: Path) -> Path:
     return models_root / "linkage"
 
 
-def save_model(models_root: Path, cfg: LinkageConfig, settings: dict[str, Any], meta: dict[str, Any]) -> StoredModel:
-    """Write `<version>.json` (+ `.meta.json`) unless present, then point `current.json` at it."""
+def save_model(models_root: Path, cfg: LinkageConfig, settings: dict[str, Any], meta: dict[str, Any],
+               name_tf: pa.Table | None = None) -> StoredModel:
+    """Write `<version>.json` (+ `.meta.json`, + `.name_tf.parquet`: the register's name
+    frequencies the model scores with) unless present, then point `current.json` at it."""
     folder = model_dir(models_root)
     folder.mkdir(parents=True, exist_ok=True)
-    version = f"{cfg.model_version}-{parameters_hash(settings)}"
-    meta = {**meta, "version": version, "design_hash": design_hash(settings), "parameters_hash": parameters_hash(settings)}
+    digest = frequencies_digest(name_tf) if name_tf is not None else ""
+    version = f"{cfg.model_version}-{parameters_hash(settings, digest)}"
+    meta = {**meta, "version": version, "design_hash": design_hash(settings),
+            "parameters_hash": parameters_hash(settings, digest)}
+    if name_tf is not None:
+        meta["name_frequencies"] = {"file": f"{version}{FREQUENCIES_SUFFIX}", "digest": digest, "rows": name_tf.num_rows}
     target = folder / f"{version}.json"
     if not target.exists():
+        if name_tf is not None:
+            tmp = folder / f"{version}{FREQUENCIES_SUFFIX}.part"
+            pq.write_table(name_tf, tmp)
+            tmp.replace(folder / f"{version}{FREQUENCIES_SUFFIX}")
         _atomic_write(target, json.dumps(settings, indent=2, sort_keys=True))
         _atomic_write(folder / f"{version}.meta.json", json.dumps(meta, indent=2, sort_keys=True))
     _atomic_write(folder / "current.json", json.dumps({"version": version, "file": target.name}, indent=2))
     return StoredModel(version, settings, meta)
+
+
+def name_frequencies(models_root: Path, stored: StoredModel) -> pa.Table | None:
+    """The name frequencies stored with `stored` (None for a model saved without them)."""
+    info = stored.meta.get("name_frequencies")
+    path = model_dir(models_root) / info["file"] if info else None
+    return pq.read_table(path) if path is not None and path.exists() else None
 
 
 def load_current(models_root: Path) -> StoredModel | None:
@@ -286,10 +331,13 @@ def load_current(models_root: Path) -> StoredModel | None:
     return StoredModel(info["version"], json.loads(path.read_text(encoding="utf-8")), meta)
 
 
-def is_reusable(stored: StoredModel | None, dialect: str, cfg: LinkageConfig, record_count: int = 0) -> bool:
+def is_reusable(stored: StoredModel | None, dialect: str, cfg: LinkageConfig, record_count: int = 0,
+                population: int | None = None) -> bool:
     """A stored model is reused when it fits this design, dialect, configured version and
     training method (`cfg.training`); a model of design priors only while there are still too
-    few records to train on."""
+    few records to train on; and only while neither the records to link nor the register
+    (`population`, when given) have drifted more than `cfg.retrain_drift` from what it was
+    trained on."""
     if stored is None:
         return False
     if not stored.meta.get("trained", True) and record_count >= cfg.min_training_records:
@@ -302,7 +350,15 @@ def is_reusable(stored: StoredModel | None, dialect: str, cfg: LinkageConfig, re
     if not same:
         log.warning("stored linkage model %s does not fit this design/dialect/version/training; retraining",
                     stored.version)
-    return same
+        return False
+    drifted = [f"{what} {then:,} -> {now:,}" for what, then, now in (
+        ("records", stored.meta.get("trained_records"), record_count),
+        ("register persons", stored.meta.get("population"), population))
+        if then and now is not None and abs(now - then) > cfg.retrain_drift * then]
+    if drifted:
+        log.info("linkage model %s: inputs drifted past linkage.retrain_drift %.2f (%s); retraining",
+                 stored.version, cfg.retrain_drift, ", ".join(drifted))
+    return not drifted
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -36,7 +36,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -191,7 +190,7 @@ def for_table(spark: SparkSession, cfg: Config, table: Table, suite: Mapping[str
         except OSError:  # the log was cleaned up past it: plan() says so
             break
         infos[v] = info
-        files += _feed_files(actions)
+        files += lake.feed_files(actions)
     sets = key_sets(suite, table.keys)
     facts: dict[str, Any] = {}
     if since is not None and since < version and len(infos) == version - since:
@@ -201,7 +200,7 @@ def for_table(spark: SparkSession, cfg: Config, table: Table, suite: Mapping[str
             rows, _ = lake.snapshot_facts(cfg.paths, table, version)
             _, since_properties = lake.snapshot_facts(cfg.paths, table, since + 1)
             facts = {"total_rows": rows,
-                     "change_data": all(since_properties.get(k) == v for k, v in lake.CHANGE_FEED.items()),
+                     "change_data": lake.change_feed_on(since_properties),
                      "missing": next((f"{f} gone" for f in files if not (Path(path) / f).is_file()), None)}
         except (DeltaError, OSError) as exc:  # a log deltalake cannot read: validate whole
             facts = {"missing": f"log not readable at v{since + 1}..v{version} ({type(exc).__name__})"}
@@ -212,13 +211,3 @@ def for_table(spark: SparkSession, cfg: Config, table: Table, suite: Mapping[str
         return found, None
     assert sets is not None and since is not None, "an incremental scope has key sets and a checked version"
     return found, changed_rows(spark, path, since, version, sets)
-
-
-def _feed_files(actions: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The files the change data feed reads for one commit: its change files (`cdc`), or, in a
-    commit without them, the data files it added and removed (read as inserts and deletes)."""
-    cdc = [a["cdc"]["path"] for a in actions if "cdc" in a]
-    if cdc:
-        return [unquote(p) for p in cdc]
-    return [unquote(a[k]["path"]) for a in actions for k in ("add", "remove")
-            if k in a and a[k].get("dataChange", True)]

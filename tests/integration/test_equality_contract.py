@@ -22,7 +22,8 @@ test stays short; the flow's skipping of unchanged stages is covered by test_emp
 Link probabilities: every record here carries a valid pseudonym, so every link is deterministic
 (checked below) and no model is trained; `link_probability` is therefore compared exactly like any
 other column. Probabilistic links against a retrained model (where the contract lets the
-probability differ) are not exercised by this test: that needs the model-reuse rule of point 4.
+probability differ) are not exercised by this test; a night's probabilistic links against a reused
+model equal a full re-link in tests/integration/test_link_incremental.py (point 4).
 """
 from __future__ import annotations
 

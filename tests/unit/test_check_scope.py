@@ -3,6 +3,7 @@ import datetime as dt
 
 import pytest
 
+from jobs import lake
 from jobs.config import load_config
 from jobs.quality import scope
 from jobs.quality.suites import load_suite
@@ -50,10 +51,10 @@ def test_whole_table_when_the_change_data_cannot_be_read_or_is_most_of_the_table
 def test_the_files_the_change_feed_reads():
     with_cdc = [{"add": {"path": "part-1.parquet", "dataChange": True}},
                 {"cdc": {"path": "_change_data/cdc%20a.parquet"}}, {"remove": {"path": "part-0.parquet"}}]
-    assert scope._feed_files(with_cdc) == ["_change_data/cdc a.parquet"]
+    assert lake.feed_files(with_cdc) == ["_change_data/cdc a.parquet"]
     plain = [{"add": {"path": "part-1.parquet", "dataChange": True}}, {"remove": {"path": "part-0.parquet"}},
              {"add": {"path": "part-2.parquet", "dataChange": False}}, {"commitInfo": {}}]
-    assert scope._feed_files(plain) == ["part-1.parquet", "part-0.parquet"]
+    assert lake.feed_files(plain) == ["part-1.parquet", "part-0.parquet"]
 
 
 def test_an_unchanged_table_is_not_validated_again():

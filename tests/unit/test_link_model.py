@@ -9,6 +9,7 @@ import pytest
 from linkage_synth import TEST_KEY, name_tokens
 
 from jobs.config import load_config
+from jobs.errors import ConfigError
 from jobs.link import model
 
 pytestmark = pytest.mark.unit
@@ -139,3 +140,36 @@ def test_prior_model_is_replaced_once_there_is_enough_data(tmp_path):
     stored = model.save_model(tmp_path, cfg.linkage, settings, {"dialect": "duckdb", "trained": False})
     assert model.is_reusable(stored, "duckdb", cfg.linkage, record_count=cfg.linkage.min_training_records - 1)
     assert not model.is_reusable(stored, "duckdb", cfg.linkage, record_count=cfg.linkage.min_training_records)
+
+
+def test_name_frequencies_are_stored_with_the_model_and_in_its_version(tmp_path):
+    import pyarrow as pa
+
+    cfg = load_config("ci")
+    settings = model.apply_guards(_trained_like(cfg), 0.001)[0]
+    tf = pa.table({"name_key": ["a b", "c d"], "tf_name_key": [0.25, 0.75]})
+    reordered = pa.table({"name_key": ["c d", "a b"], "tf_name_key": [0.75, 0.25]})
+    other = pa.table({"name_key": ["a b", "c d"], "tf_name_key": [0.5, 0.5]})
+    assert model.frequencies_digest(tf) == model.frequencies_digest(reordered) != model.frequencies_digest(other)
+    bare = model.save_model(tmp_path, cfg.linkage, settings, {"dialect": "duckdb", "trained": True})
+    assert model.name_frequencies(tmp_path, bare) is None  # saved without them: the job retrains
+    with_tf = model.save_model(tmp_path, cfg.linkage, settings, {"dialect": "duckdb", "trained": True}, tf)
+    assert with_tf.version != bare.version  # the frequencies are part of the model
+    assert model.save_model(tmp_path, cfg.linkage, settings, {"dialect": "duckdb"}, other).version != with_tf.version
+    back = model.name_frequencies(tmp_path, model.load_current(tmp_path))
+    assert back is not None and back.to_pylist() == other.to_pylist()
+    assert model.name_frequencies(tmp_path, with_tf).to_pylist() == tf.to_pylist()
+
+
+def test_a_model_is_retrained_when_its_inputs_drift(tmp_path):
+    cfg = load_config("ci")  # retrain_drift 0.2
+    settings = model.apply_guards(_trained_like(cfg), 0.001)[0]
+    stored = model.save_model(tmp_path, cfg.linkage, settings, {"dialect": "duckdb", "trained": True,
+                                                                 "trained_records": 1000, "population": 50_000})
+    assert model.is_reusable(stored, "duckdb", cfg.linkage, record_count=1200, population=40_000)  # 20 %: kept
+    assert not model.is_reusable(stored, "duckdb", cfg.linkage, record_count=1201, population=50_000)
+    assert not model.is_reusable(stored, "duckdb", cfg.linkage, record_count=1000, population=39_999)
+    loose = load_config("ci", linkage={"retrain_drift": 0.5}).linkage
+    assert model.is_reusable(stored, "duckdb", loose, record_count=1400, population=70_000)
+    with pytest.raises(ConfigError, match="retrain_drift"):
+        load_config("ci", linkage={"retrain_drift": 0})
