@@ -71,9 +71,9 @@ def _regions(cfg: Config) -> list[tuple[str, str]]:
     return [(m.municipality_code, m.region_code) for m in reference.municipalities(cfg.paths)]
 
 
-def regions_frame(spark: SparkSession, cfg: Config) -> DataFrame:
-    """(municipality_code, region_code) of the reference geography."""
-    return spark.createDataFrame(_regions(cfg), "municipality_code string, region_code string")
+def regions_frame(spark: SparkSession, cfg: Config, rows: list[tuple[str, str]] | None = None) -> DataFrame:
+    """(municipality_code, region_code) of the reference geography (`rows`: its pairs, already read)."""
+    return spark.createDataFrame(_regions(cfg) if rows is None else rows, "municipality_code string, region_code string")
 
 
 def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_records: DataFrame,
@@ -85,7 +85,7 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
     started = time.monotonic()
     geography = _regions(cfg)
     register_now = rescore.register_state(paths, geography)
-    regions = spark.createDataFrame(geography, "municipality_code string, region_code string")
+    regions = regions_frame(spark, cfg, geography)
     register = prepare.population_frame(population, residence, regions)
     records = prepare.record_frame(prob_records, regions)
     n_register = _active_ids(population).count()
@@ -95,7 +95,7 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
     if reusable and frequencies is None:
         log.info("stored linkage model %s has no stored name frequencies; retraining", stored.version if stored else "")
     trained = full_refresh or not reusable or stored is None or frequencies is None
-    if trained or stored is None or frequencies is None:  # (the last two: for the type checker)
+    if trained or stored is None or frequencies is None:  # `trained` says it; the rest narrows the types
         stored, frequencies = _train(spark, cfg, records, register, prob_records, det_records, population, regions,
                                      run_id=run_id, clerical=clerical)
         state, why = None, "model trained in this run"
