@@ -11,6 +11,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -209,14 +210,16 @@ def bench(
     regenerate: bool = typer.Option(False, help="Regenerate the data even if the bench lake has deliveries."),
     out: Path | None = typer.Option(None, help="JSON results file, rewritten after every step. "
                                                   "Default: bench-results/<scale>-<time>.json"),
-    incremental: bool = typer.Option(True, help="After the full build, time the incremental night too."),
+    incremental: bool = typer.Option(True, help="After the full build, time the incremental nights too."),
+    day: bool = typer.Option(True, help="Before the month's night, a night of one day's delivery (1/30 of the "
+                                        "held-back month per source, jobs/bench_day.py)."),
     resume: bool = typer.Option(False, help="Continue an interrupted full build on the lake as it is, from the "
                                             "first stage without a figure in --out (figures kept)."),
     peer_runs: int = typer.Option(3, min=0, help="Peer case (issue 17): runs of plain DuckDB SQL over the landing "
                                                  "zone after the bench, median time and its numbers next to ours; 0: none."),
     peer_only: bool = typer.Option(False, help="Only the peer case, against the lake as it is (no build; the "
                                                "ratio uses the lake's first completed run)."),
-    case: str = typer.Option("build", help="build: full build and one incremental night (the default). "
+    case: str = typer.Option("build", help="build: full build, a day's night and a month's night (the default). "
                                            "empty-night: on the lake as it is (--lake), a night with nothing new, "
                                            "each a fresh `pathways run` (session start included), --runs times "
                                            "after a first run that brings the lake up to date."),
@@ -251,16 +254,17 @@ def bench(
         return
     with locks.command_lock(cfg, "bench"):
         result = run_bench(cfg, scale=scale, seed=seed, stages=chosen,
-                           regenerate=regenerate, progress=out, incremental=incremental, resume=resume)
-    for title in ("full_build", "incremental", "whole_checks"):
+                           regenerate=regenerate, progress=out, incremental=incremental, resume=resume, day=day)
+    for title in ("full_build", "day", "incremental", "whole_checks"):
         if title not in result:
             continue
         table = RichTable("stage", "seconds", "rows in", "rows out", "rows/s", "peak driver MB", "peak JVM MB",
-                          "shuffle MB", "read MB", "Delta added MB", "Delta removed MB",
+                          "peak together MB", "shuffle MB", "read MB", "Delta added MB", "Delta removed MB",
                           title=f"{title.replace('_', ' ')} ({scale})")
         for r in result[title]:
             table.add_row(r["stage"], f"{r['seconds']:.1f}", f"{r['rows_in']:,}", f"{r['rows_out']:,}",
                           f"{r['rows_per_second']:,.0f}", f"{r['peak_driver_mb']:,.0f}", f"{r['peak_jvm_mb']:,.0f}",
+                          f"{r.get('peak_total_mb', 0):,.0f}",
                           f"{r['shuffle_mb']:,.1f}", f"{r.get('read_mb', 0):,.1f}", f"{r.get('delta_added_mb', 0):,.1f}",
                           f"{r.get('delta_removed_mb', 0):,.1f}")
         console.print(table)
@@ -270,9 +274,12 @@ def bench(
                       f"{night.get('delta_removed_mb', 0):,.1f} MB")
     console.print(f"session start {result['session_seconds']:.1f} s; full build {result['full_build_seconds']:.1f} s "
                   f"({result['full_build_rows_delivered']:,} rows delivered)")
+    if "day" in result:
+        console.print(f"a day's night ({result['day_rows_delivered']:,} rows delivered) {result['day_seconds']:.1f} s")
     if "incremental" in result:
         console.print(f"incremental night ({result['incremental_rows_delivered']:,} rows delivered) "
                       f"{result['incremental_seconds']:.1f} s")
+    _print_targets(result, scale)
     if "whole_checks" in result:  # the night's checks validated the changed rows; these, the whole tables
         night = sum(r["seconds"] for r in result["incremental"] if r["stage"].endswith(":check"))
         console.print(f"the night's checks {night:.1f} s on the changed rows; the same checks on the whole tables "
@@ -283,6 +290,23 @@ def bench(
         run_peer_case(cfg, console, runs=peer_runs, result=result, out=out, lake_complete=incremental,
                       full_build_seconds=result.get("full_build_seconds") if chosen == STAGES else None)
     console.print(f"results: {out}")
+
+
+def _print_targets(result: dict[str, Any], scale: str) -> None:
+    """Issue 17's targets table for the cases this bench ran (jobs.bench.targets)."""
+    from rich.table import Table as RichTable
+
+    from jobs.bench import MEMORY_TARGET_MB, targets
+
+    table = RichTable("case", "seconds", "target s", "met", "rows/s", "read MB", "Delta written MB",
+                      "peak all processes MB", title=f"targets ({scale}; issue 17's are national figures)")
+    for row in targets(result):
+        table.add_row(row["case"], f"{row['seconds']:.1f}", f"{row['target_seconds']}", "yes" if row["met"] else "no",
+                      f"{row['rows_per_second']:,.0f}", f"{row['read_mb']:,.1f}", f"{row['delta_added_mb']:,.1f}",
+                      f"{row['peak_total_mb']:,.0f} (target {MEMORY_TARGET_MB:,})")
+    console.print(table)
+    console.print("a night with nothing new: `pathways bench --case empty-night` (target <= 30 s); `make demo`: "
+                  "timed from outside (target <= 3 min after setup)")
 
 
 def _bench_empty_night(ctx: typer.Context, runs: int, run_date: str | None) -> None:

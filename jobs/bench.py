@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import SparkSession
 
-from jobs import delta_bytes, lake
+from jobs import bench_day, delta_bytes, lake
 from jobs.config import Config, PathsConfig
 from jobs.errors import ConfigError
 from jobs.run_context import RunContext
@@ -63,14 +63,17 @@ class StageResult:
     delta_added_mb: float = 0.0
     delta_removed_mb: float = 0.0
     delta: dict[str, dict[str, int]] = field(default_factory=dict)
+    peak_total_mb: float = 0.0  # the driver and its JVM together, at one instant
 
 
 class MemorySampler:
-    """Peak resident memory of a set of pids while the `with` block runs."""
+    """Peak resident memory of a set of pids while the `with` block runs: of each (`peak`), and
+    of all of them together at one instant (`peak_total`: what the machine must hold)."""
 
     def __init__(self, pids: dict[str, int], interval: float = 0.2):
         self.pids, self.interval = pids, interval
         self.peak = {name: 0 for name in pids}
+        self.peak_total = 0
         self._stop = threading.Event()
 
     def __enter__(self) -> MemorySampler:
@@ -88,8 +91,10 @@ class MemorySampler:
             self._sample()
 
     def _sample(self) -> None:
-        for name, pid in self.pids.items():
-            self.peak[name] = max(self.peak[name], rss_kb(pid))
+        now = {name: rss_kb(pid) for name, pid in self.pids.items()}
+        for name, kb in now.items():
+            self.peak[name] = max(self.peak[name], kb)
+        self.peak_total = max(self.peak_total, sum(now.values()))
 
 
 def rss_kb(pid: int) -> int:
@@ -204,7 +209,7 @@ def measure(spark: SparkSession, name: str, fn: Callable[[], Any], rows_in: int,
         detail={k: v for k, v in written.items() if isinstance(v, (int, float))},
         read_mb=_mb(files_read), input_mb=_mb(io["inputBytes"]), output_mb=_mb(io["outputBytes"]),
         delta_added_mb=_mb(commits.bytes_added), delta_removed_mb=_mb(commits.bytes_removed),
-        delta={t: asdict(b) for t, b in per_table.items()},
+        delta={t: asdict(b) for t, b in per_table.items()}, peak_total_mb=round(mem.peak_total / 1024, 1),
     )
 
 
@@ -283,16 +288,19 @@ def _checked(report: StageReport) -> dict[str, int]:
 
 
 def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGES, regenerate: bool = False,
-          progress: Path | None = None, incremental: bool = True, resume: bool = False) -> dict[str, Any]:
-    """Full build then (unless `incremental` is False) the incremental nightly run at `scale`;
-    returns the figures, also written to `progress` after every step.
+          progress: Path | None = None, incremental: bool = True, resume: bool = False,
+          day: bool = True) -> dict[str, Any]:
+    """Full build then (unless `incremental` is False) the incremental nights at `scale`: with
+    `day`, first a night of one day's delivery (jobs/bench_day.py), then the month's (the
+    held-back newest delivery of every source); returns the figures, also written to
+    `progress` after every step.
 
     `resume`: continue an interrupted full build on the lake as it is, from the first of
     `stages` without a figure in `progress` (whose figures are kept; a half-done check of the
     last measured stage is not re-run). The held-back deliveries stay held back until then.
     """
     if resume:
-        return _resume(cfg, stages=stages, progress=progress, incremental=incremental)
+        return _resume(cfg, stages=stages, progress=progress, incremental=incremental, day=day)
     from jobs.spark import build_spark
 
     landing = cfg.paths.landing_dir()
@@ -307,6 +315,7 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     for zone in lake.ZONES:  # a full build starts from an empty lake (landing is kept)
         shutil.rmtree(cfg.paths.zone_dir(zone), ignore_errors=True)
     parking = cfg.paths.bench_parking_dir()
+    bench_day.undo_day(landing, parking)  # a landing cut by an earlier (maybe killed) bench, put back
     restore(landing, parking)
     held_rows = hold_back_newest(landing, parking)
     session_start = time.perf_counter()
@@ -318,10 +327,11 @@ def bench(cfg: Config, *, scale: str, seed: int, stages: tuple[str, ...] = STAGE
     checked: dict[str, dict[str, int]] = {}
     run_stages(spark, cfg, "bench-full", stages, True, result["full_build_rows_delivered"],
                _saver(result, "full_build", progress), checked)
-    return _incremental(spark, cfg, result, stages, progress, incremental, checked)
+    return _incremental(spark, cfg, result, stages, progress, incremental, checked, day=day)
 
 
-def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incremental: bool) -> dict[str, Any]:
+def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incremental: bool,
+            day: bool) -> dict[str, Any]:
     from jobs.spark import build_spark
 
     if progress is None or not progress.is_file():
@@ -337,7 +347,7 @@ def _resume(cfg: Config, *, stages: tuple[str, ...], progress: Path | None, incr
                         extra_conf=BENCH_SPARK_CONF)
     run_stages(spark, cfg, "bench-full", todo, True, stage_rows[-1].rows_out if stage_rows else 0,
                _saver(result, "full_build", progress, done))
-    return _incremental(spark, cfg, result, stages, progress, incremental)
+    return _incremental(spark, cfg, result, stages, progress, incremental, day=day)
 
 
 def _saver(result: dict[str, Any], key: str, progress: Path | None,
@@ -366,14 +376,20 @@ def night_bytes(steps: list[StageResult]) -> dict[str, Any]:
 
 
 def _incremental(spark: SparkSession, cfg: Config, result: dict[str, Any], stages: tuple[str, ...], progress: Path | None,
-                 incremental: bool, checked: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    """Put the held-back deliveries back; time the nightly incremental run over them (its checks
-    validate the changed rows when `checked` holds the full build's versions), then each stage's
-    checks again on the whole tables of the same versions, beside them (not part of the night)."""
+                 incremental: bool, checked: dict[str, dict[str, int]] | None = None, *, day: bool = True) -> dict[str, Any]:
+    """With `day`, time a night of one day's delivery cut from the held-back months (`day`);
+    then put the held-back deliveries back and time the nightly incremental run over them
+    (`incremental`; its checks validate the changed rows when `checked` holds the full build's
+    versions), then each stage's checks again on the whole tables of the same versions, beside
+    them (`whole_checks`, not part of the night)."""
     from jobs.quality import check_stage
 
-    landing = cfg.paths.landing_dir()
-    restore(landing, cfg.paths.bench_parking_dir())
+    landing, parking = cfg.paths.landing_dir(), cfg.paths.bench_parking_dir()
+    if incremental and day and "day" not in result:
+        result["day_rows_delivered"] = bench_day.cut_day(parking, landing)
+        run_stages(spark, cfg, "bench-day", stages, False, result["day_rows_delivered"],
+                   _saver(result, "day", progress), checked)
+    restore(landing, parking)
     if incremental:
         run_stages(spark, cfg, "bench-incr", stages, False, result["incremental_rows_delivered"],
                    _saver(result, "incremental", progress), checked)
@@ -387,6 +403,31 @@ def _incremental(spark: SparkSession, cfg: Config, result: dict[str, Any], stage
     result["table_rows"] = lake_rows(spark, cfg)
     _write_progress(result, progress)
     return result
+
+
+# issue 17's targets (national): key of the result, case, seconds; and the memory of all processes
+TARGETS = (("day", "one day's delivery", 180), ("incremental", "one month's delivery", 300),
+           ("full_build", "full build with every check", 900))
+MEMORY_TARGET_MB = 12 * 1024
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per case the bench ran: its seconds (the steps: stages, checks, report; in one
+    warm session, so without the session start `session_seconds`), the target and whether it is
+    met, rows delivered per second, MB read and written, and the peak of the driver and its JVM
+    together over the case's steps."""
+    rows = []
+    for key, case, target in TARGETS:
+        if key not in result:
+            continue
+        seconds = float(result[f"{key}_seconds"])
+        delivered = int(result.get(f"{key}_rows_delivered", 0) or 0)
+        figures = result.get(f"{key}_bytes", {})
+        rows.append({"case": case, "seconds": seconds, "target_seconds": target, "met": seconds <= target,
+                     "rows_delivered": delivered, "rows_per_second": delivered / seconds if seconds else 0.0,
+                     "read_mb": figures.get("read_mb", 0.0), "delta_added_mb": figures.get("delta_added_mb", 0.0),
+                     "peak_total_mb": max((r.get("peak_total_mb", 0.0) for r in result[key]), default=0.0)})
+    return rows
 
 
 def _write_progress(result: dict[str, Any], progress: Path | None) -> None:

@@ -1,9 +1,12 @@
 """Running splink: register the comparison frames, train (EM), score candidate pairs.
 
 Two backends, chosen by `cfg.linkage.engine`:
-- `duckdb` (default): the two comparison frames leave Spark as Arrow tables (`toArrow`),
-  splink trains and scores in an in-process DuckDB, the best candidates per record come
-  back into Spark. On this 2-core machine it is one to two orders of magnitude faster
+- `duckdb` (default): Spark writes the two comparison frames as Parquet into a staging
+  folder of the restricted zone and DuckDB reads them from there (views over the files), so
+  the register is never collected to Spark's driver nor copied into Python (issue 17 point 7:
+  at national the Arrow hand-off held the register in the JVM's driver and in Python beside
+  DuckDB). splink trains and scores in an in-process DuckDB, the best candidates per record
+  come back into Spark. On this 2-core machine it is one to two orders of magnitude faster
   than splink's Spark backend (shared/spec/environment.md; docs/benchmarks.md "Linkage").
 - `spark`: splink's Spark backend on the same SparkSession (no data leaves Spark). Slow on
   one machine; there for a cluster where the register does not fit one process.
@@ -21,6 +24,7 @@ returned; the number of pairs compared is counted where the pairs live.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +52,7 @@ CANDIDATE_SCHEMA = ("unique_id string, candidate_key string, candidate_rank int,
 
 
 @dataclass
-class Backend:
+class Backend:  # close() when done: it ends DuckDB's connection and deletes the hand-off files
     engine: str
     db_api: Any
     records: Any  # SplinkDataFrame
@@ -59,9 +63,17 @@ class Backend:
     labelled: Any = None  # SplinkDataFrame: comparison frame of the labelled records
     labels: Any = None  # SplinkDataFrame: (labelled record, its register person) pairs
     labelled_count: int = 0
+    staging: Path | None = None  # duckdb: the hand-off Parquet and DuckDB's spill (restricted zone)
+
+    def close(self) -> None:
+        if self.engine == "duckdb":
+            self.db_api.duckdb_con.close()
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
 
 
 LABELLED_TABLE, POPULATION_TABLE = "link_labelled", "link_population"
+RECORDS_VIEW, POPULATION_VIEW = "handoff_records", "handoff_population"  # DuckDB views over the Parquet
 NAME_TF_SCHEMA = "name_key string, tf_name_key double"
 
 
@@ -72,12 +84,25 @@ def label_pairs(labelled: DataFrame) -> DataFrame:
                            F.col("label_person_id").alias("unique_id_r"))
 
 
+def handoff(con: Any, df: DataFrame, folder: Path, view: str) -> None:
+    """Write `df` as Parquet to `folder` (Spark's executors write it: nothing is collected to
+    the driver) and create the DuckDB view `view` over the files."""
+    df.write.mode("overwrite").parquet(str(folder))
+    files = str(folder / "*.parquet").replace("'", "''")
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet('{files}')")
+
+
+def _count(con: Any, view: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
+
+
 def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, population: DataFrame,
-                 name_tf: pa.Table, labelled: DataFrame | None = None, spill_dir: Path | None = None) -> Backend:
+                 name_tf: pa.Table, labelled: DataFrame | None = None, *, staging: Path) -> Backend:
     """Register both comparison frames and the name frequencies (name_key, tf_name_key) with the backend;
     with `labelled` (comparison frame + `label_person_id`), also the labelled records and
-    their pairs (only when `cfg.training` is `labelled`). DuckDB spills to `spill_dir` (the
-    caller passes a folder in the restricted zone), at most `cfg.duckdb_max_temp_size`."""
+    their pairs (only when `cfg.training` is `labelled`). `staging` is an empty folder in the
+    restricted zone: DuckDB reads the frames from Parquet there (`handoff`) and spills to it,
+    at most `cfg.duckdb_max_temp_size`. Call `close()` on the result when done."""
     if cfg.engine not in ENGINES:
         raise ConfigError(f"linkage.engine: expected one of {ENGINES}, found {cfg.engine!r}")
     if cfg.training not in TRAINING:
@@ -97,16 +122,17 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
         # medium predict 5 min -> 31 s, same 1,365,884 pairs (docs/benchmarks.md, "Linkage";
         # duckdb/duckdb#17739, splink#3023).
         con.execute(f"SET disabled_optimizers = '{DUCKDB_DISABLED_OPTIMIZERS}'")
-        if spill_dir is not None:
-            spill_dir.mkdir(parents=True, exist_ok=True)
-            con.execute("SET temp_directory = ?", [str(spill_dir)])
+        spill = staging / "spill"
+        spill.mkdir(parents=True, exist_ok=True)
+        con.execute("SET temp_directory = ?", [str(spill)])
         con.execute(f"SET max_temp_directory_size = '{cfg.duckdb_max_temp_size}'")
         db_api = DuckDBAPI(connection=con)
-        rec_arrow, pop_arrow = records.toArrow(), population.toArrow()
-        backend = Backend("duckdb", db_api, db_api.register(rec_arrow, table_name="link_records"),
-                          db_api.register(pop_arrow, table_name=POPULATION_TABLE), pop_arrow.num_rows,
-                          rec_arrow.num_rows, db_api.register(name_tf, table_name="link_name_tf"))
-        del pop_arrow  # DuckDB holds the register now
+        for df, view in ((records, RECORDS_VIEW), (population, POPULATION_VIEW)):
+            handoff(con, df, staging / view, view)
+        n_rec, n_pop = (_count(con, view) for view in (RECORDS_VIEW, POPULATION_VIEW))
+        backend = Backend("duckdb", db_api, db_api.register(RECORDS_VIEW, table_name="link_records"),
+                          db_api.register(POPULATION_VIEW, table_name=POPULATION_TABLE), n_pop, n_rec,
+                          db_api.register(name_tf, table_name="link_name_tf"), staging=staging)
         if use_labels and labelled is not None:
             lab_arrow = labelled.toArrow()
             if lab_arrow.num_rows:

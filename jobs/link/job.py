@@ -59,11 +59,13 @@ def read_silver(spark: SparkSession, cfg: Config) -> tuple[dict[str, DataFrame],
     return found, population, residence
 
 
-def _fresh_spill_dir(cfg: Config) -> Path:
-    """DuckDB's spill folder in the restricted zone, emptied first (a killed run leaves its files)."""
-    spill = cfg.paths.staging_dir("duckdb")
-    shutil.rmtree(spill, ignore_errors=True)
-    return spill
+def _fresh_staging(cfg: Config) -> Path:
+    """The linkage's staging folder in the restricted zone (the frames handed to DuckDB as
+    Parquet, DuckDB's spill), emptied first: a killed run leaves its files. `Backend.close()`
+    deletes it when the backend is done."""
+    staging = cfg.paths.staging_dir("duckdb")
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
 
 
 def _regions(cfg: Config) -> list[tuple[str, str]]:
@@ -142,8 +144,11 @@ def _train(spark: SparkSession, cfg: Config, records: DataFrame, register: DataF
                 matched, _active_ids(population), regions, max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed))
     frequencies = prepare.name_frequencies(register).toArrow()
     backend = engine.open_backend(spark, link_cfg, records, register, frequencies, labelled,
-                                  spill_dir=_fresh_spill_dir(cfg))
-    settings, fallbacks, method = engine.train(backend, link_cfg)
+                                  staging=_fresh_staging(cfg))
+    try:
+        settings, fallbacks, method = engine.train(backend, link_cfg)
+    finally:
+        backend.close()
     stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
         "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
         "trained": method != "priors", "training": method, "training_config": link_cfg.training,
@@ -158,9 +163,11 @@ def _train(spark: SparkSession, cfg: Config, records: DataFrame, register: DataF
 def _score_all(spark: SparkSession, cfg: Config, records: DataFrame, register: DataFrame, rec_keys: DataFrame,
                frequencies: pa.Table, settings: dict[str, Any]) -> tuple[DataFrame, int, int]:
     """Every record against the whole register: (score rows, pairs compared, records scored)."""
-    backend = engine.open_backend(spark, cfg.linkage, records, register, frequencies,
-                                  spill_dir=_fresh_spill_dir(cfg))
-    candidates, pairs = engine.score(spark, backend, settings, cfg.linkage.max_candidates)
+    backend = engine.open_backend(spark, cfg.linkage, records, register, frequencies, staging=_fresh_staging(cfg))
+    try:
+        candidates, pairs = engine.score(spark, backend, settings, cfg.linkage.max_candidates)
+    finally:
+        backend.close()
     scores = rescore.score_rows(candidates, rec_keys).withColumn("scored_at_run", F.lit(None).cast("string"))
     return scores, pairs, backend.record_count
 
@@ -192,8 +199,11 @@ def _score_affected(spark: SparkSession, cfg: Config, records: DataFrame, regist
     scored = records.join(affected, "unique_id", "left_semi")
     names = {r.name_key for r in scored.select("name_key").distinct().collect() if r.name_key is not None}
     tf = frequencies.filter(pc.is_in(frequencies.column("name_key"), value_set=pa.array(sorted(names), pa.string())))
-    backend = engine.open_backend(spark, cfg.linkage, scored, subset, tf, spill_dir=_fresh_spill_dir(cfg))
-    candidates, pairs = engine.score(spark, backend, settings, cfg.linkage.max_candidates)
+    backend = engine.open_backend(spark, cfg.linkage, scored, subset, tf, staging=_fresh_staging(cfg))
+    try:
+        candidates, pairs = engine.score(spark, backend, settings, cfg.linkage.max_candidates)
+    finally:
+        backend.close()
     fresh = rescore.score_rows(candidates, scored_keys).withColumn("scored_at_run", F.lit(None).cast("string"))
     return kept.unionByName(fresh), pairs, n_affected
 
