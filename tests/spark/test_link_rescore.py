@@ -110,3 +110,35 @@ def test_score_rows_keep_a_record_without_candidates(spark) -> None:  # type: ig
     assert rows["police|b"].candidate_key is None and rows["police|b"].candidate_rank == rescore.NO_CANDIDATE
     back = rescore.candidates_of(rescore.score_rows(cands, rec)).collect()
     assert [(r.unique_id, r.candidate_key) for r in back] == [("police|a", "0000000000000001")]
+
+
+def test_the_register_reaches_duckdb_as_parquet_in_staging_not_through_the_driver(spark, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 point 7: the comparison frames go to DuckDB as Parquet files Spark writes in the
+    staging folder (restricted zone), never collected to the driver (`toArrow`); DuckDB sees the
+    same rows, arrays and dates included; the files are private to the owner; `close()` removes them."""
+    import pyarrow as pa
+    from pyspark.sql import DataFrame
+
+    from jobs.config import load_config
+    from jobs.link import engine
+
+    records = _records(spark, [("a", dt.date(1980, 2, 3), "F", "anne jensen", "101"),
+                               ("b", None, "M", "ole madsen", None)])
+    register = _register(spark, [("0000000000000001", dt.date(1980, 2, 3), "F", "anna jensen", "101"),
+                                 ("0000000000000002", dt.date(1975, 1, 1), "M", "ole madsen", None),
+                                 ("0000000000000003", dt.date(1990, 6, 9), "F", None, "147")])
+    expected = sorted((r.asDict(recursive=True) for r in register.collect()), key=lambda r: r["unique_id"])
+    monkeypatch.setattr(DataFrame, "toArrow", lambda self: pytest.fail("a comparison frame was collected"))
+    tf = pa.table({"name_key": pa.array([], pa.string()), "tf_name_key": pa.array([], pa.float64())})
+    staging = tmp_path / "restricted" / "_staging" / "duckdb"
+    backend = engine.open_backend(spark, load_config("ci").linkage, records, register, tf, staging=staging)
+    try:
+        assert (backend.population_size, backend.record_count) == (3, 2)
+        con = backend.db_api.duckdb_con
+        got = con.execute(f"SELECT {', '.join(register.columns)} FROM {engine.POPULATION_VIEW} ORDER BY unique_id")
+        assert [dict(zip(register.columns, row, strict=True)) for row in got.fetchall()] == expected
+        files = list((staging / engine.POPULATION_VIEW).glob("*.parquet"))
+        assert files and all(f.stat().st_mode & 0o007 == 0 for f in files)  # others get nothing (umask floor)
+    finally:
+        backend.close()
+    assert not staging.exists()
