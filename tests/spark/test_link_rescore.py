@@ -142,3 +142,24 @@ def test_the_register_reaches_duckdb_as_parquet_in_staging_not_through_the_drive
     finally:
         backend.close()
     assert not staging.exists()
+
+
+def test_an_empty_register_subset_hands_off_and_scores_nothing(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A night whose records share no block with any register person hands DuckDB an empty
+    register (Spark still writes a file with the schema) and gets no candidates back."""
+    import pyarrow as pa
+
+    from jobs.config import load_config
+    from jobs.link import engine, model
+
+    cfg = load_config("ci").linkage
+    records = _records(spark, [("a", dt.date(1980, 2, 3), "F", "anne jensen", "101")])
+    register = _register(spark, [("0000000000000001", dt.date(1980, 2, 3), "F", "anna jensen", "101")]).limit(0)
+    tf = pa.table({"name_key": pa.array([], pa.string()), "tf_name_key": pa.array([], pa.float64())})
+    backend = engine.open_backend(spark, cfg, records, register, tf, staging=tmp_path / "staging")
+    try:
+        assert (backend.population_size, backend.record_count) == (0, 1)
+        candidates, pairs = engine.score(spark, backend, model.prior_settings("duckdb", 1e-6, cfg), cfg.max_candidates)
+        assert pairs == 0 and candidates.count() == 0
+    finally:
+        backend.close()
