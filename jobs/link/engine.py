@@ -65,7 +65,7 @@ class Backend:  # close() when done: it ends DuckDB's connection and deletes the
     labelled_count: int = 0
     staging: Path | None = None  # duckdb: the hand-off Parquet and DuckDB's spill (restricted zone)
 
-    def close(self) -> None:
+    def close(self) -> None:  # idempotent
         if self.engine == "duckdb":
             self.db_api.duckdb_con.close()
         if self.staging is not None:

@@ -97,9 +97,10 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
     if reusable and frequencies is None:
         log.info("stored linkage model %s has no stored name frequencies; retraining", stored.version if stored else "")
     trained = full_refresh or not reusable or stored is None or frequencies is None
+    opened: engine.Backend | None = None  # training's backend, scored with (the register handed over once)
     if trained or stored is None or frequencies is None:  # `trained` says it; the rest narrows the types
-        stored, frequencies = _train(spark, cfg, records, register, prob_records, det_records, population, regions,
-                                     run_id=run_id, clerical=clerical)
+        stored, frequencies, opened = _train(spark, cfg, records, register, prob_records, det_records, population,
+                                             regions, run_id=run_id, clerical=clerical)
         state, why = None, "model trained in this run"
     elif not link_cfg.incremental:
         state, why = None, "linkage.incremental is off"
@@ -109,7 +110,8 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
     held = [rec_keys]  # cached frames, released once the state is written
     try:
         if state is None:
-            scores, pairs, n_scored = _score_all(spark, cfg, records, register, rec_keys, frequencies, stored.settings)
+            scores, pairs, n_scored = _score_all(spark, cfg, records, register, rec_keys, frequencies, stored.settings,
+                                                 opened)
         else:
             scores, pairs, n_scored = _score_affected(spark, cfg, records, register, rec_keys, state, frequencies,
                                                       stored.settings, population, residence, regions, held)
@@ -117,6 +119,8 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
         rescore.write(paths, scores, model_version=stored.version, max_candidates=link_cfg.max_candidates,
                       register_now=register_now)
     finally:
+        if opened is not None:
+            opened.close()
         for df in held:
             df.unpersist()
     log.info("linkage scoring: %d of %d records scored (%s), %d pairs compared", n_scored, n_prob,
@@ -130,9 +134,10 @@ def _candidates(spark: SparkSession, cfg: Config, prob_records: DataFrame, det_r
 
 def _train(spark: SparkSession, cfg: Config, records: DataFrame, register: DataFrame, prob_records: DataFrame,
            det_records: DataFrame, population: DataFrame, regions: DataFrame, *, run_id: str,
-           clerical: DataFrame | None) -> tuple[model.StoredModel, pa.Table]:
+           clerical: DataFrame | None) -> tuple[model.StoredModel, pa.Table, engine.Backend]:
     """Train on the whole register and every record; save the model with the register's name
-    frequencies. Returns (the stored model, those frequencies)."""
+    frequencies. Returns (the stored model, those frequencies, the backend still open: the
+    caller scores every record with it, so the register is handed to DuckDB once, and closes it)."""
     link_cfg = cfg.linkage
     labelled: DataFrame | None = None
     if link_cfg.training == "labelled":
@@ -147,8 +152,9 @@ def _train(spark: SparkSession, cfg: Config, records: DataFrame, register: DataF
                                   staging=_fresh_staging(cfg))
     try:
         settings, fallbacks, method = engine.train(backend, link_cfg)
-    finally:
+    except BaseException:
         backend.close()
+        raise
     stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
         "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
         "trained": method != "priors", "training": method, "training_config": link_cfg.training,
@@ -157,13 +163,16 @@ def _train(spark: SparkSession, cfg: Config, records: DataFrame, register: DataF
         "trained_at": dt.datetime.now().isoformat(timespec="seconds")}, frequencies)
     log.info("trained linkage model %s (%s) on %d records, %d labelled pairs (fallbacks to priors: %s)",
              stored.version, method, backend.record_count, backend.labelled_count, fallbacks or "none")
-    return stored, frequencies
+    return stored, frequencies, backend
 
 
 def _score_all(spark: SparkSession, cfg: Config, records: DataFrame, register: DataFrame, rec_keys: DataFrame,
-               frequencies: pa.Table, settings: dict[str, Any]) -> tuple[DataFrame, int, int]:
-    """Every record against the whole register: (score rows, pairs compared, records scored)."""
-    backend = engine.open_backend(spark, cfg.linkage, records, register, frequencies, staging=_fresh_staging(cfg))
+               frequencies: pa.Table, settings: dict[str, Any],
+               opened: engine.Backend | None = None) -> tuple[DataFrame, int, int]:
+    """Every record against the whole register (with `opened`, training's backend, else a new
+    one): (score rows, pairs compared, records scored). The backend is closed after scoring."""
+    backend = opened or engine.open_backend(spark, cfg.linkage, records, register, frequencies,
+                                            staging=_fresh_staging(cfg))
     try:
         candidates, pairs = engine.score(spark, backend, settings, cfg.linkage.max_candidates)
     finally:
