@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,7 @@ class Backend:  # close() when done: it ends DuckDB's connection and deletes the
     labels: Any = None  # SplinkDataFrame: (labelled record, its register person) pairs
     labelled_count: int = 0
     staging: Path | None = None  # duckdb: the hand-off Parquet and DuckDB's spill (restricted zone)
+    name_tf_table: pa.Table | None = None  # the name frequencies registered as `name_tf`
 
     def close(self) -> None:  # idempotent
         if self.engine == "duckdb":
@@ -97,10 +98,13 @@ def _count(con: Any, view: str) -> int:
 
 
 def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, population: DataFrame,
-                 name_tf: pa.Table, labelled: DataFrame | None = None, *, staging: Path) -> Backend:
+                 name_tf: pa.Table | Callable[[DataFrame], pa.Table], labelled: DataFrame | None = None, *,
+                 staging: Path) -> Backend:
     """Register both comparison frames and the name frequencies (name_key, tf_name_key) with the backend;
-    with `labelled` (comparison frame + `label_person_id`), also the labelled records and
-    their pairs (only when `cfg.training` is `labelled`). `staging` is an empty folder in the
+    `name_tf` may be a function of the register frame as handed over (read back from its
+    Parquet, so the register is computed once), kept as `Backend.name_tf_table`. With
+    `labelled` (comparison frame + `label_person_id`), also the labelled records and their
+    pairs (only when `cfg.training` is `labelled`). `staging` is an empty folder in the
     restricted zone: DuckDB reads the frames from Parquet there (`handoff`) and spills to it,
     at most `cfg.duckdb_max_temp_size`. Call `close()` on the result when done."""
     if cfg.engine not in ENGINES:
@@ -130,9 +134,11 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
         for df, view in ((records, RECORDS_VIEW), (population, POPULATION_VIEW)):
             handoff(con, df, staging / view, view)
         n_rec, n_pop = (_count(con, view) for view in (RECORDS_VIEW, POPULATION_VIEW))
+        if callable(name_tf):
+            name_tf = name_tf(spark.read.parquet(str(staging / POPULATION_VIEW)))
         backend = Backend("duckdb", db_api, db_api.register(RECORDS_VIEW, table_name="link_records"),
                           db_api.register(POPULATION_VIEW, table_name=POPULATION_TABLE), n_pop, n_rec,
-                          db_api.register(name_tf, table_name="link_name_tf"), staging=staging)
+                          db_api.register(name_tf, table_name="link_name_tf"), staging=staging, name_tf_table=name_tf)
         if use_labels and labelled is not None:
             lab_arrow = labelled.toArrow()
             if lab_arrow.num_rows:
@@ -149,10 +155,12 @@ def open_backend(spark: SparkSession, cfg: LinkageConfig, records: DataFrame, po
 
     spark_api = SparkAPI(spark_session=spark, register_udfs_automatically=False)
     records, population = records.cache(), population.cache()
+    if callable(name_tf):
+        name_tf = name_tf(population)
     backend = Backend("spark", spark_api, spark_api.register(records, table_name="link_records"),
                       spark_api.register(population, table_name=POPULATION_TABLE), population.count(), records.count(),
                       spark_api.register(spark.createDataFrame(name_tf.to_pandas(), NAME_TF_SCHEMA).cache(),
-                                         table_name="link_name_tf"))
+                                         table_name="link_name_tf"), name_tf_table=name_tf)
     if use_labels and labelled is not None:
         labelled = labelled.cache()
         backend.labelled_count = labelled.count()

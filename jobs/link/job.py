@@ -147,9 +147,10 @@ def _train(spark: SparkSession, cfg: Config, records: DataFrame, register: DataF
         if matched is not None:  # decided matches of `pathways review`: labels too, never sampled away
             labelled = labelled.unionByName(prepare.labelled_frame(
                 matched, _active_ids(population), regions, max_rows=link_cfg.max_labelled_pairs, seed=link_cfg.seed))
-    frequencies = prepare.name_frequencies(register).toArrow()
-    backend = engine.open_backend(spark, link_cfg, records, register, frequencies, labelled,
+    backend = engine.open_backend(spark, link_cfg, records, register, _name_frequencies, labelled,
                                   staging=_fresh_staging(cfg))
+    frequencies = backend.name_tf_table
+    assert frequencies is not None, "open_backend computed the frequencies"
     try:
         settings, fallbacks, method = engine.train(backend, link_cfg)
     except BaseException:
@@ -164,6 +165,10 @@ def _train(spark: SparkSession, cfg: Config, records: DataFrame, register: DataF
     log.info("trained linkage model %s (%s) on %d records, %d labelled pairs (fallbacks to priors: %s)",
              stored.version, method, backend.record_count, backend.labelled_count, fallbacks or "none")
     return stored, frequencies, backend
+
+
+def _name_frequencies(register: DataFrame) -> pa.Table:
+    return prepare.name_frequencies(register).toArrow()
 
 
 def _score_all(spark: SparkSession, cfg: Config, records: DataFrame, register: DataFrame, rec_keys: DataFrame,
