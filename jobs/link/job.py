@@ -153,15 +153,15 @@ def _train(spark: SparkSession, cfg: Config, records: DataFrame, register: DataF
     assert frequencies is not None, "open_backend computed the frequencies"
     try:
         settings, fallbacks, method = engine.train(backend, link_cfg)
+        stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
+            "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
+            "trained": method != "priors", "training": method, "training_config": link_cfg.training,
+            "labelled_pairs": backend.labelled_count,
+            "population": backend.population_size, "em_fallbacks": fallbacks,
+            "trained_at": dt.datetime.now().isoformat(timespec="seconds")}, frequencies)
     except BaseException:
         backend.close()
         raise
-    stored = model.save_model(cfg.paths.models_dir(), link_cfg, settings, {
-        "dialect": backend.engine, "trained_at_run": run_id, "trained_records": backend.record_count,
-        "trained": method != "priors", "training": method, "training_config": link_cfg.training,
-        "labelled_pairs": backend.labelled_count,
-        "population": backend.population_size, "em_fallbacks": fallbacks,
-        "trained_at": dt.datetime.now().isoformat(timespec="seconds")}, frequencies)
     log.info("trained linkage model %s (%s) on %d records, %d labelled pairs (fallbacks to priors: %s)",
              stored.version, method, backend.record_count, backend.labelled_count, fallbacks or "none")
     return stored, frequencies, backend
