@@ -63,8 +63,9 @@ def tree_rss_kb(root: int) -> int:
     return total
 
 
-def _timed(cmd: list[str], log_path: Path) -> tuple[float, float]:
-    """Run `cmd` to its end; wall seconds and peak tree memory (MB)."""
+def timed(cmd: list[str], log_path: Path) -> tuple[float, float]:
+    """Run `cmd` to its end (output to `log_path`); wall seconds and peak memory (MB) of its
+    whole process tree, sampled every 0.2 s (scripts/peak_memory.py runs it on any command)."""
     peak = [0]
     with log_path.open("w") as out:
         start = time.perf_counter()
@@ -106,13 +107,13 @@ def empty_night(cfg: Config, *, runs: int, env: str | None, out_dir: Path, first
     results: list[NightResult] = []
     for label in (["first"] if first else []) + [str(i) for i in range(1, runs + 1)]:
         log_path = out_dir / f"empty-night-{label}.log"
-        seconds, peak = _timed(cmd, log_path)
+        seconds, peak = timed(cmd, log_path)
         last = _last_run(cfg)
         results.append(NightResult(label, round(seconds, 1), str(last.get("status")),
                                    tuple(last.get("stages_completed") or ()), tuple(last.get("stages_skipped") or ()),
                                    round(peak), str(log_path)))
         log.info("empty night %s: %.1f s, skipped %s", label, seconds, list(results[-1].stages_skipped))
-    timed = [r.seconds for r in results if r.run != "first"]
+    counted = [r.seconds for r in results if r.run != "first"]
     return {"case": "night with nothing new, including session start", "target_seconds": 30,
             "prefect_api": os.environ.get("PREFECT_API_URL") or "temporary server (no PREFECT_API_URL)",
-            "median_seconds": statistics.median(timed) if timed else None, "runs": [asdict(r) for r in results]}
+            "median_seconds": statistics.median(counted) if counted else None, "runs": [asdict(r) for r in results]}
