@@ -639,7 +639,8 @@ def _print_reproduction(out) -> None:
         for label in ("recomputed", "stored", "published"):
             row = entry[label]
             if row is None:
-                cells.add_row(entry["measure"], label, "(absent)")
+                cells.add_row(entry["measure"], label, "(withheld)" if label == "published" and entry.get("withheld")
+                              else "(absent)")
                 continue
             cells.add_row(entry["measure"], label, *[_show(row[c]) for c in
                                                       ("value", "numerator", "denominator", "per_100k",

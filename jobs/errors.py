@@ -5,6 +5,8 @@ rule, not the content.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class PipelineError(Exception):
     """Base of every error this project raises on purpose."""
@@ -44,7 +46,15 @@ class InjectedFault(PipelineError, RuntimeError):
 
 
 class DisclosureError(PipelineError):
-    """A table about to be published would reveal a small count; it is not written."""
+    """A table about to be published would reveal a small count; it is not written.
+
+    `rows`: positions in the table being protected of the rows whose quantities could not be
+    protected and of the rows that bound them (aggregate cells, never persons): what
+    jobs/indicators/layers.py withholds breakdowns by."""
+
+    def __init__(self, message: str, rows: Iterable[int] = ()) -> None:
+        super().__init__(message)
+        self.rows: frozenset[int] = frozenset(int(r) for r in rows)
 
 
 class ZoneAccessError(PipelineError, PermissionError):

@@ -17,7 +17,7 @@ BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results", "rest
                "restricted.stage_runs",
                "restricted.link_runs", "restricted.indicator_runs"}
 VOLATILE = {"_ingest_run_id", "_ingested_at", "ingest_run_id", "ingested_at", "started_at", "finished_at",
-            "linked_at_run", "run_id", "recorded_at", "computed_at", "decided_at", "review_run_id"}
+            "linked_at_run", "scored_at_run", "run_id", "recorded_at", "computed_at", "decided_at", "review_run_id"}
 
 
 def tables(lake: Path) -> set[str]:

@@ -12,9 +12,9 @@ import random
 from schemas.tables import COERCION_EPISODES, INVOLUNTARY_ADMISSIONS, PERSONS, silver
 
 RESIDENCE = silver("residence")
-# issue 20 point 5, off in conf/base (see its comment): the overrides that switch the duration
-# bands and the 0-14 / 15-17 split on, as conf/base/indicators.yml's comment gives them
-# (at national and region level, as tests/reference_indicators.py restates them; conf/base: national)
+# issue 20 point 5: the duration bands and the 0-14 / 15-17 split as conf/base/indicators.yml
+# has them, at national and region level (as tests/reference_indicators.py restates them;
+# conf/base: national only)
 BREAKDOWNS = {"child_split_measures": ["persons", "episodes"], "breakdown_levels": ["national", "region"],
               "duration_bands": [{"of": "12CD:episodes", "unit": "minutes", "limits": [2, 30]},
                                  {"of": "11CD:episodes", "unit": "hours", "limits": [1, 2, 4, 24, 48]}]}

@@ -45,6 +45,7 @@ from jobs.indicators.definitions import (
     SHARE,
     SPECS,
     IndicatorSpec,
+    is_breakdown,
     is_count,
     specs,
 )
@@ -243,7 +244,8 @@ def reproduce(spark: SparkSession, cfg: Config, *, cell: Cell, run_id: str | Non
     if recomputed.empty and stored.empty:
         raise MissingTableError(f"the cell {cell.label()} is not in run {lineage.run_id}'s indicators")
     for measure in sorted(set(recomputed["measure"]) | set(stored["measure"])):
-        _compare(out, measure, _row(recomputed, measure), _row(stored, measure), _row(published, measure))
+        _compare(out, measure, _row(recomputed, measure), _row(stored, measure), _row(published, measure),
+                 breakdown=is_breakdown(cell.indicator_id, measure))
     if can_read_restricted(cfg.paths):
         out.rows = rows_behind(frames, cfg, municipalities, cell, out)
     else:
@@ -257,8 +259,12 @@ def _row(df: pd.DataFrame, measure: str) -> dict[str, Any] | None:
 
 
 def _compare(out: Outcome, measure: str, recomputed: dict[str, Any] | None, stored: dict[str, Any] | None,
-             published: dict[str, Any] | None) -> None:
-    out.compared.append({"measure": measure, "recomputed": recomputed, "stored": stored, "published": published})
+             published: dict[str, Any] | None, breakdown: bool = False) -> None:
+    """`breakdown`: a breakdown row absent from the published table was withheld by the release
+    (jobs/indicators/layers.py): marked `withheld`, not a difference."""
+    withheld = breakdown and published is None and stored is not None
+    out.compared.append({"measure": measure, "recomputed": recomputed, "stored": stored, "published": published,
+                         "withheld": withheld})
     if recomputed is None or stored is None:
         out.differences.append(f"{measure}: cell {'not recomputed' if recomputed is None else 'not stored'} "
                                "by the run")
@@ -268,7 +274,8 @@ def _compare(out: Outcome, measure: str, recomputed: dict[str, Any] | None, stor
             out.differences.append(f"{measure}: {column} recomputed {_fmt(recomputed[column])}, "
                                    f"unsuppressed table has {_fmt(stored[column])}")
     if published is None:
-        out.differences.append(f"{measure}: no published cell at the run's version")
+        if not withheld:
+            out.differences.append(f"{measure}: no published cell at the run's version")
         return
     if not published["suppressed"]:
         for column in SHOWN:

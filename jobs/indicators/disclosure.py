@@ -25,7 +25,8 @@ is the method's full description, with its anchor and figures.
    either (`mask_small_population`; with T1 its rate, which would reveal it).
 
 Release across versions (jobs/indicators/release.py): rows already published are `fixed`:
-their shown/hidden state is kept and the model treats them as such.
+their shown/hidden state is kept and the model treats them as such. The breakdowns are
+protected after the contract's rows, with those fixed (jobs/indicators/layers.py).
 """
 from __future__ import annotations
 
@@ -75,9 +76,12 @@ LEVEL_RANK = {"national": 0, "region": 1, "health_cluster": 2, "municipality": 3
 
 @dataclass
 class Protection:
-    """Per row (positional): None (shown), 'primary' or 'secondary'; and what it took."""
+    """Per row (positional): None (shown), 'primary' or 'secondary'; and what it took.
+    `withheld`: rows not published at all, neither as a number nor as a marker (breakdown rows
+    that could not be protected without a contract row: jobs/indicators/layers.py)."""
     status: list[Any]
     stats: dict[str, Any] = field(default_factory=dict)
+    withheld: frozenset[int] = frozenset()
 
 
 def primary_rows(model: Model, min_count: int) -> set[int]:
@@ -110,6 +114,7 @@ def protect(
     publish: np.ndarray | None = None,
     geo: Geography | None = None,
     specs: Sequence[IndicatorSpec] = SPECS,
+    check_fixed: bool = False,
 ) -> Protection:
     """Suppression status of every row of `table` (unsuppressed, positional).
 
@@ -119,7 +124,11 @@ def protect(
     final are neither shown nor protected);
     geo: the reference geography (the reader's model enumerates every municipality and
     region); None: the codes of the table itself;
-    specs: every spec the table holds (definitions.specs(cfg.indicators)): the reader's model."""
+    specs: every spec the table holds (definitions.specs(cfg.indicators)): the reader's model;
+    check_fixed: first check that the fixed rows alone reveal no hidden quantity (with every
+    singleton known); no open row can change that, so it raises DisclosureError at once.
+    DisclosureError.rows names the rows of the unprotected quantities and the rows that hold
+    them (singleton owners; for the final checks, every row sharing an inner cell)."""
     started = time.monotonic()
     n = len(table)
     fixed = list(fixed) if fixed is not None else [None] * n
@@ -140,8 +149,21 @@ def protect(
     zero_rows = {i for i in range(n) if size[i] == 0 and publish[i] and fixed[i] in (None, SHOWN)}
     exempt = published_zeros(table, rmodel, set(range(n)) - zero_rows, zero_rows)
     forced_shown = sorted(i for i in range(n) if fixed[i] == SHOWN)
-    singletons = {int(model.support(q)[0]) for q in range(model.n_quantities)
-                  if model.value[q] == 1 and model.row[q] in primary}
+    # a `<5` row of this release, decided now or fixed (a contract row under its breakdowns), tells
+    # the owner of a 1 that the cell is theirs alone
+    known_small = primary | {i for i in carried_primary if publish[i]}
+    owners: dict[int, set[int]] = {}  # singleton inner cell -> the `<5` rows it is the 1 of
+    for q in range(model.n_quantities):
+        if model.value[q] == 1 and model.row[q] in known_small:
+            owners.setdefault(int(model.support(q)[0]), set()).add(int(model.row[q]))
+    singletons = set(owners)
+    if check_fixed:
+        early = derivable(parts, shown=forced_shown, hidden=sorted(primary | carried_hidden), singletons=singletons)
+        if early:
+            quantities = [row_q[i][k] for i, k in early]
+            raise DisclosureError(f"disclosure control: {len(early)} hidden quantities are derivable from the fixed "
+                                  f"rows alone (first {[model.qid[q] for q in quantities[:3]]}); no open row can "
+                                  f"protect them", rows=_blame(model, quantities, owners))
     open_rows = [i for i in range(n) if publish[i] and fixed[i] is None and i not in primary]
     order = _candidate_order(table, model, open_rows)
     # partners: never a zero (a `.` zero reads as 0 or >= 5 and frees nothing); breakdown rows before
@@ -209,6 +231,10 @@ def protect(
                 added |= _repairs(rmodel, rest, shown, rank, fixed, inequalities, binding)
         else:
             added = set()
+        if not added and kind == "derivable" and check_fixed:  # hidden from the start and still derivable
+            raise DisclosureError(f"disclosure control: {len(problems)} hidden quantities stay derivable from the "
+                                  f"fixed rows after {rounds} rounds (first {[model.qid[q] for q in problems[:3]]})",
+                                  rows=_blame(model, problems, owners))
         if not added:  # escalate: hide every open shown row of the smallest group around each problem
             escalations += 1
             added = _escalate(rmodel, problems, shown, rank, fixed, whole=escalations > 1)
@@ -235,14 +261,16 @@ def protect(
     hidden_rows = [i for i in range(n) if status[i] is not None]
     again = derivable(parts, shown=sorted(shown), hidden=hidden_rows, singletons=singletons)
     if again:
+        quantities = [row_q[i][k] for i, k in again]
         raise DisclosureError(f"disclosure control: {len(again)} hidden quantities are derivable in the final check "
-                              f"(first {[model.qid[row_q[i][k]] for i, k in again[:3]]}); nothing was published")
+                              f"(first {[model.qid[q] for q in quantities[:3]]}); nothing was published",
+                              rows=_blame(model, quantities, owners, touching=True))
     stats = _stats(table, model, status, publish)
     stats.update(rounds=rounds, escalations=escalations, seconds=round(time.monotonic() - started, 2),
                  inner_cells=len(model.units), reader_cells=int(reader.a.shape[1]), singletons=len(singletons),
                  published_zeros=len(exempt), marker_pinned=len(marker_pinned), remarked=len(remarked))
     if marker_pinned:
-        _refuse(model, marker_pinned, stats)
+        _refuse(model, marker_pinned, stats, _blame(model, marker_pinned, owners, touching=True))
     log.info("disclosure: %(published_rows)d rows, %(primary)d primary, %(secondary)d secondary (%(remarked)d of "
              "them primary cells shown as `.`), %(rounds)d rounds, %(escalations)d escalations, %(seconds).1f s", stats)
     return Protection(status, stats)
@@ -306,7 +334,26 @@ def _remarks(model: Model, pinned: Sequence[int], primary: set[int], fixed: list
     return out
 
 
-def _refuse(model: Model, marker_pinned: list[int], stats: dict[str, Any]) -> None:
+def _blame(model: Model, quantities: Sequence[int], owners: dict[int, set[int]], touching: bool = False) -> set[int]:
+    """DisclosureError.rows: the rows of `quantities` and the `<5` rows whose singleton cells lie
+    under them or under a quantity sharing an inner cell with them (a known 1 beside a shown
+    total: the 0-14 row of 1 under a child count that the all-ages total pins the adult count
+    with); with `touching`, also every row with a quantity sharing an inner cell with them."""
+    rows = {int(model.row[q]) for q in quantities}
+    if not len(quantities):
+        return rows
+    csc = model.a.tocsc()
+    cells = np.unique(np.concatenate([model.support(q) for q in quantities]))
+    near = np.unique(csc[:, cells].indices)
+    around = np.unique(np.concatenate([cells, *(model.support(t) for t in near)]))
+    for c in around.tolist():
+        rows |= owners.get(int(c), set())
+    if touching:
+        rows |= {int(model.row[t]) for t in near}
+    return rows
+
+
+def _refuse(model: Model, marker_pinned: list[int], stats: dict[str, Any], rows: set[int]) -> None:
     """Hidden quantities pinned by what every reader knows of the markers alone: e.g. a `<5` total
     (at most min_count - 1) over min_count - 1 disjoint `<5` parts (each at least 1), so each part
     is exactly 1. Their interval LP's dual names no open nonzero shown row, or every nonzero row
@@ -317,7 +364,8 @@ def _refuse(model: Model, marker_pinned: list[int], stats: dict[str, Any]) -> No
                           f"markers and shown zeros alone (no open nonzero row holds them, or none is left around "
                           f"them), which no secondary suppression can change (first "
                           f"{[model.qid[q] for q in marker_pinned[:3]]}; {stats['primary']} primary and "
-                          f"{stats['secondary']} secondary rows after {stats['rounds']} rounds); nothing was published")
+                          f"{stats['secondary']} secondary rows after {stats['rounds']} rounds); nothing was published",
+                          rows=rows)
 
 
 def geography_of(table: pd.DataFrame, inner: pd.DataFrame) -> Geography:

@@ -100,10 +100,13 @@ class Model:
 
 
 def build_model(table: pd.DataFrame, inner: pd.DataFrame) -> Model:
-    """The model over the rows of `table` (positional), from the collected inner cells.
+    """The model over the rows of `table` (positional), from the collected inner cells, taken
+    in the order of their signatures (Spark returns them in the order of its partitions, and the
+    interval check's repairs follow the cell order: the same cells give the same suppression).
 
     Checks the model against the table: each quantity must equal the sum of its inner cells
     (a mismatch means the model and the cells disagree; it is logged and raises)."""
+    inner = sorted_cells(inner)
     keys = row_keys(table)
     qid, rows, parts, values = [], [], [], []
     measures = table["measure"].tolist()
@@ -135,6 +138,13 @@ def build_model(table: pd.DataFrame, inner: pd.DataFrame) -> Model:
     log.info("disclosure model: %d quantities over %d inner cells (%d units)", len(qid), len(units),
              int(model.units.sum()))
     return model
+
+
+def sorted_cells(inner: pd.DataFrame) -> pd.DataFrame:
+    """The inner cells in the order of their signatures (each a sorted list of quantity ids)."""
+    signatures = [tuple(sig) for sig in inner["signature"].tolist()]
+    order = sorted(range(len(inner)), key=signatures.__getitem__)
+    return inner.iloc[order].reset_index(drop=True)
 
 
 def person_definition(spec_key: str) -> tuple[Any, ...] | None:

@@ -20,6 +20,9 @@ comparing with an earlier published version; every Delta version is readable by 
   it for carried years with the carried rows fixed was tried on the demo lake and cannot
   always be protected (the carried suppression pattern did not know the new identities:
   DisclosureError, nothing published), so it is not done.
+- The breakdowns are protected after the contract's rows, with those fixed; a breakdown that
+  cannot be protected so is withheld (jobs/indicators/layers.py): it is not in the release, and
+  a later release does not add it (its year is carried forward).
 Rows of years not yet final are neither published nor protected (they do not exist for a
 reader). target_progress is derived from the published T1 rows, so it follows the same rule.
 """
@@ -30,13 +33,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from jobs.config import DisclosureConfig
 from jobs.indicators.definitions import SPECS, IndicatorSpec
-from jobs.indicators.disclosure import PRIMARY, SECONDARY, SHOWN, Protection, apply_status, protect
+from jobs.indicators.disclosure import PRIMARY, SECONDARY, SHOWN, Protection, apply_status
 from jobs.indicators.finality import final_years, first_publication
 from jobs.indicators.geography import Geography
+from jobs.indicators.layers import protect_contract_first
 
 log = logging.getLogger(__name__)
 KEY = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
@@ -86,10 +91,11 @@ def release(
             log.warning("release: %d published cells of final years differ in today's computation; the published "
                         "values are kept, the corrections stay in restricted", held_back)
     if new_years:
-        protection = protect(table, inner, cfg, fixed=fixed, publish=publish, geo=geo, specs=specs)
+        protection = protect_contract_first(table, inner, cfg, fixed=fixed, publish=publish, geo=geo, specs=specs)
     else:  # nothing new is published, so nothing new can be revealed: the previous release stands
         protection = Protection(status=[None] * len(table), stats={"skipped": "no newly final year"})
-    fresh = apply_status(table, protection.status, cfg)[publish]
+    withheld = np.isin(np.arange(len(table)), sorted(protection.withheld))
+    fresh = apply_status(table, protection.status, cfg)[publish & ~withheld]
     parts = [fresh]
     if carried_years:
         assert previous is not None, "carried years come from the previous release"

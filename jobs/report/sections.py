@@ -175,10 +175,19 @@ def _shown(df: pd.DataFrame, ident: str, measure: str, age: str, year: int) -> s
     return str(rows["display_value"].iloc[0]) if len(rows) else ""
 
 
+WITHHELD = "\u2013"  # a breakdown cell absent beside its published parent: withheld (jobs/indicators/layers.py)
+
+
+def _split(df: pd.DataFrame, ident: str, measure: str, age: str, year: int, parent_shown: str) -> str:
+    """A breakdown cell as published; absent beside a published parent: withheld."""
+    return _shown(df, ident, measure, age, year) or (WITHHELD if parent_shown else "")
+
+
 def breakdowns_section(df: pd.DataFrame, year: int, specs: Sequence[IndicatorSpec],
                        words: Wording, pathways: PathwaysConfig) -> tuple[str, str]:
     """Duration bands and the age split of the children (issue 20 point 5), national,
-    from published rows only: every cell as published, suppressed ones as their marker.
+    from published rows only: every cell as published, suppressed ones as their marker,
+    withheld ones (absent beside a published parent) as WITHHELD.
     `pathways`: the rule numbers the indicator texts name (definitions.describe)."""
     by_key = {s.key: s for s in specs}
     parents = [p for p in by_key.values() if any(s.parent == p.key and s.duration_range for s in specs)]
@@ -186,11 +195,14 @@ def breakdowns_section(df: pd.DataFrame, year: int, specs: Sequence[IndicatorSpe
     for parent in parents:
         bands = [s for s in specs if s.parent == parent.key and s.duration_range is not None]
         header = "".join(f"<th>{html.escape(band_words(s))}</th>" for s in bands)
-        body = "".join(
-            f"<tr><td>{html.escape(label)} ({html.escape(parent.indicator_id(age))})</td>"
-            + "".join(f"<td>{html.escape(_shown(df, s.indicator_id(age), s.measure, age, year))}</td>" for s in bands)
-            + f"<td>{html.escape(_shown(df, parent.indicator_id(age), parent.measure, age, year))}</td></tr>"
-            for age, label in (("all", "all ages"), ("adult", "adults"), ("child", f"children {words.children}")))
+        rows = []
+        for age, label in (("all", "all ages"), ("adult", "adults"), ("child", f"children {words.children}")):
+            total = _shown(df, parent.indicator_id(age), parent.measure, age, year)
+            rows.append(f"<tr><td>{html.escape(label)} ({html.escape(parent.indicator_id(age))})</td>"
+                        + "".join(f"<td>{html.escape(_split(df, s.indicator_id(age), s.measure, age, year, total))}</td>"
+                                  for s in bands)
+                        + f"<td>{html.escape(total)}</td></tr>")
+        body = "".join(rows)
         parts.append(f"<h3>{html.escape(describe(parent, pathways))}, by duration</h3><table class=\"num\"><tr><th></th>{header}"
                      f"<th>all episodes</th></tr>{body}</table>")
     splits = [p for p in by_key.values() if any(s.parent == p.key and s.age_range for s in specs)]
@@ -201,17 +213,21 @@ def breakdowns_section(df: pd.DataFrame, year: int, specs: Sequence[IndicatorSpe
         for parent in splits:
             kids = {s.age_range: s for s in specs if s.parent == parent.key and s.age_range is not None}
             ident = parent.indicator_id("child")
+            total = _shown(df, ident, parent.measure, "child", year)
             body += (f"<tr><td>{html.escape(ident)} {html.escape(parent.measure)}: "
                      f"{html.escape(describe(parent, pathways))}</td>"
-                     + "".join(f"<td>{html.escape(_shown(df, ident, kids[r].measure, 'child', year))}</td>"
+                     + "".join(f"<td>{html.escape(_split(df, ident, kids[r].measure, 'child', year, total))}</td>"
                                if r in kids else "<td></td>" for r in ranges)
-                     + f"<td>{html.escape(_shown(df, ident, parent.measure, 'child', year))}</td></tr>")
+                     + f"<td>{html.escape(total)}</td></tr>")
         parts.append(f"<h3>Children by age</h3><table class=\"num\"><tr><th></th>{header}</tr>{body}</table>")
     return f"Duration bands and children by age, {year}", "".join(parts) + _note(
         f"National counts as published. {words.primary} and {words.secondary} mark suppressed cells. A band runs "
         "from its lower limit (inclusive) to its upper limit (exclusive); episodes without an end are in no band, "
         "so the bands add up to the episodes with an end, not always to all episodes. Children are placed by "
-        "their age at the start of the (first qualifying) measure.")
+        "their age at the start of the (first qualifying) measure. "
+        f"{WITHHELD} marks a withheld cell: the bands or age rows of that count could not be protected without "
+        "hiding a number of the main indicator table, so they are not published at all (the main table is the same "
+        "with the breakdowns as without them).")
 
 
 def breaks_table(words: Wording) -> str:

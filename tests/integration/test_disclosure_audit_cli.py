@@ -126,10 +126,12 @@ def test_audit_reads_the_breakdowns_table_beside_the_contract_table(cli_env):
 
 
 def test_audit_refuses_rows_its_configuration_does_not_define(cli_env):
-    """Breakdown rows the auditor's configuration does not define (here the age split, off in
-    conf/base) would go unaudited and pass as safe: the audit refuses, naming the measures only."""
+    """Breakdown rows the auditor's configuration does not define (here the age split, switched
+    off by the auditor's overlay) would go unaudited and pass as safe: the audit refuses, naming
+    the measures only."""
     lake = cli_env / "lake"
     _child_split_lake(lake)
+    (cli_env / "conf" / "ci" / "zz_test_breakdowns.yml").write_text("indicators:\n  child_split_measures: []\n")
     result = _audit(lake, cli_env / "audit.json")
     assert result.exit_code == 3, result.output  # not 1 ("recovered"), never 0
     assert "could not run" in result.output and "this configuration does not define" in result.output

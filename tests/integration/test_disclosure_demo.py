@@ -13,6 +13,7 @@ import pytest
 from jobs.config import load_config
 from jobs.disclosure_audit import attack, markers_of, run_audit, truth_of
 from jobs.disclosure_audit import read as lake
+from jobs.indicators.definitions import specs
 from jobs.indicators.geography import Geography
 
 # the first test to ask for `demo_lake` pays for building it (`pathways demo`: ~10 min idle, 30 under
@@ -29,7 +30,7 @@ def setting(demo_lake):
 def test_audit_recovers_nothing_on_the_demo_lake(demo_lake, setting):
     cfg, markers, geo = setting
     started = time.monotonic()
-    report = run_audit(demo_lake, markers, geo, cfg.indicators.baseline_years)
+    report = run_audit(demo_lake, markers, geo, cfg.indicators.baseline_years, specs(cfg.indicators))
     assert report.hidden > 0, "the demo publishes suppressed cells: the audit must have something to attack"
     assert report.findings == [], report.summary()
     assert time.monotonic() - started < 600

@@ -13,9 +13,11 @@ import pytest
 
 from jobs import lake
 from jobs.config import load_config
+from jobs.indicators.assemble import breakdown_rows
 from jobs.indicators.checks import assert_publishable
-from jobs.indicators.definitions import specs
+from jobs.indicators.definitions import SPECS, specs
 from jobs.indicators.geography import Geography
+from jobs.indicators.layers import families
 from jobs.run_context import RunContext
 from jobs.stages import STAGES, entry_point
 from schemas.tables import (
@@ -32,7 +34,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def test_generated_lake_matches_naive_reference(spark, tmp_path):
     scale = os.environ.get("PATHWAYS_INDICATOR_TEST_SCALE", "tiny")
-    cfg = load_config("ci", lake=str(tmp_path / "lake"), indicators=BREAKDOWNS)  # off in conf/base
+    cfg = load_config("ci", lake=str(tmp_path / "lake"), indicators=BREAKDOWNS)  # national and region (conf/base: national)
     runs = [entry_point(name) for name in STAGES]  # a broken stage fails here, never skips
     from jobs.generate import run as generate
 
@@ -59,6 +61,20 @@ def test_generated_lake_matches_naive_reference(spark, tmp_path):
     assert not compare(masked, {k: want[k] for k in shown}, limit=5)
     geo = Geography.from_reference(cfg.paths)
     assert_publishable(published, geo, cfg.disclosure)
-    assert missing_cells(published, specs(cfg.indicators), years, geo) == []  # bands and age split too
+    assert missing_cells(published, SPECS, years, geo) == []  # every contract cell
+    # the bands and the age split: every cell, but a family withheld whole (jobs/indicators/layers.py)
+    every = specs(cfg.indicators)
+    rows = published[breakdown_rows(published)]
+    assert missing_cells(pd.concat([published, withheld(unsuppressed, rows, every)]), every, years, geo) == []
+    assert families(rows, every) and set(families(rows, every)).isdisjoint(families(withheld(unsuppressed, rows, every),
+                                                                                      every))
     national_t1 = unsuppressed[(unsuppressed.indicator_id == "T1") & (unsuppressed.geo_level == "national")]
     assert (national_t1.numerator > 0).all()  # the synthetic data has target episodes every year
+
+
+def withheld(unsuppressed: pd.DataFrame, published_breakdowns: pd.DataFrame, every) -> pd.DataFrame:
+    """The breakdown rows of `unsuppressed` that were not published (withheld)."""
+    key = ["indicator_id", "year", "geo_level", "geo_code", "age_group", "measure"]
+    rows = unsuppressed[breakdown_rows(unsuppressed)]
+    published = set(published_breakdowns[key].itertuples(index=False, name=None))
+    return rows[[k not in published for k in rows[key].itertuples(index=False, name=None)]].reset_index(drop=True)

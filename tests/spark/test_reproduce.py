@@ -34,7 +34,7 @@ def _night(spark, cfg, data, run_id: str) -> None:
 
 @pytest.fixture()
 def two_runs(spark, lake_cfg):
-    lake_cfg = lake_cfg.with_overrides(indicators=BREAKDOWNS)  # the breakdowns (off in conf/base) too
+    lake_cfg = lake_cfg.with_overrides(indicators=BREAKDOWNS)  # the breakdowns at national and region level too
     first = handmade()
     _night(spark, lake_cfg, first, "r1")
     second = handmade()

@@ -26,7 +26,7 @@ from tests.indicators_testdata import BREAKDOWNS
 
 pytestmark = pytest.mark.unit
 
-CFG = load_config("ci").with_overrides(indicators=BREAKDOWNS)  # off in conf/base
+CFG = load_config("ci").with_overrides(indicators=BREAKDOWNS)  # national and region (conf/base: national)
 DISCLOSURE = dataclasses.replace(CFG.disclosure, interval_check=True)
 MARKERS = Markers(min_count=DISCLOSURE.min_count, primary=DISCLOSURE.suppressed_marker,
                   secondary=DISCLOSURE.secondary_marker)

@@ -78,7 +78,7 @@ def test_a_night_with_no_newly_final_year_runs_no_suppression_and_keeps_the_rele
     def must_not_run(*args, **kwargs):
         raise AssertionError("protect() ran on a night with nothing new to publish")
 
-    monkeypatch.setattr("jobs.indicators.release.protect", must_not_run)
+    monkeypatch.setattr("jobs.indicators.release.protect_contract_first", must_not_run)
     second, protection = release(table2, inner2, first, CFG, dt.date(2024, 7, 1))
     pd.testing.assert_frame_equal(second.reset_index(drop=True), first.reset_index(drop=True))
     assert protection.stats["new_years"] == [] and protection.stats["held_back"] >= 1

@@ -22,11 +22,12 @@ def _row(ident: str, age: str, measure: str, display: str, year: int = 2024) -> 
 
 
 def test_bands_and_age_split_are_shown_as_published():
-    cfg = load_config("ci").with_overrides(indicators=BREAKDOWNS)  # off in conf/base
+    cfg = load_config("ci").with_overrides(indicators=BREAKDOWNS)  # national and region
     df = pd.DataFrame([
         _row("12CD", "all", "episodes_under_2min", "<5"), _row("12CD", "all", "episodes_2_30min", "."),
         _row("12CD", "all", "episodes_30min_plus", "41"), _row("12CD", "all", "episodes", "47"),
         _row("11CD", "all", "episodes_48h_plus", "7"),
+        _row("12CD", "adult", "episodes_30min_plus", "30"), _row("12D", "child", "episodes", "6"),  # its bands withheld
         _row("1B", "child", "persons_age_0_14", "<5"), _row("1B", "child", "persons_age_15_17", "."),
         _row("1B", "child", "persons", "12"),
         _row("S1", "child", "episodes_age_15_17", "<5"),
@@ -39,6 +40,9 @@ def test_bands_and_age_split_are_shown_as_published():
     assert holding_all[1:] == ["&lt;5", ".", "41", "47"]
     belt_all = next(c for c in cells if c and c[0] == "all ages (11CD)")
     assert belt_all[1:] == ["", "", "", "", "", "7", ""]  # absent cells stay blank, never 0
+    holding_child = next(c for c in cells if c and c[0].startswith("children") and c[0].endswith("(12D)"))
+    assert holding_child[1:] == ["\u2013", "\u2013", "\u2013", "6"]  # absent beside a published parent: withheld
+    assert "withheld" in body
     child = next(c for c in cells if c and c[0].startswith("1B persons"))
     assert child[1:] == ["&lt;5", ".", "12"]
     assert "999" not in body
