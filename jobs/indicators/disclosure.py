@@ -157,8 +157,9 @@ def protect(
         if model.value[q] == 1 and model.row[q] in known_small:
             owners.setdefault(int(model.support(q)[0]), set()).add(int(model.row[q]))
     singletons = set(owners)
-    if check_fixed:
-        early = derivable(parts, shown=forced_shown, hidden=sorted(primary | carried_hidden), singletons=singletons)
+    if check_fixed:  # rows of earlier releases (not published now) are checked as before, at the end
+        early = derivable(parts, shown=forced_shown, hidden=sorted(primary | {i for i in carried_hidden if publish[i]}),
+                          singletons=singletons)
         if early:
             quantities = [row_q[i][k] for i, k in early]
             raise DisclosureError(f"disclosure control: {len(early)} hidden quantities are derivable from the fixed "
@@ -231,7 +232,8 @@ def protect(
                 added |= _repairs(rmodel, rest, shown, rank, fixed, inequalities, binding)
         else:
             added = set()
-        if not added and kind == "derivable" and check_fixed:  # hidden from the start and still derivable
+        if not added and kind == "derivable" and check_fixed and any(publish[model.row[q]] for q in problems):
+            # hidden from the start and still derivable: no open row can help
             raise DisclosureError(f"disclosure control: {len(problems)} hidden quantities stay derivable from the "
                                   f"fixed rows after {rounds} rounds (first {[model.qid[q] for q in problems[:3]]})",
                                   rows=_blame(model, problems, owners))

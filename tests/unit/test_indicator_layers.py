@@ -191,3 +191,17 @@ def test_reproduce_reads_an_absent_breakdown_as_withheld_and_an_absent_contract_
     assert out.identical and out.compared[0]["withheld"]
     _compare(out, "persons", row, row, None, breakdown=False)
     assert out.differences == ["persons: no published cell at the run's version"]
+
+
+def test_a_year_carried_forward_keeps_its_withheld_family_out_and_the_next_year_is_protected_alike():
+    """Release 1 (2022 final) withholds 2022's age family; release 2 (2023 final too) carries 2022
+    verbatim, withheld rows still absent, and protects 2023 the same way."""
+    first_units, second_units = children(young=1, old=6), children(young=1, old=6, adults=30)
+    (t1, i1), (t2, i2) = build(first_units, year=2022), build(second_units, year=2023)
+    table, inner = pd.concat([t1, t2], ignore_index=True), pd.concat([i1, i2], ignore_index=True)
+    first, _ = release(table, inner, None, DISCLOSURE, RUN_DATE, GEO, specs=EVERY)
+    second, protection = release(table, inner, first, DISCLOSURE, dt.date(2024, 6, 1), GEO, specs=EVERY)
+    assert protection.stats["new_years"] == [2023] and protection.stats["withheld_rows"] == 2
+    same(second[second["year"] == 2022], first)
+    assert split_breakdowns(second)[1].empty  # neither year's age family is published
+    assert not second["suppressed"].any()
