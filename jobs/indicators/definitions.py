@@ -165,10 +165,15 @@ def spec_key_of(indicator_id: str, measure: str) -> str:
     return f"{ALL_AGES_ID[indicator_id]}:{measure}"
 
 
+def is_contract_key(spec_key: str) -> bool:
+    """A spec key of outputs.md's table (SPECS); any other is a breakdown's."""
+    return spec_key in SPECS_BY_KEY
+
+
 def is_breakdown(indicator_id: str, measure: str) -> bool:
     """A row of a breakdown (a duration band, an age split): not among outputs.md's measures, so
     it is published in `published.monitoring_breakdowns`, beside the contract table."""
-    return spec_key_of(indicator_id, measure) not in SPECS_BY_KEY
+    return not is_contract_key(spec_key_of(indicator_id, measure))
 
 
 def _g(x: float) -> str:

@@ -28,7 +28,7 @@ import pandas as pd
 from jobs.config import DisclosureConfig
 from jobs.errors import DisclosureError
 from jobs.indicators.assemble import breakdown_rows
-from jobs.indicators.definitions import SPECS, SPECS_BY_KEY, IndicatorSpec, spec_key_of
+from jobs.indicators.definitions import SPECS, IndicatorSpec, is_contract_key, spec_key_of
 from jobs.indicators.disclosure import SHOWN, Protection, protect
 from jobs.indicators.geography import Geography
 
@@ -69,9 +69,6 @@ def protect_contract_first(table: pd.DataFrame, inner: pd.DataFrame, cfg: Disclo
             log.warning("disclosure: %d breakdown families withheld (published neither as a number nor as a "
                         "marker: they cannot be protected with the contract's rows fixed); %d in all, attempt %d",
                         len(more), len(withheld), attempts)
-    status = list(second.status)
-    for k, i in enumerate(contract):
-        status[i] = first.status[k]
     rows = frozenset(int(i) for i in np.flatnonzero(held & publish))
     stats = dict(second.stats)
     stats.update(contract_rounds=first.stats.get("rounds"), contract_seconds=first.stats.get("seconds"),
@@ -79,7 +76,7 @@ def protect_contract_first(table: pd.DataFrame, inner: pd.DataFrame, cfg: Disclo
     log.info("disclosure: contract rows protected alone (%s s), breakdowns after them (%s s, %d attempts); "
              "%d breakdown rows of %d families withheld", first.stats.get("seconds"), second.stats.get("seconds"),
              attempts, len(rows), len(withheld))
-    return Protection(status, stats, withheld=rows)
+    return Protection(second.status, stats, withheld=rows)  # contract rows: fixed as `first` left them
 
 
 def families(table: pd.DataFrame, specs: Sequence[IndicatorSpec]) -> list[Hashable]:
@@ -90,7 +87,7 @@ def families(table: pd.DataFrame, specs: Sequence[IndicatorSpec]) -> list[Hashab
     for i, m, y, lv, c, a in zip(table["indicator_id"], table["measure"], table["year"], table["geo_level"],
                                  table["geo_code"], table["age_group"]):
         key = spec_key_of(i, m)
-        if key in SPECS_BY_KEY:
+        if is_contract_key(key):
             out.append(None)
             continue
         spec = by_key[key]
@@ -103,7 +100,7 @@ def contract_inner(inner: pd.DataFrame) -> pd.DataFrame:
     (`spec_key|...`), equal signatures merged, cells left with none dropped; sorted."""
     units: dict[tuple[str, ...], int] = {}
     for signature, n in zip(inner["signature"], inner["units"]):
-        kept = tuple(sorted(q for q in signature if q.split("|", 1)[0] in SPECS_BY_KEY))
+        kept = tuple(sorted(q for q in signature if is_contract_key(q.split("|", 1)[0])))
         if kept:
             units[kept] = units.get(kept, 0) + int(n)
     keys = sorted(units)

@@ -33,7 +33,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from jobs.config import DisclosureConfig
@@ -94,8 +93,9 @@ def release(
         protection = protect_contract_first(table, inner, cfg, fixed=fixed, publish=publish, geo=geo, specs=specs)
     else:  # nothing new is published, so nothing new can be revealed: the previous release stands
         protection = Protection(status=[None] * len(table), stats={"skipped": "no newly final year"})
-    withheld = np.isin(np.arange(len(table)), sorted(protection.withheld))
-    fresh = apply_status(table, protection.status, cfg)[publish & ~withheld]
+    released = publish.copy()
+    released[sorted(protection.withheld)] = False  # withheld breakdown rows are not in the release
+    fresh = apply_status(table, protection.status, cfg)[released]
     parts = [fresh]
     if carried_years:
         assert previous is not None, "carried years come from the previous release"
