@@ -255,6 +255,7 @@ class QualityConfig:
     incremental: bool  # a night validates the rows its stage changed (jobs/quality/scope.py), not whole tables
     incremental_max_fraction: float  # above this share of a table's rows changed, validate it whole
     full_every_days: int  # a table is validated whole at least this often (0 = every night)
+    cache_max_rows: int  # a table of at most this many rows is validated from a cache of its suite's columns
 
     def __post_init__(self) -> None:
         if not 0 < self.incremental_max_fraction <= 1:
@@ -262,6 +263,8 @@ class QualityConfig:
                               f"{self.incremental_max_fraction}")
         if self.full_every_days < 0:
             raise ConfigError(f"quality.full_every_days must be 0 or more, found {self.full_every_days}")
+        if self.cache_max_rows < 0:
+            raise ConfigError(f"quality.cache_max_rows must be 0 or more, found {self.cache_max_rows}")
 
 
 @dataclass(frozen=True)

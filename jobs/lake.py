@@ -105,6 +105,17 @@ def _before_write(spark: SparkSession, path: str, table: TableRef, extra: Mappin
 
 
 def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
+    """The table's properties at its latest version, from its Delta log by `deltalake` (no Spark
+    job: `DESCRIBE DETAIL`, which every writer's first write of a table in a process asked for,
+    cost one, 1-4 s each at demo scale: docs/benchmarks.md, "The fixed cost of a stage"); Spark's
+    `DESCRIBE DETAIL` for a log `deltalake` cannot read (a table feature it does not support)."""
+    from deltalake import DeltaTable as LogReader
+    from deltalake.exceptions import DeltaError
+
+    try:
+        return dict(LogReader(path).metadata().configuration)
+    except DeltaError as exc:
+        log.debug("table properties of %s through Spark (%s)", path, type(exc).__name__)
     from delta.tables import DeltaTable
 
     detail = DeltaTable.forPath(spark, path).detail().select("properties").first()

@@ -14,15 +14,19 @@ derived frames); they share one RunIdentifier (run_name = our run id), and the D
 built once per stage, after scrubbing - the job a Checkpoint's UpdateDataDocsAction would do.
 
 Spark passes: GX bundles every aggregate metric of a batch into one `agg` per resolution
-round and runs window queries for uniqueness expectations, so a batch costs a few passes
-whatever its number of expectations. A lake table is validated straight from its pinned
-Delta version, each pass reading only the columns it needs, rather than cached whole first
-(building that cache read and held every column and the label strings of every row: 248 MB
-read instead of 3.5 MB for the ingest checks at demo scale, for about the same task CPU; at
-national scale it meant tables of 11 M rows in the driver's memory). A derived frame (joins
-over several tables, few rows) is persisted, so its inputs are read once. The `_row_key` /
-`_where` labels are added only for the second pass, on failure. See docs/benchmarks.md,
-"Profiling".
+round and runs window queries for uniqueness expectations, so a batch costs about twelve Spark
+queries whatever its number of expectations. A query on a pinned Delta version plans its scan
+again (Delta rebuilds that version's snapshot, a Spark job of its own): ~1 s a query at demo
+scale whatever the table's size. So a lake table is validated from a cache of **the columns its
+suite reads** (`suite_columns`), built by the first pass, when its pinned version has at most
+`quality.cache_max_rows` rows (from the Delta log); a bigger table is read from its pinned
+version by each pass, only the columns that pass needs. (The cache of whole tables, with the
+label strings of every row, that this replaced in session 4 read 248 MB instead of 3.5 MB for
+the ingest checks at demo scale, and at national scale held tables of 11 M rows in the
+driver.) A derived frame (joins over several tables, few rows) and the changed rows of an
+incremental check are persisted too, so their inputs are read once. The `_row_key` / `_where`
+labels are added only for the second pass, on failure. See docs/benchmarks.md, "Profiling"
+and "The fixed cost of a stage".
 
 Privacy: results are scrubbed before they are stored for the Data Docs: only counts,
 percentages, numeric observed values and exception messages remain, never a value from a
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +66,22 @@ SAFE_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "
                     "unexpected_percent_total", "unexpected_percent_nonmissing", "observed_value")
 # counts only: no sample of values is even computed (row keys come from a second pass, on failure)
 FIRST_PASS = {"result_format": "BASIC", "partial_unexpected_count": 0}
+COLUMN_ARGS = ("column", "column_A", "column_B")
 INDEX_RESULTS_LIMIT = 200  # the GX index page lists this many recent results; ours lists every run
+
+
+def suite_columns(suite: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """The columns of `columns` that the suite's expectations read, in table order: their column
+    arguments (`column`, `column_A`, `column_B`, `column_list`) and every column a `row_condition`
+    names. A column a suite names but the table lacks is kept out here; GX reports it missing."""
+    named: set[str] = set()
+    for exp in suite.get("expectations", []):
+        kwargs = exp.get("kwargs", {})
+        named |= {kwargs[k] for k in COLUMN_ARGS if isinstance(kwargs.get(k), str)}
+        named |= set(kwargs.get("column_list") or ())
+        condition = re.sub(r"'[^']*'", "", str(kwargs.get("row_condition") or ""))  # not inside a literal
+        named |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", condition))
+    return [c for c in columns if c in named]
 
 
 @dataclass(frozen=True)
@@ -70,7 +90,7 @@ class Batch:
     suite: Mapping[str, Any]
     frame: DataFrame       # what the suite validates
     labelled: DataFrame    # `frame` plus the ROW_KEY and WHERE columns (second pass, failing rows only)
-    persist: bool = False  # cache `frame` while it is validated (derived frames: joins over several tables)
+    persist: bool = False  # cache `frame` while it is validated (small tables, derived frames, changed rows)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,20 @@ def _write(spark: SparkSession, cfg: Config, stage: str, run_id: str, result_row
         lake.replace_where(df, cfg.paths, table, condition)
 
 
+def _small(cfg: Config, check: Check, pin: results.Pinned) -> bool:
+    """Whether the pinned version of a table check has at most `quality.cache_max_rows` rows (from
+    its Delta log: no Spark job), so that its columns are cached for the passes of its suite."""
+    if check.table is None or pin.version is None or cfg.quality.cache_max_rows <= 0:
+        return False
+    from deltalake.exceptions import DeltaError
+
+    try:
+        rows, _ = lake.snapshot_facts(cfg.paths, check.table, pin.version)
+    except (DeltaError, OSError):  # a log deltalake cannot read: read by each pass, as a big table
+        return False
+    return rows <= cfg.quality.cache_max_rows
+
+
 def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
                 raise_on_critical: bool = True, since: Mapping[str, int] | None = None) -> results.StageReport:
     """Validate every table the stage wrote (and its cross-table checks); record and publish.
@@ -115,9 +129,11 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
         incremental = pin.scope is not None and pin.scope.kind == scope.INCREMENTAL
         if pin.scope is not None:
             log.info("%s%s: %s validation (%s)", check.label, version, pin.scope.kind, pin.scope.reason)
-        # derived frames (joins) and changed rows (the change feed joined to the table) are computed once
-        batches.append(gx_run.Batch(f"{check.label}{version}", suite, frame, with_sample_columns(frame, check),
-                                    persist=check.table is None or incremental))
+        # derived frames (joins), changed rows (the change feed joined to the table) and small
+        # tables (the columns their suite reads) are computed once, by the first pass
+        first = frame if check.table is None else frame.select(*gx_run.suite_columns(suite, frame.columns))
+        batches.append(gx_run.Batch(f"{check.label}{version}", suite, first, with_sample_columns(frame, check),
+                                    persist=check.table is None or incremental or _small(cfg, check, pin)))
         pins.append(pin)
     if skipped:
         log.info("stage %s: %d check(s) skipped, tables not there yet: %s", stage, len(skipped), ", ".join(skipped))

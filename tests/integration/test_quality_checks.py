@@ -95,6 +95,26 @@ def test_critical_failure_raises_and_the_docs_show_what_and_where(spark, cfg, ar
         browser.close()
 
 
+def test_small_tables_validated_from_their_cache_give_the_same_results(spark, cfg):
+    """A table under `quality.cache_max_rows` is validated from a cache of its suite's columns
+    (jobs/quality/gx_run.py): every result and every failing-row sample equals the uncached
+    validation's, failures included (silver holds the duplicate of the test above)."""
+    uncached = load_config("ci", lake=str(cfg.paths.lake_dir()), ingest={"sources": ["police"]},
+                           quality={"cache_max_rows": 0})
+    assert cfg.quality.cache_max_rows > 10
+    for config, run_id in ((uncached, "run-uncached"), (cfg, "run-cached")):
+        with pytest.raises(ValidationFailed, match="silver_police"):
+            check_stage(spark, config, "ingest", run_id=run_id)
+
+    def results(table, run_id):
+        return sorted(tuple(r.get(c) for c in table.columns if c not in ("run_id", "evaluated_at", "docs_page"))
+                      for r in _rows(spark, cfg, table, run_id))
+    for table in (VALIDATION_RESULTS, VALIDATION_FAILURES):
+        assert results(table, "run-cached") == results(table, "run-uncached"), table.name
+    evaluated = _rows(spark, cfg, VALIDATION_RESULTS, "run-cached")
+    assert len(evaluated) > 40 and sum(1 for r in evaluated if not r["success"]) == 3
+
+
 def test_every_data_docs_page_renders_with_the_network_off(cfg, artifacts_dir):
     """Every page, ours and GX's, in headless Chromium with every non-file request aborted: none
     is attempted, none fails, no console error, and the content renders (GX's index table is

@@ -6,6 +6,7 @@ import pytest
 from jobs.config import load_config
 from jobs.errors import ConfigError
 from jobs.quality.checks import STAGES, checks_for
+from jobs.quality.gx_run import suite_columns
 from jobs.quality.suites import contract_suites, describe, load_suite, render, suites_dir
 
 pytestmark = pytest.mark.unit
@@ -52,6 +53,35 @@ def test_describe_names_columns_and_condition():
     assert describe(pair) == "expect_column_pair_values_to_be_equal(a, b)"
     assert describe({"type": "expect_table_row_count_to_be_between", "kwargs": {}}) == \
         "expect_table_row_count_to_be_between"
+
+
+def test_suite_columns_are_what_its_expectations_read():
+    """The columns a cached table keeps (jobs/quality/gx_run.py): column arguments and the columns
+    of row conditions, in table order; not a word inside a quoted literal."""
+    suite = {"expectations": [
+        {"kwargs": {"column": "b"}}, {"kwargs": {"column_A": "d", "column_B": "a"}},
+        {"kwargs": {"column_list": ["e"]}},
+        {"kwargs": {"column": "c", "row_condition": "f = 'x' AND g RLIKE '^(h|i)'", "condition_parser": "spark"}}]}
+    assert suite_columns(suite, ["x", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]) == \
+        ["a", "b", "c", "d", "e", "f", "g"]
+
+
+def test_every_column_a_table_suite_reads_is_kept_by_its_cache():
+    """Every column named by the suite of a table check is a column of the table, and the
+    projection the cached validation reads keeps it (else GX would report the column missing)."""
+    cfg = load_config("ci")
+    for stage in STAGES:
+        for check in checks_for(stage):
+            if check.table is None:
+                continue
+            columns = check.table.schema.fieldNames()
+            suite = load_suite(cfg, check.suite)
+            named = {e["kwargs"][k] for e in suite["expectations"] for k in ("column", "column_A", "column_B")
+                     if k in e["kwargs"]} | {c for e in suite["expectations"] for c in e["kwargs"].get("column_list", ())}
+            assert named <= set(columns), (check.label, named - set(columns))
+            assert named <= set(suite_columns(suite, columns)), check.label
+            conditions = " ".join(str(e["kwargs"].get("row_condition", "")) for e in suite["expectations"])
+            assert {c for c in columns if c in conditions.split()} <= set(suite_columns(suite, columns)), check.label
 
 
 def test_suite_without_severity_is_refused(tmp_path):
