@@ -131,9 +131,10 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
             log.info("%s%s: %s validation (%s)", check.label, version, pin.scope.kind, pin.scope.reason)
         # derived frames (joins), changed rows (the change feed joined to the table) and small
         # tables (the columns their suite reads) are computed once, by the first pass
-        first = frame if check.table is None else frame.select(*gx_run.suite_columns(suite, frame.columns))
+        small = not incremental and _small(cfg, check, pin)
+        first = frame.select(*gx_run.suite_columns(suite, frame.columns)) if small else frame
         batches.append(gx_run.Batch(f"{check.label}{version}", suite, first, with_sample_columns(frame, check),
-                                    persist=check.table is None or incremental or _small(cfg, check, pin)))
+                                    persist=check.table is None or incremental or small))
         pins.append(pin)
     if skipped:
         log.info("stage %s: %d check(s) skipped, tables not there yet: %s", stage, len(skipped), ", ".join(skipped))
