@@ -132,7 +132,8 @@ def check_stage(spark: SparkSession, cfg: Config, stage: str, *, run_id: str,
         # derived frames (joins), changed rows (the change feed joined to the table) and small
         # tables (the columns their suite reads) are computed once, by the first pass
         small = not incremental and _small(cfg, check, pin)
-        first = frame.select(*gx_run.suite_columns(suite, frame.columns)) if small else frame
+        # a suite naming no column (table-level expectations only) keeps every column
+        first = frame.select(*(gx_run.suite_columns(suite, frame.columns) or frame.columns)) if small else frame
         batches.append(gx_run.Batch(f"{check.label}{version}", suite, first, with_sample_columns(frame, check),
                                     persist=check.table is None or incremental or small))
         pins.append(pin)
