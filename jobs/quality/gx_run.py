@@ -20,9 +20,9 @@ again (Delta rebuilds that version's snapshot, a Spark job of its own): ~1 s a q
 scale whatever the table's size. So a lake table is validated from a cache of **the columns its
 suite reads** (`suite_columns`), built by the first pass, when its pinned version has at most
 `quality.cache_max_rows` rows (from the Delta log); a bigger table is read from its pinned
-version by each pass, only the columns that pass needs. (The cache of whole tables, with the
-label strings of every row, that this replaced in session 4 read 248 MB instead of 3.5 MB for
-the ingest checks at demo scale, and at national scale held tables of 11 M rows in the
+version by each pass, only the columns that pass needs. (An earlier cache of whole tables,
+with the label strings of every row, was dropped in session 4: it read 248 MB instead of 3.5 MB
+for the ingest checks at demo scale, and at national scale held tables of 11 M rows in the
 driver.) A derived frame (joins over several tables, few rows) and the changed rows of an
 incremental check are persisted too, so their inputs are read once. The `_row_key` / `_where`
 labels are added only for the second pass, on failure. See docs/benchmarks.md, "Profiling"
