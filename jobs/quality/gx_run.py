@@ -50,6 +50,7 @@ from pyspark.sql import DataFrame
 
 from jobs.config import Config, _abs
 from jobs.quality import offline_docs
+from jobs.quality.suites import columns_of
 
 if TYPE_CHECKING:  # GX is imported where used: importing it costs seconds (mypy sees it as Any: pyproject.toml)
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -66,19 +67,17 @@ SAFE_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "
                     "unexpected_percent_total", "unexpected_percent_nonmissing", "observed_value")
 # counts only: no sample of values is even computed (row keys come from a second pass, on failure)
 FIRST_PASS = {"result_format": "BASIC", "partial_unexpected_count": 0}
-COLUMN_ARGS = ("column", "column_A", "column_B")
 INDEX_RESULTS_LIMIT = 200  # the GX index page lists this many recent results; ours lists every run
 
 
 def suite_columns(suite: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
     """The columns of `columns` that the suite's expectations read, in table order: their column
-    arguments (`column`, `column_A`, `column_B`, `column_list`) and every column a `row_condition`
+    arguments (`suites.columns_of`) and every column a `row_condition`
     names. A column a suite names but the table lacks is kept out here; GX reports it missing."""
     named: set[str] = set()
     for exp in suite.get("expectations", []):
         kwargs = exp.get("kwargs", {})
-        named |= {kwargs[k] for k in COLUMN_ARGS if isinstance(kwargs.get(k), str)}
-        named |= set(kwargs.get("column_list") or ())
+        named |= set(columns_of(kwargs))
         condition = re.sub(r"'[^']*'", "", str(kwargs.get("row_condition") or ""))  # not inside a literal
         named |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", condition))
     return [c for c in columns if c in named]
