@@ -30,6 +30,7 @@ of the cells are unknown (the interval check and the elimination need only the i
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
@@ -145,8 +146,13 @@ def inner_ages(specs: Sequence[IndicatorSpec]) -> tuple[AgeCell, ...]:
     return ((ADULT, None), *(((CHILD, r) for r in ranges) if ranges else ((CHILD, None),)))
 
 
-def templates(geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> list[tuple[str, ...]]:
+def templates(geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> tuple[tuple[str, ...], ...]:
     """Every distinct signature (year as `{y}`) a hypothetical unit can have."""
+    return _templates(geo, tuple(specs))
+
+
+@functools.lru_cache(maxsize=4)  # one release protects its contract rows, then its breakdowns up to a few times
+def _templates(geo: Geography, specs: tuple[IndicatorSpec, ...]) -> tuple[tuple[str, ...], ...]:
     munis = [*geo.codes(MUNICIPALITY), UNKNOWN_MUNICIPALITY]
     regions = geo.codes(REGION)
     out: set[tuple[str, ...]] = set()
@@ -180,7 +186,7 @@ def templates(geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> list[tu
                 sig = tuple(q for q in sig if f"|{REGION}|" in q)
                 if sig:
                     out.add(sig)
-    return sorted(out)
+    return tuple(sorted(out))
 
 
 @dataclass(frozen=True)
@@ -193,10 +199,16 @@ class ReaderModel:
         return cells
 
 
-def reader_model(qid: list[str], geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> ReaderModel:
+def reader_model(qid: Sequence[str], geo: Geography, specs: Sequence[IndicatorSpec] = SPECS) -> ReaderModel:
     """The incidence of the quantities `qid` (`spec_key|year|level|code|age|part`) over every
     hypothetical cell of their years; cells no quantity of the table holds are dropped, and
-    cells holding the very same quantities are merged (one unknown to a reader)."""
+    cells holding the very same quantities are merged (one unknown to a reader). Cached by value:
+    a release's breakdown attempts ask for the same model (read only: nothing writes into `a`)."""
+    return _reader_model(tuple(qid), geo, tuple(specs))
+
+
+@functools.lru_cache(maxsize=2)
+def _reader_model(qid: tuple[str, ...], geo: Geography, specs: tuple[IndicatorSpec, ...]) -> ReaderModel:
     index = {q: i for i, q in enumerate(qid)}
     years = sorted({q.split("|", 2)[1] for q in qid})
     cols: dict[tuple[Any, ...], int] = {}

@@ -15,6 +15,10 @@ class Geography:
     municipality_cluster: Mapping[str, str]
     cluster_region: Mapping[str, str]
 
+    def __hash__(self) -> int:  # by value, as __eq__ (the reader model is cached by geography: definitional.py)
+        return hash(tuple(tuple(sorted(m.items())) for m in
+                          (self.municipality_region, self.municipality_cluster, self.cluster_region)))
+
     @classmethod
     def from_reference(cls, paths: PathsConfig) -> Geography:
         munis = municipalities(paths)

@@ -1,5 +1,5 @@
 """Interval protection: no suppressed quantity may be pinned to one value by the bounds every
-reader knows, checked with linear programs (scipy.optimize.linprog, HiGHS).
+reader knows, checked with linear programs (HiGHS, through jobs/indicators/lp.py: linprog's model and answers).
 
 What a reader knows, over the inner-cell counts y >= 0 of the disclosure model:
 - every shown quantity: a.y = its value;
@@ -35,9 +35,10 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
 
+from jobs.indicators import lp
 from jobs.indicators.model import Model
 
 log = logging.getLogger(__name__)
@@ -222,10 +223,10 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
     truth = model.value.astype(float)
     owner_of = np.asarray(ub_owner, dtype=np.int64)
 
-    def capping(res: OptimizeResult, ub_index: np.ndarray | None = None) -> set[int]:
+    def capping(res: lp.Result, ub_index: np.ndarray | None = None) -> set[int]:
         """The `<5` rows whose bounds have a nonzero dual in an LP over a_ub[ub_index] (all: None)."""
-        marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
-        if marg is None or not len(owner_of):
+        marg = res.ineq_duals
+        if not len(owner_of) or not len(marg):
             return set()
         owners = owner_of if ub_index is None else owner_of[ub_index]
         hit = owners[np.abs(np.asarray(marg)) > TOL]
@@ -268,7 +269,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                 del kept[0]
 
     def solve(c: np.ndarray, extra_ub: sparse.csr_matrix | None = None, extra_b: np.ndarray | None = None,
-              free: Sequence[int] = ()) -> OptimizeResult:
+              free: Sequence[int] = ()) -> lp.Result:
         """min c.y over the component's constraints; `free`: `.` zeros released from = 0."""
         keep_q = [q for q in eq_q if q not in set(free)]
         a_eq = model.a[keep_q] if keep_q else None
@@ -276,10 +277,8 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         if extra_ub is not None:
             A_ub = sparse.vstack([A_ub, extra_ub]).tocsr() if A_ub.shape[0] else extra_ub
             B_ub = np.concatenate([B_ub, extra_b])
-        res = linprog(c, A_ub=A_ub if A_ub.shape[0] else None, b_ub=B_ub if A_ub.shape[0] else None,
-                      A_eq=a_eq, b_eq=truth[keep_q] if keep_q else None,
-                      bounds=[(0, None)] * n, method="highs")
-        return res
+        return lp.solve(c, A_ub if A_ub.shape[0] else None, B_ub if A_ub.shape[0] else None,
+                        a_eq, truth[keep_q] if keep_q else None)
 
     rng = np.random.default_rng(0)
 
@@ -293,15 +292,16 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         base = sparse.hstack([a_ub, sparse.csr_matrix((a_ub.shape[0], k))]) if a_ub.shape[0] else None
         A = sparse.vstack([base, link]).tocsr() if base is not None else link.tocsr()
         t = truth[list(objective_q)]
-        z_bounds = [(None, v + 1) for v in t] if up else [(v - 1, None) for v in t]
+        lower = np.concatenate([np.zeros(n), np.full(k, -np.inf) if up else t - 1])
+        upper = np.concatenate([np.full(n, np.inf), t + 1 if up else np.full(k, np.inf)])
         weights = rng.uniform(0.2, 1.0, k)
         c = np.concatenate([np.zeros(n), -weights if up else weights])
         keep_q = list(eq_q)
         a_eq = sparse.hstack([model.a[keep_q], sparse.csr_matrix((len(keep_q), k))]).tocsr() if keep_q else None
-        res = linprog(c, A_ub=A, b_ub=np.concatenate([b_ub, np.zeros(k)]), A_eq=a_eq,
-                      b_eq=truth[keep_q] if keep_q else None, bounds=[(0, None)] * n + z_bounds, method="highs")
+        res = lp.solve(c, A, np.concatenate([b_ub, np.zeros(k)]), a_eq, truth[keep_q] if keep_q else None,
+                       lower, upper)
         if res.status != 0:
-            raise RuntimeError(f"interval check: LP failed ({res.message})")
+            raise RuntimeError(f"interval check: LP failed (status {res.status})")
         keep(res.x)
         values = np.asarray(sub @ res.x[:n]).ravel()
         return values >= t + 1 - TOL if up else values <= t - 1 + TOL
@@ -395,9 +395,8 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         target = np.asarray(model.a[q][:, cells].todense()).ravel()
         holding: set[int] = set()
         for sign in (1.0, -1.0):
-            res = linprog(sign * target, A_ub=a_u if len(ur) else None, b_ub=b_u if len(ur) else None,
-                          A_eq=a_e if len(er) else None, b_eq=b_e if len(er) else None,
-                          bounds=(0, None), method="highs")
+            res = lp.solve(sign * target, a_u if len(ur) else None, b_u if len(ur) else None,
+                           a_e if len(er) else None, b_e if len(er) else None)
             if res.status != 0:
                 continue
             value = float(target @ res.x)
@@ -407,7 +406,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                 if admits(y[:, None])[0]:
                     return y, holding
             if len(er):
-                duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
+                duals = np.abs(np.asarray(res.eq_duals)) > TOL
                 holding |= {int(rows[e]) for e in eq_q[er[duals]] if int(rows[e]) in shown_rows}
         return None, holding
 
@@ -474,16 +473,15 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
         bounds = []
         holding: set[int] = set()
         for sign in (1.0, -1.0):
-            res = linprog(sign * target, A_ub=a_ub[ur][:, cells] if len(ur) else None, b_ub=b_ub[ur] if len(ur) else None,
-                          A_eq=eq_all[er][:, cells] if len(er) else None, b_eq=truth[eq_q[er]] if len(er) else None,
-                          bounds=(0, None), method="highs")
+            res = lp.solve(sign * target, a_ub[ur][:, cells] if len(ur) else None, b_ub[ur] if len(ur) else None,
+                           eq_all[er][:, cells] if len(er) else None, truth[eq_q[er]] if len(er) else None)
             if res.status != 0:
                 return False
             bounds.append(sign * res.fun)
             if len(ur):
                 holding |= capping(res, ur)
             if len(er):
-                duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
+                duals = np.abs(np.asarray(res.eq_duals)) > TOL
                 if any(int(r) in partner_rank for r in eq_rows[er[duals]]):
                     return False
         if bounds[1] - bounds[0] < 1 - TOL:
@@ -514,9 +512,8 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
             holding: set[int] = set()
             free = False
             for sign in (1.0, -1.0):
-                res = linprog(sign * target, A_ub=a_u if a_u.shape[0] else None, b_ub=b_u if a_u.shape[0] else None,
-                              A_eq=a_e if len(er) else None, b_eq=b_e if len(er) else None,
-                              bounds=(0, None), method="highs")
+                res = lp.solve(sign * target, a_u if a_u.shape[0] else None, b_u if a_u.shape[0] else None,
+                               a_e if len(er) else None, b_e if len(er) else None)
                 if res.status != 0:
                     return mine
                 value = float(target @ res.x)
@@ -524,7 +521,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
                     free = True
                     break
                 if len(er):
-                    duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
+                    duals = np.abs(np.asarray(res.eq_duals)) > TOL
                     holding |= {int(r) for r in eq_rows[er[duals]]}
             if free:
                 return mine
@@ -615,7 +612,7 @@ def _pinned_component(model: Model, shown_rows: set[int], primary_rows: set[int]
             lo_hi.append(None if res.status != 0 else sign * res.fun)
             if res.status == 0:
                 keep(res.x)
-                duals = np.abs(np.asarray(res.eqlin.marginals)) > TOL
+                duals = np.abs(np.asarray(res.eq_duals)) > TOL
                 holding |= {int(rows[e]) for e in eq_q[duals] if int(rows[e]) in shown_rows}
                 holding_caps |= capping(res)
                 still = moved_by(res.x[:, None], pending)
