@@ -28,9 +28,14 @@ the backstop, docs/disclosure.md section 7, "Convergence at small").
 """
 from __future__ import annotations
 
+import functools
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -52,6 +57,9 @@ LOCAL_CELLS = 3000  # stop widening beyond this many cells
 LOCAL_SECONDS = 2.0  # time limit of one local exact search
 MAX_PARTNERS = 4  # rows one local repair may choose for one pinned quantity
 STUCK_SPAN = 100  # hidden quantities of at most this many cells make the relaxation of `pinned_apart`
+POOL_MIN_CELLS = 2000  # components of at least this many cells are checked in worker processes (`_solve_all`)
+# worker processes for them (1: everything in this process): the cores this process may use, at most 8
+WORKERS = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 Witnesses = dict[int, list[np.ndarray]]
 
 
@@ -81,7 +89,9 @@ def pinned_quantities(
     `witnesses`: feasible points kept from earlier calls (the suppression's rounds), per
     component. Each is re-validated against today's constraints (`_Reader.admits`: the point
     is a table a reader cannot rule out) before it certifies anything, so reusing them is
-    exact, not an assumption; new solutions are added. None: nothing kept (a from-scratch check)."""
+    exact, not an assumption; new solutions are added. None: nothing kept (a from-scratch check).
+    Components share nothing, so the large ones are checked in worker processes where there are
+    cores for them (`_solve_all`): the same answers as one after another."""
     rows = model.row
     hidden_mask = np.isin(rows, list(primary_rows | secondary_rows))
     targets = np.flatnonzero(hidden_mask & ~np.isin(np.arange(len(rows)), list(exempt)))
@@ -97,6 +107,7 @@ def pinned_quantities(
     ineq_by_label: dict[int, list[tuple[int, list[int]]]] = {}
     for lhs, rhs in inequalities:
         ineq_by_label.setdefault(qlab[lhs], []).append((lhs, rhs))
+    jobs: list[tuple[int, np.ndarray, _Job]] = []
     for lab in sorted(set(qlab[targets].tolist())):
         qs = np.flatnonzero(qlab == lab)
         cells = np.flatnonzero(clab == lab)
@@ -104,13 +115,13 @@ def pinned_quantities(
         local = {int(q): k for k, q in enumerate(qs)}
         ineq = [(local[lhs], [local[r] for r in rhs]) for lhs, rhs in ineq_by_label.get(lab, [])]
         tq = [local[int(q)] for q in targets if qlab[q] == lab]
-        kept = witnesses.setdefault(int(lab), []) if witnesses is not None else []
-        held: dict[int, set[int]] = {}
-        mine: dict[int, set[int]] = {}
+        kept = witnesses.get(int(lab), []) if witnesses is not None else []
         stuck_here = {local[q] for q in stuck if q in local} if stuck is not None else set()
-        capped: dict[int, set[int]] = {}
-        found = _pinned_component(sub, shown_rows, primary_rows, secondary_rows, ineq, min_count, tq, max_rounds,
-                                  kept, held, exact_limit, partner_rank, mine, stuck_here, capped)
+        jobs.append((int(lab), qs, (sub, shown_rows, primary_rows, secondary_rows, ineq, min_count, tq, max_rounds,
+                                    kept, exact_limit, partner_rank, stuck_here)))
+    for (lab, qs, _), (found, kept, held, mine, stuck_here, capped) in zip(jobs, _solve_all([j for _, _, j in jobs])):
+        if witnesses is not None:
+            witnesses[lab] = kept
         if caps is not None:
             caps.update({int(qs[k]): rows_ for k, rows_ in capped.items()})
         if stuck is not None:
@@ -122,6 +133,57 @@ def pinned_quantities(
             partners.update({int(qs[k]): rows_ for k, rows_ in mine.items()})
     log.info("interval check: %d hidden quantities checked, %d pinned", len(targets), len(pinned))
     return sorted(set(pinned))
+
+
+# one component's check: (sub-model, shown, primary, secondary rows, inequalities, min_count, targets,
+# max_rounds, kept points, exact_limit, partner_rank, stuck) -> (pinned, kept points, binding, partners,
+# stuck, caps), all in the component's own quantity numbers
+_Job = tuple[Any, ...]
+_Outcome = tuple[list[int], list[np.ndarray], dict[int, set[int]], dict[int, set[int]], set[int], dict[int, set[int]]]
+
+
+def _solve_one(job: _Job) -> _Outcome:
+    sub, shown, primary, secondary, ineq, min_count, targets, max_rounds, kept, exact_limit, rank, stuck = job
+    held: dict[int, set[int]] = {}
+    mine: dict[int, set[int]] = {}
+    capped: dict[int, set[int]] = {}
+    found = _pinned_component(sub, shown, primary, secondary, ineq, min_count, targets, max_rounds, kept, held,
+                              exact_limit, rank, mine, stuck, capped)
+    return found, kept, held, mine, stuck, capped
+
+
+@functools.lru_cache(maxsize=1)
+def _executor(workers: int) -> ProcessPoolExecutor:
+    """Worker processes, started once (spawned: this process may hold a JVM gateway's threads)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _solve_all(jobs: list[_Job]) -> list[_Outcome]:
+    """Every component's check, in order. The components share nothing (each has its own LPs,
+    random weights and kept points), so the answers do not depend on where they run: with more
+    than one core, components of at least POOL_MIN_CELLS cells go to worker processes (spawned,
+    kept for the life of this process), the largest first, while this process checks the small ones."""
+    workers = min(WORKERS, sum(1 for j in jobs if j[0].a.shape[1] >= POOL_MIN_CELLS))
+    if workers < 2:
+        return [_solve_one(j) for j in jobs]
+    big = sorted((i for i, j in enumerate(jobs) if j[0].a.shape[1] >= POOL_MIN_CELLS),
+                 key=lambda i: -jobs[i][0].a.nnz)
+    try:
+        pool = _executor(WORKERS)
+        futures = {i: pool.submit(_solve_one, jobs[i]) for i in big}
+    except (OSError, BrokenProcessPool) as err:  # no processes to be had here: the same answers, in this process
+        log.warning("interval check: no worker processes (%s); checking every component in this process", err)
+        _executor.cache_clear()
+        return [_solve_one(j) for j in jobs]
+    done = {i: _solve_one(j) for i, j in enumerate(jobs) if i not in futures}
+    for i, future in futures.items():
+        try:
+            done[i] = future.result()
+        except BrokenProcessPool as err:  # a worker died (killed, out of memory): check it here instead
+            log.warning("interval check: a worker process died (%s); checking its component in this process", err)
+            _executor.cache_clear()
+            done[i] = _solve_one(jobs[i])
+    return [done[i] for i in range(len(jobs))]
 
 
 class _Around:

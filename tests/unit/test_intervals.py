@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from jobs.indicators import intervals
 from jobs.indicators.intervals import Witnesses, pinned_quantities
 from jobs.indicators.model import Model
 
@@ -114,3 +115,52 @@ def test_the_search_around_a_quantity_alone_certifies_the_switch_cases() -> None
     assert pinned_quantities(m, {0}, set(), {1, 2}, [], MIN_COUNT, exact_limit=0) == []
     m = model([[1, 1], [1, 0], [0, 1]], [7, 0, 7])
     assert pinned_quantities(m, {0}, set(), {1, 2}, [], MIN_COUNT, exact_limit=0) == []
+
+
+def _tables(seed: int, shapes: list[tuple[int, int]]) -> tuple[Model, set[int], set[int], set[int]]:
+    """Independent two-way tables side by side (one component each): cells, row and column totals,
+    grand total; cells of 1-4 are `<5`, a few others `.`; every other quantity shown."""
+    rng = np.random.default_rng(seed)
+    rows_: list[list[int]] = []
+    values: list[int] = []
+    n_cells = sum(r * c for r, c in shapes)
+    start = 0
+    for r, c in shapes:
+        counts = rng.choice([0, 1, 2, 3, 6, 8, 9, 12, 15], size=(r, c))
+        index = start + np.arange(r * c).reshape(r, c)
+        groups = [[int(j)] for j in index.ravel()] + [list(map(int, row)) for row in index] + \
+                 [list(map(int, col)) for col in index.T] + [list(map(int, index.ravel()))]
+        for g in groups:
+            line = [0] * n_cells
+            for j in g:
+                line[j] = 1
+            rows_.append(line)
+            values.append(int(sum(counts.ravel()[j - start] for j in g)))
+        start += r * c
+    m = model(rows_, values)
+    primary = {i for i, v in enumerate(values) if 0 < v < MIN_COUNT}
+    secondary = {int(i) for i in rng.choice(len(values), size=len(values) // 8, replace=False)} - primary
+    shown = set(range(len(values))) - primary - secondary
+    return m, shown, primary, secondary
+
+
+def test_components_checked_in_worker_processes_give_the_answers_of_one_process(monkeypatch) -> None:
+    """Every output of the check (pinned, kept points, binding rows, partners, stuck, caps) is the
+    same whether the components run here one after another or in spawned workers."""
+    m, shown, primary, secondary = _tables(7, [(4, 5), (3, 6), (5, 5), (2, 7)])
+    outputs = []
+    for workers in (1, 2):
+        monkeypatch.setattr(intervals, "WORKERS", workers)
+        monkeypatch.setattr(intervals, "POOL_MIN_CELLS", 0)
+        witnesses: Witnesses = {}
+        binding: dict = {}
+        partners: dict = {}
+        stuck: set = set()
+        caps: dict = {}
+        pinned = pinned_quantities(m, shown, primary, secondary, [], MIN_COUNT, witnesses=witnesses, binding=binding,
+                                   partner_rank={r: (1, r) for r in shown}, partners=partners, stuck=stuck, caps=caps)
+        outputs.append((pinned, {k: [p.tolist() for p in v] for k, v in witnesses.items()}, binding, partners,
+                        stuck, caps))
+    assert intervals._executor.cache_info().currsize == 1  # the second pass did run in workers
+    assert outputs[0][0] and outputs[0][1]  # something pinned, points kept: the comparison is not empty
+    assert outputs[1] == outputs[0]
