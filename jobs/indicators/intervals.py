@@ -107,7 +107,7 @@ def pinned_quantities(
     ineq_by_label: dict[int, list[tuple[int, list[int]]]] = {}
     for lhs, rhs in inequalities:
         ineq_by_label.setdefault(qlab[lhs], []).append((lhs, rhs))
-    jobs: list[tuple[int, np.ndarray, _Job]] = []
+    components: list[tuple[int, np.ndarray, _Job]] = []
     for lab in sorted(set(qlab[targets].tolist())):
         qs = np.flatnonzero(qlab == lab)
         cells = np.flatnonzero(clab == lab)
@@ -117,9 +117,10 @@ def pinned_quantities(
         tq = [local[int(q)] for q in targets if qlab[q] == lab]
         kept = witnesses.get(int(lab), []) if witnesses is not None else []
         stuck_here = {local[q] for q in stuck if q in local} if stuck is not None else set()
-        jobs.append((int(lab), qs, (sub, shown_rows, primary_rows, secondary_rows, ineq, min_count, tq, max_rounds,
+        components.append((int(lab), qs, (sub, shown_rows, primary_rows, secondary_rows, ineq, min_count, tq, max_rounds,
                                     kept, exact_limit, partner_rank, stuck_here)))
-    for (lab, qs, _), (found, kept, held, mine, stuck_here, capped) in zip(jobs, _solve_all([j for _, _, j in jobs])):
+    outcomes = _solve_all([job for _, _, job in components])
+    for (lab, qs, _), (found, kept, held, mine, stuck_here, capped) in zip(components, outcomes):
         if witnesses is not None:
             witnesses[lab] = kept
         if caps is not None:
@@ -163,11 +164,10 @@ def _solve_all(jobs: list[_Job]) -> list[_Outcome]:
     random weights and kept points), so the answers do not depend on where they run: with more
     than one core, components of at least POOL_MIN_CELLS cells go to worker processes (spawned,
     kept for the life of this process), the largest first, while this process checks the small ones."""
-    workers = min(WORKERS, sum(1 for j in jobs if j[0].a.shape[1] >= POOL_MIN_CELLS))
-    if workers < 2:
-        return [_solve_one(j) for j in jobs]
     big = sorted((i for i, j in enumerate(jobs) if j[0].a.shape[1] >= POOL_MIN_CELLS),
                  key=lambda i: -jobs[i][0].a.nnz)
+    if min(WORKERS, len(big)) < 2:
+        return [_solve_one(j) for j in jobs]
     try:
         pool = _executor(WORKERS)
         futures = {i: pool.submit(_solve_one, jobs[i]) for i in big}
