@@ -18,7 +18,7 @@ lake from the same landing zone, on the last night's run date. The nights bring:
 
 The stages are called as the flow calls them (`Stage.run(spark, ctx)`), without Prefect and
 without the Great Expectations checks (they do not write analytics or published tables), so the
-test stays short; the flow's skipping of unchanged stages is covered by test_empty_night.py.
+test stays short; the flow's skipping of unchanged stages is covered by test_nightly_flow.py.
 Link probabilities: every record here carries a valid pseudonym, so every link is deterministic
 (checked below) and no model is trained; `link_probability` is therefore compared exactly like any
 other column. Probabilistic links against a retrained model (where the contract lets the

@@ -12,7 +12,10 @@ One temporary Prefect API for the module (prefect_test_harness). Proves:
   the next run takes the stale lock over and ends with the same tables;
 - a critical expectation failure stops the flow before anything downstream is written,
   while a failed warning does not;
-- a second run while another process holds the lake is refused and changes nothing.
+- a second run while another process holds the lake is refused and changes nothing;
+- a night with nothing new skips every stage and its checks (issue 17 point 1) and changes
+  nothing; a run with a new delivery then runs every stage again. This test, the module's
+  last, adds its nights to the uninterrupted run's lake (one first night fewer to pay for).
 Quality checks are switched off (conf overlay) in the crash runs only, to keep them cheap;
 the comparison is of stage outputs, which do not depend on them.
 
@@ -37,7 +40,7 @@ from landing_kit import sample_row, write_delivery
 from jobs import lake as lk
 from jobs.config import PROJECT_ROOT, load_config
 from jobs.errors import ConcurrentRunError, InjectedFault, ValidationFailed
-from schemas.tables import RUN_MANIFEST, VALIDATION_RESULTS
+from schemas.tables import RUN_MANIFEST, STAGE_RUNS, VALIDATION_RESULTS
 from schemas.tables import silver as silver_table
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -47,6 +50,8 @@ ALL_STAGES = ["ingest", "link", "events", "pathways", "indicators", "report"]
 BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results", "restricted.validation_failures",
                "restricted.stage_runs",
                "restricted.link_runs", "restricted.indicator_runs"}
+EMPTY_NIGHT_BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results",
+                           "restricted.validation_failures", "restricted.stage_runs"}
 VOLATILE = {"_ingest_run_id", "_ingested_at", "ingest_run_id", "ingested_at", "started_at", "finished_at",
             "linked_at_run", "run_id", "recorded_at", "computed_at"}
 
@@ -244,3 +249,61 @@ def test_second_run_is_refused_while_another_process_holds_the_lake(spark, clean
         holder.kill()
         holder.wait()
     assert len(_manifest(spark, lake)) == 1
+
+
+def _tables(spark, lake: Path) -> dict[str, tuple[int | None, list[str]]]:
+    """Every data table: its Delta version and its rows (sorted reprs), read by Spark."""
+    paths = load_config("ci", lake=str(lake)).paths
+    out = {}
+    for ref in lk.list_tables(paths):
+        if str(ref) in EMPTY_NIGHT_BOOKKEEPING:
+            continue
+        rows = sorted(repr(r.asDict(recursive=True)) for r in lk.read(spark, paths, ref).collect())
+        out[str(ref)] = (lk.log_version(paths, ref), rows)
+    return out
+
+
+def test_second_night_with_nothing_new_skips_every_stage_and_changes_nothing(spark, clean, monkeypatch):
+    """Last in the module: it adds two nights to the clean lake (the tests above read it as the first
+    run left it). The second night is decided and recorded before any JVM (deltalake only)."""
+    import flows.nightly
+    from flows.nightly import nightly
+
+    lake, first, _ = clean
+    assert len(_manifest(spark, lake)) == 1, "the clean lake is expected as its one run left it"
+    cfg = load_config("ci", lake=str(lake))
+    assert first["stages_completed"] == ALL_STAGES and first["stages_skipped"] == []
+    before = _tables(spark, lake)
+    report = sorted(cfg.paths.reports_dir().glob("coercion_report_*.html"))
+    assert len(before) > 30 and report
+
+    def no_spark(*_a, **_k):
+        raise AssertionError("a night with nothing new must not start Spark")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(flows.nightly, "build_spark", no_spark)
+        second = nightly(run_date=NEXT_DAY, env="ci", lake=str(lake))
+    assert second["stages_completed"] == [] and second["stages_skipped"] == ALL_STAGES
+    after = _tables(spark, lake)
+    assert after == before  # every table: same Delta version, same rows
+    manifest = {r.run_id: r for r in lk.read(spark, cfg.paths, RUN_MANIFEST).collect()}
+    assert manifest[second["run_id"]].stages_skipped == ALL_STAGES
+    assert manifest[second["run_id"]].status == "completed"
+    first_row, second_row = manifest[first["run_id"]], manifest[second["run_id"]]  # Spark reads deltalake's row
+    assert second_row.full_refresh is False and second_row.finished_at > second_row.started_at
+    assert (second_row.config_hash, second_row.env) == (first_row.config_hash, first_row.env)
+    read = {(t.stage, t.table, t.version) for t in second_row.tables if t.access == "read"}
+    assert {s for s, _, _ in read} == set(ALL_STAGES) and not any(t.access == "written" for t in second_row.tables)
+    assert {(t, v) for _, t, v in read} == {(k, v[0]) for k, v in after.items()}  # every table, as it was
+    checked = lk.read(spark, cfg.paths, VALIDATION_RESULTS).where(f"run_id = '{second['run_id']}'").count()
+    assert checked == 0  # no check ran
+    reasons = {r.stage: r.reason for r in lk.read(spark, cfg.paths, STAGE_RUNS)
+               .where(f"run_id = '{second['run_id']}'").collect()}
+    assert reasons == {s: f"nothing changed since run {first['run_id']}" for s in ALL_STAGES}
+
+    # a new delivery: ingest runs and everything downstream of it
+    write_delivery(lake / "landing", "police", NEXT_DAY, [sample_row("police", "p9", person_id=P[2])])
+    third = nightly(run_date=NEXT_DAY, env="ci", lake=str(lake))
+    assert third["stages_completed"] == ALL_STAGES and third["stages_skipped"] == []
+    assert lk.log_version(cfg.paths, lk.TableId("restricted", "silver_police")) > before[
+        "restricted.silver_police"][0]
