@@ -20,14 +20,12 @@ from jobs.ingest.result import LOADED, REFUSED, BatchCounts, DeliveryResult
 from schemas.tables import INGESTION_LOG
 
 
-def logged_deliveries(spark: SparkSession, paths: PathsConfig) -> dict[str, dict[str, tuple[str, str | None]]]:
+def logged_deliveries(paths: PathsConfig) -> dict[str, dict[str, tuple[str, str | None]]]:
     """source -> delivery_id -> (status, reason) as the log records them. Loaded deliveries are
-    never re-read; refused ones are checked again on every run (a provider may fix them in place)."""
-    if not lake.exists(spark, paths, INGESTION_LOG):
-        return {}
+    never re-read; refused ones are checked again on every run (a provider may fix them in place).
+    Read from the Delta log by `deltalake` (a small table: no Spark job per source)."""
     out: dict[str, dict[str, tuple[str, str | None]]] = {}
-    for r in lake.read(spark, paths, INGESTION_LOG).select(
-            "source", "delivery_id", "status", "reason").collect():
+    for r in lake.read_rows(paths, INGESTION_LOG, columns=("source", "delivery_id", "status", "reason")):
         out.setdefault(r["source"], {})[r["delivery_id"]] = (r["status"], r["reason"])
     return out
 

@@ -65,7 +65,7 @@ def run(spark: SparkSession, ctx: RunContext, *, sources: tuple[str, ...] | list
     if unknown:
         raise ConfigError(f"unknown sources {unknown}; expected some of {list(SOURCES)}")
     result = IngestResult()
-    logged = {} if full_refresh else ingestion_log.logged_deliveries(spark, cfg.paths)
+    logged = {} if full_refresh else ingestion_log.logged_deliveries(cfg.paths)
     for name in names:
         _ingest_source(spark, cfg, SOURCES[name], result, logged.get(name, {}), run_id=run_id,
                        full_refresh=full_refresh, run_date=run_date, hook=fault_hook or (lambda step: None))
