@@ -7,22 +7,17 @@ folders are listed and the ingestion log is read from its Delta log by deltalake
 """
 from __future__ import annotations
 
-from jobs import lake
 from jobs.config import PathsConfig
-from jobs.ingest import landing
+from jobs.ingest import ingestion_log, landing
 from jobs.ingest.result import LOADED
 from jobs.run_context import RunContext
 from schemas.sources import SOURCES
-from schemas.tables import INGESTION_LOG
 
 
 def loaded_deliveries(paths: PathsConfig) -> dict[str, set[str]]:
     """source -> the delivery ids the ingestion log records as loaded."""
-    out: dict[str, set[str]] = {}
-    for r in lake.read_rows(paths, INGESTION_LOG, columns=("source", "delivery_id", "status")):
-        if r["status"] == LOADED:
-            out.setdefault(r["source"], set()).add(r["delivery_id"])
-    return out
+    return {source: {d for d, (status, _) in logged.items() if status == LOADED}
+            for source, logged in ingestion_log.logged_deliveries(paths).items()}
 
 
 def pending(ctx: RunContext, *, sources: tuple[str, ...] | None = None) -> list[str]:

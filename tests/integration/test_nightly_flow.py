@@ -47,11 +47,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DAY, NEXT_DAY, LATER = "2024-02-02", "2024-02-03", "2024-02-04"  # the tiny landing's delivery: 2024-02-01
 ALL_STAGES = ["ingest", "link", "events", "pathways", "indicators", "report"]
-BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results", "restricted.validation_failures",
-               "restricted.stage_runs",
-               "restricted.link_runs", "restricted.indicator_runs"}
-EMPTY_NIGHT_BOOKKEEPING = {"restricted.run_manifest", "restricted.validation_results",
-                           "restricted.validation_failures", "restricted.stage_runs"}
+RUN_RECORDS = {"restricted.run_manifest", "restricted.validation_results", "restricted.validation_failures",
+               "restricted.stage_runs"}  # written by every run, an empty night's too
+BOOKKEEPING = RUN_RECORDS | {"restricted.link_runs", "restricted.indicator_runs"}
 VOLATILE = {"_ingest_run_id", "_ingested_at", "ingest_run_id", "ingested_at", "started_at", "finished_at",
             "linked_at_run", "run_id", "recorded_at", "computed_at"}
 
@@ -256,7 +254,7 @@ def _tables(spark, lake: Path) -> dict[str, tuple[int | None, list[str]]]:
     paths = load_config("ci", lake=str(lake)).paths
     out = {}
     for ref in lk.list_tables(paths):
-        if str(ref) in EMPTY_NIGHT_BOOKKEEPING:
+        if str(ref) in RUN_RECORDS:
             continue
         rows = sorted(repr(r.asDict(recursive=True)) for r in lk.read(spark, paths, ref).collect())
         out[str(ref)] = (lk.log_version(paths, ref), rows)
